@@ -1,0 +1,343 @@
+"""The metric catalogue: every family's name, type, HELP and labels, in one place.
+
+Data families (``acronis_*``) are rendered from the poll snapshot by the collector and
+are cached: their HELP says so, and no sample carries a timestamp (Prometheus "Writing
+exporters": expensive data may be cached if HELP says so). The exporter's own activity
+(``acronis_exporter_*``) is instrumented directly, which the same guide allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+MetricType = Literal["gauge", "counter", "histogram", "info"]
+
+CACHED: Final = " Cached: refreshed every poll, not on scrape."
+
+TASK_STATES: Final = ("enqueued", "assigned", "started", "paused", "completed")
+OPEN_STATES: Final = ("enqueued", "assigned", "started", "paused")
+RESULT_CODES: Final = ("ok", "error", "warning", "cancelled", "abandoned", "timedout")
+PRIORITIES: Final = ("low", "belowNormal", "normal", "aboveNormal", "high")
+
+# The bucket that cardinality control folds surplus label values into. Documented in the
+# README; a double underscore cannot clash with an Acronis tenant id, queue or type.
+OTHER: Final = "__other__"
+# Value of a label whose field the API left empty or omitted.
+UNKNOWN: Final = "unknown"
+
+# Task run times span seconds (scans) to a day (first full backups of big machines).
+DURATION_BUCKETS: Final = (
+    1.0,
+    5.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    14400.0,
+    28800.0,
+    86400.0,
+)
+QUEUE_WAIT_BUCKETS: Final = (
+    1.0,
+    5.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    21600.0,
+    86400.0,
+)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family as it appears on /metrics (name without _total for counters)."""
+
+    name: str
+    type: MetricType
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+def _cached(name: str, type_: MetricType, help_: str, *labels: str) -> MetricSpec:
+    return MetricSpec(name, type_, help_ + CACHED, labels)
+
+
+# --- Counts from lod=count --------------------------------------------------------------
+TASKS = _cached(
+    "acronis_tasks",
+    "gauge",
+    "Tasks per state (lod=count). 'completed' is what the API still retains: never rate() it.",
+    "state",
+)
+TASKS_COMPLETED_RETAINED = _cached(
+    "acronis_tasks_completed_retained",
+    "gauge",
+    "Completed tasks the API still retains, per result code (lod=count). Depends on retention: "
+    "use acronis_tasks_completed_total for rates.",
+    "result_code",
+)
+QUEUE_OPEN_TASKS = _cached(
+    "acronis_queue_open_tasks", "gauge", "Tasks not yet completed per queue (lod=count).", "queue"
+)
+ACTIVITIES = _cached(
+    "acronis_activities",
+    "gauge",
+    "Activities per state (lod=count). 'completed' is what the API still retains.",
+    "state",
+)
+ACTIVITIES_COMPLETED_RETAINED = _cached(
+    "acronis_activities_completed_retained",
+    "gauge",
+    "Completed activities the API still retains, per result code (lod=count).",
+    "result_code",
+)
+
+# --- Breakdown of open work, from the paginated listing ----------------------------------
+OPEN_TASKS = _cached(
+    "acronis_open_tasks",
+    "gauge",
+    "Tasks not yet completed, by state, queue, tenant, task type and priority.",
+    "state",
+    "queue",
+    "tenant_id",
+    "task_type",
+    "priority",
+)
+OPEN_ACTIVITIES = _cached(
+    "acronis_open_activities",
+    "gauge",
+    "Activities not yet completed, by state, tenant and activity type.",
+    "state",
+    "tenant_id",
+    "activity_type",
+)
+TASK_OLDEST = _cached(
+    "acronis_task_oldest_timestamp_seconds",
+    "gauge",
+    "When the oldest open task per state and queue entered that state "
+    "(enqueuedAt; startedAt for started). Alert on time() minus this.",
+    "state",
+    "queue",
+)
+TASKS_BLOCKED = _cached(
+    "acronis_tasks_blocked",
+    "gauge",
+    "Open tasks with blockers: waiting for a person to answer.",
+    "queue",
+    "tenant_id",
+)
+TASKS_CANCEL_REQUESTED = _cached(
+    "acronis_tasks_cancel_requested",
+    "gauge",
+    "Open tasks whose cancellation was requested but not yet done.",
+    "queue",
+)
+TASKS_REASSIGNED = _cached(
+    "acronis_tasks_reassigned", "gauge", "Open tasks assigned more than once (assignCount > 1).", "queue"
+)
+TENANT_INFO = _cached(
+    "acronis_tenant_info",
+    "gauge",
+    "Tenants seen in the listings; join on tenant_id for names. Always 1.",
+    "tenant_id",
+    "tenant_name",
+    "locator",
+    "tenant_uuid",
+    "parent_tenant_id",
+)
+
+# --- Completions, counted exactly from the incremental listing ---------------------------
+TASKS_COMPLETED = _cached(
+    "acronis_tasks_completed",
+    "counter",
+    "Tasks that completed since the exporter started, by result code.",
+    "tenant_id",
+    "queue",
+    "task_type",
+    "result_code",
+)
+ACTIVITIES_COMPLETED = _cached(
+    "acronis_activities_completed",
+    "counter",
+    "Activities that completed since the exporter started, by result code.",
+    "tenant_id",
+    "activity_type",
+    "result_code",
+)
+TASK_DURATION = _cached(
+    "acronis_task_duration_seconds",
+    "histogram",
+    "Run time of completed tasks, startedAt to completedAt.",
+    "queue",
+    "result_code",
+)
+TASK_QUEUE_WAIT = _cached(
+    "acronis_task_queue_wait_seconds",
+    "histogram",
+    "Queue wait of completed tasks, enqueuedAt to startedAt.",
+    "queue",
+)
+ACTIVITY_DURATION = _cached(
+    "acronis_activity_duration_seconds",
+    "histogram",
+    "Run time of completed activities, startedAt to completedAt.",
+    "result_code",
+)
+
+# --- Poll status, rendered from the snapshot ----------------------------------------------
+UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every source, 0 otherwise.")
+SOURCE_UP = MetricSpec(
+    "acronis_exporter_source_up",
+    "gauge",
+    "1 if the source refreshed in the last poll, 0 if it kept its last good values.",
+    ("source",),
+)
+SOURCE_LAST_SUCCESS = MetricSpec(
+    "acronis_exporter_last_success_timestamp_seconds",
+    "gauge",
+    "When the source last refreshed successfully.",
+    ("source",),
+)
+SOURCE_DURATION = MetricSpec(
+    "acronis_exporter_refresh_duration_seconds",
+    "gauge",
+    "How long the source took in the last poll.",
+    ("source",),
+)
+WATERMARK = MetricSpec(
+    "acronis_exporter_watermark_timestamp_seconds",
+    "gauge",
+    "completedAt up to which completions have been counted.",
+    ("kind",),
+)
+TENANTS_FOLDED = MetricSpec(
+    "acronis_exporter_tenants_folded",
+    "gauge",
+    f'Tenants whose series were folded into tenant_id="{OTHER}" by the tenant cap.',
+)
+LABEL_VALUES_FOLDED = MetricSpec(
+    "acronis_exporter_label_values_folded",
+    "gauge",
+    f'Distinct label values folded into "{OTHER}" in the last poll.',
+    ("label",),
+)
+ITEMS_SKIPPED = MetricSpec(
+    "acronis_exporter_items_skipped",
+    "counter",
+    "Listed items the exporter could not use (missing or invalid fields).",
+    ("source", "reason"),
+)
+
+# --- Direct instrumentation of the exporter's own work (see SelfMetrics) ------------------
+REFRESHES = MetricSpec("acronis_exporter_refreshes", "counter", "Source refreshes attempted.", ("source",))
+REFRESH_FAILURES = MetricSpec(
+    "acronis_exporter_refresh_failures",
+    "counter",
+    "Source refreshes that failed, by reason.",
+    ("source", "reason"),
+)
+API_REQUESTS = MetricSpec(
+    "acronis_exporter_api_requests",
+    "counter",
+    "HTTP requests sent to the Acronis API, by endpoint and status code.",
+    ("endpoint", "code"),
+)
+API_REQUEST_FAILURES = MetricSpec(
+    "acronis_exporter_api_request_failures",
+    "counter",
+    "HTTP requests that failed, by endpoint and reason.",
+    ("endpoint", "reason"),
+)
+API_REQUEST_DURATION = MetricSpec(
+    "acronis_exporter_api_request_duration_seconds",
+    "histogram",
+    "Latency of HTTP requests to the Acronis API.",
+    ("endpoint",),
+)
+API_RETRIES = MetricSpec(
+    "acronis_exporter_api_retries",
+    "counter",
+    "Requests retried, by endpoint and reason.",
+    ("endpoint", "reason"),
+)
+API_THROTTLED = MetricSpec(
+    "acronis_exporter_api_throttled_seconds", "counter", "Time spent waiting as told by Retry-After."
+)
+TOKEN_REQUESTS = MetricSpec(
+    "acronis_exporter_token_requests",
+    "counter",
+    "Access tokens requested (first token and renewals).",
+    ("grant_type",),
+)
+TOKEN_REQUEST_FAILURES = MetricSpec(
+    "acronis_exporter_token_request_failures",
+    "counter",
+    "Access token requests that failed.",
+    ("grant_type", "reason"),
+)
+TOKEN_EXPIRY = MetricSpec(
+    "acronis_exporter_token_expiry_timestamp_seconds", "gauge", "When the cached access token expires."
+)
+POLL_CRASHES = MetricSpec(
+    "acronis_exporter_poll_crashes",
+    "counter",
+    "Polls that ended in an unexpected error (a bug); polling goes on.",
+)
+BUILD_INFO = MetricSpec(
+    "acronis_exporter_build_info",
+    "gauge",
+    "Build of the exporter. Always 1.",
+    ("version", "revision", "python_version"),
+)
+
+SOURCES: Final = (
+    "task_counts",
+    "activity_counts",
+    "open_tasks",
+    "open_activities",
+    "completed_tasks",
+    "completed_activities",
+)
+
+
+class SelfMetrics:
+    """The exporter's own counters, instrumented directly as the requests happen.
+
+    One instance per registry, shared by the HTTP client, the token source and the poller.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def counter(spec: MetricSpec) -> Counter:
+            return Counter(spec.name, spec.help, spec.labels, registry=registry)
+
+        self.refreshes = counter(REFRESHES)
+        self.refresh_failures = counter(REFRESH_FAILURES)
+        self.api_requests = counter(API_REQUESTS)
+        self.api_request_failures = counter(API_REQUEST_FAILURES)
+        self.api_retries = counter(API_RETRIES)
+        self.api_throttled_seconds = counter(API_THROTTLED)
+        self.token_requests = counter(TOKEN_REQUESTS)
+        self.token_request_failures = counter(TOKEN_REQUEST_FAILURES)
+        self.poll_crashes = counter(POLL_CRASHES)
+        self.api_request_duration = Histogram(
+            API_REQUEST_DURATION.name,
+            API_REQUEST_DURATION.help,
+            API_REQUEST_DURATION.labels,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+            registry=registry,
+        )
+        self.token_expiry = Gauge(TOKEN_EXPIRY.name, TOKEN_EXPIRY.help, registry=registry)
