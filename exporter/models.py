@@ -1,0 +1,293 @@
+"""Tolerant parsing of Task Manager list items into frozen dataclasses.
+
+Real payloads are untidy (API-NOTES.md, "Real payloads"): 64-bit ids with string twins,
+``""`` (sometimes ``null``) for unset times, tenants without ``uuid``, a string
+``result.payload``. Parsing never raises: every field that is null, missing, malformed
+or outside its enum is recorded in ``defects`` (field name → reason), and each consumer
+asks ``problem(needed)`` for the fields it cannot do without. One bad item therefore
+never aborts a page; it is skipped, and the reason is counted.
+
+Field names in ``defects`` are the API's (``completedAt``, ``result.code``, ``tenant``).
+Reasons are a closed vocabulary, because they become label values.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final, Literal
+
+from exporter.metrics import PRIORITIES, RESULT_CODES, TASK_STATES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+Reason = Literal["missing_field", "null_field", "unknown_enum", "bad_time"]
+REASONS: Final = ("missing_field", "null_field", "unknown_enum", "bad_time")
+
+_RFC3339: Final = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
+)
+_MISSING: Final = object()  # a key the item does not have at all, as opposed to null
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant identity; ``parent_id`` comes from the locator path (``/1/<parent>/<id>/``)."""
+
+    id: str
+    name: str = ""
+    locator: str = ""
+    uuid: str = ""
+    parent_id: str = ""
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: str | None
+    state: str | None
+    result_code: str | None
+    tenant: Tenant | None
+    type: str | None
+    started_at: float | None
+    completed_at: float | None
+    updated_at: float | None
+    defects: Mapping[str, Reason] = field(default_factory=dict)
+
+    def problem(self, needed: Iterable[str]) -> Reason | None:
+        """Return why the item cannot serve a consumer that needs ``needed``, or None if it can.
+
+        A needed field that is merely unset (``""``) counts as missing.
+        """
+        for name in needed:
+            if name in self.defects:
+                return self.defects[name]
+            if _value_of(self, name) is None:
+                return "missing_field"
+        return None
+
+
+@dataclass(frozen=True)
+class TaskItem(_Item):
+    """One task as far as the exporter cares; times are float Unix seconds, None when unset."""
+
+    queue: str | None = None
+    priority: str | None = None
+    enqueued_at: float | None = None
+    cancel_requested: bool = False
+    assign_count: int = 0
+    has_blockers: bool = False
+
+
+@dataclass(frozen=True)
+class ActivityItem(_Item):
+    """One activity; ``createdAt`` plays the part ``enqueuedAt`` plays for tasks."""
+
+    created_at: float | None = None
+
+
+_ATTRIBUTES: Final = {
+    "id": "id",
+    "state": "state",
+    "result.code": "result_code",
+    "tenant": "tenant",
+    "type": "type",
+    "queue": "queue",
+    "priority": "priority",
+    "enqueuedAt": "enqueued_at",
+    "createdAt": "created_at",
+    "startedAt": "started_at",
+    "completedAt": "completed_at",
+    "updatedAt": "updated_at",
+}
+
+
+def _value_of(item: _Item, api_name: str) -> object:
+    return getattr(item, _ATTRIBUTES[api_name], None)
+
+
+class _Reader:
+    """Reads fields off one raw item, noting every defect instead of raising."""
+
+    def __init__(self, raw: object) -> None:
+        self.raw: Mapping[str, object] = raw if isinstance(raw, Mapping) else {}
+        self.defects: dict[str, Reason] = {}
+        if not isinstance(raw, Mapping):
+            self.defects["id"] = "null_field" if raw is None else "missing_field"
+
+    def _get(self, name: str, container: Mapping[str, object] | None = None) -> object:
+        source = self.raw if container is None else container
+        value = source.get(name, _MISSING)
+        if value is _MISSING:
+            self.defects.setdefault(name, "missing_field")
+            return None
+        if value is None:
+            self.defects.setdefault(name, "null_field")
+        return value
+
+    def item_id(self) -> str | None:
+        # idString first: the integer twin exceeds 2**53 and must never pass through a float.
+        text = self.raw.get("idString")
+        if isinstance(text, str) and text:
+            return text
+        number = self.raw.get("id", _MISSING)
+        if isinstance(number, int) and not isinstance(number, bool):
+            return str(number)
+        if "id" not in self.defects:
+            self.defects["id"] = "null_field" if number is None else "missing_field"
+        return None
+
+    def text(self, name: str) -> str | None:
+        value = self._get(name)
+        if value is None or isinstance(value, str):
+            return value
+        self.defects[name] = "missing_field"  # a number or object where a string was due
+        return None
+
+    def enum(self, name: str, allowed: tuple[str, ...], value: object = _MISSING) -> str | None:
+        if value is _MISSING:
+            value = self._get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and value in allowed:
+            return value
+        self.defects[name] = "unknown_enum"
+        return None
+
+    def result_code(self) -> str | None:
+        result = self._get("result")
+        if result is None:
+            self.defects["result.code"] = self.defects.pop("result")
+            return None
+        if not isinstance(result, Mapping):
+            self.defects["result.code"] = "missing_field"
+            return None
+        code = result.get("code", _MISSING)
+        if code is _MISSING or code is None:
+            self.defects["result.code"] = "missing_field" if code is _MISSING else "null_field"
+            return None
+        return self.enum("result.code", RESULT_CODES, code)
+
+    def time(self, name: str) -> float | None:
+        value = self.raw.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            self.defects[name] = "missing_field" if value is _MISSING else "null_field"
+            return None
+        if value == "":
+            return None  # the API's way of saying "not yet"
+        parsed = parse_time(value) if isinstance(value, str) else None
+        if parsed is None:
+            self.defects[name] = "bad_time"
+        return parsed
+
+    def tenant(self) -> Tenant | None:
+        raw = self._get("tenant")
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.defects["tenant"] = "missing_field"
+            return None
+        tenant_id = raw.get("id")
+        if isinstance(tenant_id, int) and not isinstance(tenant_id, bool):
+            tenant_id = str(tenant_id)
+        if not isinstance(tenant_id, str):
+            self.defects["tenant"] = "null_field" if tenant_id is None and "id" in raw else "missing_field"
+            return None
+        locator = _string_or_empty(raw.get("locator"))
+        return Tenant(
+            id=tenant_id,
+            name=_string_or_empty(raw.get("name")),
+            locator=locator,
+            uuid=_string_or_empty(raw.get("uuid")),  # missing on real tenants despite the schema
+            parent_id=parent_from_locator(locator, tenant_id),
+        )
+
+    def flag(self, name: str) -> bool:
+        return self.raw.get(name) is True
+
+    def count(self, name: str) -> int:
+        value = self.raw.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def parse_task(raw: object) -> TaskItem:
+    """Parse one element of a ``/tasks`` listing; never raises."""
+    reader = _Reader(raw)
+    blockers = reader.raw.get("blockers")
+    return TaskItem(
+        id=reader.item_id(),
+        state=reader.enum("state", TASK_STATES),
+        result_code=reader.result_code(),
+        tenant=reader.tenant(),
+        type=reader.text("type"),
+        started_at=reader.time("startedAt"),
+        completed_at=reader.time("completedAt"),
+        updated_at=reader.time("updatedAt"),
+        queue=reader.text("queue"),
+        priority=reader.enum("priority", PRIORITIES),
+        enqueued_at=reader.time("enqueuedAt"),
+        cancel_requested=reader.flag("cancelRequested"),
+        assign_count=reader.count("assignCount"),
+        has_blockers=isinstance(blockers, list) and len(blockers) > 0,
+        defects=reader.defects,
+    )
+
+
+def parse_activity(raw: object) -> ActivityItem:
+    """Parse one element of an ``/activities`` listing; never raises."""
+    reader = _Reader(raw)
+    return ActivityItem(
+        id=reader.item_id(),
+        state=reader.enum("state", TASK_STATES),
+        result_code=reader.result_code(),
+        tenant=reader.tenant(),
+        type=reader.text("type"),
+        started_at=reader.time("startedAt"),
+        completed_at=reader.time("completedAt"),
+        updated_at=reader.time("updatedAt"),
+        created_at=reader.time("createdAt"),
+        defects=reader.defects,
+    )
+
+
+def parse_time(text: str) -> float | None:
+    """Parse RFC3339 (fraction up to nanoseconds, any offset) into Unix seconds; None if malformed."""
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:  # datetime validates the calendar (no 31 February); the fraction is added exactly below
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+    except ValueError:
+        return None
+    seconds = calendar.timegm(moment.utctimetuple())
+    if zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return seconds + int((fraction or "0").ljust(9, "0")) / 1e9
+
+
+def format_time(seconds: float) -> str:
+    """Render Unix seconds as RFC3339 with nine fraction digits, the API's own format."""
+    whole, fraction = divmod(round(seconds * 1e9), 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:09d}Z"
+
+
+def parent_from_locator(locator: str, tenant_id: str) -> str:
+    """Return the parent tenant id from a locator such as ``/1/1496262/1496265/``."""
+    path = [part for part in locator.split("/") if part]
+    if path and path[-1] == tenant_id:
+        path.pop()
+    return path[-1] if path else ""
+
+
+def _string_or_empty(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
