@@ -14,6 +14,7 @@ Reasons are a closed vocabulary, because they become label values.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -273,7 +274,10 @@ def parse_time(text: str) -> float | None:
 
 def format_time(seconds: float) -> str:
     """Render Unix seconds as RFC3339 with nine fraction digits, the API's own format."""
-    whole, fraction = divmod(round(seconds * 1e9), 1_000_000_000)
+    whole = math.floor(seconds)
+    # Split first: seconds * 1e9 would need 19 significant digits, more than a float holds.
+    carry, fraction = divmod(round((seconds - whole) * 1e9), 1_000_000_000)
+    whole += carry
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:09d}Z"
 
 
