@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from exporter.cardinality import Labeler, StickyCap, TenantFilter
+from exporter.metrics import OTHER, UNKNOWN
+from exporter.models import Tenant
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The metrics settings' fields, with the documented defaults."""
+
+    max_tenants: int = 100
+    tenant_allow: list[str] = field(default_factory=list)
+    tenant_deny: list[str] = field(default_factory=list)
+    tenant_name_allow: str | None = None
+    tenant_name_deny: str | None = None
+    tenant_locator_prefix: list[str] = field(default_factory=list)
+    max_queues: int = 50
+    max_task_types: int = 50
+    drop_labels: list[str] = field(default_factory=list)
+
+
+ACME = Tenant(id="42", name="Acme GmbH", locator="/1/7/42/", parent_id="7")
+TEST = Tenant(id="43", name="test-lab", locator="/1/7/43/", parent_id="7")
+ELSEWHERE = Tenant(id="99", name="Other Partner", locator="/1/8/99/", parent_id="8")
+
+
+class TestTenantFilter:
+    """Allow rules must all pass and no deny rule may match."""
+
+    def test_without_rules_every_tenant_is_kept(self) -> None:
+        """The default keeps every tenant, including items without one."""
+        keep = TenantFilter.from_rules(Rules())
+        assert keep.keeps(ACME)
+        assert keep.keeps(None)
+
+    def test_allowed_ids_keep_only_those_tenants(self) -> None:
+        """An id allow list drops every other tenant and items without a tenant."""
+        keep = TenantFilter.from_rules(Rules(tenant_allow=["42"]))
+        assert keep.keeps(ACME)
+        assert not keep.keeps(TEST)
+        assert not keep.keeps(None)
+
+    def test_deny_wins_over_allow(self) -> None:
+        """A tenant both allowed and denied is dropped."""
+        keep = TenantFilter.from_rules(Rules(tenant_allow=["42", "43"], tenant_deny=["43"]))
+        assert keep.keeps(ACME)
+        assert not keep.keeps(TEST)
+
+    def test_name_patterns_are_anchored(self) -> None:
+        """Name regexes must match the whole name, as Prometheus relabelling regexes do."""
+        assert not TenantFilter.from_rules(Rules(tenant_name_allow="Acme")).keeps(ACME)
+        assert TenantFilter.from_rules(Rules(tenant_name_allow="Acme.*")).keeps(ACME)
+        assert not TenantFilter.from_rules(Rules(tenant_name_deny="test-.*")).keeps(TEST)
+        assert TenantFilter.from_rules(Rules(tenant_name_deny="test")).keeps(TEST)
+
+    def test_locator_prefixes_keep_a_partner_subtree(self) -> None:
+        """Tenants under any listed locator prefix are kept; others are dropped."""
+        keep = TenantFilter.from_rules(Rules(tenant_locator_prefix=["/1/7/", "/1/9/"]))
+        assert keep.keeps(ACME)
+        assert keep.keeps(TEST)
+        assert not keep.keeps(ELSEWHERE)
+
+
+class TestStickyCap:
+    """At most `limit` values get a series; the choice never changes."""
+
+    def test_values_beyond_the_limit_fold_into_other(self) -> None:
+        """The first values seen keep their label; later ones fold and are counted per poll."""
+        cap = StickyCap(2)
+        labels = [cap.label(value) for value in ("a", "b", "c", "d", "c")]
+        assert labels == ["a", "b", OTHER, OTHER, OTHER]
+        assert cap.folded == 2
+
+    def test_choice_is_stable_across_polls(self) -> None:
+        """A folded value stays folded even when the admitted ones stop appearing."""
+        cap = StickyCap(1)
+        assert cap.label("a") == "a"
+        assert cap.label("b") == OTHER
+        cap.start_poll()
+        assert cap.folded == 0
+        assert cap.label("b") == OTHER
+        assert cap.label("a") == "a"
+        assert cap.folded == 1
+
+    def test_seeding_admits_the_heaviest_values_first(self) -> None:
+        """On the first poll the values with most open work win the slots, ties by name."""
+        cap = StickyCap(2)
+        cap.seed({"small": 1, "big": 50, "mid-b": 7, "mid-a": 7})
+        assert cap.values == ("big", "mid-a")
+
+    def test_unknown_never_takes_a_slot_nor_folds(self) -> None:
+        """The "unknown" value always has its own series and leaves room for real values."""
+        cap = StickyCap(1)
+        assert cap.label(UNKNOWN) == UNKNOWN
+        assert cap.label("a") == "a"
+        assert cap.label(UNKNOWN) == UNKNOWN
+        assert cap.folded == 0
+
+
+class TestLabeler:
+    """Raw API values become final label values in one place."""
+
+    def test_default_settings_bound_five_thousand_tenants(self) -> None:
+        """With defaults, 5,000 customer tenants give 100 series plus __other__."""
+        labeler = Labeler(Rules())
+        tenants = [Tenant(id=str(n), name=f"c{n}", locator=f"/1/7/{n}/") for n in range(5000)]
+        labeler.start_poll({"tenant_id": {"4999": 3}})
+        labels = {labeler.tenant(tenant) for tenant in tenants}
+        assert len(labels) == 101
+        assert OTHER in labels
+        assert "4999" in labels
+        assert labeler.folded["tenant_id"] == 4900
+        assert len(labeler.tenants) == 100
+
+    def test_filtered_tenant_has_no_label(self) -> None:
+        """A denied tenant yields None so the caller leaves it out of tenant-labelled families."""
+        labeler = Labeler(Rules(tenant_deny=["43"]))
+        labeler.start_poll({})
+        assert labeler.tenant(TEST) is None
+        assert labeler.tenant(ACME) == "42"
+
+    def test_tenant_info_is_kept_for_individually_labelled_tenants_only(self) -> None:
+        """Folded tenants have no info row; kept ones carry name, locator and parent."""
+        labeler = Labeler(Rules(max_tenants=1))
+        labeler.start_poll({})
+        assert labeler.tenant(ACME) == "42"
+        assert labeler.tenant(TEST) == OTHER
+        assert labeler.tenants["42"].parent_id == "7"
+        assert set(labeler.tenants) == {"42"}
+
+    def test_empty_values_become_unknown(self) -> None:
+        """Values the API left empty are labelled "unknown", tenants included."""
+        labeler = Labeler(Rules())
+        labeler.start_poll({})
+        assert labeler.value("queue", "") == UNKNOWN
+        assert labeler.value("task_type", None) == UNKNOWN
+        assert labeler.tenant(None) == UNKNOWN
+        assert labeler.tenant(Tenant(id="")) == UNKNOWN
+
+    def test_dropped_labels_read_empty(self) -> None:
+        """A dropped dimension has the value "" and does not fold."""
+        labeler = Labeler(Rules(drop_labels=["tenant_id", "priority"], max_queues=0))
+        labeler.start_poll({})
+        assert labeler.tenant(ACME) == ""
+        assert labeler.value("priority", "high") == ""
+        assert labeler.value("queue", "backup") == OTHER
+        assert labeler.tenants == {}
+        assert labeler.folded == {"tenant_id": 0, "queue": 1, "task_type": 0, "activity_type": 0}
+
+    def test_task_and_activity_types_are_capped_separately(self) -> None:
+        """Task types and activity types each have max_task_types slots."""
+        labeler = Labeler(Rules(max_task_types=1))
+        labeler.start_poll({"task_type": {"WinScan": 5}, "activity_type": {"Validate": 2}})
+        assert labeler.value("task_type", "WinScan") == "WinScan"
+        assert labeler.value("task_type", "TpScan") == OTHER
+        assert labeler.value("activity_type", "Validate") == "Validate"
+        assert labeler.admitted("task_type") == ("WinScan",)
