@@ -1,0 +1,108 @@
+"""Fetch again what one poll cycle fetched, and time decoding it with the standard ``json``.
+
+The exporter's CPU per item means little alone; beside it stands the cost of only
+decoding the same bytes with ``json.loads``, the floor any Python client pays. The replay
+re-sends the cycle's count queries and first pages and follows each cursor chain, right
+after the cycle, so the bytes are the cycle's bytes give or take what completed meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from exporter.simulator.requestlog import RequestRecord
+
+_DECODE_REPEATS = 5  # the fastest of several runs: the floor, free of scheduler noise
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The bodies of one cycle and what decoding them costs."""
+
+    responses: int
+    response_bytes: int
+    items: int  # listed tasks and activities, the "items processed" of the CPU figure
+    decode_cpu_seconds: float  # json.loads over every body, once
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The API client the harness replays as (the simulator's demo client)."""
+
+    client_id: str
+    client_secret: str
+
+
+def replay(base_url: str, credentials: Credentials, requests: Sequence[RequestRecord]) -> Replay:
+    """Re-send `requests` (count queries and first pages), follow their cursors, time the decoding."""
+    with httpx.Client(base_url=base_url, timeout=120.0) as client:
+        client.headers["Authorization"] = f"Bearer {_token(client, credentials)}"
+        bodies = [body for request in requests for body in _walk(client, request)]
+    return Replay(
+        responses=len(bodies),
+        response_bytes=sum(len(body) for body in bodies),
+        items=sum(len(json.loads(body).get("items") or []) for body in bodies),
+        decode_cpu_seconds=decode_cost(bodies),
+    )
+
+
+def decode_cost(bodies: Sequence[bytes]) -> float:
+    """CPU seconds `json.loads` takes over every body, fastest of a few runs."""
+    runs = []
+    for _ in range(_DECODE_REPEATS):
+        started = time.thread_time()  # this thread only: the in-process simulator has its own
+        for body in bodies:
+            json.loads(body)
+        runs.append(time.thread_time() - started)
+    return min(runs)
+
+
+def _token(client: httpx.Client, credentials: Credentials) -> str:
+    response = client.post(
+        "/api/2/idp/token",
+        data={"grant_type": "client_credentials"},
+        auth=(credentials.client_id, credentials.client_secret),
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def _walk(client: httpx.Client, request: RequestRecord) -> Iterator[bytes]:
+    response = _get(client, request.path, request.query)
+    seen: set[str] = set()
+    while True:
+        yield response.content
+        page = response.json()
+        after = _after(page)
+        if not page.get("items") or not after or after in seen:
+            return
+        seen.add(after)
+        response = _get(client, request.path, [("after", after), *_paging(request)])
+
+
+def _get(client: httpx.Client, path: str, query: Sequence[tuple[str, str]]) -> httpx.Response:
+    response = client.get(path, params=list(query))
+    response.raise_for_status()
+    return response
+
+
+def _paging(request: RequestRecord) -> list[tuple[str, str]]:
+    """Return the first page's limit and lod, the only parameters a later page may repeat."""
+    return [(name, value) for name, value in request.query if name in ("limit", "lod")]
+
+
+def _after(page: dict[str, object]) -> str:
+    for holder in (page.get("paging"), page):  # API notes: paging.cursors.after, else cursors.after
+        cursors = holder.get("cursors") if isinstance(holder, dict) else None
+        after = cursors.get("after") if isinstance(cursors, dict) else None
+        if isinstance(after, str) and after:
+            return after
+    return ""
