@@ -1,0 +1,169 @@
+"""Logging: structlog set up once at start, JSON lines off a terminal, secrets scrubbed.
+
+Owns the processor chain for both structlog and stdlib ``logging`` (httpx, the WSGI
+server, libraries), so every line has one format. Exceptions are rendered to text
+*before* ``redact_secrets`` runs, so a secret inside an exception message or traceback
+is scrubbed like any other value. The exporter registers the secret values it holds
+(client secret, password, tokens) with ``register_secret`` as it learns them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import TYPE_CHECKING, Final, TextIO
+
+import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pydantic import SecretStr
+    from structlog.typing import EventDict, Processor, WrappedLogger
+
+    from exporter.config import LogSettings
+
+REDACTED: Final = "[REDACTED]"
+_SECRET_KEYS: Final = frozenset(
+    {"client_secret", "password", "access_token", "refresh_token", "id_token", "authorization"}
+    | {"token", "secret", "bearer_token", "api_key", "cookie", "set_cookie"}
+)
+_SECRET_SUFFIXES: Final = ("_secret", "_password", "_token")
+# A registered "secret" this short would scrub ordinary words out of every line.
+_MIN_SECRET_LENGTH: Final = 4
+_LEVELS: Final = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_NOISY_LOGGERS: Final = ("httpx", "httpcore")  # one INFO line per request is noise at our poll rate
+
+
+class _SecretRegistry:
+    """The secret strings the process holds; read on every log line, written a few times at start."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: tuple[str, ...] = ()
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value not in self._values:
+                # Longest first, so a secret containing another is replaced whole.
+                self._values = tuple(sorted({*self._values, value}, key=len, reverse=True))
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return self._values
+
+
+_secrets = _SecretRegistry()
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Scrub this value out of every log line from now on (no-op for None and very short values)."""
+    if value is None:
+        return
+    plain = value if isinstance(value, str) else value.get_secret_value()
+    if len(plain) >= _MIN_SECRET_LENGTH:
+        _secrets.add(plain)
+
+
+def scrub(text: str) -> str:
+    """Return `text` with every registered secret replaced by a marker."""
+    for secret in _secrets.values:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
+
+
+def _scrub_value(value: object) -> object:
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if _is_secret_key(str(key)) else _scrub_value(item) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub_value(item) for item in value]
+    # Anything else would be rendered with repr() or str() after us: render it now, then scrub.
+    return scrub(str(value))
+
+
+def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Mask secret-named keys and scrub registered secret values from everything else."""
+    for key, value in event_dict.items():
+        event_dict[key] = REDACTED if _is_secret_key(key) else _scrub_value(value)
+    return event_dict
+
+
+def _renderers(pretty: bool) -> list[Processor]:  # noqa: FBT001 - private, one call site per branch
+    if pretty:
+        # Pre-rendering the traceback (instead of letting ConsoleRenderer do it) is what lets
+        # redact_secrets see its text.
+        return [structlog.processors.format_exc_info, redact_secrets, structlog.dev.ConsoleRenderer()]
+    # Locals in tracebacks could hold anything, secrets included: never render them.
+    dict_tracebacks = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+    return [dict_tracebacks, redact_secrets, structlog.processors.JSONRenderer()]
+
+
+def _is_tty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def configure(settings: LogSettings, stream: TextIO = sys.stderr) -> None:
+    """Route structlog and stdlib logging through one redacting renderer that writes to `stream`."""
+    pretty = settings.format == "console" or (settings.format == "auto" and _is_tty(stream))
+    level = _LEVELS[settings.level]
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderers = _renderers(pretty)
+    structlog.configure(
+        processors=[*shared, *renderers],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,  # configure() may run again (tests, --check-config)
+    )
+    _route_stdlib(stream, level, shared, renderers)
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg] # generic only in typeshed
+    """Marks the handler we installed, so a second configure() replaces it instead of doubling lines."""
+
+
+def _route_stdlib(
+    stream: TextIO, level: int, shared: Iterable[Processor], renderers: list[Processor]
+) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers],
+    )
+    handler = _Handler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def get_logger(**context: object) -> structlog.typing.FilteringBoundLogger:
+    """Return a structlog logger bound to `context`."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(**context)
+    return logger
