@@ -59,16 +59,20 @@ class _Item:
     updated_at: float | None
     defects: Mapping[str, Reason] = field(default_factory=dict)
 
-    def problem(self, needed: Iterable[str]) -> Reason | None:
-        """Return why the item cannot serve a consumer that needs ``needed``, or None if it can.
+    def problem(self, needed: Iterable[str], optional: Iterable[str] = ()) -> Reason | None:
+        """Return why the item cannot serve a consumer, or None if it can.
 
-        A needed field that is merely unset (``""``) counts as missing.
+        Fields in ``needed`` must hold a value (unset, ``""``, counts as missing); fields in
+        ``optional`` may be unset but not defective (null, missing or malformed).
         """
         for name in needed:
             if name in self.defects:
                 return self.defects[name]
             if _value_of(self, name) is None:
                 return "missing_field"
+        for name in optional:
+            if name in self.defects:
+                return self.defects[name]
         return None
 
 

@@ -1,26 +1,9 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from exporter.cardinality import Labeler, StickyCap, TenantFilter
+from exporter.config import MetricsSettings
 from exporter.metrics import OTHER, UNKNOWN
 from exporter.models import Tenant
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The metrics settings' fields, with the documented defaults."""
-
-    max_tenants: int = 100
-    tenant_allow: list[str] = field(default_factory=list)
-    tenant_deny: list[str] = field(default_factory=list)
-    tenant_name_allow: str | None = None
-    tenant_name_deny: str | None = None
-    tenant_locator_prefix: list[str] = field(default_factory=list)
-    max_queues: int = 50
-    max_task_types: int = 50
-    drop_labels: list[str] = field(default_factory=list)
-
 
 ACME = Tenant(id="42", name="Acme GmbH", locator="/1/7/42/", parent_id="7")
 TEST = Tenant(id="43", name="test-lab", locator="/1/7/43/", parent_id="7")
@@ -32,33 +15,33 @@ class TestTenantFilter:
 
     def test_without_rules_every_tenant_is_kept(self) -> None:
         """The default keeps every tenant, including items without one."""
-        keep = TenantFilter.from_rules(Rules())
+        keep = TenantFilter.from_rules(MetricsSettings())
         assert keep.keeps(ACME)
         assert keep.keeps(None)
 
     def test_allowed_ids_keep_only_those_tenants(self) -> None:
         """An id allow list drops every other tenant and items without a tenant."""
-        keep = TenantFilter.from_rules(Rules(tenant_allow=["42"]))
+        keep = TenantFilter.from_rules(MetricsSettings(tenant_allow=["42"]))
         assert keep.keeps(ACME)
         assert not keep.keeps(TEST)
         assert not keep.keeps(None)
 
     def test_deny_wins_over_allow(self) -> None:
         """A tenant both allowed and denied is dropped."""
-        keep = TenantFilter.from_rules(Rules(tenant_allow=["42", "43"], tenant_deny=["43"]))
+        keep = TenantFilter.from_rules(MetricsSettings(tenant_allow=["42", "43"], tenant_deny=["43"]))
         assert keep.keeps(ACME)
         assert not keep.keeps(TEST)
 
     def test_name_patterns_are_anchored(self) -> None:
         """Name regexes must match the whole name, as Prometheus relabelling regexes do."""
-        assert not TenantFilter.from_rules(Rules(tenant_name_allow="Acme")).keeps(ACME)
-        assert TenantFilter.from_rules(Rules(tenant_name_allow="Acme.*")).keeps(ACME)
-        assert not TenantFilter.from_rules(Rules(tenant_name_deny="test-.*")).keeps(TEST)
-        assert TenantFilter.from_rules(Rules(tenant_name_deny="test")).keeps(TEST)
+        assert not TenantFilter.from_rules(MetricsSettings(tenant_name_allow="Acme")).keeps(ACME)
+        assert TenantFilter.from_rules(MetricsSettings(tenant_name_allow="Acme.*")).keeps(ACME)
+        assert not TenantFilter.from_rules(MetricsSettings(tenant_name_deny="test-.*")).keeps(TEST)
+        assert TenantFilter.from_rules(MetricsSettings(tenant_name_deny="test")).keeps(TEST)
 
     def test_locator_prefixes_keep_a_partner_subtree(self) -> None:
         """Tenants under any listed locator prefix are kept; others are dropped."""
-        keep = TenantFilter.from_rules(Rules(tenant_locator_prefix=["/1/7/", "/1/9/"]))
+        keep = TenantFilter.from_rules(MetricsSettings(tenant_locator_prefix=["/1/7/", "/1/9/"]))
         assert keep.keeps(ACME)
         assert keep.keeps(TEST)
         assert not keep.keeps(ELSEWHERE)
@@ -105,7 +88,7 @@ class TestLabeler:
 
     def test_default_settings_bound_five_thousand_tenants(self) -> None:
         """With defaults, 5,000 customer tenants give 100 series plus __other__."""
-        labeler = Labeler(Rules())
+        labeler = Labeler(MetricsSettings())
         tenants = [Tenant(id=str(n), name=f"c{n}", locator=f"/1/7/{n}/") for n in range(5000)]
         labeler.start_poll({"tenant_id": {"4999": 3}})
         labels = {labeler.tenant(tenant) for tenant in tenants}
@@ -117,14 +100,14 @@ class TestLabeler:
 
     def test_filtered_tenant_has_no_label(self) -> None:
         """A denied tenant yields None so the caller leaves it out of tenant-labelled families."""
-        labeler = Labeler(Rules(tenant_deny=["43"]))
+        labeler = Labeler(MetricsSettings(tenant_deny=["43"]))
         labeler.start_poll({})
         assert labeler.tenant(TEST) is None
         assert labeler.tenant(ACME) == "42"
 
     def test_tenant_info_is_kept_for_individually_labelled_tenants_only(self) -> None:
         """Folded tenants have no info row; kept ones carry name, locator and parent."""
-        labeler = Labeler(Rules(max_tenants=1))
+        labeler = Labeler(MetricsSettings(max_tenants=1))
         labeler.start_poll({})
         assert labeler.tenant(ACME) == "42"
         assert labeler.tenant(TEST) == OTHER
@@ -133,7 +116,7 @@ class TestLabeler:
 
     def test_empty_values_become_unknown(self) -> None:
         """Values the API left empty are labelled "unknown", tenants included."""
-        labeler = Labeler(Rules())
+        labeler = Labeler(MetricsSettings())
         labeler.start_poll({})
         assert labeler.value("queue", "") == UNKNOWN
         assert labeler.value("task_type", None) == UNKNOWN
@@ -142,17 +125,18 @@ class TestLabeler:
 
     def test_dropped_labels_read_empty(self) -> None:
         """A dropped dimension has the value "" and does not fold."""
-        labeler = Labeler(Rules(drop_labels=["tenant_id", "priority"], max_queues=0))
+        labeler = Labeler(MetricsSettings(drop_labels=["tenant_id", "priority"], max_queues=1))
         labeler.start_poll({})
         assert labeler.tenant(ACME) == ""
         assert labeler.value("priority", "high") == ""
-        assert labeler.value("queue", "backup") == OTHER
+        assert labeler.value("queue", "backup") == "backup"
+        assert labeler.value("queue", "replication") == OTHER
         assert labeler.tenants == {}
         assert labeler.folded == {"tenant_id": 0, "queue": 1, "task_type": 0, "activity_type": 0}
 
     def test_task_and_activity_types_are_capped_separately(self) -> None:
         """Task types and activity types each have max_task_types slots."""
-        labeler = Labeler(Rules(max_task_types=1))
+        labeler = Labeler(MetricsSettings(max_task_types=1))
         labeler.start_poll({"task_type": {"WinScan": 5}, "activity_type": {"Validate": 2}})
         assert labeler.value("task_type", "WinScan") == "WinScan"
         assert labeler.value("task_type", "TpScan") == OTHER

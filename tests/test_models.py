@@ -216,6 +216,11 @@ class TestTimes:
         assert "startedAt" not in item.defects
         assert item.problem(COMPLETION_FIELDS) is None
         assert item.problem(["startedAt"]) == "missing_field"
+        assert item.problem([], optional=["startedAt"]) is None
+
+    def test_optional_time_may_be_unset_but_not_null(self) -> None:
+        """A null startedAt is a defect even for a consumer that can live without a start."""
+        assert parse_task(_task(startedAt=None)).problem([], optional=["startedAt"]) == "null_field"
 
 
 class TestEnums:
