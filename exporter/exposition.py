@@ -1,0 +1,188 @@
+"""Turn the store and the exporter's own registry into /metrics bytes, once per poll.
+
+The data families change only when the poller publishes, so their text and OpenMetrics
+renderings are cached per ``SnapshotStore.generation``; however many Prometheus servers
+scrape, a poll is rendered at most once per format. The small live registry (the
+exporter's own counters, build info, process_* and python_*) is rendered on every scrape
+and appended. Content type follows ``Accept`` (OpenMetrics 1.0 when asked for, else the
+text format 0.0.4) and the body is gzipped when ``Accept-Encoding`` allows it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import platform
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+import prometheus_client
+from prometheus_client import (
+    GC_COLLECTOR,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client import exposition as text_format
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.openmetrics import exposition as openmetrics_format
+
+from exporter import __version__
+from exporter.collector import TaskManagerCollector
+from exporter.metrics import BUILD_INFO
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from exporter.snapshot import SnapshotStore
+
+Format = Literal["text", "openmetrics"]
+
+TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_CONTENT_TYPE: Final = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+_OPENMETRICS_MEDIA: Final = "application/openmetrics-text"
+_TEXT_MEDIA: Final = frozenset({"text/plain", "text/*", "*/*"})
+_EOF: Final = b"# EOF\n"
+# client_python leaves these two untyped; these are the signatures we rely on.
+_openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_format.generate_latest
+_disable_created_series: Callable[[], None] = prometheus_client.disable_created_metrics
+# Image builds set this (Dockerfile ARG REVISION); a source checkout reports "unknown".
+REVISION_ENV: Final = "ACRONIS_TASK_EXPORTER_REVISION"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A /metrics response body with the headers that describe it."""
+
+    body: bytes
+    content_type: str
+    content_encoding: str | None = None
+
+
+class BuildInfoCollector:
+    """``acronis_exporter_build_info{version,revision,python_version} 1``, node_exporter style."""
+
+    def __init__(self, version: str = __version__, revision: str | None = None) -> None:
+        self._labels = [
+            version,
+            revision or os.environ.get(REVISION_ENV) or "unknown",
+            platform.python_version(),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the one constant series."""
+        family = GaugeMetricFamily(BUILD_INFO.name, BUILD_INFO.help, labels=BUILD_INFO.labels)
+        family.add_metric(self._labels, 1.0)
+        yield family
+
+
+def self_registry(revision: str | None = None) -> CollectorRegistry:
+    """Return a registry for the exporter's own metrics: build info, process_*, python_*.
+
+    Pass it to ``metrics.SelfMetrics`` for the directly instrumented counters.
+    """
+    _disable_created_series()  # no _created series: they double the counters
+    registry = CollectorRegistry()
+    registry.register(BuildInfoCollector(revision=revision))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    if GC_COLLECTOR is not None:  # absent on interpreters without gc.get_stats()
+        GCCollector(registry=registry)
+    return registry
+
+
+class Exposition:
+    """Renders /metrics: cached data families plus the live self registry, per scrape."""
+
+    def __init__(self, store: SnapshotStore, live: CollectorRegistry) -> None:
+        _disable_created_series()
+        self._store = store
+        self._live = live
+        self._data = CollectorRegistry()
+        self._data.register(TaskManagerCollector(store))
+        self._locks: dict[Format, threading.Lock] = {
+            "text": threading.Lock(),
+            "openmetrics": threading.Lock(),
+        }
+        self._cache: dict[Format, tuple[int, bytes]] = {}
+
+    def render(self, accept: str | None = None, accept_encoding: str | None = None) -> Payload:
+        """Build the /metrics response for these request headers."""
+        fmt = negotiate_format(accept)
+        body = self.body(fmt)
+        content_type = OPENMETRICS_CONTENT_TYPE if fmt == "openmetrics" else TEXT_CONTENT_TYPE
+        if accepts_gzip(accept_encoding):
+            return Payload(gzip.compress(body, compresslevel=6), content_type, "gzip")
+        return Payload(body, content_type)
+
+    def body(self, fmt: Format = "text") -> bytes:
+        """Return the full exposition in ``fmt``: data families first, then the live registry."""
+        if fmt == "openmetrics":
+            live = _openmetrics_latest(self._live).removesuffix(_EOF)
+            return self.data(fmt) + live + _EOF
+        return self.data(fmt) + text_format.generate_latest(self._live)
+
+    def data(self, fmt: Format = "text") -> bytes:
+        """Only the families rendered from the snapshot (OpenMetrics without ``# EOF``)."""
+        # Read the generation before rendering: publish() swaps the snapshot first and bumps
+        # the generation second, so what we render is at least as new as the key we store.
+        generation = self._store.generation
+        cached = self._cache.get(fmt)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self._locks[fmt]:  # concurrent scrapers of a fresh poll wait for one render
+            cached = self._cache.get(fmt)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            rendered = self._render_data(fmt)
+            self._cache[fmt] = (generation, rendered)
+            return rendered
+
+    def _render_data(self, fmt: Format) -> bytes:
+        if fmt == "openmetrics":
+            return _openmetrics_latest(self._data).removesuffix(_EOF)
+        return text_format.generate_latest(self._data)
+
+
+def negotiate_format(accept: str | None) -> Format:
+    """OpenMetrics if the client ranks it at least as high as plain text, else text."""
+    best: dict[Format, float] = {"openmetrics": 0.0, "text": 0.0}
+    for media, quality in _media_ranges(accept or ""):
+        if media == _OPENMETRICS_MEDIA:
+            best["openmetrics"] = max(best["openmetrics"], quality)
+        elif media in _TEXT_MEDIA:
+            best["text"] = max(best["text"], quality)
+    if best["openmetrics"] > 0 and best["openmetrics"] >= best["text"]:
+        return "openmetrics"
+    return "text"
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Tell whether ``Accept-Encoding`` allows gzip (``q=0`` refuses it)."""
+    return any(
+        coding in {"gzip", "x-gzip"} and quality > 0
+        for coding, quality in _media_ranges(accept_encoding or "")
+    )
+
+
+def _media_ranges(header: str) -> Iterator[tuple[str, float]]:
+    """Yield (lower-cased value, q) for each comma-separated entry of an Accept-style header."""
+    for entry in header.split(","):
+        value, *params = (part.strip() for part in entry.split(";"))
+        if not value:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, raw = param.partition("=")
+            if key.strip().lower() == "q":
+                quality = _quality(raw)
+        yield value.lower(), quality
+
+
+def _quality(raw: str) -> float:
+    try:
+        return min(max(float(raw), 0.0), 1.0)
+    except ValueError:  # a malformed q counts as a refusal rather than failing the scrape
+        return 0.0
