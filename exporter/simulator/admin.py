@@ -1,0 +1,103 @@
+"""The admin endpoint under /_sim/: faults, ground truth and the manual clock over HTTP.
+
+* `POST /_sim/faults` with `{"fault": "<Faults method>", ...its arguments}` or a list of them
+* `GET /_sim/faults` lists active faults; `DELETE /_sim/faults` clears them all
+* `GET /_sim/truth[?kind=&by=a,b&written_after=&written_until=&completed_after=&completed_until=]`
+* `POST /_sim/advance?seconds=N` moves a manual clock and applies the workload
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from exporter.simulator.api import Reply
+from exporter.simulator.clock import ManualClock
+from exporter.simulator.errors import ApiError, bad_request
+
+if TYPE_CHECKING:
+    from exporter.simulator.app import Simulator
+    from exporter.simulator.truth import Kind
+
+FAULT_NAMES = frozenset({
+    "latency", "fail", "expire_tokens", "revoke_credentials", "restore_credentials", "token_endpoint_down",
+    "drop_scope", "truncate_json", "malformed_json", "wrong_shape", "repeat_cursor", "endless_pages",
+    "corrupt_items", "clear",
+})  # fmt: skip
+_WINDOW = ("written_after", "written_until", "completed_after", "completed_until")
+
+
+class Admin:
+    """Serves /_sim/*."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self._sim = simulator
+
+    def handle(self, method: str, path: str, query: list[tuple[str, str]], body: bytes) -> Reply:
+        """Route one admin request."""
+        route = (method, path.rstrip("/"))
+        if route == ("POST", "/_sim/faults"):
+            return self._set_faults(body)
+        if route == ("DELETE", "/_sim/faults"):
+            self._sim.faults.clear()
+            return Reply(200, {"faults": []})
+        if route == ("GET", "/_sim/faults"):
+            return Reply(200, {"faults": self._sim.faults.active()})
+        if route == ("GET", "/_sim/truth"):
+            return Reply(200, self._truth(dict(query)))
+        if route == ("POST", "/_sim/advance"):
+            return self._advance(dict(query))
+        raise ApiError(404, "NotFound", f"no admin route for {method} {path}", domain="Simulator")
+
+    def _set_faults(self, body: bytes) -> Reply:
+        try:
+            requested = json.loads(body or b"null")
+        except json.JSONDecodeError:
+            raise bad_request("body must be JSON") from None
+        for spec in requested if isinstance(requested, list) else [requested]:
+            if not isinstance(spec, dict) or spec.get("fault") not in FAULT_NAMES:
+                raise bad_request(f"each fault needs 'fault', one of {sorted(FAULT_NAMES)}", value=str(spec))
+            arguments = {key: value for key, value in spec.items() if key != "fault"}
+            try:
+                getattr(self._sim.faults, spec["fault"])(**arguments)
+            except (ValidationError, TypeError) as error:
+                raise bad_request(f"bad arguments for {spec['fault']}: {error}") from None
+        return Reply(200, {"faults": self._sim.faults.active()})
+
+    def _truth(self, query: dict[str, str]) -> dict[str, Any]:
+        truth = self._sim.truth
+        if query.get("kind", "tasks") not in ("tasks", "activities"):
+            raise bad_request("kind must be tasks or activities", parameter="kind")
+        kind: Kind = "activities" if query.get("kind") == "activities" else "tasks"
+        try:
+            window = {name: float(query[name]) for name in _WINDOW if name in query}
+        except ValueError:
+            raise bad_request("window bounds are Unix seconds") from None
+        result: dict[str, Any] = {
+            "now": self._sim.clock.now(),
+            "kind": kind,
+            "counts_by_state": truth.counts_by_state(kind),
+            "tenants": len(truth.tenants()),
+            "completions": len(truth.completions(kind, **window)),
+        }
+        if "by" in query:
+            try:
+                counter = truth.count_completions(kind, by=tuple(query["by"].split(",")), **window)
+            except ValueError as error:
+                raise bad_request(str(error), parameter="by") from None
+            result["groups"] = [{"key": list(key), "count": n} for key, n in sorted(counter.items())]
+        return result
+
+    def _advance(self, query: dict[str, str]) -> Reply:
+        if not isinstance(self._sim.clock, ManualClock):
+            raise ApiError(409, "Conflict", "advance needs a manual clock", domain="Simulator")
+        try:
+            seconds = float(query.get("seconds", ""))
+        except ValueError:
+            raise bad_request("seconds must be a number", parameter="seconds") from None
+        if seconds < 0:
+            raise bad_request("seconds must be >= 0", parameter="seconds")
+        self._sim.workload.advance(seconds)
+        return Reply(200, {"now": self._sim.clock.now()})

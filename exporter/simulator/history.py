@@ -1,0 +1,115 @@
+"""Bulk generation of the seeded history that exists when the simulator starts.
+
+Completions are spread at `completion_rate` over the past, so the history spans
+(tasks - open_tasks) / completion_rate seconds; open tasks are caught mid-life.
+Rows are streamed into executemany in id order and indexes are built afterwards:
+that is what makes a million tasks load within a minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from exporter.simulator import spawn
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Iterator
+
+    from exporter.simulator.lifecycle import Plan
+    from exporter.simulator.store import Store
+
+_DELETED_SHARE = 0.003  # soft-deleted completed tasks, hidden unless allow_deleted=true
+
+
+@dataclass
+class OpenTask:
+    """A task the live workload still has to move along."""
+
+    task_id: int
+    seed: spawn.TaskSeed
+    plan: Plan
+    activity_ids: list[int] = field(default_factory=list)  # root first; empty until started
+
+
+@dataclass
+class History:
+    """What generation hands to the live workload."""
+
+    open_tasks: dict[int, OpenTask]
+    task_ids: spawn.IdAllocator
+    activity_ids: spawn.IdAllocator
+
+
+def generate(  # noqa: PLR0913  one call site, every argument is needed
+    store: Store, spawner: spawn.Spawner, rng: random.Random, *, tasks: int, open_tasks: int, rate: float,
+    now: float,
+) -> History:  # fmt: skip
+    """Create `tasks` tasks (of which `open_tasks` are still open at `now`) and their activities."""
+    entries = _draw(spawner, rng, completed=tasks - open_tasks, still_open=open_tasks, rate=rate, now=now)
+    entries.sort(key=lambda entry: entry[0])  # ids grow with enqueue time
+    task_ids, activity_ids = spawn.IdAllocator(), spawn.IdAllocator()
+    deleted: set[int] = set()
+    open_map: dict[int, OpenTask] = {}
+    started: list[tuple[float, int, spawn.TaskSeed, Plan]] = []
+
+    def task_rows() -> Iterator[tuple[object, ...]]:
+        for enqueued, seed, plan in entries:
+            task_id = task_ids.next(enqueued)
+            row = spawn.task_row(task_id, seed, plan, now)
+            if plan.written > now:
+                open_map[task_id] = OpenTask(task_id, seed, plan)
+            elif rng.random() < _DELETED_SHARE or not deleted:  # at least one, so allow_deleted shows
+                deleted.add(task_id)
+                row = (*row[:-1], 1)
+            if plan.started <= now:
+                started.append((plan.started, task_id, seed, plan))
+            yield row
+
+    store.bulk_insert("tasks", task_rows())
+    started.sort(key=lambda entry: (entry[0], entry[1]))  # activity ids grow with creation time
+    rows = _activity_rows(started, spawner, ids=activity_ids, open_map=open_map, deleted=deleted, now=now)
+    store.bulk_insert("activities", rows)
+    store.build_indexes()
+    return History(open_map, task_ids, activity_ids)
+
+
+def _draw(  # noqa: PLR0913  keyword-only knobs of one private call
+    spawner: spawn.Spawner, rng: random.Random, *, completed: int, still_open: int, rate: float, now: float
+) -> list[tuple[float, spawn.TaskSeed, Plan]]:
+    """Draw every task's seed and plan; completions are uniform over the history span."""
+    span = completed / rate
+    entries = []
+    for _ in range(completed):
+        seed = spawner.seed()
+        lifetime = spawner.lifetime(seed)
+        written = now - rng.random() * span
+        entries.append((written - lifetime, seed, spawner.plan(seed, written - lifetime, lifetime)))
+    for _ in range(still_open):
+        seed = spawner.seed(open_now=True)
+        lifetime = spawner.lifetime(seed, open_now=True)
+        enqueued = now - rng.random() * lifetime
+        entries.append((enqueued, seed, spawner.plan(seed, enqueued, lifetime)))
+    return entries
+
+
+def _activity_rows(  # noqa: PLR0913  a generator's closure state, passed explicitly
+    started: list[tuple[float, int, spawn.TaskSeed, Plan]], spawner: spawn.Spawner, *, ids: spawn.IdAllocator,
+    open_map: dict[int, OpenTask], deleted: set[int], now: float,
+) -> Iterator[tuple[object, ...]]:  # fmt: skip
+    for created, task_id, seed, plan in started:
+        root = 0
+        for index in range(plan.children + 1):
+            activity_id = ids.next(created)
+            root = root or activity_id
+            row = spawn.activity_row(
+                spawn.ActivityKey(activity_id, root if index else 0, index, task_id),
+                seed,
+                plan,
+                now,
+                spawner.uuid(),
+            )
+            if task_id in open_map:
+                open_map[task_id].activity_ids.append(activity_id)
+            yield (*row[:-1], 1) if task_id in deleted else row

@@ -1,0 +1,106 @@
+"""Starting and stopping a simulator: the entry point tests, benchmarks and the CLI share."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Self
+
+from exporter.simulator.app import Simulator
+from exporter.simulator.clock import Clock, WallClock
+from exporter.simulator.server import SimulatorServer
+from exporter.simulator.workload import Ticker
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from exporter.simulator.config import SimulatorConfig
+    from exporter.simulator.faults import Faults
+    from exporter.simulator.requestlog import RequestLog
+    from exporter.simulator.truth import Truth
+    from exporter.simulator.workload import Workload
+
+
+class RunningSimulator:
+    """A simulator serving HTTP on `url`; stop it with `stop()` or use it as a context manager."""
+
+    def __init__(self, simulator: Simulator, server: SimulatorServer, ticker: Ticker | None) -> None:
+        self._simulator = simulator
+        self._server = server
+        self._ticker = ticker
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="simulator-http", daemon=True
+        )
+        self._thread.start()
+        self._stopped = False
+        host, port = server.server_address[:2]
+        self.url = f"http://{host!s}:{port}"
+
+    @property
+    def config(self) -> SimulatorConfig:
+        """The configuration it runs with."""
+        return self._simulator.config
+
+    @property
+    def clock(self) -> Clock:
+        """The clock driving it."""
+        return self._simulator.clock
+
+    @property
+    def workload(self) -> Workload:
+        """The live workload (`advance(seconds)` on a manual clock)."""
+        return self._simulator.workload
+
+    @property
+    def faults(self) -> Faults:
+        """The fault switchboard."""
+        return self._simulator.faults
+
+    @property
+    def truth(self) -> Truth:
+        """The ground truth."""
+        return self._simulator.truth
+
+    @property
+    def requests(self) -> RequestLog:
+        """The request log."""
+        return self._simulator.requests
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        """Stop serving and release everything; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._ticker is not None:
+            self._ticker.stop()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._simulator.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_simulator(config: SimulatorConfig, clock: Clock | None = None) -> RunningSimulator:
+    """Generate the workload, start serving, and return once requests can be answered.
+
+    `clock=None` means the wall clock. `config.live` starts a background ticker that
+    applies transitions as the clock moves.
+    """
+    simulator = Simulator(config, clock or WallClock())
+    server = SimulatorServer((config.host, config.port), simulator)
+    ticker = None
+    if config.live:
+        ticker = Ticker(simulator.workload, config.tick_interval)
+        ticker.start()
+    return RunningSimulator(simulator, server, ticker)

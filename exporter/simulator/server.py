@@ -1,0 +1,158 @@
+"""The HTTP front: routing, authentication, faults on the wire, the request log.
+
+A stdlib ThreadingHTTPServer speaking HTTP/1.1 with keep-alive, one thread per
+connection, the way a real client's connection pool meets a server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from exporter.simulator.api import Reply
+from exporter.simulator.errors import ApiError, error_body
+from exporter.simulator.requestlog import RequestRecord
+
+if TYPE_CHECKING:
+    from exporter.simulator.app import Simulator
+
+_ITEM = re.compile(r"^/api/task_manager/v2/(tasks|activities)(?:/([^/]*))?/?$")
+_PROXY_401 = (
+    "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
+    "<center><h1>401 Authorization Required</h1></center>\r\n"
+    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+class SimulatorServer(ThreadingHTTPServer):
+    """A threaded HTTP server that knows the simulator it fronts."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        super().__init__(address, Handler)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One request: apply faults, route, encode, log."""
+
+    protocol_version = "HTTP/1.1"
+    server: SimulatorServer
+
+    def do_GET(self) -> None:  # the stdlib's name
+        """Serve a GET."""
+        self._handle()
+
+    def do_POST(self) -> None:  # the stdlib's name
+        """Serve a POST."""
+        self._handle()
+
+    def do_DELETE(self) -> None:  # the stdlib's name
+        """Serve a DELETE."""
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401  the stdlib's signature
+        """Silence the stdlib's access log; the simulator logs with structlog instead."""
+
+    def _handle(self) -> None:
+        arrived = time.monotonic()
+        sim = self.server.simulator
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
+        body = self._read_body()
+        if sim.faults.added_latency and not path.startswith("/_sim/"):
+            time.sleep(sim.faults.added_latency)  # the simulator's own delay, not a test waiting
+        try:
+            status, headers, payload = self._respond(path, query, body)
+        except ApiError as error:
+            status, headers, payload = error.status, {}, _json(error.body())
+        self._send(status, headers, payload)
+        sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
+        sim.log_request(
+            self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
+        )
+
+    def _respond(
+        self, path: str, query: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        sim = self.server.simulator
+        if path.startswith("/_sim/"):
+            reply = sim.admin.handle(self.command, path, query, body)
+            return reply.status, reply.headers, _json(reply.body)
+        failure = sim.faults.take("fail", path)
+        if failure is not None:
+            return _failure(failure.options)
+        reply = self._route(path, query, body)
+        payload = _json(reply.body)
+        if reply.status == 200:  # noqa: PLR2004  only successful bodies get mangled
+            payload = _mangle(sim, path, payload)
+        return reply.status, reply.headers, payload
+
+    def _route(self, path: str, query: list[tuple[str, str]], body: bytes) -> Reply:
+        sim = self.server.simulator
+        if path == "/api/2/idp/token":
+            if self.command != "POST":
+                raise ApiError(405, "MethodNotAllowed", "use POST", domain="IdP")
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            return Reply(200, sim.issue_token(form, self.headers.get("Authorization")))
+        match = _ITEM.match(path)
+        if match is None or self.command != "GET":
+            raise ApiError(404, "NotFound", f"no route for {self.command} {path}")
+        grant = sim.tokens.check(self.headers.get("Authorization"))
+        sim.before_api_request()
+        kind, item_id = match.groups()
+        if item_id is None:
+            return sim.api.list_items(kind, path, query, grant)
+        return sim.api.get_item(kind, item_id, query, grant)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        headers.setdefault("Content-Type", "application/json")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _json(body: Any) -> bytes:  # noqa: ANN401  any JSON-able value
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _failure(options: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    status: int = options["status"]
+    headers: dict[str, str] = {}
+    retry_after = options["retry_after"]
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after if isinstance(retry_after, str) else str(round(retry_after))
+    if options["html"]:
+        headers["Content-Type"] = "text/html"
+        page = _PROXY_401 if status == 401 else f"<html><body><h1>{status}</h1></body></html>"  # noqa: PLR2004
+        return status, headers, page.encode()
+    code = {401: "Unauthorized", 403: "Forbidden", 429: "TooManyRequests", 503: "ServiceUnavailable"}
+    return (
+        status,
+        headers,
+        _json(error_body("TaskManager", code.get(status, "InternalError"), "injected fault")),
+    )
+
+
+def _mangle(sim: Simulator, path: str, payload: bytes) -> bytes:
+    """Apply body faults: wrong shape, truncation, not JSON at all."""
+    if sim.faults.take("wrong_shape", path):
+        payload = _json([{"unexpected": "shape"}])
+    if sim.faults.take("truncate_json", path):
+        payload = payload[: max(1, len(payload) // 2)]
+    if sim.faults.take("malformed_json", path):
+        payload = b"<<not json>> {items: [ oops"
+    return payload

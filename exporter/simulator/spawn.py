@@ -1,0 +1,182 @@
+"""Making tasks: their fixed attributes, their ids, and the table rows they become.
+
+History generation and the live workload both spawn tasks here, so a task made
+at start-up and one made an hour later are drawn from the same distributions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+from exporter.simulator import catalog, lifecycle
+from exporter.simulator.population import make_uuid
+from exporter.simulator.timefmt import to_ns
+
+if TYPE_CHECKING:
+    import random
+
+    from exporter.simulator.population import World
+
+_ID_EPOCH = 1_420_070_400  # 2015-01-01: ids are microseconds since then, shifted past 2^53
+_ID_SHIFT = 12
+_TAG_SETS = (",scheduled,", ",manual,", ",scheduled,critical,", ",manual,retry,", "")
+_TAG_WEIGHTS = (0.62, 0.22, 0.06, 0.04, 0.06)
+
+
+class IdAllocator:
+    """Hands out 64-bit ids above 2^53 that increase with creation time, like the real ones."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self, created: float) -> int:
+        """Return a fresh id for something created at `created` (Unix seconds)."""
+        self._last = max(self._last + 1, int((created - _ID_EPOCH) * 1_000_000) << _ID_SHIFT)
+        return self._last
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSeed:
+    """What never changes about a task once enqueued."""
+
+    uuid: str
+    type_index: int
+    queue: str
+    priority: str
+    tenant_id: int
+    started_by: str
+    policy_ref: int  # -1 when the task type has no policy
+    resource_ref: int
+    workflow_id: int
+    tags: str  # ",a,b," so `tag=a` is a LIKE match
+    variant: int  # random bits that pick rendering details (payload, progress) deterministically
+    child_types: tuple[str, ...]
+    sustainable: tuple[bool, ...]  # per activity, root first
+
+    @property
+    def spec(self) -> catalog.TaskType:
+        """The task type's catalogue entry."""
+        return catalog.TASK_TYPES[self.type_index]
+
+
+class Spawner:
+    """Draws new tasks (fixed attributes plus a life plan) from the seeded distributions."""
+
+    def __init__(self, rng: random.Random, world: World, scale: float, late_write_max: float) -> None:
+        self._rng = rng
+        self._world = world
+        self._scale = scale
+        self._late = late_write_max
+        self._tenant_cum = list(itertools.accumulate(world.tenant_weights))
+        weights = [spec.weight for spec in catalog.TASK_TYPES]
+        self._type_cum = list(itertools.accumulate(weights))
+        # Tasks caught open at an instant are biased towards long types (inspection paradox).
+        biased = [spec.weight * spec.median_seconds * 2.0 ** (spec.sigma**2) for spec in catalog.TASK_TYPES]
+        self._open_type_cum = list(itertools.accumulate(biased))
+
+    def seed(self, *, open_now: bool = False) -> TaskSeed:
+        """Draw a task's fixed attributes."""
+        rng, world = self._rng, self._world
+        cum = self._open_type_cum if open_now else self._type_cum
+        type_index = rng.choices(range(len(catalog.TASK_TYPES)), cum_weights=cum)[0]
+        spec = catalog.TASK_TYPES[type_index]
+        tenant = rng.choices(world.workload_tenants, cum_weights=self._tenant_cum)[0]
+        policies = world.policies_of.get((tenant, spec.policy_type or ""), [])
+        children = rng.choices((0, 1, 2), (0.6, 0.3, 0.1))[0]
+        return TaskSeed(
+            uuid=make_uuid(rng),
+            type_index=type_index,
+            queue=rng.choice(spec.queues),
+            priority=rng.choices(catalog.PRIORITIES, spec.priorities)[0],
+            tenant_id=tenant,
+            started_by=rng.choice(world.users_of[tenant]),
+            policy_ref=rng.choice(policies) if policies else -1,
+            resource_ref=rng.choice(world.resources_of[tenant]),
+            workflow_id=rng.randrange(1, 1 << 40) if rng.random() < 0.1 else 0,  # noqa: PLR2004  ~10% in workflows
+            tags=rng.choices(_TAG_SETS, _TAG_WEIGHTS)[0],
+            variant=rng.getrandbits(31),
+            child_types=tuple(rng.choice(catalog.ACTIVITY_CHILD_TYPES) for _ in range(children)),
+            sustainable=tuple(rng.random() < 0.1 for _ in range(children + 1)),  # noqa: PLR2004  ~10% sustainable
+        )
+
+    def lifetime(self, seed: TaskSeed, *, open_now: bool = False) -> float:
+        """Draw how long a task lives from enqueue to completion, in seconds."""
+        return lifecycle.draw_lifetime(self._rng, seed.spec, self._scale, length_biased=open_now)
+
+    def plan(self, seed: TaskSeed, enqueued: float, lifetime: float) -> lifecycle.Plan:
+        """Draw a life plan starting at `enqueued`."""
+        return lifecycle.make_plan(self._rng, enqueued, lifetime, self._late, len(seed.child_types))
+
+    def uuid(self) -> str:
+        """Draw an activity uuid."""
+        return make_uuid(self._rng)
+
+
+def task_row(task_id: int, seed: TaskSeed, plan: lifecycle.Plan, now: float) -> tuple[object, ...]:
+    """Build the tasks-table row for a task as it stands at `now` (schema.TASK_COLUMNS order)."""
+    st = lifecycle.state_at(plan, now)
+    return (
+        task_id, seed.uuid, st.state, seed.spec.name, seed.queue, seed.priority, seed.tenant_id,
+        st.result_code, to_ns(plan.enqueued), to_ns(st.assigned_at), to_ns(st.started_at),
+        to_ns(st.completed_at), to_ns(st.updated_at), to_ns(st.written_at), int(st.cancel_requested),
+        st.assign_count, int(st.blocked), seed.started_by, seed.policy_ref, seed.resource_ref,
+        seed.workflow_id, seed.tags, seed.variant, 0,
+    )  # fmt: skip
+
+
+def task_changes(plan: lifecycle.Plan, now: float) -> tuple[object, ...]:
+    """Return the mutable task columns at `now`, in TASK_MUTABLE order."""
+    st = lifecycle.state_at(plan, now)
+    return (
+        st.state, st.result_code, to_ns(st.assigned_at), to_ns(st.started_at), to_ns(st.completed_at),
+        to_ns(st.updated_at), to_ns(st.written_at), int(st.cancel_requested), st.assign_count,
+        int(st.blocked),
+    )  # fmt: skip
+
+
+TASK_MUTABLE = (
+    "state", "result_code", "assigned_at", "started_at", "completed_at", "updated_at", "written_at",
+    "cancel_requested", "assign_count", "blocked",
+)  # fmt: skip
+ACTIVITY_MUTABLE = ("state", "result_code", "completed_at", "updated_at", "written_at")
+
+
+def activity_changes(plan: lifecycle.Plan, index: int, now: float) -> tuple[object, ...]:
+    """Return the mutable columns of a task's `index`-th activity (0 = root) at `now`."""
+    st = lifecycle.state_at(plan, now)
+    if st.state != "completed":
+        state = st.state if index == 0 else "started"
+        updated = st.updated_at if index == 0 else plan.started
+        return (state, "", 0, to_ns(updated), 0)
+    # Children finish a moment before the root activity that waits for them.
+    completed = (
+        max(plan.started, plan.completed - 0.001 * (plan.children - index + 1)) if index else plan.completed
+    )
+    result = "ok" if index and plan.result == "error" else plan.result
+    return ("completed", result, to_ns(completed), to_ns(completed + 0.004), to_ns(plan.written))
+
+
+class ActivityKey(NamedTuple):
+    """Which activity of which task a row is for."""
+
+    activity_id: int
+    parent_id: int  # 0 for the root activity
+    position: int  # 0 for the root activity
+    task_id: int
+
+
+def activity_row(
+    key: ActivityKey, seed: TaskSeed, plan: lifecycle.Plan, now: float, uuid: str
+) -> tuple[object, ...]:
+    """Build the activities-table row (schema.ACTIVITY_COLUMNS order) of one of a task's activities."""
+    activity_id, parent_id, index, task_id = key
+    state, result, completed, updated, written = activity_changes(plan, index, now)
+    kind = seed.spec.name if index == 0 else seed.child_types[index - 1]
+    started = to_ns(plan.started)
+    return (
+        activity_id, uuid, state, kind, seed.tenant_id, result, started, started, completed, updated,
+        written, task_id, parent_id, int(seed.sustainable[index]), seed.started_by, seed.policy_ref,
+        seed.resource_ref, seed.workflow_id, seed.tags, seed.variant ^ index, 0,
+    )  # fmt: skip
