@@ -8,7 +8,9 @@ scrape of it through ``generate_latest`` and counts its requests in the simulato
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -16,12 +18,16 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from bench.replay import Credentials
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from prometheus_client.metrics_core import Metric
 
-    from bench.replay import Credentials
+    from exporter.simulator import RunningSimulator
+
+SCRAPE_INTERVAL_SECONDS = 15.0  # Prometheus' common scrape interval: the naive cost recurs at it
 
 
 class ListEverythingCollector(Collector):
@@ -74,3 +80,41 @@ def _all_tasks(client: httpx.Client, page_size: int) -> Iterator[dict[str, objec
             return
         seen.add(after)
         params = {"after": after, "limit": str(page_size), "lod": "short"}
+
+
+@dataclass(frozen=True)
+class NaiveResult:
+    """One scrape of the naive collector, and what a 15-second scrape interval makes of it."""
+
+    history: int
+    requests_per_scrape: int
+    bytes_per_scrape: int
+    scrape_seconds: float  # measured with the simulator's latency off
+    scrape_seconds_at_latency: float  # its pages are one dependent chain: pages x latency at least
+    requests_per_hour: float
+    bytes_per_hour: float
+
+
+def measure(sim: RunningSimulator, *, page_size: int, latency: float) -> NaiveResult:
+    """Scrape the naive collector once against `sim`, with the latency off to save time."""
+    credentials = Credentials(sim.config.client_id, sim.config.client_secret)
+    before = len(sim.requests.entries())
+    sim.faults.latency(0.0)  # the request count is the point; the wall time follows from it
+    try:
+        started = time.perf_counter()
+        scrape_once(sim.url, credentials, page_size=page_size)
+        elapsed = time.perf_counter() - started
+    finally:
+        sim.faults.latency(latency)
+    entries = sim.requests.entries()[before:]
+    scrapes_per_hour = 3600 / SCRAPE_INTERVAL_SECONDS
+    response_bytes = sum(entry.response_bytes for entry in entries)
+    return NaiveResult(
+        history=sim.config.tasks,
+        requests_per_scrape=len(entries),
+        bytes_per_scrape=response_bytes,
+        scrape_seconds=elapsed,
+        scrape_seconds_at_latency=elapsed + len(entries) * latency,
+        requests_per_hour=len(entries) * scrapes_per_hour,
+        bytes_per_hour=response_bytes * scrapes_per_hour,
+    )
