@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from exporter.completions import HOLD_POLLS, TASK_FIELDS, CompletionTracker, WalkResult
+from exporter.models import TaskItem, format_time, parse_task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+W0 = 1_790_000_000.0
+OVERLAP = 600.0
+
+
+def done(item_id: int, completed: float, **fields: object) -> TaskItem:
+    """Return a completed task that finished `completed` seconds after W0."""
+    at = format_time(W0 + completed)
+    raw: dict[str, object] = {
+        "idString": str(item_id),
+        "state": "completed",
+        "result": {"code": "ok"},
+        "tenant": {"id": "42", "name": "Acme", "locator": "/1/42/"},
+        "queue": "backup",
+        "type": "MachineBackup",
+        "enqueuedAt": format_time(W0 + completed - 100),
+        "startedAt": format_time(W0 + completed - 60),
+        "completedAt": at,
+        "updatedAt": at,
+    }
+    raw.update(fields)
+    return parse_task(raw)
+
+
+def tracker_after_baseline(*items: TaskItem) -> CompletionTracker:
+    """Return a tracker whose baseline walk listed `items` with W0 as the newest completion."""
+    tracker = CompletionTracker(overlap=OVERLAP, fields=TASK_FIELDS)
+    tracker.commit(tracker.fold(items, start=W0))
+    return tracker
+
+
+def poll(tracker: CompletionTracker, *items: TaskItem) -> WalkResult:
+    """Fold and commit one walk listing `items`."""
+    result = tracker.fold(items)
+    tracker.commit(result)
+    return result
+
+
+def counted_ids(result: WalkResult) -> list[str | None]:
+    """Return the ids a walk counted, in listing order."""
+    return [item.id for item in result.counted]
+
+
+class TestBaseline:
+    """The first walk remembers what already completed without counting it."""
+
+    def test_baseline_counts_nothing_and_starts_at_the_newest_completion(self) -> None:
+        """Completions before the exporter started are remembered, not counted."""
+        tracker = CompletionTracker(overlap=OVERLAP, fields=TASK_FIELDS)
+        assert tracker.window(start=W0) == [
+            ("state", "completed"),
+            ("completedAt", "gt(2026-09-21T14:03:20.000000000Z)"),
+        ]
+        result = tracker.fold([done(1, -30), done(2, 0)], start=W0)
+        assert result.counted == ()
+        tracker.commit(result)
+        assert tracker.watermark == W0
+        assert poll(tracker, done(1, -30), done(2, 0)).counted == ()
+
+    def test_broken_item_in_the_baseline_is_never_counted_after_it_recovers(self) -> None:
+        """An item that was already complete but unreadable at start stays uncounted once readable."""
+        tracker = tracker_after_baseline(done(1, -5, queue=None))
+        assert poll(tracker, done(1, -5)).counted == ()
+
+    def test_api_without_completions_counts_everything_that_follows(self) -> None:
+        """With no completion at start there is no window; later completions all count."""
+        tracker = CompletionTracker(overlap=OVERLAP, fields=TASK_FIELDS)
+        tracker.commit(tracker.fold([]))
+        assert tracker.window() == [("state", "completed")]
+        assert counted_ids(poll(tracker, done(1, 5))) == ["1"]
+        assert tracker.watermark == W0 + 5
+
+
+class TestExactlyOnce:
+    """Every completion is counted exactly once, however often it is listed."""
+
+    def test_new_completion_counts_once_across_overlapping_windows(self) -> None:
+        """A completion listed by three overlapping windows is counted by the first only."""
+        tracker = tracker_after_baseline(done(1, 0))
+        assert counted_ids(poll(tracker, done(1, 0), done(2, 10))) == ["2"]
+        assert poll(tracker, done(2, 10)).counted == ()
+        assert counted_ids(poll(tracker, done(2, 10), done(3, 20))) == ["3"]
+        assert tracker.watermark == W0 + 20
+
+    def test_late_write_within_the_overlap_counts_once(self) -> None:
+        """A completion that appears with a completedAt behind W is still counted, once."""
+        tracker = tracker_after_baseline(done(1, 0))
+        poll(tracker, done(2, 300))
+        assert counted_ids(poll(tracker, done(2, 300), done(3, 100))) == ["3"]
+        assert tracker.watermark == W0 + 300
+        assert poll(tracker, done(2, 300), done(3, 100)).counted == ()
+
+    def test_failed_walk_changes_nothing(self) -> None:
+        """A walk that breaks half-way counts nothing; the next walk counts everything."""
+        tracker = tracker_after_baseline(done(1, 0))
+
+        def breaks_after_first_page() -> Iterator[TaskItem]:
+            yield done(2, 10)
+            raise RuntimeError("page 2 failed")
+
+        with pytest.raises(RuntimeError):
+            tracker.fold(breaks_after_first_page())
+        assert tracker.watermark == W0
+        assert counted_ids(poll(tracker, done(2, 10), done(3, 20))) == ["2", "3"]
+
+    def test_folded_but_uncommitted_walk_changes_nothing(self) -> None:
+        """Folding alone neither remembers ids nor moves W."""
+        tracker = tracker_after_baseline(done(1, 0))
+        tracker.fold([done(2, 10)])
+        assert tracker.watermark == W0
+        assert counted_ids(poll(tracker, done(2, 10))) == ["2"]
+
+    def test_items_behind_the_horizon_are_ignored_even_if_listed(self) -> None:
+        """An API that ignores the time filter cannot make forgotten completions count again."""
+        tracker = tracker_after_baseline(done(1, 0))
+        poll(tracker, done(2, 1000))
+        assert tracker.remembered == 1
+        assert poll(tracker, done(1, 0), done(2, 1000)).counted == ()
+
+    def test_memory_is_bounded_by_one_overlap_window(self) -> None:
+        """After many polls only the ids within the last overlap window are remembered."""
+        tracker = tracker_after_baseline()
+        for n in range(1, 200):
+            poll(tracker, *(done(m, 60 * m) for m in range(max(1, n - 12), n + 1)))
+        assert tracker.remembered <= OVERLAP / 60 + 1
+
+
+class TestUnusableItems:
+    """Broken items are skipped, counted as skipped once, and hold W for a while."""
+
+    def test_broken_item_is_skipped_once_and_counted_after_it_recovers(self) -> None:
+        """A null queue skips the item; once readable it is counted like any new completion."""
+        tracker = tracker_after_baseline(done(1, 0))
+        first = poll(tracker, done(2, 10, queue=None))
+        assert first.counted == ()
+        assert first.skipped == {"null_field": 1}
+        assert poll(tracker, done(2, 10, queue=None)).skipped == {}
+        assert counted_ids(poll(tracker, done(2, 10))) == ["2"]
+
+    def test_broken_item_holds_the_watermark_then_is_given_up(self) -> None:
+        """W stays at the broken item's completedAt for HOLD_POLLS polls, then moves on."""
+        tracker = tracker_after_baseline(done(1, 0))
+        broken, later = done(2, 10, result={"code": "partiallySucceeded"}), done(3, 900)
+        for _ in range(HOLD_POLLS):
+            poll(tracker, broken, later)
+            assert tracker.watermark == W0 + 10
+        poll(tracker, broken, later)
+        assert tracker.watermark == W0 + 900
+
+    def test_broken_item_without_completed_at_holds_the_watermark_still(self) -> None:
+        """When the broken item's completedAt is unknown, W does not move at all."""
+        tracker = tracker_after_baseline(done(1, 0))
+        poll(tracker, done(2, 10, completedAt=None), done(3, 50))
+        assert tracker.watermark == W0
+
+    def test_broken_item_without_an_id_is_recognised_across_polls(self) -> None:
+        """An item without id is fingerprinted, so it is skipped once, not once per poll."""
+        tracker = tracker_after_baseline(done(1, 0))
+        nameless = done(0, 10, idString=None)
+        assert poll(tracker, nameless).skipped == {"missing_field": 1}
+        assert poll(tracker, nameless).skipped == {}
+
+
+class TestClockSkew:
+    """Only trustworthy API times move W."""
+
+    def test_completion_written_before_it_happened_is_counted_but_does_not_move_w(self) -> None:
+        """A completedAt later than the item's own updatedAt counts, yet leaves W alone."""
+        tracker = tracker_after_baseline(done(1, 0))
+        skewed = done(2, 5000, updatedAt=format_time(W0 + 20))
+        assert counted_ids(poll(tracker, skewed, done(3, 30))) == ["2", "3"]
+        assert tracker.watermark == W0 + 30
+        assert poll(tracker, skewed, done(3, 30)).counted == ()
