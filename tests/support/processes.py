@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 import httpx
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable, Mapping, Sequence
     from types import TracebackType
 
@@ -111,7 +112,7 @@ class ExporterProcess:
     port: int
     stderr_path: Path
     stdout_path: Path
-    verify: bool | str = field(default=True, repr=False)
+    verify: bool | ssl.SSLContext = field(default=True, repr=False)
 
     @property
     def returncode(self) -> int | None:
@@ -204,7 +205,7 @@ def start_exporter(  # noqa: PLR0913 - every keyword is an independent, optional
     env: Mapping[str, str] | None = None,
     port: int | None = None,
     scheme: str = "http",
-    verify: bool | str = True,
+    verify: bool | ssl.SSLContext = True,
     wait_ready: bool = True,
     ready_timeout: float = 60.0,
 ) -> ExporterProcess:
