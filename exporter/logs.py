@@ -55,6 +55,10 @@ class _SecretRegistry:
                 # Longest first, so a secret containing another is replaced whole.
                 self._values = tuple(sorted({*self._values, value}, key=len, reverse=True))
 
+    def discard(self, value: str) -> None:
+        with self._lock:
+            self._values = tuple(known for known in self._values if known != value)
+
     @property
     def values(self) -> tuple[str, ...]:
         return self._values
@@ -70,6 +74,11 @@ def register_secret(value: str | SecretStr | None) -> None:
     plain = value if isinstance(value, str) else value.get_secret_value()
     if len(plain) >= _MIN_SECRET_LENGTH:
         _secrets.add(plain)
+
+
+def forget_secret(value: str) -> None:
+    """Stop scrubbing a value that is no longer in use (a replaced access token)."""
+    _secrets.discard(value)
 
 
 def scrub(text: str) -> str:

@@ -1,0 +1,380 @@
+"""The Task Manager HTTP client: endpoints, pagination, retries and error mapping.
+
+It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``). ``_request`` is the one
+place that sends: it maps every failure onto the ``errors`` tree, honours ``Retry-After``
+through a gate shared by all threads (a throttled API never sees more requests per minute
+than in steady state), retries 5xx and transport errors with capped, fully jittered
+exponential backoff, and waits on the ``stop`` event so shutdown interrupts any wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import ssl
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, Self
+from urllib.parse import quote
+
+import httpx
+
+from exporter import __version__, logs
+from exporter.errors import (
+    ApiError,
+    ApiUnavailable,
+    AuthError,
+    BadPayload,
+    PaginationError,
+    PermissionDenied,
+    RateLimited,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from types import TracebackType
+
+    from exporter.config import ApiSettings
+    from exporter.metrics import SelfMetrics
+
+Resource = Literal["tasks", "activities"]
+Item = dict[str, Any]
+USER_AGENT: Final = f"acronis-task-exporter/{__version__}"
+API_PREFIX: Final = "/api/task_manager/v2"
+VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
+_ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
+_COUNT_KEYS: Final = ("count", "total", "size")
+_DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat in our message
+# Label values the failure counter allows (METRICS.md); other reasons fold into these.
+_FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
+
+_log = logs.get_logger(component="client")
+
+
+def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
+    """Return what httpx should verify the API's certificate with."""
+    if api.insecure_skip_verify:
+        return False
+    if api.ca_file is not None:
+        return ssl.create_default_context(cafile=str(api.ca_file))
+    return True
+
+
+def http_timeout(api: ApiSettings) -> httpx.Timeout:
+    """Return the per-request timeout, with its own connect limit."""
+    return httpx.Timeout(api.timeout, connect=api.connect_timeout)
+
+
+def endpoint_of(path: str) -> str:
+    """Return the route template for a URL path, the only form that becomes a label value."""
+    if path.endswith("/idp/token"):
+        return "/idp/token"
+    match = _ENDPOINT_OF_PATH.match(path)
+    if match is None:
+        return "other"
+    return f"/{match[1]}" + ("/{id}" if match[2] else "")
+
+
+class _Retry(Exception):
+    """A failure worth another attempt; `delay` None means exponential backoff."""
+
+    def __init__(self, error: ApiError, *, delay: float | None = None, reason: str | None = None) -> None:
+        super().__init__(str(error))
+        self.error, self.delay, self.reason = error, delay, reason or error.reason
+
+
+class ThrottleGate:
+    """The moment before which no thread may send, set by Retry-After."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_at = 0.0  # time.monotonic()
+
+    def close_for(self, seconds: float) -> float:
+        """Hold every request back `seconds` from now; return how far this extended the hold."""
+        with self._lock:
+            now = time.monotonic()
+            until = now + seconds
+            extension = max(0.0, until - max(self._open_at, now))
+            self._open_at = max(self._open_at, until)
+            return extension
+
+    def remaining(self) -> float:
+        """Return seconds until requests may go out again."""
+        with self._lock:
+            return max(0.0, self._open_at - time.monotonic())
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse Retry-After: delta seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class TaskManagerClient:
+    """Reads Task Manager v2 listings, counts and items; safe to share between threads."""
+
+    def __init__(  # noqa: PLR0913 - the contract's signature: settings, auth, metrics, and test seams
+        self,
+        api: ApiSettings,
+        auth: httpx.Auth,
+        metrics: SelfMetrics,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        stop: threading.Event | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._api = api
+        self._metrics = metrics
+        self._stop = stop or threading.Event()
+        self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._gate = ThrottleGate()
+        if api.insecure_skip_verify:
+            _log.warning("tls_verification_disabled", url=api.base_url, setting="api.insecure_skip_verify")
+        self._http = httpx.Client(
+            base_url=api.base_url + API_PREFIX,
+            auth=auth,
+            timeout=http_timeout(api),
+            verify=tls_verify(api),
+            limits=httpx.Limits(max_connections=api.concurrency, max_keepalive_connections=api.concurrency),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+            event_hooks={"response": [self._count_response]},
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- The API ------------------------------------------------------------------------
+
+    def count(self, resource: Resource, params: Sequence[tuple[str, str]] = ()) -> int:
+        """Return how many items match the filters (lod=count; repeated keys for several values)."""
+        body = self._request(f"/{resource}", f"/{resource}", [("lod", "count"), *params])
+        if isinstance(body, dict):
+            for key in _COUNT_KEYS:
+                value = body.get(key)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return value
+            if isinstance(body.get("items"), list):
+                _log.warning("count_from_items", endpoint=f"/{resource}", keys=sorted(body)[:10])
+                return len(body["items"])
+        raise BadPayload(f"GET /{resource}: lod=count reply holds no count", reason="shape", status=200)
+
+    def iter_pages(
+        self,
+        resource: Resource,
+        params: Sequence[tuple[str, str]] = (),
+        *,
+        lod: str,
+        limit: int | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[list[Item]]:
+        """Yield every page of a listing, following `after` cursors to the end.
+
+        Raises PaginationError when a cursor repeats or the walk outgrows `max_pages`: an
+        incomplete walk must never pass for a complete one.
+        """
+        endpoint, page_limit = f"/{resource}", str(limit or self._api.page_size)
+        budget = max_pages or self._api.max_pages
+        query: list[tuple[str, str]] = [("limit", page_limit), ("lod", lod), *params]
+        sent: set[str] = set()
+        for page_number in range(1, budget + 1):
+            body = self._request(endpoint, endpoint, query)
+            items, after = _page_items(body, endpoint), _cursor_after(body)
+            if items:
+                yield items
+            if not items or not after:
+                return
+            if after in sent:
+                raise PaginationError(f"GET {endpoint}: the API repeated a cursor after {page_number} pages")
+            sent.add(after)
+            # API notes: the cursor encodes the query, so later pages carry no filters.
+            query = [("after", after), ("limit", page_limit), ("lod", lod)]
+        raise PaginationError(f"GET {endpoint}: still more pages after {budget} (api.max_pages)")
+
+    def iter_items(
+        self,
+        resource: Resource,
+        params: Sequence[tuple[str, str]] = (),
+        *,
+        lod: str,
+        limit: int | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[Item]:
+        """Yield every item of a listing; see `iter_pages`."""
+        for page in self.iter_pages(resource, params, lod=lod, limit=limit, max_pages=max_pages):
+            yield from page
+
+    def get(self, resource: Resource, item_id: str, *, lod: str | None = None) -> Item:
+        """Return one task or activity by id."""
+        endpoint = f"/{resource}/{{id}}"
+        query = [("lod", lod)] if lod else []
+        body = self._request(endpoint, f"/{resource}/{quote(str(item_id), safe='')}", query)
+        if not isinstance(body, dict):
+            raise BadPayload(f"GET {endpoint}: expected an object", reason="shape", status=200)
+        return body
+
+    # --- Sending --------------------------------------------------------------------------
+
+    def _request(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
+        """Send one GET with retries; return its decoded JSON or raise an ApiError."""
+        retries_left = self._api.max_retries
+        for attempt in range(retries_left + 1):
+            self._wait(self._gate.remaining(), endpoint)
+            try:
+                return self._attempt(endpoint, path, params)
+            except _Retry as retry:
+                if attempt == retries_left:
+                    self._count_failure(endpoint, retry.error)
+                    raise retry.error from None
+                delay = self._backoff(attempt) if retry.delay is None else retry.delay
+                self._metrics.api_retries.labels(endpoint=endpoint, reason=retry.reason).inc()
+                _log.info("api_request_retried", endpoint=endpoint, reason=retry.reason, delay_seconds=delay)
+                self._wait(delay, endpoint)
+            except ApiError as error:
+                self._count_failure(endpoint, error)
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _attempt(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
+        started = time.perf_counter()
+        try:
+            response = self._http.get(path, params=list(params))
+        except httpx.TimeoutException:
+            error = ApiUnavailable(
+                f"GET {endpoint}: no response within {self._api.timeout:g}s", reason="timeout"
+            )
+            raise _Retry(error) from None
+        except httpx.TransportError as exc:
+            host = self._http.base_url.host
+            error = ApiUnavailable(
+                f"GET {endpoint}: cannot reach {host} ({type(exc).__name__})", reason="connect"
+            )
+            raise _Retry(error) from None
+        except ApiUnavailable as error:  # the token endpoint was down: worth another go
+            raise _Retry(error) from None
+        finally:
+            self._metrics.api_request_duration.labels(endpoint=endpoint).observe(
+                time.perf_counter() - started
+            )
+        return self._interpret(endpoint, response)
+
+    def _interpret(self, endpoint: str, response: httpx.Response) -> object:
+        status = response.status_code
+        if status < 300:  # noqa: PLR2004 - the 2xx range
+            return _decode(endpoint, response)
+        detail = _error_detail(response)
+        if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
+            self._throttled(endpoint, response, detail)
+        if status >= 500:  # noqa: PLR2004 - the 5xx range
+            raise _Retry(ApiUnavailable(f"GET {endpoint}: HTTP {status}{detail}", status=status))
+        if status == 401:  # noqa: PLR2004 - auth already tried one fresh token
+            raise AuthError(f"GET {endpoint}: HTTP 401: the API refused a fresh token{detail}", status=status)
+        if status == 403:  # noqa: PLR2004
+            raise PermissionDenied(
+                f"GET {endpoint}: HTTP 403: the API client needs the {VIEWER_SCOPE} "
+                "(or urn:acronis.com::task_manager::admin) scope",
+                status=status,
+            )
+        raise ApiError(f"GET {endpoint}: HTTP {status}{detail}", reason="http_4xx", status=status)
+
+    def _throttled(self, endpoint: str, response: httpx.Response, detail: str) -> NoReturn:
+        status = response.status_code
+        delay = retry_after_seconds(response.headers.get("Retry-After"))
+        message = f"GET {endpoint}: HTTP {status}{detail}"
+        if delay is None:  # a 429 without a usable Retry-After: back off exponentially
+            raise _Retry(RateLimited(message, status=status), reason="throttled")
+        error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)
+        if delay > self._api.retry_after_max:
+            raise error  # waiting that long would stall the poll: fail now, keep last-good data
+        self._metrics.api_throttled_seconds.inc(self._gate.close_for(delay))
+        _log.warning("api_throttled", endpoint=endpoint, status=status, retry_after_seconds=delay)
+        raise _Retry(error, delay=0.0, reason="throttled")  # the gate does the waiting
+
+    def _wait(self, seconds: float, endpoint: str) -> None:
+        if seconds > 0 and self._stop.wait(seconds):
+            raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
+        if self._stop.is_set():
+            raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._api.backoff_max, self._api.backoff_initial * 2**attempt)
+        return self._rng.uniform(0, ceiling)  # full jitter: spreads retries of many exporters apart
+
+    def _count_response(self, response: httpx.Response) -> None:
+        """Count every HTTP exchange, including the one auth repeats after a 401."""
+        endpoint = endpoint_of(response.request.url.path)
+        self._metrics.api_requests.labels(endpoint=endpoint, code=str(response.status_code)).inc()
+
+    def _count_failure(self, endpoint: str, error: ApiError) -> None:
+        if error.reason == "cancelled":
+            return  # shutdown is not a failure of the API
+        reason = _FAILURE_REASON.get(error.reason, error.reason)
+        self._metrics.api_request_failures.labels(endpoint=endpoint, reason=reason).inc()
+
+
+def _decode(endpoint: str, response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise BadPayload(
+            f"GET {endpoint}: HTTP {response.status_code} body is not valid JSON ({kind}, "
+            f"{len(response.content)} bytes)",
+            reason="decode",
+            status=response.status_code,
+        ) from None
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """Return ': <code>' from a JSON error body, or '' (never the body itself, never HTML)."""
+    try:
+        body = json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    code = body.get("code") or body.get("reason") or body.get("error")
+    if not isinstance(code, str) or not code:
+        return ""
+    return ": " + logs.scrub(code[:_DETAIL_MAX])
+
+
+def _page_items(body: object, endpoint: str) -> list[Item]:
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise BadPayload(f"GET {endpoint}: listing reply has no items list", reason="shape", status=200)
+    return items
+
+
+def _cursor_after(body: object) -> str | None:
+    """Return the next-page cursor: paging.cursors.after, else the reference's top-level cursors.after."""
+    if not isinstance(body, dict):
+        return None
+    for holder in (body.get("paging"), body):
+        cursors = holder.get("cursors") if isinstance(holder, dict) else None
+        after = cursors.get("after") if isinstance(cursors, dict) else None
+        if isinstance(after, str) and after:
+            return after
+    return None
