@@ -1,0 +1,69 @@
+"""Serve a synthetic snapshot over HTTP in a process of its own, for the scrape benchmark.
+
+``python -m bench.serve_snapshot --tenants N --renderer exporter`` publishes the snapshot
+into a real ``SnapshotStore`` and serves it with the exporter's own web server, which
+renders once per poll and hands every scrape the cached bytes. ``--renderer default``
+serves the same collector through ``prometheus_client.start_http_server``, which renders
+afresh on every scrape. Either way the first stdout line is ``URL <base url>``; the
+process serves until its stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from bench.synthetic import build_snapshot
+from exporter.collector import TaskManagerCollector
+from exporter.exposition import self_registry
+from exporter.snapshot import SnapshotStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+RENDERERS = ("exporter", "default")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start serving, print the URL, serve until stdin closes."""
+    parser = argparse.ArgumentParser(prog="python -m bench.serve_snapshot", description=__doc__)
+    parser.add_argument("--tenants", type=int, required=True, help="tenants in the synthetic snapshot")
+    parser.add_argument("--renderer", choices=RENDERERS, required=True)
+    args = parser.parse_args(argv)
+    store = SnapshotStore(initial=build_snapshot(args.tenants))
+    url, stop = _SERVERS[args.renderer](store)
+    print(f"URL {url}", flush=True)
+    sys.stdin.read()  # the harness closes our stdin when it is done with us
+    stop()
+    return 0
+
+
+def _serve_default(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
+    """Serve with client_python's own server: a fresh generate_latest (and gzip) per scrape."""
+    registry = CollectorRegistry()
+    registry.register(TaskManagerCollector(store))
+    registry.register(self_registry())  # a registry is a collector too: process_*, python_*, build info
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join()
+
+    return f"http://127.0.0.1:{server.server_port}", stop
+
+
+def _serve_exporter(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
+    """Serve with the exporter's web server: one render per poll, cached bytes per scrape."""
+    raise NotImplementedError
+
+
+_SERVERS: dict[str, Callable[[SnapshotStore], tuple[str, Callable[[], None]]]] = {
+    "exporter": _serve_exporter,
+    "default": _serve_default,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())
