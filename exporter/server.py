@@ -222,12 +222,16 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         # Runs in the connection's own thread, so the TLS handshake never blocks accept().
         request.settimeout(_CONNECTION_TIMEOUT)
-        if self.tls is not None:
-            wrapped = _tls_handshake(self.tls, request)
-            if wrapped is None:
-                return
-            request = wrapped
-        super().finish_request(request, client_address)
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        wrapped = _tls_handshake(self.tls, request)
+        if wrapped is None:
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:  # the caller closes the plain socket, which wrapping detached: close ours
+            self.shutdown_request(wrapped)
 
     def handle_error(self, _request: object, client_address: object) -> None:
         # Mostly clients that hang up mid-response; not worth a traceback on stderr.
