@@ -1,0 +1,170 @@
+"""What every fault scenario must show, as reusable checks.
+
+``scenario(rig)`` wraps one scenario: a ``ScrapeWatch`` hits /metrics four times a second
+throughout, and on exit the window is checked twice over: by the watcher (no failed or
+slow scrape, no counter that went down) and by Prometheus (``up`` never 0, no counter
+reset, scrapes kept coming). Inside, the test marks when its fault began and ended, so
+the request rate during the fault can be compared with the steady rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tests.faults.rig import JOB, SOURCES, Rig, failures, last_success, source_up
+from tests.faults.truth import assert_counts_exact
+from tests.faults.watch import ScrapeWatch, WatchReport
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from tests.faults.exposition import Exposition
+    from tests.support.prometheus import PrometheusServer
+
+# Prometheus gives up on a scrape after its scrape_timeout, which the rig sets to 1 s.
+SCRAPE_TIMEOUT = 1.0
+_CUMULATIVE = '__name__=~".+_total|.+_bucket|.+_count|.+_sum"'
+
+
+@dataclass
+class Scenario:
+    """One scenario's span and fault marks, on the wall clock and the monotonic one."""
+
+    rig: Rig
+    wall_start: float = field(default_factory=time.time)
+    fault_start: float = 0.0  # monotonic, as in the simulator's request log
+    fault_end: float = 0.0
+    watch: WatchReport | None = None
+
+    def inject(self) -> float:
+        """Mark the moment the fault is switched on; return it (monotonic)."""
+        self.fault_start = time.monotonic()
+        return self.fault_start
+
+    def clear(self) -> None:
+        """Switch every simulator fault off and mark the end of the fault."""
+        self.rig.sim.faults.clear()
+        self.rig.gate.admit()
+        self.fault_end = time.monotonic()
+
+    def fault_rate(self) -> float:
+        """Return API requests per second between inject() and clear()."""
+        return self.rig.request_rate(self.fault_start, self.fault_end)
+
+    def assert_no_extra_load(self) -> None:
+        """Assert that the fault did not make the exporter send more requests per second."""
+        assert self.fault_end > self.fault_start, "mark the fault with inject() and clear()"
+        rate, steady = self.fault_rate(), self.rig.steady_rate
+        assert rate <= steady, f"{rate:.2f} requests/s during the fault, {steady:.2f}/s when healthy"
+
+
+@contextlib.contextmanager
+def scenario(rig: Rig) -> Iterator[Scenario]:
+    """Watch /metrics around one scenario and check the window when it ends without error."""
+    current = Scenario(rig)
+    watch = ScrapeWatch(rig.exporter.url + "/metrics").start()
+    try:
+        yield current
+    finally:
+        current.watch = watch.stop()
+        rig.sim.faults.clear()  # a failed scenario must not leak its fault into the next one
+        rig.gate.admit()
+    assert_watch_clean(current.watch)
+    assert_prometheus_clean(rig.prometheus, current.wall_start, time.time())
+
+
+def assert_watch_clean(report: WatchReport) -> None:
+    """Every scrape answered 200 within the scrape timeout, and no counter went down."""
+    assert report.scrapes > 0, "the watcher never scraped"
+    assert report.failures == [], f"{len(report.failures)} failed scrapes: {report.failures[:5]}"
+    assert report.decreases == [], f"counters decreased: {report.decreases[:10]}"
+    assert report.slowest < SCRAPE_TIMEOUT, f"slowest /metrics took {report.slowest:.3f}s"
+
+
+def assert_prometheus_clean(prometheus: PrometheusServer, start: float, end: float) -> None:
+    """Prometheus scraped throughout [start, end], never failed, and saw no counter reset."""
+    # Wait for a scrape after `end`, so the window is fully in the TSDB.
+    prometheus.wait_for(f'timestamp(up{{job="{JOB}"}}) > {end!r}', timeout=15.0)
+    at = end + SCRAPE_TIMEOUT
+    span = f"{math.ceil(at - start)}s"
+    worst = _scalar(prometheus, f'min_over_time(up{{job="{JOB}"}}[{span}])', at)
+    assert worst == 1.0, f"Prometheus recorded a failed scrape of the exporter (min up = {worst})"
+    scrapes = _scalar(prometheus, f'count_over_time(up{{job="{JOB}"}}[{span}])', at)
+    assert scrapes >= math.floor(at - start) - 2, f"only {scrapes} scrapes in {span}"
+    resets = _scalar(prometheus, f'sum(resets({{job="{JOB}",{_CUMULATIVE}}}[{span}]))', at)
+    assert resets == 0.0, f"Prometheus saw {resets} counter resets"
+
+
+def _scalar(prometheus: PrometheusServer, promql: str, at: float) -> float:
+    samples = prometheus.query(promql, at=at)
+    assert len(samples) == 1, f"{promql} gave {samples}"
+    return samples[0].value
+
+
+def assert_failed_with(
+    exposition: Exposition, before: Exposition, sources: Sequence[str], reason: str
+) -> None:
+    """Each source in ``sources`` is down and counted a failure for ``reason`` since ``before``."""
+    for source in sources:
+        assert source_up(exposition, source) == 0, f"{source} should be marked failed"
+        grew = failures(exposition, source, reason) - failures(before, source, reason)
+        assert grew > 0, f"{source} counted no failure with reason {reason!r}"
+    assert exposition.value("acronis_up") == 0, "acronis_up must be 0 while a source fails"
+
+
+def assert_others_refresh(rig: Rig, failed: Sequence[str]) -> Exposition:
+    """While ``failed`` stay down, every other source refreshes and the failed ones do not."""
+    others = [source for source in SOURCES if source not in failed]
+    frozen_at = rig.scrape()
+    exposition = rig.wait_polled(others) if others else rig.wait_attempted(failed)
+    for source in failed:
+        assert source_up(exposition, source) == 0, f"{source} recovered while its fault was on"
+        assert last_success(exposition, source) == last_success(frozen_at, source), (
+            f"{source}'s last-success timestamp moved while it was failing"
+        )
+    for source in others:
+        assert source_up(exposition, source) == 1, f"{source} failed though its fault did not touch it"
+    return exposition
+
+
+def fail_and_recover(  # noqa: PLR0913 - the scenario's whole script, spelled out by each test
+    current: Scenario,
+    inject: Callable[[], object],
+    *,
+    failed: Sequence[str],
+    reason: str,
+    advance: float = 20.0,
+    timeout: float = 30.0,
+) -> None:
+    """Run the standard script of a fault that fails some sources.
+
+    Switch the fault on and let completions happen while it lasts; wait until every
+    source in ``failed`` is down with ``reason``; check the others kept refreshing and
+    the failed ones kept their last-success time; switch it off; wait for a fully
+    healthy poll; then the counters must equal the ground truth and the fault must not
+    have raised the request rate.
+    """
+    rig = current.rig
+    before = rig.scrape()
+    inject()
+    current.inject()
+    rig.advance(advance)
+
+    def down(exposition: Exposition) -> bool:
+        return all(
+            source_up(exposition, source) == 0
+            and failures(exposition, source, reason) > failures(before, source, reason)
+            for source in failed
+        )
+
+    during = rig.wait_metrics(down, what=f"{', '.join(failed)} failing with reason {reason}", timeout=timeout)
+    assert_failed_with(during, before, failed, reason)
+    assert_others_refresh(rig, failed)
+    current.clear()
+    rig.wait_healthy(timeout=timeout)
+    assert_counts_exact(rig)
+    current.assert_no_extra_load()

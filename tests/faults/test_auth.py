@@ -1,0 +1,134 @@
+"""Authentication faults: a proxy's HTML 401, the token endpoint down, revoked credentials, 403."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.faults.checks import fail_and_recover, scenario
+from tests.faults.rig import SOURCES, failures
+from tests.faults.truth import assert_counts_exact
+
+if TYPE_CHECKING:
+    from tests.faults.exposition import Exposition
+    from tests.faults.rig import Rig
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+
+TOKENS = "acronis_exporter_token_requests_total"
+TOKEN_FAILURES = "acronis_exporter_token_request_failures_total"  # noqa: S105 - a metric name
+
+
+def _no_new_failures(before: Exposition, after: Exposition) -> list[str]:
+    """List the sources whose failure counters moved between two scrapes, with the reason."""
+    moved = []
+    for labels, value in after.matching("acronis_exporter_refresh_failures_total"):
+        if value != (before.value("acronis_exporter_refresh_failures_total", **labels) or 0.0):
+            moved.append(f"{labels['source']}: {labels['reason']}")
+    return moved
+
+
+class TestProxy401:
+    """An HTML 401 page from a proxy in front of the API."""
+
+    def test_one_html_401_is_answered_with_one_fresh_token(self, rig: Rig) -> None:
+        """A single proxy 401 costs one token mint and a resend; no source fails."""
+        with scenario(rig):
+            before = rig.scrape()
+            rig.sim.faults.fail(401, times=1, html=True)
+            rig.advance(10)
+            after = rig.wait_healthy()
+            assert after.total(TOKENS) == before.total(TOKENS) + 1, "expected exactly one fresh token"
+            assert _no_new_failures(before, after) == []
+            assert_counts_exact(rig)
+
+    def test_html_401s_that_persist_fail_every_source_with_reason_auth(self, rig: Rig) -> None:
+        """A proxy that keeps answering 401 fails every source as auth, at no extra load."""
+        with scenario(rig) as current:
+            fail_and_recover(
+                current,
+                lambda: rig.sim.faults.fail(401, times=None, html=True),
+                failed=SOURCES,
+                reason="auth",
+            )
+
+
+class TestTokenEndpointDown:
+    """The IdP's token endpoint answers 503."""
+
+    def test_a_valid_cached_token_carries_the_exporter_through(self, rig: Rig) -> None:
+        """While the cached token is valid, a dead token endpoint changes nothing."""
+        with scenario(rig):
+            before = rig.scrape()
+            rig.sim.faults.token_endpoint_down()
+            rig.advance(10)
+            rig.wait_polled()
+            after = rig.wait_healthy()
+            assert _no_new_failures(before, after) == []
+            assert after.total(TOKENS) == before.total(TOKENS), "no token should have been requested"
+            assert_counts_exact(rig)
+
+    def test_after_the_token_expires_every_source_fails_until_the_endpoint_returns(self, rig: Rig) -> None:
+        """An expired token with the endpoint down fails every source; a fresh token recovers all."""
+        before = rig.scrape()
+
+        def expire_with_endpoint_down() -> None:
+            rig.sim.faults.token_endpoint_down()
+            rig.sim.faults.expire_tokens()
+
+        with scenario(rig) as current:
+            fail_and_recover(current, expire_with_endpoint_down, failed=SOURCES, reason="http_5xx")
+        after = rig.scrape()
+        assert after.total(TOKEN_FAILURES) > before.total(TOKEN_FAILURES), "token failures were not counted"
+
+
+class TestRevokedCredentials:
+    """The API client was deleted or its secret rotated: 401 that persists."""
+
+    def test_revoked_credentials_fail_every_source_with_reason_auth(self, rig: Rig) -> None:
+        """Every source fails as auth, token failures are counted, and restoring the client recovers."""
+        before = rig.scrape()
+
+        def revoke() -> None:
+            rig.sim.faults.revoke_credentials()
+            rig.sim.faults.expire_tokens()
+
+        with scenario(rig) as current:
+            fail_and_recover(current, revoke, failed=SOURCES, reason="auth")
+        after = rig.scrape()
+        assert after.total(TOKEN_FAILURES, reason="auth") > before.total(TOKEN_FAILURES, reason="auth")
+
+
+class TestMissingScope:
+    """The API client lacks the task_manager viewer role: 403."""
+
+    def test_a_token_without_the_scope_fails_every_source_with_reason_forbidden(self, rig: Rig) -> None:
+        """Every source fails as forbidden; once the role is granted a fresh token brings them back."""
+
+        def drop_scope() -> None:
+            rig.sim.faults.drop_scope()
+            rig.sim.faults.expire_tokens()  # the next token is minted without the scope
+
+        with scenario(rig) as current:
+            fail_and_recover(current, drop_scope, failed=SOURCES, reason="forbidden")
+
+    def test_forbidden_is_not_retried_within_a_poll(self, rig: Rig) -> None:
+        """A 403 is final for the poll: each failing request is sent once, not retried."""
+        with scenario(rig):
+            before = rig.scrape()
+            rig.sim.faults.drop_scope()
+            rig.sim.faults.expire_tokens()
+            rig.wait_metrics(
+                lambda now: (
+                    failures(now, "task_counts", "forbidden") > failures(before, "task_counts", "forbidden")
+                ),
+                what="task_counts failing as forbidden",
+            )
+            after = rig.scrape()
+            retried = after.total("acronis_exporter_api_retries_total") - before.total(
+                "acronis_exporter_api_retries_total"
+            )
+            assert retried == 0, f"{retried} retries of a 403"
+            rig.sim.faults.clear()
+            rig.wait_healthy()

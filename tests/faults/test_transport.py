@@ -1,0 +1,182 @@
+"""Network and server faults: unreachable API, slow answers, 5xx bursts, 429/503 with Retry-After."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from exporter.simulator.timefmt import http_date
+from tests.faults.checks import fail_and_recover, scenario
+from tests.faults.rig import (
+    ACTIVITY_SOURCES,
+    API_TIMEOUT,
+    BACKOFF_MAX,
+    POLL_INTERVAL,
+    RETRY_AFTER_MAX,
+    SOURCES,
+    TASK_SOURCES,
+    failures,
+    source_up,
+)
+from tests.faults.truth import assert_counts_exact
+
+if TYPE_CHECKING:
+    from exporter.simulator.requestlog import RequestRecord
+    from tests.faults.rig import Rig
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+
+TASKS = "/api/task_manager/v2/tasks"
+ACTIVITIES = "/api/task_manager/v2/activities"
+
+
+def _first(entries: list[RequestRecord], status: int) -> RequestRecord:
+    matching = [entry for entry in entries if entry.status == status]
+    assert matching, f"no request was answered {status}"
+    return matching[0]
+
+
+def _after(entries: list[RequestRecord], moment: float) -> list[RequestRecord]:
+    return [entry for entry in entries if entry.at > moment]
+
+
+class TestUnreachableApi:
+    """Connection refused: the data centre is down."""
+
+    def test_refused_connections_fail_every_source_and_lose_no_completion(self, rig: Rig) -> None:
+        """Every source fails with reason connect, keeps its data, and catches up exactly afterwards."""
+        with scenario(rig) as current:
+            fail_and_recover(current, rig.gate.refuse, failed=SOURCES, reason="connect")
+
+
+class TestSlowApi:
+    """Responses slower than --api.timeout."""
+
+    def test_answers_past_the_timeout_fail_every_source_with_reason_timeout(self, rig: Rig) -> None:
+        """A hung API times out, /metrics stays fast, and nothing is lost once it answers again."""
+        with scenario(rig) as current:
+            fail_and_recover(
+                current, lambda: rig.sim.faults.latency(API_TIMEOUT * 2), failed=SOURCES, reason="timeout"
+            )
+
+
+class TestServerErrors:
+    """5xx bursts."""
+
+    def test_a_burst_shorter_than_the_retries_is_absorbed(self, rig: Rig) -> None:
+        """Two 502s in a row are retried away: no source fails and the retries are counted."""
+        with scenario(rig):
+            before = rig.scrape()
+            rig.sim.faults.fail(502, times=2, path_prefix=ACTIVITIES)
+            rig.advance(10)
+            after = rig.wait_healthy()
+            retried = after.total("acronis_exporter_api_retries_total", reason="http_5xx")
+            assert retried - before.total("acronis_exporter_api_retries_total", reason="http_5xx") >= 2
+            for source in SOURCES:
+                assert failures(after, source, "http_5xx") == failures(before, source, "http_5xx"), source
+            assert_counts_exact(rig)
+
+    def test_a_long_burst_fails_only_the_sources_of_that_endpoint(self, rig: Rig) -> None:
+        """Persistent 500s on /activities fail the activity sources; task sources keep refreshing."""
+        with scenario(rig) as current:
+            fail_and_recover(
+                current,
+                lambda: rig.sim.faults.fail(500, times=None, path_prefix=ACTIVITIES),
+                failed=ACTIVITY_SOURCES,
+                reason="http_5xx",
+            )
+            self._assert_backoff_bounded(rig, current.fault_start, current.fault_end)
+
+    @staticmethod
+    def _assert_backoff_bounded(rig: Rig, start: float, end: float) -> None:
+        """Retries of one request follow each other within the backoff cap (plus the poll beat)."""
+        failed = [entry for entry in rig.requests_between(start, end) if entry.status == 500]
+        assert failed, "no 500 was served"
+        by_query: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
+        for entry in failed:
+            by_query.setdefault((entry.path, tuple(entry.query)), []).append(entry.at)
+        gaps = [
+            later - earlier for times in by_query.values() for earlier, later in itertools.pairwise(times)
+        ]
+        # A retry comes within backoff_max; the next poll's first try within one interval.
+        # Generous slack: this guards against unbounded growth, not against a slow machine.
+        assert max(gaps, default=0.0) <= POLL_INTERVAL + BACKOFF_MAX + API_TIMEOUT + 2.0, gaps
+
+
+class TestThrottling:
+    """429 and 503 with Retry-After, in seconds and as an HTTP date."""
+
+    def test_429_with_retry_after_seconds_holds_every_request_back(self, rig: Rig) -> None:
+        """After a 429 with Retry-After: 2 no request reaches the API for 2 s, then the poll succeeds."""
+        with scenario(rig):
+            before = rig.scrape()
+            start = time.monotonic()
+            rig.sim.faults.fail(429, times=1, path_prefix=TASKS, retry_after=2)
+            rig.advance(10)
+            after = rig.wait_healthy()
+            entries = rig.requests_between(start, time.monotonic())
+            throttled = _first(entries, 429)
+            resumed = _after(entries, throttled.at)
+            assert resumed, "the exporter never came back after the 429"
+            assert resumed[0].at - throttled.at >= 2.0 - 0.05, "a request went out inside Retry-After"
+            waited = after.total("acronis_exporter_api_throttled_seconds_total") - before.total(
+                "acronis_exporter_api_throttled_seconds_total"
+            )
+            assert waited >= 1.9, f"throttled seconds grew by {waited}"
+            assert all(source_up(after, source) == 1 for source in SOURCES)
+            assert_counts_exact(rig)
+
+    def test_503_with_retry_after_as_an_http_date_holds_every_request_back(self, rig: Rig) -> None:
+        """An HTTP-date Retry-After is honoured to the second: nothing is sent before that date."""
+        with scenario(rig):
+            not_before = float(int(time.time()) + 3)  # HTTP dates have whole seconds
+            start = time.monotonic()
+            rig.sim.faults.fail(503, times=1, path_prefix=ACTIVITIES, retry_after=http_date(not_before))
+            rig.advance(10)
+            rig.wait_healthy()
+            entries = rig.requests_between(start, time.monotonic())
+            throttled = _first(entries, 503)
+            resumed = _after(entries, throttled.at)
+            assert resumed, "the exporter never came back after the 503"
+            wall_of_monotonic = time.time() - time.monotonic()
+            assert resumed[0].at + wall_of_monotonic >= not_before - 0.05, (
+                "a request went out before the date"
+            )
+            assert_counts_exact(rig)
+
+    def test_persistent_throttling_fails_the_sources_without_raising_the_request_rate(self, rig: Rig) -> None:
+        """A 429 that keeps coming fails the task sources with reason throttled, at no extra load."""
+        with scenario(rig) as current:
+            fail_and_recover(
+                current,
+                lambda: rig.sim.faults.fail(429, times=None, path_prefix=TASKS, retry_after=1),
+                failed=TASK_SOURCES,
+                reason="throttled",
+            )
+
+    def test_a_retry_after_beyond_the_cap_fails_at_once_and_is_still_honoured(self, rig: Rig) -> None:
+        """Retry-After over --api.retry-after-max fails the poll at once; nothing is sent until it ends."""
+        hold = RETRY_AFTER_MAX + 2
+        with scenario(rig) as current:
+            before = rig.scrape()
+            start = current.inject()
+            rig.sim.faults.fail(429, times=1, path_prefix=TASKS, retry_after=hold)
+            rig.advance(10)
+            rig.wait_metrics(
+                lambda now: any(
+                    failures(now, source, "throttled") > failures(before, source, "throttled")
+                    for source in TASK_SOURCES
+                ),
+                what="a task source failing with reason throttled",
+            )
+            rig.wait_healthy(timeout=hold + 30)
+            entries = rig.requests_between(start, time.monotonic())
+            throttled = _first(entries, 429)
+            early = [
+                entry for entry in _after(entries, throttled.at) if entry.at < throttled.at + hold - 0.05
+            ]
+            assert early == [], f"{len(early)} requests went out inside a {hold:g}s Retry-After"
+            assert_counts_exact(rig)
