@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -22,19 +23,26 @@ from prometheus_client.exposition import choose_encoder
 
 from bench import procstat
 from bench.scrape_load import PROMETHEUS_HEADERS, hammer
-from bench.serve_snapshot import RENDERERS
 from bench.synthetic import snapshot_for_series
 from exporter.collector import TaskManagerCollector
 from exporter.exposition import Exposition, self_registry
 from exporter.snapshot import Snapshot, SnapshotStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from bench.scales import Plan
 
 _BUDGET_SECONDS = {"full": 20.0, "quick": 5.0}  # per renderer and size: a slow one costs bounded time
 _START_TIMEOUT_SECONDS = 120.0
+_REPO = Path(__file__).resolve().parents[1]  # `python -m bench.serve_snapshot` must find the package
+# Prometheus asks for gzip; the exporter is also timed without it, to show what compression costs.
+_IDENTITY = {**PROMETHEUS_HEADERS, "Accept-Encoding": "identity"}
+VARIANTS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
+    ("exporter", "gzip", PROMETHEUS_HEADERS),
+    ("exporter", "identity", _IDENTITY),
+    ("default", "gzip", PROMETHEUS_HEADERS),
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,7 @@ class ScrapeLatencyRow:
     series_target: int
     series: int  # samples rendered from the snapshot
     renderer: str  # "exporter" (render once per poll) or "default" (generate_latest per scrape)
+    encoding: str  # what the scrapers accepted: gzip (as Prometheus does) or identity
     scrapers: int
     scrapes: int
     failures: int
@@ -62,7 +71,7 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
         snapshot = snapshot_for_series(target, count_series)
         tenants = len(snapshot.tenants)
         costs = _single_threaded_costs(snapshot, plan.render_repeats)
-        for renderer in RENDERERS:
+        for renderer, encoding, headers in VARIANTS:
             with _served(tenants, renderer) as (url, pid):
                 cpu_before = procstat.cpu_seconds(pid)
                 load = hammer(
@@ -70,14 +79,16 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
                     scrapers=plan.scrapers,
                     scrapes_each=plan.scrapes_per_scraper,
                     budget_seconds=_BUDGET_SECONDS.get(plan.name, 20.0),
+                    headers=headers,
                 )
                 cpu = procstat.cpu_seconds(pid) - cpu_before
-            per_scrape, render_once = costs[renderer]
+            per_scrape, render_once = costs[renderer, encoding]
             rows.append(
                 ScrapeLatencyRow(
                     series_target=target,
                     series=count_series(snapshot),
                     renderer=renderer,
+                    encoding=encoding,
                     scrapers=load.scrapers,
                     scrapes=len(load.latencies),
                     failures=load.failures,
@@ -98,7 +109,7 @@ def count_series(snapshot: Snapshot) -> int:
     return sum(len(family.samples) for family in collector.collect())
 
 
-def _single_threaded_costs(snapshot: Snapshot, repeats: int) -> dict[str, tuple[float, float]]:
+def _single_threaded_costs(snapshot: Snapshot, repeats: int) -> dict[tuple[str, str], tuple[float, float]]:
     """Milliseconds per scrape, and for the exporter per poll, with nothing else running."""
     accept, encoding = PROMETHEUS_HEADERS["Accept"], PROMETHEUS_HEADERS["Accept-Encoding"]
     store = SnapshotStore(initial=snapshot)
@@ -115,13 +126,18 @@ def _single_threaded_costs(snapshot: Snapshot, repeats: int) -> dict[str, tuple[
     def exporter_scrape() -> None:
         warm.render(accept, encoding)
 
+    def exporter_identity_scrape() -> None:
+        warm.render(accept, "identity")
+
     def exporter_poll_render() -> None:
         Exposition(store, self_registry()).data("openmetrics")  # a fresh cache: the once-per-poll render
 
     exporter_scrape()  # fill the cache, as the first scrape after a poll does
+    render_once = _best_ms(exporter_poll_render, repeats)
     return {
-        "exporter": (_best_ms(exporter_scrape, repeats), _best_ms(exporter_poll_render, repeats)),
-        "default": (_best_ms(default_scrape, repeats), 0.0),
+        ("exporter", "gzip"): (_best_ms(exporter_scrape, repeats), render_once),
+        ("exporter", "identity"): (_best_ms(exporter_identity_scrape, repeats), render_once),
+        ("default", "gzip"): (_best_ms(default_scrape, repeats), 0.0),
     }
 
 
@@ -142,6 +158,7 @@ def _served(tenants: int, renderer: str) -> Iterator[tuple[str, int]]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        cwd=_REPO,
     )
     try:
         yield _read_url(process), process.pid

@@ -13,8 +13,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # scrape.go in Prometheus 2.42: what a real scrape asks for.
 PROMETHEUS_HEADERS = {
@@ -48,7 +52,14 @@ class ScrapeLoad:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[98] * 1000
 
 
-def hammer(url: str, *, scrapers: int, scrapes_each: int, budget_seconds: float) -> ScrapeLoad:
+def hammer(
+    url: str,
+    *,
+    scrapers: int,
+    scrapes_each: int,
+    budget_seconds: float,
+    headers: Mapping[str, str] = PROMETHEUS_HEADERS,
+) -> ScrapeLoad:
     """Run `scrapers` threads that each scrape `url` up to `scrapes_each` times.
 
     Every thread stops early once `budget_seconds` have passed, so a slow renderer costs
@@ -58,7 +69,8 @@ def hammer(url: str, *, scrapers: int, scrapes_each: int, budget_seconds: float)
     start_together = threading.Barrier(scrapers)
     with ThreadPoolExecutor(max_workers=scrapers) as pool:
         runs = [
-            pool.submit(_scrape_loop, url, scrapes_each, deadline, start_together) for _ in range(scrapers)
+            pool.submit(_scrape_loop, url, headers, (scrapes_each, deadline), start_together)
+            for _ in range(scrapers)
         ]
         results = [run.result() for run in runs]
     latencies = tuple(latency for run in results for latency in run.latencies)
@@ -73,9 +85,12 @@ class _ScraperRun:
     failures: int = 0
 
 
-def _scrape_loop(url: str, scrapes: int, deadline: float, start_together: threading.Barrier) -> _ScraperRun:
+def _scrape_loop(
+    url: str, headers: Mapping[str, str], bounds: tuple[int, float], start_together: threading.Barrier
+) -> _ScraperRun:
+    scrapes, deadline = bounds
     run = _ScraperRun(latencies=[])
-    with httpx.Client(headers=PROMETHEUS_HEADERS, timeout=30.0) as client:
+    with httpx.Client(headers=dict(headers), timeout=30.0) as client:
         start_together.wait()
         for _ in range(scrapes):
             if time.monotonic() >= deadline:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, start_http_server
 
 from bench.synthetic import build_snapshot
 from exporter.collector import TaskManagerCollector
-from exporter.exposition import self_registry
+from exporter.config import WebSettings
+from exporter.exposition import Exposition, self_registry
+from exporter.server import ExporterApp, MetricsServer
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:
@@ -57,7 +60,16 @@ def _serve_default(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
 
 def _serve_exporter(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
     """Serve with the exporter's web server: one render per poll, cached bytes per scrape."""
-    raise NotImplementedError
+    app = ExporterApp(Exposition(store, self_registry()), store, healthy=lambda: True)
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join()
+
+    return server.url, stop
 
 
 _SERVERS: dict[str, Callable[[SnapshotStore], tuple[str, Callable[[], None]]]] = {
