@@ -1,0 +1,1 @@
+"""Developer scripts that build and sync the deployment assets (see scripts/assets)."""

@@ -1,0 +1,309 @@
+"""The exporter health dashboard: is the data fresh, and how is the exporter treating the API."""
+
+from __future__ import annotations
+
+from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric, scope_variables
+from scripts.assets.overview import RATE, WARN_IF_ANY, quantiles
+
+OK_OR_FAILING = (
+    {
+        "type": "value",
+        "options": {
+            "0": {"text": "Failing", "color": "red", "index": 0},
+            "1": {"text": "OK", "color": "green", "index": 1},
+        },
+    },
+)
+RED_UNLESS_ONE = ((None, "red"), (1, "green"))
+NOT_2XX = 'code!~"2.."'
+API_REQUESTS = "acronis_exporter_api_requests_total"
+
+
+def increase_by(counter: str, by: str) -> str:
+    """Increase of ``counter`` per interval, summed by ``by``: readable for rare events."""
+    return f"sum by ({by}) (increase({metric(counter)}{RATE}))"
+
+
+STATUS = Row(
+    "Status",
+    (
+        Panel(
+            "Exporter up",
+            "acronis_up: OK when the last poll refreshed every source.",
+            "none",
+            (Target(f"min({metric('acronis_up')})"),),
+            kind="stat",
+            width=4,
+            height=5,
+            thresholds=RED_UNLESS_ONE,
+            mappings=OK_OR_FAILING,
+        ),
+        Panel(
+            "Scrape target up",
+            "Prometheus' own up metric for the exporter: OK when the last scrape worked.",
+            "none",
+            (Target(f"min({metric('up')})"),),
+            kind="stat",
+            width=4,
+            height=5,
+            thresholds=RED_UNLESS_ONE,
+            mappings=OK_OR_FAILING,
+        ),
+        Panel(
+            "Version",
+            "Exporter version and revision, from acronis_exporter_build_info.",
+            "none",
+            (Target(metric("acronis_exporter_build_info"), "{{version}} ({{revision}})", instant=True),),
+            kind="stat",
+            width=4,
+            height=5,
+            options={"textMode": "name", "colorMode": "none", "graphMode": "none"},
+        ),
+        Panel(
+            "Access token expires in",
+            "Time left on the cached OAuth2 access token. The exporter renews it 15 minutes early "
+            "by default, so this should never drop far below that.",
+            "s",
+            (Target(f"min({metric('acronis_exporter_token_expiry_timestamp_seconds')}) - time()"),),
+            kind="stat",
+            width=4,
+            height=5,
+            thresholds=((None, "red"), (300, "orange"), (900, "green")),
+        ),
+        Panel(
+            "Tenants folded",
+            'Tenants beyond --metrics.max-tenants whose series were folded into tenant_id="__other__".',
+            "short",
+            (Target(f"max({metric('acronis_exporter_tenants_folded')})"),),
+            kind="stat",
+            width=4,
+            height=5,
+            thresholds=WARN_IF_ANY,
+        ),
+        Panel(
+            "Poll crashes, last 24 hours",
+            "Polls that ended in an unexpected error: a bug worth reporting with the log.",
+            "short",
+            (Target(f"sum(increase({metric('acronis_exporter_poll_crashes_total')}[24h]))"),),
+            kind="stat",
+            width=4,
+            height=5,
+            thresholds=WARN_IF_ANY,
+        ),
+    ),
+)
+
+SOURCES = Row(
+    "Sources",
+    (
+        Panel(
+            "Source status",
+            "Whether each source refreshed in each poll. A failing source keeps serving its last "
+            "good values.",
+            "none",
+            (Target(f"max by (source) ({metric('acronis_exporter_source_up')})", "{{source}}"),),
+            kind="state-timeline",
+            thresholds=RED_UNLESS_ONE,
+            mappings=OK_OR_FAILING,
+        ),
+        Panel(
+            "Time since last success",
+            "How old each source's data is. It should stay near the poll interval.",
+            "s",
+            (
+                Target(
+                    f"time() - max by (source) ({metric('acronis_exporter_last_success_timestamp_seconds')})",
+                    "{{source}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Refresh duration",
+            "How long each source took in the last poll. Near the poll interval means polls overlap it.",
+            "s",
+            (
+                Target(
+                    f"max by (source) ({metric('acronis_exporter_refresh_duration_seconds')})", "{{source}}"
+                ),
+            ),
+        ),
+        Panel(
+            "Refresh failures",
+            "Failed source refreshes per interval, by source and reason (auth, throttled, http_5xx, ...).",
+            "short",
+            (
+                Target(
+                    increase_by("acronis_exporter_refresh_failures_total", "source, reason"),
+                    "{{source}} {{reason}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Refreshes",
+            "Source refreshes attempted per minute.",
+            "cpm",
+            (
+                Target(
+                    f"sum by (source) (rate({metric('acronis_exporter_refreshes_total')}{RATE})) * 60",
+                    "{{source}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Completion watermark lag",
+            "How far behind now the completion counters are (completedAt counted up to).",
+            "s",
+            (
+                Target(
+                    f"time() - max by (kind) ({metric('acronis_exporter_watermark_timestamp_seconds')})",
+                    "{{kind}}",
+                ),
+            ),
+        ),
+    ),
+)
+
+API = Row(
+    "Acronis API",
+    (
+        Panel(
+            "API requests by endpoint and code",
+            "HTTP requests the exporter sent to the Acronis API per second, by route and status code.",
+            "reqps",
+            (
+                Target(
+                    f"sum by (endpoint, code) (rate({metric('acronis_exporter_api_requests_total')}{RATE}))",
+                    "{{endpoint}} {{code}}",
+                ),
+            ),
+        ),
+        Panel(
+            "API error ratio",
+            "Share of API requests per endpoint answered with anything but 2xx (401 on token "
+            "expiry included).",
+            "percentunit",
+            (
+                Target(
+                    f"sum by (endpoint) (rate({metric(API_REQUESTS, NOT_2XX)}{RATE}))"
+                    f" / sum by (endpoint) (rate({metric(API_REQUESTS)}{RATE}))",
+                    "{{endpoint}}",
+                ),
+            ),
+        ),
+        Panel(
+            "API request failures",
+            "Requests that failed per interval, by endpoint and reason (timeout, connect, http_5xx, ...).",
+            "short",
+            (
+                Target(
+                    increase_by("acronis_exporter_api_request_failures_total", "endpoint, reason"),
+                    "{{endpoint}} {{reason}}",
+                ),
+            ),
+        ),
+        Panel(
+            "API latency",
+            "Percentiles of the API's response time, over every endpoint.",
+            "s",
+            quantiles("acronis_exporter_api_request_duration_seconds"),
+        ),
+        Panel(
+            "Retries",
+            "Requests retried per interval, by endpoint and reason (throttled: a 429 or 503 "
+            "with Retry-After).",
+            "short",
+            (
+                Target(
+                    increase_by("acronis_exporter_api_retries_total", "endpoint, reason"),
+                    "{{endpoint}} {{reason}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Time spent throttled",
+            "Share of the time the exporter spent waiting as told by Retry-After.",
+            "percentunit",
+            (
+                Target(
+                    f"sum(rate({metric('acronis_exporter_api_throttled_seconds_total')}{RATE}))", "throttled"
+                ),
+            ),
+        ),
+        Panel(
+            "Token requests",
+            "Access tokens requested per interval (first token and renewals), and failed requests.",
+            "short",
+            (
+                Target(
+                    increase_by("acronis_exporter_token_requests_total", "grant_type"),
+                    "requested {{grant_type}}",
+                ),
+                Target(
+                    increase_by("acronis_exporter_token_request_failures_total", "grant_type, reason"),
+                    "failed {{grant_type}} {{reason}}",
+                ),
+            ),
+            width=24,
+        ),
+    ),
+)
+
+CARDINALITY = Row(
+    "Cardinality and process",
+    (
+        Panel(
+            "Label values folded",
+            'Distinct values of each label folded into "__other__" by the cardinality caps.',
+            "short",
+            (
+                Target(f"max by (label) ({metric('acronis_exporter_label_values_folded')})", "{{label}}"),
+                Target(f"max({metric('acronis_exporter_tenants_folded')})", "tenants"),
+            ),
+        ),
+        Panel(
+            "Items skipped",
+            "Listed items the exporter could not use per interval (missing or invalid fields), "
+            "by source and reason.",
+            "short",
+            (
+                Target(
+                    increase_by("acronis_exporter_items_skipped_total", "source, reason"),
+                    "{{source}} {{reason}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Samples per scrape",
+            "Samples Prometheus took from the exporter per scrape: the series the exporter costs.",
+            "short",
+            (Target(metric("scrape_samples_scraped"), "{{instance}}"),),
+        ),
+        Panel(
+            "Scrape duration",
+            "How long Prometheus took to scrape /metrics (served from the cached poll, so it stays small).",
+            "s",
+            (Target(metric("scrape_duration_seconds"), "{{instance}}"),),
+        ),
+        Panel(
+            "Memory",
+            "Resident memory of the exporter process.",
+            "bytes",
+            (Target(metric("process_resident_memory_bytes"), "{{instance}}"),),
+        ),
+        Panel(
+            "CPU",
+            "CPU time the exporter process used, as a share of one core.",
+            "percentunit",
+            (Target(f"rate({metric('process_cpu_seconds_total')}{RATE})", "{{instance}}"),),
+        ),
+    ),
+)
+
+HEALTH = Dashboard(
+    uid="acronis-task-exporter-health",
+    title="Acronis Task Manager / Exporter health",
+    description="Whether acronis-task-exporter's data is fresh, what each poll costs, and how "
+    "the Acronis API answers it: sources, requests, errors, throttling, tokens, cardinality.",
+    rows=(STATUS, SOURCES, API, CARDINALITY),
+    variables=scope_variables(),
+)

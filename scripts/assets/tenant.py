@@ -1,0 +1,257 @@
+"""The per-tenant drill-down: one tenant's backlog, completions and failures, and the top tenants.
+
+The tenant is picked by name (``$tenant``, from acronis_tenant_info) and mapped to its ids
+(``$tenant_id``, hidden) through the same series, because every data series carries only
+``tenant_id``. Tables and legends that list tenants join the name back on with
+``* on (tenant_id) group_left (tenant_name) acronis_tenant_info``.
+"""
+
+from __future__ import annotations
+
+from scripts.assets.grafana import (
+    SCOPE,
+    Dashboard,
+    Panel,
+    Row,
+    Target,
+    metric,
+    query_variable,
+    scope_variables,
+)
+from scripts.assets.overview import ALERT_IF_ANY, FAILED, RATE, failure_ratio, per_minute
+
+TENANT = 'tenant_id=~"$tenant_id"'
+TENANT_SCOPE = f"{SCOPE}, {TENANT}"
+NAMES = f"max by (tenant_id, tenant_name) ({metric('acronis_tenant_info')})"
+OPEN_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_open_tasks')})"
+BLOCKED_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_tasks_blocked')})"
+FAILURE_RATIO_BY_TENANT = f"({failure_ratio('acronis_tasks_completed_total', 'tenant_id')})"
+ACTIVITIES_COMPLETED = metric("acronis_activities_completed_total", scope=TENANT_SCOPE)
+COMPLETED_BY_TENANT = per_minute("acronis_tasks_completed_total", "tenant_id")
+
+
+def of_tenant(name: str, *matchers: str) -> str:
+    """Build a selector for ``name`` limited to the chosen tenant (and job and instances)."""
+    return metric(name, *matchers, scope=TENANT_SCOPE)
+
+
+def named(expr_by_tenant: str) -> str:
+    """Attach ``tenant_name`` to a result that has one series per ``tenant_id``."""
+    return f"{expr_by_tenant} * on (tenant_id) group_left (tenant_name) {NAMES}"
+
+
+def tenant_failure_ratio(by: str, window: str = RATE) -> str:
+    """Failure ratio of the chosen tenant's tasks by ``by`` (all of them when empty)."""
+    grouping = f" by ({by})" if by else ""
+    counter = "acronis_tasks_completed_total"
+    failed = f"sum{grouping} (rate({of_tenant(counter, FAILED)}{window}))"
+    return f"{failed} / sum{grouping} (rate({of_tenant(counter)}{window}))"
+
+
+def tenant_variables() -> tuple[dict[str, object], ...]:
+    """Scope variables plus the tenant (by name) and its ids (hidden, all ids of that name)."""
+    info = 'acronis_tenant_info{job=~"$job", instance=~"$instance"'
+    return (
+        *scope_variables(),
+        query_variable("tenant", "Tenant", f"label_values({info}}}, tenant_name)"),
+        query_variable(
+            "tenant_id",
+            "Tenant id",
+            f'label_values({info}, tenant_name="$tenant"}}, tenant_id)',
+            multi=True,
+            include_all=True,
+            all_value=None,  # "All" must mean every id of this name, never every tenant
+            hidden=True,
+        ),
+    )
+
+
+SUMMARY = Row(
+    "Tenant",
+    (
+        Panel(
+            "Tenant",
+            "The chosen tenant as the listings describe it: id, name, locator (path of tenant ids "
+            "from the root), uuid and parent.",
+            "none",
+            (
+                Target(
+                    "max by (tenant_id, tenant_name, locator, tenant_uuid, parent_tenant_id)"
+                    f" ({of_tenant('acronis_tenant_info')})",
+                    instant=True,
+                    format="table",
+                ),
+            ),
+            kind="table",
+            width=24,
+            height=4,
+            hidden_columns=("Time", "Value"),
+        ),
+        Panel(
+            "Open tasks",
+            "The tenant's tasks not yet completed, in any state.",
+            "short",
+            (Target(f"sum({of_tenant('acronis_open_tasks')})"),),
+            kind="stat",
+            width=6,
+            height=5,
+        ),
+        Panel(
+            "Waiting for a person",
+            "The tenant's open tasks with blockers: someone must answer a question.",
+            "short",
+            (Target(f"sum({of_tenant('acronis_tasks_blocked')})"),),
+            kind="stat",
+            width=6,
+            height=5,
+            thresholds=ALERT_IF_ANY,
+        ),
+        Panel(
+            "Completed in the last hour",
+            "The tenant's tasks that completed in the last hour, any result.",
+            "short",
+            (Target(f"sum(increase({of_tenant('acronis_tasks_completed_total')}[1h]))"),),
+            kind="stat",
+            width=6,
+            height=5,
+        ),
+        Panel(
+            "Failure ratio, last hour",
+            "Share of the tenant's tasks completed in the last hour that ended in error, timedout "
+            "or abandoned.",
+            "percentunit",
+            (Target(tenant_failure_ratio("", "[1h]")),),
+            kind="stat",
+            width=6,
+            height=5,
+            thresholds=((None, "green"), (0.05, "orange"), (0.1, "red")),
+        ),
+    ),
+)
+
+BACKLOG = Row(
+    "Backlog",
+    (
+        Panel(
+            "Open tasks by state",
+            "The tenant's tasks not yet completed, by state.",
+            "short",
+            (Target(f"sum by (state) ({of_tenant('acronis_open_tasks')})", "{{state}}"),),
+            stacked=True,
+        ),
+        Panel(
+            "Open tasks per queue",
+            "The tenant's tasks not yet completed, by queue.",
+            "short",
+            (Target(f"sum by (queue) ({of_tenant('acronis_open_tasks')})", "{{queue}}"),),
+        ),
+        Panel(
+            "Open tasks by type",
+            "The tenant's tasks not yet completed, by task type (types beyond the cap show as __other__).",
+            "short",
+            (Target(f"sum by (task_type) ({of_tenant('acronis_open_tasks')})", "{{task_type}}"),),
+        ),
+        Panel(
+            "Waiting for a person, per queue",
+            "The tenant's open tasks with blockers, by queue.",
+            "short",
+            (Target(f"sum by (queue) ({of_tenant('acronis_tasks_blocked')})", "{{queue}}"),),
+        ),
+    ),
+)
+
+COMPLETIONS = Row(
+    "Completions and activities",
+    (
+        Panel(
+            "Completed tasks by result",
+            "The tenant's tasks completed per minute, by result code.",
+            "cpm",
+            (
+                Target(
+                    f"sum by (result_code) (rate({of_tenant('acronis_tasks_completed_total')}{RATE})) * 60",
+                    "{{result_code}}",
+                ),
+            ),
+            stacked=True,
+        ),
+        Panel(
+            "Failure ratio per queue",
+            "Share of the tenant's completed tasks in each queue that ended in error, timedout or abandoned.",
+            "percentunit",
+            (Target(tenant_failure_ratio("queue"), "{{queue}}"),),
+        ),
+        Panel(
+            "Completed activities by result",
+            "The tenant's activities completed per minute, by result code.",
+            "cpm",
+            (
+                Target(
+                    f"sum by (result_code) (rate({ACTIVITIES_COMPLETED}{RATE})) * 60",
+                    "{{result_code}}",
+                ),
+            ),
+            stacked=True,
+        ),
+        Panel(
+            "Open activities by state",
+            "The tenant's activities not yet completed, by state.",
+            "short",
+            (Target(f"sum by (state) ({of_tenant('acronis_open_activities')})", "{{state}}"),),
+        ),
+    ),
+)
+
+ALL_TENANTS = Row(
+    "Compared with other tenants",
+    (
+        Panel(
+            "Open tasks, top 10 tenants",
+            "The ten tenants with the most open tasks, by name, for comparison.",
+            "short",
+            (Target(f"topk(10, {named(OPEN_BY_TENANT)})", "{{tenant_name}}"),),
+        ),
+        Panel(
+            "Failure ratio, top 10 tenants",
+            "The ten tenants whose completed tasks failed most often (error, timedout, abandoned).",
+            "percentunit",
+            (
+                Target(
+                    f"topk(10, {named(FAILURE_RATIO_BY_TENANT)})",
+                    "{{tenant_name}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Completed tasks per tenant",
+            "Tasks completed per minute by the ten busiest tenants, any result.",
+            "cpm",
+            (
+                Target(
+                    f"topk(10, {named(COMPLETED_BY_TENANT)})",
+                    "{{tenant_name}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Waiting for a person, per tenant",
+            "The ten tenants with the most open tasks with blockers: who has questions to answer.",
+            "short",
+            (
+                Target(
+                    f"topk(10, {named(BLOCKED_BY_TENANT)})",
+                    "{{tenant_name}}",
+                ),
+            ),
+        ),
+    ),
+)
+
+TENANT_DASHBOARD = Dashboard(
+    uid="acronis-task-tenant",
+    title="Acronis Task Manager / Tenant",
+    description="One tenant's tasks and activities: backlog, completions, failures and tasks "
+    "waiting for a person, next to the busiest tenants. Data from acronis-task-exporter.",
+    rows=(SUMMARY, BACKLOG, COMPLETIONS, ALL_TENANTS),
+    variables=tenant_variables(),
+)
