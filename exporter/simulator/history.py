@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from exporter.simulator import spawn
+from exporter.simulator import lifecycle, spawn
 
 if TYPE_CHECKING:
     import random
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from exporter.simulator.store import Store
 
 _DELETED_SHARE = 0.003  # soft-deleted completed tasks, hidden unless allow_deleted=true
+Started = tuple[float, int, spawn.TaskSeed, "Plan", lifecycle.TaskState]  # a task with activities by now
 
 
 @dataclass
@@ -52,24 +53,25 @@ def generate(  # noqa: PLR0913  one call site, every argument is needed
     task_ids, activity_ids = spawn.IdAllocator(), spawn.IdAllocator()
     deleted: set[int] = set()
     open_map: dict[int, OpenTask] = {}
-    started: list[tuple[float, int, spawn.TaskSeed, Plan]] = []
+    started: list[Started] = []
 
     def task_rows() -> Iterator[tuple[object, ...]]:
         for enqueued, seed, plan in entries:
             task_id = task_ids.next(enqueued)
-            row = spawn.task_row(task_id, seed, plan, now)
+            state = lifecycle.state_at(plan, now)
+            row = spawn.task_row(task_id, seed, plan, state)
             if plan.written > now:
                 open_map[task_id] = OpenTask(task_id, seed, plan)
             elif rng.random() < _DELETED_SHARE or not deleted:  # at least one, so allow_deleted shows
                 deleted.add(task_id)
                 row = (*row[:-1], 1)
             if plan.started <= now:
-                started.append((plan.started, task_id, seed, plan))
+                started.append((plan.started, task_id, seed, plan, state))
             yield row
 
     store.bulk_insert("tasks", task_rows())
     started.sort(key=lambda entry: (entry[0], entry[1]))  # activity ids grow with creation time
-    rows = _activity_rows(started, spawner, ids=activity_ids, open_map=open_map, deleted=deleted, now=now)
+    rows = _activity_rows(started, spawner, ids=activity_ids, open_map=open_map, deleted=deleted)
     store.bulk_insert("activities", rows)
     store.build_indexes()
     return History(open_map, task_ids, activity_ids)
@@ -94,22 +96,17 @@ def _draw(  # noqa: PLR0913  keyword-only knobs of one private call
     return entries
 
 
-def _activity_rows(  # noqa: PLR0913  a generator's closure state, passed explicitly
-    started: list[tuple[float, int, spawn.TaskSeed, Plan]], spawner: spawn.Spawner, *, ids: spawn.IdAllocator,
-    open_map: dict[int, OpenTask], deleted: set[int], now: float,
+def _activity_rows(
+    started: list[Started], spawner: spawn.Spawner, *, ids: spawn.IdAllocator, open_map: dict[int, OpenTask],
+    deleted: set[int],
 ) -> Iterator[tuple[object, ...]]:  # fmt: skip
-    for created, task_id, seed, plan in started:
+    for created, task_id, seed, plan, state in started:
         root = 0
         for index in range(plan.children + 1):
             activity_id = ids.next(created)
             root = root or activity_id
-            row = spawn.activity_row(
-                spawn.ActivityKey(activity_id, root if index else 0, index, task_id),
-                seed,
-                plan,
-                now,
-                spawner.uuid(),
-            )
+            key = spawn.ActivityKey(activity_id, root if index else 0, index, task_id)
+            row = spawn.activity_row(key, seed, plan, state, spawner.uuid())
             if task_id in open_map:
                 open_map[task_id].activity_ids.append(activity_id)
             yield (*row[:-1], 1) if task_id in deleted else row

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from exporter.simulator import catalog
+from exporter.simulator.sampling import Weighted
 
 if TYPE_CHECKING:
     import random
 
 NEVER = math.inf
-_RESULTS = tuple(catalog.RESULT_WEIGHTS)
-_RESULT_WEIGHTS = tuple(catalog.RESULT_WEIGHTS.values())
+_RESULTS = Weighted(tuple(catalog.RESULT_WEIGHTS), tuple(catalog.RESULT_WEIGHTS.values()))
+_ASSIGN_COUNTS = Weighted((1, 2, 3), (0.96, 0.03, 0.01))
 _UPDATE_LAG = 0.004  # updatedAt trails completedAt by a few ms in real payloads (seeds/004)
 
 
@@ -67,7 +68,7 @@ def make_plan(
     rng: random.Random, enqueued: float, lifetime: float, late_write_max: float, children: int
 ) -> Plan:
     """Decide a task's life: result, waits, pauses, blockers, cancellation and late write."""
-    result = rng.choices(_RESULTS, _RESULT_WEIGHTS)[0]
+    result = _RESULTS.pick(rng)
     written = enqueued + lifetime
     never_started = (result == "cancelled" and rng.random() < 0.3) or (  # noqa: PLR2004  cancelled in queue
         result == "timedout" and rng.random() < 0.5  # noqa: PLR2004  queueTimeout hit
@@ -85,7 +86,7 @@ def make_plan(
         if interval is not None:
             last = max(last, interval[1])
     completed = max(last, written - rng.uniform(0.0, late_write_max)) if late_write_max else written
-    assign_count = 0 if assigned == NEVER else rng.choices((1, 2, 3), (0.96, 0.03, 0.01))[0]
+    assign_count = 0 if assigned == NEVER else _ASSIGN_COUNTS.pick(rng)
     if result == "abandoned" and assign_count:
         assign_count += 1  # an abandoned task was handed out again before giving up
     return Plan(enqueued, assigned, started, pause, block, cancel_at, written, completed, result,

@@ -70,6 +70,10 @@ class RunningSimulator:
         """The TCP port it listens on."""
         return int(self._server.server_address[1])
 
+    def log(self, event: str, **fields: object) -> None:
+        """Write one structured JSON line to stderr (the CLI's start-up line)."""
+        self._simulator.log(event, **fields)
+
     def stop(self) -> None:
         """Stop serving and release everything; safe to call twice."""
         if self._stopped:

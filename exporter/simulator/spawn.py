@@ -6,12 +6,12 @@ at start-up and one made an hour later are drawn from the same distributions.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from exporter.simulator import catalog, lifecycle
 from exporter.simulator.population import make_uuid
+from exporter.simulator.sampling import Weighted, pick
 from exporter.simulator.timefmt import to_ns
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 _ID_EPOCH = 1_420_070_400  # 2015-01-01: ids are microseconds since then, shifted past 2^53
 _ID_SHIFT = 12
-_TAG_SETS = (",scheduled,", ",manual,", ",scheduled,critical,", ",manual,retry,", "")
-_TAG_WEIGHTS = (0.62, 0.22, 0.06, 0.04, 0.06)
+_TAGS = Weighted((",scheduled,", ",manual,", ",scheduled,critical,", ",manual,retry,", ""), (62, 22, 6, 4, 6))
+_CHILDREN = Weighted((0, 1, 2), (0.6, 0.3, 0.1))  # 1-3 activities per started task
 
 
 class IdAllocator:
@@ -69,35 +69,35 @@ class Spawner:
         self._world = world
         self._scale = scale
         self._late = late_write_max
-        self._tenant_cum = list(itertools.accumulate(world.tenant_weights))
-        weights = [spec.weight for spec in catalog.TASK_TYPES]
-        self._type_cum = list(itertools.accumulate(weights))
+        self._tenants = Weighted(world.workload_tenants, world.tenant_weights)
+        indexes = range(len(catalog.TASK_TYPES))
+        self._types = Weighted(indexes, [spec.weight for spec in catalog.TASK_TYPES])
         # Tasks caught open at an instant are biased towards long types (inspection paradox).
         biased = [spec.weight * spec.median_seconds * 2.0 ** (spec.sigma**2) for spec in catalog.TASK_TYPES]
-        self._open_type_cum = list(itertools.accumulate(biased))
+        self._open_types = Weighted(indexes, biased)
+        self._priorities = [Weighted(catalog.PRIORITIES, spec.priorities) for spec in catalog.TASK_TYPES]
 
     def seed(self, *, open_now: bool = False) -> TaskSeed:
         """Draw a task's fixed attributes."""
         rng, world = self._rng, self._world
-        cum = self._open_type_cum if open_now else self._type_cum
-        type_index = rng.choices(range(len(catalog.TASK_TYPES)), cum_weights=cum)[0]
+        type_index = (self._open_types if open_now else self._types).pick(rng)
         spec = catalog.TASK_TYPES[type_index]
-        tenant = rng.choices(world.workload_tenants, cum_weights=self._tenant_cum)[0]
+        tenant = self._tenants.pick(rng)
         policies = world.policies_of.get((tenant, spec.policy_type or ""), [])
-        children = rng.choices((0, 1, 2), (0.6, 0.3, 0.1))[0]
+        children = _CHILDREN.pick(rng)
         return TaskSeed(
             uuid=make_uuid(rng),
             type_index=type_index,
-            queue=rng.choice(spec.queues),
-            priority=rng.choices(catalog.PRIORITIES, spec.priorities)[0],
+            queue=pick(rng, spec.queues),
+            priority=self._priorities[type_index].pick(rng),
             tenant_id=tenant,
-            started_by=rng.choice(world.users_of[tenant]),
-            policy_ref=rng.choice(policies) if policies else -1,
-            resource_ref=rng.choice(world.resources_of[tenant]),
-            workflow_id=rng.randrange(1, 1 << 40) if rng.random() < 0.1 else 0,  # noqa: PLR2004  ~10% in workflows
-            tags=rng.choices(_TAG_SETS, _TAG_WEIGHTS)[0],
+            started_by=pick(rng, world.users_of[tenant]),
+            policy_ref=pick(rng, policies) if policies else -1,
+            resource_ref=pick(rng, world.resources_of[tenant]),
+            workflow_id=rng.getrandbits(40) + 1 if rng.random() < 0.1 else 0,  # noqa: PLR2004  ~10% in workflows
+            tags=_TAGS.pick(rng),
             variant=rng.getrandbits(31),
-            child_types=tuple(rng.choice(catalog.ACTIVITY_CHILD_TYPES) for _ in range(children)),
+            child_types=tuple(pick(rng, catalog.ACTIVITY_CHILD_TYPES) for _ in range(children)),
             sustainable=tuple(rng.random() < 0.1 for _ in range(children + 1)),  # noqa: PLR2004  ~10% sustainable
         )
 
@@ -114,9 +114,10 @@ class Spawner:
         return make_uuid(self._rng)
 
 
-def task_row(task_id: int, seed: TaskSeed, plan: lifecycle.Plan, now: float) -> tuple[object, ...]:
-    """Build the tasks-table row for a task as it stands at `now` (schema.TASK_COLUMNS order)."""
-    st = lifecycle.state_at(plan, now)
+def task_row(
+    task_id: int, seed: TaskSeed, plan: lifecycle.Plan, st: lifecycle.TaskState
+) -> tuple[object, ...]:
+    """Build the tasks-table row (schema.TASK_COLUMNS order) of a task in state `st`."""
     return (
         task_id, seed.uuid, st.state, seed.spec.name, seed.queue, seed.priority, seed.tenant_id,
         st.result_code, to_ns(plan.enqueued), to_ns(st.assigned_at), to_ns(st.started_at),
@@ -126,9 +127,8 @@ def task_row(task_id: int, seed: TaskSeed, plan: lifecycle.Plan, now: float) -> 
     )  # fmt: skip
 
 
-def task_changes(plan: lifecycle.Plan, now: float) -> tuple[object, ...]:
-    """Return the mutable task columns at `now`, in TASK_MUTABLE order."""
-    st = lifecycle.state_at(plan, now)
+def task_changes(st: lifecycle.TaskState) -> tuple[object, ...]:
+    """Return the mutable task columns of state `st`, in TASK_MUTABLE order."""
     return (
         st.state, st.result_code, to_ns(st.assigned_at), to_ns(st.started_at), to_ns(st.completed_at),
         to_ns(st.updated_at), to_ns(st.written_at), int(st.cancel_requested), st.assign_count,
@@ -143,9 +143,8 @@ TASK_MUTABLE = (
 ACTIVITY_MUTABLE = ("state", "result_code", "completed_at", "updated_at", "written_at")
 
 
-def activity_changes(plan: lifecycle.Plan, index: int, now: float) -> tuple[object, ...]:
-    """Return the mutable columns of a task's `index`-th activity (0 = root) at `now`."""
-    st = lifecycle.state_at(plan, now)
+def activity_changes(plan: lifecycle.Plan, index: int, st: lifecycle.TaskState) -> tuple[object, ...]:
+    """Return the mutable columns of a task's `index`-th activity (0 = root), given its task's state."""
     if st.state != "completed":
         state = st.state if index == 0 else "started"
         updated = st.updated_at if index == 0 else plan.started
@@ -168,11 +167,11 @@ class ActivityKey(NamedTuple):
 
 
 def activity_row(
-    key: ActivityKey, seed: TaskSeed, plan: lifecycle.Plan, now: float, uuid: str
+    key: ActivityKey, seed: TaskSeed, plan: lifecycle.Plan, st: lifecycle.TaskState, uuid: str
 ) -> tuple[object, ...]:
     """Build the activities-table row (schema.ACTIVITY_COLUMNS order) of one of a task's activities."""
     activity_id, parent_id, index, task_id = key
-    state, result, completed, updated, written = activity_changes(plan, index, now)
+    state, result, completed, updated, written = activity_changes(plan, index, st)
     kind = seed.spec.name if index == 0 else seed.child_types[index - 1]
     started = to_ns(plan.started)
     return (

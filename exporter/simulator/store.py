@@ -66,6 +66,7 @@ class Store:
             for kind in schema.COLUMNS:
                 for ddl in schema.create_indexes(kind):
                     conn.execute(ddl)
+            conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds saved at 1M rows
             conn.execute("ANALYZE")
 
     @contextmanager

@@ -62,7 +62,7 @@ class TokenStore:
             if not good or self.revoked or (basic is not None and basic[0] != self._config.client_id):
                 raise _denied("invalid_grant", "bad username or password")
         else:
-            raise ApiError(400, "unsupported_grant_type", f"grant_type {grant_type!r}", domain="IdP")
+            raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r}", domain="IdP")
         locator = self._scope_locator(form.get("scope", ""))
         now = self._clock.now()
         token = base64.b64encode(secrets.token_bytes(32)).decode()  # matches the reference's pattern
@@ -104,7 +104,7 @@ class TokenStore:
             if item.startswith(_TENANT_SCOPE):
                 locator = self._by_uuid.get(item.removeprefix(_TENANT_SCOPE).lower())
                 if locator is None:
-                    raise ApiError(400, "invalid_scope", f"unknown tenant in scope {item!r}", domain="IdP")
+                    raise OAuthError(400, "invalid_scope", f"unknown tenant in scope {item!r}", domain="IdP")
                 return locator
         return "/1/"
 
@@ -120,10 +120,16 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+class OAuthError(ApiError):
+    """An IdP refusal: the documented error body plus OAuth2's `error` and `error_description`."""
+
+    def body(self) -> dict[str, Any]:
+        """Return the error body with the OAuth2 fields added."""
+        return {**super().body(), "error": self.code, "error_description": str(self)}
+
+
 def _denied(code: str, message: str) -> ApiError:
-    error = ApiError(401, code, message, domain="IdP")
-    error.context["error"] = code  # OAuth2 clients look for "error" as well
-    return error
+    return OAuthError(401, code, message, domain="IdP")
 
 
 def _fake_jwt() -> str:

@@ -11,7 +11,7 @@ import heapq
 import threading
 from typing import TYPE_CHECKING
 
-from exporter.simulator import spawn
+from exporter.simulator import lifecycle, spawn
 from exporter.simulator.clock import ManualClock
 from exporter.simulator.history import OpenTask
 
@@ -91,29 +91,30 @@ class Workload:
         plan = self._spawner.plan(seed, when, self._spawner.lifetime(seed))
         task = OpenTask(self._task_ids.next(when), seed, plan)
         self._open[task.task_id] = task
-        self._store.insert_row(conn, "tasks", spawn.task_row(task.task_id, seed, plan, when))
+        row = spawn.task_row(task.task_id, seed, plan, lifecycle.state_at(plan, when))
+        self._store.insert_row(conn, "tasks", row)
         self._schedule(task)
         self._push(when + self._rng.expovariate(self._rate), _ARRIVAL)
 
     def _transition(self, conn: sqlite3.Connection, task: OpenTask, when: float) -> None:
         plan = task.plan
-        self._store.update_row(conn, _TASK_UPDATE, (*spawn.task_changes(plan, when), task.task_id))
+        state = lifecycle.state_at(plan, when)
+        self._store.update_row(conn, _TASK_UPDATE, (*spawn.task_changes(state), task.task_id))
         if when >= plan.started and not task.activity_ids:
-            self._start_activities(conn, task, when)
+            self._start_activities(conn, task, state)
         for index, activity_id in enumerate(task.activity_ids):
-            self._store.update_row(
-                conn, _ACTIVITY_UPDATE, (*spawn.activity_changes(plan, index, when), activity_id)
-            )
+            changes = spawn.activity_changes(plan, index, state)
+            self._store.update_row(conn, _ACTIVITY_UPDATE, (*changes, activity_id))
         if when >= plan.written:
             del self._open[task.task_id]
 
-    def _start_activities(self, conn: sqlite3.Connection, task: OpenTask, when: float) -> None:
+    def _start_activities(self, conn: sqlite3.Connection, task: OpenTask, state: lifecycle.TaskState) -> None:
         root = 0
         for index in range(task.plan.children + 1):
             activity_id = self._activity_ids.next(task.plan.started)
             root = root or activity_id
             key = spawn.ActivityKey(activity_id, root if index else 0, index, task.task_id)
-            row = spawn.activity_row(key, task.seed, task.plan, when, self._spawner.uuid())
+            row = spawn.activity_row(key, task.seed, task.plan, state, self._spawner.uuid())
             self._store.insert_row(conn, "activities", row)
             task.activity_ids.append(activity_id)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from exporter.simulator import RunningSimulator
 
@@ -74,3 +76,14 @@ def after_of(page: dict[str, Any]) -> str | None:
     cursors = (page.get("paging") or {}).get("cursors") or page.get("cursors") or {}
     after = cursors.get("after")
     return str(after) if after else None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Re-check `predicate` on a short event wait until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()  # never set: wait() is a bounded pause that is not time.sleep
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(0.02)
+    return True

@@ -1,0 +1,97 @@
+"""`acronis-tm-simulator`: serve a simulated Task Manager API until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from exporter.simulator.config import SimulatorConfig
+from exporter.simulator.running import start_simulator
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+_DEFAULTS = SimulatorConfig()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
+    """Turn command-line flags into a SimulatorConfig (live, with request logging)."""
+    parser = argparse.ArgumentParser(prog="acronis-tm-simulator", description=__doc__)
+    add = parser.add_argument
+    add("--host", default=_DEFAULTS.host, help="address to listen on (default %(default)s)")
+    add("--port", type=int, default=_DEFAULTS.port, help="TCP port; 0 picks a free one (default)")
+    add("--client-id", default=_DEFAULTS.client_id, help="API client id accepted (default %(default)s)")
+    add(
+        "--client-secret",
+        default=_DEFAULTS.client_secret,
+        help="API client secret accepted (default %(default)s)",
+    )
+    add("--username", default=_DEFAULTS.username, help="password-grant user (default %(default)s)")
+    add("--password", default=_DEFAULTS.password, help="password-grant password (default %(default)s)")
+    add(
+        "--tasks",
+        type=int,
+        default=_DEFAULTS.tasks,
+        help="tasks in the generated history, open ones included",
+    )
+    add("--open-tasks", type=int, default=_DEFAULTS.open_tasks, help="tasks not yet completed")
+    add("--tenants", type=int, default=_DEFAULTS.tenants, help="tenants in the hierarchy")
+    add("--seed", type=int, default=_DEFAULTS.seed, help="random seed: same seed, same data")
+    add("--db", default=_DEFAULTS.db, help="SQLite file path, or :memory: (default)")
+    add("--completion-rate", type=float, default=_DEFAULTS.completion_rate, help="completions per second")
+    add("--latency", type=float, default=_DEFAULTS.latency, help="seconds added to every request")
+    add(
+        "--count-shape",
+        choices=("count", "total", "size"),
+        default=_DEFAULTS.count_shape,
+        help="lod=count key",
+    )
+    add("--cursor-placement", choices=("paging", "top"), default=_DEFAULTS.cursor_placement,
+        help="paging.cursors.after (default) or top-level cursors.after")  # fmt: skip
+    add("--token-lifetime", type=float, default=_DEFAULTS.token_lifetime, help="token lifetime in seconds")
+    add("--late-write-max", type=float, default=_DEFAULTS.late_write_max,
+        help="completions become visible up to this many seconds after their completedAt")  # fmt: skip
+    add("--max-page-size", type=int, default=None, help="silently cap page sizes (default: no cap)")
+    args = parser.parse_args(argv)
+    options = {key: value for key, value in vars(args).items() if value is not None}
+    try:
+        return SimulatorConfig(**options, live=True, log_requests=True)
+    except ValueError as error:
+        parser.error(str(error))  # exits 2 with usage, like any bad flag
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator in the foreground; return the exit status."""
+    config = parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del frame
+        stop.set()
+        print(f"simulator stopping on signal {signum}", file=sys.stderr, flush=True)  # noqa: T201  CLI output
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    began = time.monotonic()
+    sim = start_simulator(config)
+    print(  # noqa: T201  the CLI's one line for people and scripts to read
+        f"simulator listening on {sim.url} (client id {config.client_id}, secret {config.client_secret})",
+        flush=True,
+    )
+    sim.log("simulator_started", url=sim.url, tasks=config.tasks, tenants=config.tenants,
+            startup_seconds=round(time.monotonic() - began, 2))  # fmt: skip
+    try:
+        while not stop.wait(3600):  # wakes at once on a signal
+            pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
