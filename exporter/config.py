@@ -476,7 +476,9 @@ def _describe(problem: ErrorDetails) -> str:
     else:
         path = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
-        text = f"{path}: {message[:1].lower()}{message[1:]}"
+        if message[1:2].islower():  # "Input should..." reads on after a colon; "URL ..." keeps its case
+            message = message[:1].lower() + message[1:]
+        text = f"{path}: {message}"
     if not path or ("." not in path and path not in Settings.model_fields):
         return text
     flag = "--" + path.replace("_", "-")
