@@ -1,0 +1,197 @@
+"""Logging: JSON off a terminal, console on one, level filtering, and secrets never written."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import structlog
+
+from exporter import logs
+from exporter.config import LogSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+SECRET = "registered-secret-7f3a9c"  # noqa: S105 - a test value that must never be written
+
+
+class TerminalStream(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        """Claim to be a TTY."""
+        return True
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Put structlog and the root logger back as they were after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def stream() -> io.StringIO:
+    """Configure JSON logging at debug level onto a non-terminal stream and return it."""
+    output = io.StringIO()
+    logs.configure(LogSettings(level="debug"), stream=output)
+    return output
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    """Parse every line written so far as one JSON object."""
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+class TestFormat:
+    """The renderer follows the stream and the settings."""
+
+    def test_off_a_terminal_every_line_is_json_with_a_utc_timestamp(self, stream: io.StringIO) -> None:
+        """Auto format writes JSON lines carrying event, level and an ISO UTC timestamp."""
+        logs.get_logger(source="open_tasks").info("poll_finished", items=12)
+        (line,) = json_lines(stream)
+        assert line["event"] == "poll_finished"
+        assert (line["level"], line["source"], line["items"]) == ("info", "open_tasks", 12)
+        assert line["timestamp"].endswith("Z")
+
+    def test_on_a_terminal_lines_are_for_people(self) -> None:
+        """Auto format on a TTY writes the console renderer's key=value lines, not JSON."""
+        terminal = TerminalStream()
+        logs.configure(LogSettings(), stream=terminal)
+        logs.get_logger().info("poll_finished", items=12)
+        text = terminal.getvalue()
+        assert "poll_finished" in text
+        assert "items" in text
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)
+
+    def test_json_can_be_forced_on_a_terminal(self) -> None:
+        """format=json wins over the TTY check."""
+        terminal = TerminalStream()
+        logs.configure(LogSettings(format="json"), stream=terminal)
+        logs.get_logger().info("poll_finished")
+        assert json.loads(terminal.getvalue())["event"] == "poll_finished"
+
+    def test_level_filters_less_severe_events(self) -> None:
+        """At warning level, info and debug events are dropped."""
+        output = io.StringIO()
+        logs.configure(LogSettings(level="warning"), stream=output)
+        log = logs.get_logger()
+        log.debug("dropped_debug")
+        log.info("dropped_info")
+        log.warning("kept_warning")
+        assert [line["event"] for line in json_lines(output)] == ["kept_warning"]
+
+
+class TestStdlib:
+    """Library logging goes through the same renderer."""
+
+    def test_stdlib_records_render_as_json_with_the_logger_name(self, stream: io.StringIO) -> None:
+        """A logging.getLogger() call produces the same JSON line shape."""
+        logging.getLogger("exporter.server").warning("listening on %s", ":9862")
+        (line,) = json_lines(stream)
+        assert line["event"] == "listening on :9862"
+        assert (line["logger"], line["level"]) == ("exporter.server", "warning")
+
+    def test_httpx_request_lines_are_quiet(self, stream: io.StringIO) -> None:
+        """Log only warnings and above from httpx and httpcore, even at debug level."""
+        logging.getLogger("httpx").info('HTTP Request: GET https://dc "HTTP/1.1 200 OK"')
+        logging.getLogger("httpcore.connection").debug("connect_tcp.started")
+        assert stream.getvalue() == ""
+
+    def test_configuring_twice_does_not_double_lines(self) -> None:
+        """A second configure() replaces the handler the first installed."""
+        output = io.StringIO()
+        logs.configure(LogSettings(), stream=io.StringIO())
+        logs.configure(LogSettings(), stream=output)
+        logging.getLogger("lib").warning("once")
+        assert len(json_lines(output)) == 1
+
+
+class TestRedaction:
+    """Secrets are masked by key and scrubbed by value, exceptions included."""
+
+    @pytest.mark.parametrize(
+        "key",
+        ["client_secret", "password", "access_token", "authorization", "token", "secret", "bearer_token"],
+    )
+    def test_secret_named_keys_are_masked(self, stream: io.StringIO, key: str) -> None:
+        """A value logged under a secret-sounding key never reaches the output."""
+        logs.get_logger().info("token_minted", **{key: "plain-value-1234"})
+        (line,) = json_lines(stream)
+        assert line[key] == logs.REDACTED
+        assert "plain-value-1234" not in stream.getvalue()
+
+    def test_secret_named_keys_are_masked_inside_nested_values(self, stream: io.StringIO) -> None:
+        """Dicts and lists are searched too, e.g. a logged headers mapping."""
+        logs.get_logger().info("request_sent", headers={"Authorization": "Bearer abc-123-xyz"}, notes=["ok"])
+        (line,) = json_lines(stream)
+        assert line["headers"] == {"Authorization": logs.REDACTED}
+        assert line["notes"] == ["ok"]
+
+    def test_registered_secret_is_scrubbed_from_every_string(self, stream: io.StringIO) -> None:
+        """A registered value is replaced wherever it appears, whatever the key."""
+        logs.register_secret(SECRET)
+        logs.get_logger().info(f"event mentioning {SECRET}", url=f"https://dc/?x={SECRET}", count=3)
+        text = stream.getvalue()
+        assert SECRET not in text
+        assert json_lines(stream)[0]["url"] == f"https://dc/?x={logs.REDACTED}"
+
+    def test_registered_secret_is_scrubbed_from_exceptions_in_json(self, stream: io.StringIO) -> None:
+        """The exception message and its traceback are rendered first, then scrubbed."""
+        logs.register_secret(SECRET)
+        try:
+            raise RuntimeError(f"token endpoint said {SECRET}")  # noqa: TRY301 - the exception under test
+        except RuntimeError:
+            logs.get_logger().exception("poll_crashed")
+        assert SECRET not in stream.getvalue()
+        assert "RuntimeError" in stream.getvalue()
+
+    def test_registered_secret_is_scrubbed_from_console_tracebacks(self) -> None:
+        """The console renderer gets a pre-rendered, scrubbed traceback."""
+        logs.register_secret(SECRET)
+        terminal = TerminalStream()
+        logs.configure(LogSettings(), stream=terminal)
+        try:
+            raise ValueError(SECRET)  # noqa: TRY301 - the exception under test
+        except ValueError:
+            logs.get_logger().exception("poll_crashed")
+        assert "ValueError" in terminal.getvalue()
+        assert SECRET not in terminal.getvalue()
+
+    def test_registered_secret_is_scrubbed_from_stdlib_exceptions(self, stream: io.StringIO) -> None:
+        """logging.exception() from a library is scrubbed like structlog's own events."""
+        logs.register_secret(SECRET)
+        try:
+            raise OSError(f"cannot open {SECRET}")  # noqa: TRY301 - the exception under test
+        except OSError:
+            logging.getLogger("lib").exception("failed")
+        assert "OSError" in stream.getvalue()
+        assert SECRET not in stream.getvalue()
+
+    def test_objects_are_rendered_before_scrubbing(self, stream: io.StringIO) -> None:
+        """An object whose str() holds a secret is stringified and scrubbed, not left to the renderer."""
+        logs.register_secret(SECRET)
+        logs.get_logger().info("error_seen", error=ValueError(SECRET))
+        assert SECRET not in stream.getvalue()
+
+    def test_forgotten_secret_is_no_longer_scrubbed(self, stream: io.StringIO) -> None:
+        """A replaced token leaves the list, so the list stays as short as the secrets in use."""
+        logs.register_secret("short-lived-token-value")
+        logs.forget_secret("short-lived-token-value")
+        logs.get_logger().info("note", text="short-lived-token-value")
+        assert json_lines(stream)[0]["text"] == "short-lived-token-value"
+
+    def test_very_short_values_are_not_registered(self, stream: io.StringIO) -> None:
+        """A two-letter "secret" would blank out ordinary words, so it is ignored."""
+        logs.register_secret("ab")
+        logs.get_logger().info("about_tabs")
+        assert json_lines(stream)[0]["event"] == "about_tabs"
