@@ -39,7 +39,11 @@ POLL_INTERVAL = 1.0
 API_TIMEOUT = 1.0
 BACKOFF_MAX = 0.5
 RETRY_AFTER_MAX = 3.0
+# Several pages per listing, so cursor faults have cursors to break; a window of
+# 60 s of completions (120 at 2/s) stays well inside MAX_PAGES.
+PAGE_SIZE = 30
 MAX_PAGES = 20
+COMPLETION_OVERLAP = 60.0
 
 SIMULATOR = SimulatorConfig(
     client_id=CLIENT_ID,
@@ -62,8 +66,9 @@ EXPORTER_FLAGS: tuple[str, ...] = (
     "--api.backoff-initial", "0.1",
     "--api.backoff-max", f"{BACKOFF_MAX:g}",
     "--api.retry-after-max", f"{RETRY_AFTER_MAX:g}",
-    "--api.page-size", "100",
+    "--api.page-size", str(PAGE_SIZE),
     "--api.max-pages", str(MAX_PAGES),
+    "--poll.completion-overlap", f"{COMPLETION_OVERLAP:g}",
     "--log.format", "json",
     "--log.level", "debug",
 )  # fmt: skip

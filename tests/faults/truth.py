@@ -1,6 +1,7 @@
-"""Exporter counters against the simulator's ground truth: no completion lost or counted twice.
+"""The exporter's figures against the simulator's ground truth: nothing invented, lost or doubled.
 
-The exporter counts completions written after it started (its first walk is a baseline),
+Three comparisons: completion counters, the open-work breakdown and the lod=count totals
+per state. The exporter counts completions written after it started (its first walk is a baseline),
 so the truth to compare with is every completion whose ``written_at`` is later than the
 simulator time at which the exporter process started. The rig keeps the simulator's
 clock still until a test moves it, so that instant is exact.
@@ -30,6 +31,7 @@ KEYS: dict[Kind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "activities": (("tenant_id", "type", "result_code"), ("tenant_id", "activity_type", "result_code")),
 }
+KINDS: tuple[Kind, ...] = ("tasks", "activities")
 COUNTER = {"tasks": "acronis_tasks_completed_total", "activities": "acronis_activities_completed_total"}
 DURATION = {
     "tasks": "acronis_task_duration_seconds_count",
@@ -50,6 +52,43 @@ def counted(exposition: Exposition, kind: Kind) -> dict[Group, int]:
     return {group: int(value) for group, value in exposition.by(COUNTER[kind], labels).items()}
 
 
+def open_expected(rig: Rig, kind: Kind) -> dict[Group, int]:
+    """Return the open items the simulator holds right now, by state and tenant (and queue)."""
+    groups: dict[Group, int] = {}
+    for item in rig.sim.truth.open_items(kind):
+        group = (item.state, item.tenant_id, item.queue) if kind == "tasks" else (item.state, item.tenant_id)
+        groups[group] = groups.get(group, 0) + 1
+    return groups
+
+
+def open_counted(exposition: Exposition, kind: Kind) -> dict[Group, int]:
+    """Return the open items the exporter shows, by state and tenant (and queue)."""
+    if kind == "tasks":
+        grouped = exposition.by("acronis_open_tasks", ("state", "tenant_id", "queue"))
+    else:
+        grouped = exposition.by("acronis_open_activities", ("state", "tenant_id"))
+    return {group: int(value) for group, value in grouped.items()}
+
+
+def state_counts(exposition: Exposition, kind: Kind) -> dict[Group, int]:
+    """Return the lod=count totals per state the exporter shows."""
+    family = "acronis_tasks" if kind == "tasks" else "acronis_activities"
+    return {group: int(value) for group, value in exposition.by(family, ("state",)).items()}
+
+
+def all_differences(rig: Rig, exposition: Exposition) -> dict[str, list[str]]:
+    """Compare completions, open work and state counts of both kinds with the truth."""
+    found: dict[str, list[str]] = {}
+    for kind in KINDS:
+        truth_states: dict[Group, int] = {
+            (state,): n for state, n in rig.sim.truth.counts_by_state(kind).items() if n
+        }
+        found[f"{kind} completed"] = differences(expected(rig, kind), counted(exposition, kind))
+        found[f"{kind} open"] = differences(open_expected(rig, kind), open_counted(exposition, kind))
+        found[f"{kind} by state"] = differences(truth_states, state_counts(exposition, kind))
+    return {what: lines for what, lines in found.items() if lines}
+
+
 def differences(want: Mapping[Group, int], have: Mapping[Group, int]) -> list[str]:
     """Describe every group whose count differs, one line each (empty when equal)."""
     return [
@@ -60,32 +99,27 @@ def differences(want: Mapping[Group, int], have: Mapping[Group, int]) -> list[st
 
 
 def assert_counts_exact(rig: Rig, *, timeout: float = 30.0) -> None:
-    """Wait for the exporter to catch up, then require its counters to equal the truth, and stay so.
+    """Wait for the exporter to catch up; then every figure must equal the truth, and stay so.
 
-    The second check, one full poll later, is what catches a double count: a re-listed
-    completion counted again would show up there.
+    Completion counters, open work and lod=count totals are compared. The second check,
+    one full poll later, is what catches a double count: a re-listed completion counted
+    again would show up there.
     """
-    kinds: tuple[Kind, ...] = ("tasks", "activities")
-    last: dict[Kind, list[str]] = {}
+    last: dict[str, list[str]] = {}
 
     def caught_up() -> bool:
-        exposition = rig.scrape()
-        for kind in kinds:
-            last[kind] = differences(expected(rig, kind), counted(exposition, kind))
-        return not any(last.values())
+        last.clear()
+        last.update(all_differences(rig, rig.scrape()))
+        return not last
 
     try:
-        wait_until(caught_up, timeout=timeout, what="completion counters equal to the ground truth")
+        wait_until(caught_up, timeout=timeout, what="exporter figures equal to the ground truth")
     except WaitTimeoutError as error:
         raise AssertionError(f"{error}\n{_report(last)}") from None
-    exposition = rig.wait_polled((*TASK_SOURCES, *ACTIVITY_SOURCES))
-    for kind in kinds:
-        diff = differences(expected(rig, kind), counted(exposition, kind))
-        assert diff == [], f"{kind} counters drifted one poll after matching:\n" + "\n".join(diff)
-    assert sum(expected(rig, "tasks").values()) > 0, (
-        "the scenario completed nothing: the check proves nothing"
-    )
+    drift = all_differences(rig, rig.wait_polled((*TASK_SOURCES, *ACTIVITY_SOURCES)))
+    assert drift == {}, "figures drifted one poll after matching:\n" + _report(drift)
+    assert sum(expected(rig, "tasks").values()) > 0, "nothing completed, so the comparison proves nothing"
 
 
-def _report(last: Mapping[Kind, list[str]]) -> str:
-    return "\n".join(f"{kind}:\n  " + "\n  ".join(lines) for kind, lines in last.items() if lines)
+def _report(found: Mapping[str, list[str]]) -> str:
+    return "\n".join(f"{what}:\n  " + "\n  ".join(lines) for what, lines in found.items())
