@@ -1,0 +1,79 @@
+"""The whole benchmark: every scale of a plan, the naive baseline and the scrape latency.
+
+Scales run one after another, each against a simulator of its own built for it (the
+million-task one once); nothing else runs meanwhile, so one scale's CPU never blurs
+another's. The naive lister walks a simulator after the exporter is done with it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bench import naive, procstat, scrape_latency
+from bench.scenario import ScaleResult, run_scale
+from exporter.simulator import SimulatorConfig, start_simulator
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bench.naive import NaiveResult
+    from bench.scales import Plan, Scale
+    from bench.scrape_latency import ScrapeLatencyRow
+
+SEED = 7  # the same workload on every run, so runs compare
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """Everything one run measured, and where and when."""
+
+    plan: Plan
+    started_at: str  # ISO 8601, UTC
+    duration_seconds: float
+    machine: dict[str, str | int]
+    scales: list[ScaleResult] = field(default_factory=list)
+    naive: list[NaiveResult] = field(default_factory=list)
+    scrape_latency: list[ScrapeLatencyRow] = field(default_factory=list)
+
+
+def run_suite(plan: Plan, progress: Callable[[str], None]) -> SuiteResult:
+    """Run every part of `plan`, reporting progress as it goes."""
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.monotonic()
+    scales, naive_runs = [], []
+    naive_pending = set(plan.naive_histories)
+    for scale in plan.scales:
+        progress(f"{scale.name}: building a simulator with {scale.label}")
+        with start_simulator(_simulator_config(scale, plan)) as sim:
+            progress(f"{scale.name}: exporter polling every {plan.poll_interval:g}s, cold then steady cycle")
+            scales.append(run_scale(sim, scale, plan))
+            if scale.history in naive_pending:
+                naive_pending.discard(scale.history)
+                progress(f"{scale.name}: naive baseline lists all {scale.history} tasks")
+                naive_runs.append(naive.measure(sim, page_size=plan.page_size, latency=plan.latency))
+    progress("/metrics: concurrent scrapers against the exporter's server and the default renderer")
+    scrapes = scrape_latency.run(plan)
+    return SuiteResult(
+        plan=plan,
+        started_at=started_at,
+        duration_seconds=time.monotonic() - started,
+        machine=procstat.machine_description(),
+        scales=scales,
+        naive=naive_runs,
+        scrape_latency=scrapes,
+    )
+
+
+def _simulator_config(scale: Scale, plan: Plan) -> SimulatorConfig:
+    return SimulatorConfig(
+        tasks=scale.history,
+        open_tasks=scale.open_tasks,
+        tenants=scale.tenants,
+        completion_rate=scale.completion_rate,
+        latency=plan.latency,
+        live=True,  # completions happen on the wall clock, as the exporter's watermark expects
+        seed=SEED,
+    )
