@@ -1,0 +1,371 @@
+"""The poller: every interval, refresh each source and publish a new immutable Snapshot.
+
+One poll submits every source's jobs to one bounded thread pool (``api.concurrency``
+workers), so a cycle costs about the longest listing walk, not the sum of all requests.
+Each source is settled by ``_settle``, node_exporter's ``execute()``: success replaces the
+source's data; an ``ApiError`` keeps the last good data, marks the source failed with the
+error's reason, counts and logs it; every attempt is counted. Completion walks are
+committed only when complete (see completions.py). Then the raw aggregates are labelled
+(grouping.py), queues are counted for the labelled queues, and the snapshot is published.
+
+The loop waits on its stop event between polls, never sleeps, and has exactly one broad
+``except``: a bug is logged and counted, and polling goes on.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from exporter import logs
+from exporter.cardinality import Labeler
+from exporter.completions import CompletionTracker, WalkResult
+from exporter.errors import ApiError
+from exporter.grouping import CompletionTotals, label_open_activities, label_open_tasks, open_work_weights
+from exporter.jobs import SourceJobs
+from exporter.metrics import OTHER, SOURCES, UNKNOWN
+from exporter.snapshot import Snapshot, SourceStatus
+from exporter.sources import (
+    ACTIVITIES,
+    TASKS,
+    OpenActivityScan,
+    OpenTaskScan,
+    Paging,
+    assemble_counts,
+    count_queries,
+    scan_open_activities,
+    scan_open_tasks,
+    walk_completions,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Mapping
+
+    from exporter.client import Resource, TaskManagerClient
+    from exporter.config import Settings
+    from exporter.metrics import SelfMetrics
+    from exporter.snapshot import Counts, OpenActivities, OpenTasks, SnapshotStore
+    from exporter.sources import CountKey, Params
+
+T = TypeVar("T")
+STALL_INTERVALS: Final = 3  # healthy() tolerates this many intervals without progress, plus one request
+ACTIVITY_SOURCES: Final = frozenset({"activity_counts", "open_activities", "completed_activities"})
+
+_log = logs.get_logger(component="poller")
+
+
+class PollCancelled(Exception):
+    """Shutdown interrupted a poll; nothing from it is published."""
+
+
+class _Tally:
+    """Requests and items of the poll in progress; pool threads add to it."""
+
+    def __init__(self, on_progress: Callable[[], None]) -> None:
+        self._lock = threading.Lock()
+        self._on_progress = on_progress
+        self.requests = 0
+        self.items = 0
+
+    def add(self, items: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.items += items
+        self._on_progress()
+
+
+@dataclass
+class _Runs:
+    """The sources of one poll (activity sources are None when ``poll.activities`` is off)."""
+
+    task_counts: SourceJobs[int]
+    open_tasks: SourceJobs[OpenTaskScan]
+    completed_tasks: SourceJobs[WalkResult]
+    activity_counts: SourceJobs[int] | None = None
+    open_activities: SourceJobs[OpenActivityScan] | None = None
+    completed_activities: SourceJobs[WalkResult] | None = None
+
+    def cancel(self) -> None:
+        """Drop every job not yet started."""
+        for run in vars(self).values():
+            if run is not None:
+                run.cancel()
+
+
+class Poller:
+    """Polls Task Manager into snapshots; ``poll_once`` for one cycle, ``run`` for the loop."""
+
+    def __init__(  # noqa: PLR0913  the contract's signature: collaborators, then test seams
+        self,
+        settings: Settings,
+        client: TaskManagerClient,
+        store: SnapshotStore,
+        metrics: SelfMetrics,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._store = store
+        self._metrics = metrics
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311  interval jitter, not cryptography
+        self._labeler = Labeler(settings.metrics)
+        # Queues the operator named get their own series before any discovered one.
+        self._labeler.start_poll({"queue": dict.fromkeys(settings.poll.queues, 1)})
+        overlap = settings.poll.completion_overlap
+        self._trackers = {
+            "completed_tasks": CompletionTracker(overlap=overlap, fields=TASKS.completion_fields),
+            "completed_activities": CompletionTracker(overlap=overlap, fields=ACTIVITIES.completion_fields),
+        }
+        self._totals = CompletionTotals()
+        self._task_counts: Counts | None = None
+        self._activity_counts: Counts | None = None
+        self._open_tasks: OpenTasks | None = None
+        self._open_activities: OpenActivities | None = None
+        self._status: dict[str, SourceStatus] = {}
+        self._skipped: Counter[tuple[str, str]] = Counter()
+        self._poll_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()
+        self._loop_thread: threading.Thread | None = None
+        self._last_progress = time.monotonic()
+        self._tally = _Tally(self._progress)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The sources this poller refreshes (activity sources only with ``poll.activities``)."""
+        return tuple(s for s in SOURCES if self._settings.poll.activities or s not in ACTIVITY_SOURCES)
+
+    @property
+    def first_poll_done(self) -> threading.Event:
+        """Set once the first snapshot is published (``/readyz``)."""
+        return self._store.first_published
+
+    def poll_once(self) -> Snapshot:
+        """Refresh every source, build the snapshot, publish it and return it."""
+        with self._poll_lock:
+            started = time.monotonic()
+            self._tally = _Tally(self._progress)
+            runs = self._submit()
+            try:
+                self._settle_all(runs)
+            except BaseException:
+                runs.cancel()
+                raise
+            snapshot = self._snapshot()
+            self._store.publish(snapshot)
+            self._log_poll(snapshot, time.monotonic() - started)
+            return snapshot
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll at once, then every interval ± jitter, until ``stop`` is set."""
+        self._stop = stop
+        self._loop_thread = threading.current_thread()
+        self._progress()
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.poll_once()
+                except PollCancelled:
+                    break
+                except Exception:  # noqa: BLE001  the last line of defence: a bug must not end polling
+                    _log.exception("poll_crashed")
+                    self._metrics.poll_crashes.inc()
+                self._progress()
+                stop.wait(self._next_delay(time.monotonic() - started))
+        finally:
+            self._loop_thread = None
+            self.close()
+
+    def healthy(self) -> bool:
+        """Tell whether the loop runs and has made progress recently (``/healthz``)."""
+        thread = self._loop_thread
+        if thread is None or not thread.is_alive():
+            return False
+        return time.monotonic() - self._last_progress <= self._stall_limit()
+
+    def close(self) -> None:
+        """Release the thread pool; a later poll starts a new one."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- One poll ---------------------------------------------------------------------------
+
+    def _submit(self) -> _Runs:
+        pool = self._executor()
+        paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
+        client, trackers = self._client, self._trackers
+        runs = _Runs(
+            task_counts=SourceJobs("task_counts", pool),
+            open_tasks=SourceJobs("open_tasks", pool),
+            completed_tasks=SourceJobs("completed_tasks", pool),
+        )
+        runs.open_tasks.submit("open_tasks", lambda: scan_open_tasks(client, paging))
+        runs.completed_tasks.submit(
+            "completed_tasks", lambda: walk_completions(client, TASKS, trackers["completed_tasks"], paging)
+        )
+        self._submit_counts(runs.task_counts, "tasks", count_queries())
+        if self._settings.poll.activities:
+            runs.activity_counts = SourceJobs("activity_counts", pool)
+            runs.open_activities = SourceJobs("open_activities", pool)
+            runs.completed_activities = SourceJobs("completed_activities", pool)
+            runs.open_activities.submit("open_activities", lambda: scan_open_activities(client, paging))
+            runs.completed_activities.submit(
+                "completed_activities",
+                lambda: walk_completions(client, ACTIVITIES, trackers["completed_activities"], paging),
+            )
+            self._submit_counts(runs.activity_counts, "activities", count_queries())
+        return runs
+
+    def _submit_counts(
+        self, run: SourceJobs[int], resource: Resource, queries: Mapping[CountKey, Params]
+    ) -> None:
+        def counter(params: Params) -> Callable[[], int]:
+            def count() -> int:
+                value = self._client.count(resource, params)
+                self._tally.add(0)
+                return value
+
+            return count
+
+        for key, params in queries.items():
+            run.submit(key, counter(params))
+
+    def _settle_all(self, runs: _Runs) -> None:
+        """Settle the listings, label them, then count the labelled queues and settle the counts."""
+        task_scan = self._settle_one(runs.open_tasks)
+        activity_scan = self._settle_one(runs.open_activities) if runs.open_activities else None
+        self._labeler.start_poll(open_work_weights(task_scan, activity_scan))
+        if task_scan is not None:
+            self._open_tasks = label_open_tasks(task_scan, self._labeler)
+            self._skip("open_tasks", task_scan.skipped)
+        if activity_scan is not None:
+            self._open_activities = label_open_activities(activity_scan, self._labeler)
+            self._skip("open_activities", activity_scan.skipped)
+        for run in (runs.completed_tasks, runs.completed_activities):
+            walk = self._settle_one(run) if run is not None else None
+            if run is not None and walk is not None:  # a failed walk counts nothing and W stays
+                self._trackers[run.name].commit(walk)
+                self._totals.add(walk.counted, self._labeler)
+                self._skip(run.name, walk.skipped)
+        queues = count_queries(with_results=False, queues=self._queues_to_count())
+        self._submit_counts(runs.task_counts, "tasks", {k: v for k, v in queues.items() if k[0] == "queue"})
+        counts = self._settle(runs.task_counts)
+        if counts is not None:
+            self._task_counts = assemble_counts(counts)
+        activity_counts = self._settle(runs.activity_counts) if runs.activity_counts else None
+        if activity_counts is not None:
+            self._activity_counts = assemble_counts(activity_counts)
+
+    def _settle_one(self, run: SourceJobs[T]) -> T | None:
+        """Settle a source of one job (a listing walk); None when it failed."""
+        results = self._settle(run)
+        return None if results is None else results[run.name]
+
+    def _settle(self, run: SourceJobs[T]) -> dict[Hashable, T] | None:
+        """Wait for one source and report on it; None when it failed (its last good data stays)."""
+        self._metrics.refreshes.labels(source=run.name).inc()
+        try:
+            results = run.results()
+        except ApiError as error:
+            if error.reason == "cancelled" or self._stop.is_set():
+                raise PollCancelled(run.name) from error
+            self._fail(run.name, run.duration, error)
+            return None
+        self._status[run.name] = SourceStatus(
+            run.name, ok=True, duration_seconds=run.duration, last_success=self._clock()
+        )
+        return results
+
+    def _fail(self, source: str, duration: float, error: ApiError) -> None:
+        previous = self._status.get(source)
+        self._status[source] = SourceStatus(
+            source,
+            ok=False,
+            duration_seconds=duration,
+            last_success=previous.last_success if previous else None,
+            error_reason=error.reason,
+        )
+        self._metrics.refresh_failures.labels(source=source, reason=error.reason).inc()
+        _log.warning("source_refresh_failed", source=source, reason=error.reason, error=str(error))
+
+    def _skip(self, source: str, reasons: Mapping[str, int]) -> None:
+        for reason, n in reasons.items():
+            self._skipped[source, reason] += n
+
+    def _queues_to_count(self) -> tuple[str, ...]:
+        if "queue" in self._labeler.dropped_labels:
+            return ()
+        named = self._settings.poll.queues or self._labeler.admitted("queue")
+        return tuple(queue for queue in named if queue not in (OTHER, UNKNOWN, ""))
+
+    def _snapshot(self) -> Snapshot:
+        tracked = {source: tracker for source, tracker in self._trackers.items() if tracker.baselined}
+        watermarks = {
+            source.removeprefix("completed_"): tracker.watermark
+            for source, tracker in tracked.items()
+            if tracker.watermark is not None
+        }
+        dropped = self._labeler.dropped_labels
+        return Snapshot(
+            taken_at=self._clock(),
+            sources={name: self._status[name] for name in self.sources if name in self._status},
+            task_counts=self._task_counts,
+            activity_counts=self._activity_counts,
+            open_tasks=self._open_tasks,
+            open_activities=self._open_activities,
+            completions=self._totals.freeze(watermarks) if tracked else None,
+            tenants=self._labeler.tenants,
+            tenants_folded=self._labeler.folded["tenant_id"],
+            label_values_folded={k: v for k, v in self._labeler.folded.items() if k not in dropped},
+            items_skipped=dict(self._skipped),
+            dropped_labels=dropped,
+        )
+
+    def _log_poll(self, snapshot: Snapshot, duration: float) -> None:
+        failed = sorted(name for name, status in snapshot.sources.items() if not status.ok)
+        _log.info(
+            "poll_finished",
+            duration_seconds=round(duration, 3),
+            sources_ok=len(snapshot.sources) - len(failed),
+            sources_failed=len(failed),
+            failed=failed,
+            items=self._tally.items,
+            requests=self._tally.requests,
+        )
+
+    # --- Loop plumbing ----------------------------------------------------------------------
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            workers = self._settings.api.concurrency
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="acronis-poll")
+        return self._pool
+
+    def _on_page(self, items: int) -> None:
+        if self._stop.is_set():
+            raise PollCancelled("stop requested")  # between pages: shutdown need not wait a whole walk
+        self._tally.add(items)
+
+    def _progress(self) -> None:
+        self._last_progress = time.monotonic()
+
+    def _next_delay(self, elapsed: float) -> float:
+        poll = self._settings.poll
+        spread = poll.interval * poll.jitter
+        return max(0.0, poll.interval + self._rng.uniform(-spread, spread) - elapsed)
+
+    def _stall_limit(self) -> float:
+        """Seconds without progress that still count as healthy: 3 intervals plus one slow request."""
+        api = self._settings.api
+        one_request = (api.max_retries + 1) * (api.timeout + max(api.backoff_max, api.retry_after_max))
+        return STALL_INTERVALS * self._settings.poll.interval + one_request

@@ -1,0 +1,216 @@
+"""What each polled source asks the API, and how it folds the answers into raw aggregates.
+
+Sources are plain functions run on the poller's thread pool. They return aggregates keyed
+by raw API values (an empty string where the API left a value unset); turning raw values
+into label values (filters, caps, ``unknown``) is ``grouping.py``'s job, done on the
+poller's thread. A listing is folded page by page, so a walk over 100,000 open tasks holds
+a few hundred counters, not 100,000 items.
+
+Which ``lod`` each listing asks for is chosen for the fields it groups on (API notes: low
+levels may omit tenant, queue, type and priority): ``long`` for open tasks, which need
+``blockers``; ``short`` for the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
+
+from exporter.completions import ACTIVITY_FIELDS, TASK_FIELDS, CompletionTracker, WalkResult
+from exporter.errors import BadPayload
+from exporter.metrics import OPEN_STATES, RESULT_CODES, TASK_STATES
+from exporter.models import ActivityItem, TaskItem, Tenant, parse_activity, parse_task
+from exporter.snapshot import Counts
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+
+    from exporter.client import Resource, TaskManagerClient
+
+Params = list[tuple[str, str]]
+CountKey = tuple[str, str]  # ("state", "started"), ("result", "ok"), ("queue", "backup")
+ItemT = TypeVar("ItemT", TaskItem, ActivityItem)
+
+OPEN_FILTER: Final = [("state", state) for state in OPEN_STATES]  # repeated keys: any of them
+NEWEST_PROBE: Final = 20  # newest completions looked at to find a trustworthy W0
+OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
+OPEN_ACTIVITY_FIELDS: Final = ("state", "tenant", "type")
+
+
+@dataclass(frozen=True)
+class Kind(Generic[ItemT]):
+    """Tasks or activities: where they are listed and how their items parse."""
+
+    resource: Resource
+    parse: Callable[[object], ItemT]
+    completion_fields: tuple[tuple[str, ...], tuple[str, ...]]
+
+
+TASKS: Final = Kind("tasks", parse_task, TASK_FIELDS)
+ACTIVITIES: Final = Kind("activities", parse_activity, ACTIVITY_FIELDS)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How listings are walked; ``on_page`` sees every page's size (progress, cancellation)."""
+
+    page_size: int
+    max_pages: int
+    on_page: Callable[[int], None] = lambda _: None
+
+
+# --- lod=count ----------------------------------------------------------------------------
+
+
+def count_queries(*, with_results: bool = True, queues: Sequence[str] = ()) -> dict[CountKey, Params]:
+    """Return every count a counts source makes, one request each, keyed for ``assemble_counts``."""
+    queries: dict[CountKey, Params] = {("state", state): [("state", state)] for state in TASK_STATES}
+    if with_results:
+        for code in RESULT_CODES:
+            queries["result", code] = [("state", "completed"), ("resultCode", code)]
+    for queue in queues:
+        queries["queue", queue] = [("queue", queue), *OPEN_FILTER]
+    return queries
+
+
+def assemble_counts(results: Mapping[Hashable, int]) -> Counts:
+    """Arrange the answers of ``count_queries`` (keyed as it keys them) into the snapshot's ``Counts``."""
+
+    def part(kind: str) -> dict[str, int]:
+        return {str(key[1]): n for key, n in results.items() if isinstance(key, tuple) and key[0] == kind}
+
+    return Counts(by_state=part("state"), completed_by_result=part("result"), open_by_queue=part("queue"))
+
+
+# --- Open work, from one walk of the listing ---------------------------------------------
+
+
+@dataclass
+class OpenTaskScan:
+    """Open tasks aggregated by raw values (``""`` where the API left a value unset)."""
+
+    groups: Counter[tuple[str, str, str, str, str]] = field(
+        default_factory=Counter
+    )  # state, queue, tenant, type, priority
+    oldest: dict[tuple[str, str], float] = field(default_factory=dict)  # (state, queue)
+    blocked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (queue, tenant)
+    cancel_requested: Counter[str] = field(default_factory=Counter)
+    reassigned: Counter[str] = field(default_factory=Counter)
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    listed: int = 0
+
+    def add(self, item: TaskItem) -> None:
+        """Fold one open task in, or count why it was skipped."""
+        self.listed += 1
+        reason = item.problem(OPEN_TASK_FIELDS)
+        if reason is not None:
+            self.skipped[reason] += 1
+            return
+        if item.state not in OPEN_STATES or item.tenant is None:
+            return  # completed between pages: the next poll counts it elsewhere
+        state, queue, tenant = item.state, item.queue or "", item.tenant.id
+        self.tenants.setdefault(tenant, item.tenant)
+        self.groups[state, queue, tenant, item.type or "", item.priority or ""] += 1
+        # The oldest task is the one waiting longest in its state: started ones since startedAt.
+        since = item.started_at if state == "started" else item.enqueued_at
+        if since is not None and since < self.oldest.get((state, queue), float("inf")):
+            self.oldest[state, queue] = since
+        if item.has_blockers:  # per tenant only where there is one: zeros would multiply series
+            self.blocked[queue, tenant] += 1
+        self.cancel_requested[queue] += item.cancel_requested
+        self.reassigned[queue] += item.assign_count > 1
+
+
+@dataclass
+class OpenActivityScan:
+    """Open activities aggregated by raw (state, tenant, type)."""
+
+    groups: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    listed: int = 0
+
+    def add(self, item: ActivityItem) -> None:
+        """Fold one open activity in, or count why it was skipped."""
+        self.listed += 1
+        reason = item.problem(OPEN_ACTIVITY_FIELDS)
+        if reason is not None:
+            self.skipped[reason] += 1
+            return
+        if item.state not in OPEN_STATES or item.tenant is None:
+            return
+        self.tenants.setdefault(item.tenant.id, item.tenant)
+        self.groups[item.state, item.tenant.id, item.type or ""] += 1
+
+
+def scan_open_tasks(client: TaskManagerClient, paging: Paging) -> OpenTaskScan:
+    """Walk every open task once (lod=long: blockers are not in short)."""
+    scan = OpenTaskScan()
+    for item in _walk(client, TASKS, OPEN_FILTER, lod="long", paging=paging):
+        scan.add(item)
+    return scan
+
+
+def scan_open_activities(client: TaskManagerClient, paging: Paging) -> OpenActivityScan:
+    """Walk every open activity once."""
+    scan = OpenActivityScan()
+    for item in _walk(client, ACTIVITIES, OPEN_FILTER, lod="short", paging=paging):
+        scan.add(item)
+    return scan
+
+
+# --- Completions --------------------------------------------------------------------------
+
+
+def walk_completions(
+    client: TaskManagerClient, kind: Kind[ItemT], tracker: CompletionTracker, paging: Paging
+) -> WalkResult:
+    """Walk the completion window and fold it; the caller commits the result if it wants it.
+
+    The first walk is the baseline: its window reaches back from the newest completion.
+    """
+    start = None
+    if not tracker.baselined:
+        start = newest_completion(client, kind, paging)
+        if start is None:
+            return tracker.fold([])  # nothing has ever completed: there is no window yet
+    items = _walk(client, kind, tracker.window(start), lod="short", paging=paging)
+    return tracker.fold(items, start=start)
+
+
+def newest_completion(client: TaskManagerClient, kind: Kind[ItemT], paging: Paging) -> float | None:
+    """Return the newest trustworthy completedAt (the API's clock), or None if nothing completed.
+
+    A completedAt later than its item's own updatedAt (a skewed writer) would put W in the
+    future and hide every real completion, so such items are passed over.
+    """
+    params = [("state", "completed"), ("order", "desc(completedAt)")]
+    pages = client.iter_pages(kind.resource, params, lod="short", limit=NEWEST_PROBE, max_pages=1)
+    page = next(pages, [])  # the first page is all we want; the rest of the walk is never sent
+    paging.on_page(len(page))
+    items = [kind.parse(raw) for raw in page]
+    times = [
+        item.completed_at
+        for item in items
+        if item.completed_at is not None and (item.updated_at is None or item.completed_at <= item.updated_at)
+    ]
+    if items and not times:
+        raise BadPayload(
+            f"GET /{kind.resource}: none of the newest {len(items)} completions has a usable completedAt",
+            reason="shape",
+        )
+    return max(times, default=None)
+
+
+def _walk(
+    client: TaskManagerClient, kind: Kind[ItemT], params: Params, *, lod: str, paging: Paging
+) -> Iterator[ItemT]:
+    pages = client.iter_pages(
+        kind.resource, params, lod=lod, limit=paging.page_size, max_pages=paging.max_pages
+    )
+    for page in pages:
+        paging.on_page(len(page))
+        for raw in page:
+            yield kind.parse(raw)
