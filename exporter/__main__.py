@@ -1,0 +1,141 @@
+"""The command line: ``acronis-task-exporter`` and ``python -m exporter``.
+
+Exit codes: 0 success (or a clean stop on SIGTERM/SIGINT); 1 a runtime failure (a
+source failed in ``--once``, credentials refused in ``--check-config``, the listen port
+taken); 2 unusable settings, reported as one line on stderr that never holds a secret.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Final, TextIO
+
+from exporter import __version__, config, logs
+from exporter.errors import ApiError, ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+    from exporter.config import Settings
+    from exporter.server import MetricsServer
+
+PROG: Final = "acronis-task-exporter"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the exporter with ``argv`` (default: the process arguments); return the exit status."""
+    try:
+        settings = config.load(sys.argv[1:] if argv is None else list(argv))
+    except ConfigError as error:
+        return _fail(str(error), status=2)
+    except SystemExit as exit_:  # argparse: --help (0) or an unknown flag (2), already printed
+        return exit_.code if isinstance(exit_.code, int) else 2
+    logs.configure(settings.log)
+    try:
+        with ExitStack() as cleanup:
+            if settings.demo:
+                settings = _start_demo(settings, cleanup)
+            # After the demo rewrite, so the log shows what really runs; secrets are masked.
+            logs.get_logger(component="main").info(
+                "config_loaded", version=__version__, settings=settings.redacted()
+            )
+            if settings.check_config:
+                return _check_config(settings)
+            if settings.once:
+                return _once(settings)
+            return _serve(settings)
+    except ConfigError as error:  # a secret file that vanished between validation and use
+        return _fail(str(error), status=2)
+
+
+def _fail(message: str, *, status: int) -> int:
+    _say(f"{PROG}: error: {logs.scrub(message)}", sys.stderr)
+    return status
+
+
+def _say(line: str, stream: TextIO) -> None:
+    """Write one line for a person (not a log event: these are the CLI's answers)."""
+    stream.write(line + "\n")
+    stream.flush()
+
+
+def _start_demo(settings: Settings, cleanup: ExitStack) -> Settings:
+    from exporter.app import demo_settings, start_demo_simulator  # noqa: PLC0415 - keeps --help fast
+
+    simulator = start_demo_simulator()
+    cleanup.callback(simulator.stop)
+    logs.get_logger(component="main").info("demo_simulator_started", url=simulator.url)
+    return demo_settings(settings, simulator)
+
+
+def _check_config(settings: Settings) -> int:
+    from exporter.app import check_credentials  # noqa: PLC0415 - keeps --help fast
+
+    try:
+        tasks = check_credentials(settings)
+    except ApiError as error:
+        return _fail(f"{settings.api.base_url} refused the check ({error.reason}): {error}", status=1)
+    _say(
+        f"{PROG}: configuration ok: {settings.api.base_url} granted a token; {tasks} tasks visible",
+        sys.stdout,
+    )
+    return 0
+
+
+def _once(settings: Settings) -> int:
+    from exporter.app import build  # noqa: PLC0415 - keeps --help fast
+
+    exporter = build(settings)
+    try:
+        snapshot = exporter.poller.poll_once()
+        sys.stdout.buffer.write(exporter.exposition.body("text"))
+        sys.stdout.flush()
+    finally:
+        exporter.close()
+    return 0 if snapshot.up else 1
+
+
+def _serve(settings: Settings) -> int:
+    from exporter.app import build  # noqa: PLC0415 - keeps --help fast
+
+    stop = threading.Event()
+    exporter = build(settings, stop=stop)
+    try:
+        server = exporter.bind()
+    except OSError as error:
+        exporter.close()
+        return _fail(f"cannot listen on {settings.web.listen_address}: {error.strerror or error}", status=1)
+    _stop_on_signals(stop)
+    if settings.demo:
+        _announce_demo(server, settings)
+    exporter.serve(server)
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        logs.get_logger(component="main").info("signal_received", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _announce_demo(server: MetricsServer, settings: Settings) -> None:
+    """Tell a newcomer, in one line, where to look."""
+    host, port = server.address
+    shown = "localhost" if host in {"", "::", "0.0.0.0"} else host  # noqa: S104 - comparing, not binding
+    shown = f"[{shown}]" if ":" in shown else shown
+    _say(
+        f"{PROG} demo: metrics at {server.scheme}://{shown}:{port}/metrics "
+        f"(simulated Acronis API at {settings.api.base_url}; Ctrl-C to stop)",
+        sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

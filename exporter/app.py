@@ -1,0 +1,150 @@
+"""Wiring: build a running exporter from Settings, run it until told to stop, and the demo.
+
+``build()`` assembles the parts in dependency order (self registry and counters, auth,
+client, store, poller, exposition); ``Exporter.serve()`` runs the poll loop and the web
+server on background threads until the stop event is set. Nothing here parses flags or
+prints; ``__main__`` does that.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from exporter import logs
+from exporter.auth import build_auth
+from exporter.client import TaskManagerClient
+from exporter.exposition import Exposition, self_registry
+from exporter.metrics import SelfMetrics
+from exporter.poller import Poller
+from exporter.server import BasicAuth, ExporterApp, MetricsServer
+from exporter.snapshot import SnapshotStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from prometheus_client import CollectorRegistry
+
+    from exporter.config import Settings
+    from exporter.simulator import RunningSimulator
+
+DEMO_POLL_INTERVAL: Final = 15.0  # seconds: lively in a demo, still gentle on the simulator
+_JOIN_TIMEOUT: Final = 1.5  # a poll stuck in an HTTP read must not hold up exit
+_log = logs.get_logger(component="app")
+
+
+@dataclass
+class Exporter:
+    """Every long-lived part of one exporter process."""
+
+    settings: Settings
+    registry: CollectorRegistry
+    metrics: SelfMetrics
+    client: TaskManagerClient
+    store: SnapshotStore
+    poller: Poller
+    exposition: Exposition
+    stop: threading.Event
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def web_app(self) -> ExporterApp:
+        """Build the WSGI app over this exporter's store, probes and basic auth."""
+        web = self.settings.web
+        auth = None
+        if web.basic_auth_username is not None:
+            auth = BasicAuth(web.basic_auth_username, web.resolved_basic_auth_password)
+        return ExporterApp(
+            self.exposition,
+            self.store,
+            self.poller.healthy,
+            api_url=self.settings.api.base_url,
+            basic_auth=auth,
+        )
+
+    def bind(self) -> MetricsServer:
+        """Bind web.listen_address (raises OSError when the port is taken)."""
+        return MetricsServer(self.settings.web, self.web_app())
+
+    def serve(self, server: MetricsServer) -> None:
+        """Poll and serve on background threads until ``stop`` is set, then shut both down."""
+        self._start("poller", self.poller.run, self.stop)
+        self._start("http", server.serve_forever)
+        _log.info("exporter_started", listen_address=server.url, api_url=self.settings.api.base_url)
+        self.stop.wait()
+        _log.info("exporter_stopping")
+        server.shutdown()
+        self.close()
+
+    def close(self) -> None:
+        """Stop the poll loop and release the HTTP connections."""
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=_JOIN_TIMEOUT)
+        self.poller.close()
+        self.client.close()
+        _log.info("exporter_stopped")
+
+    def _start(self, name: str, target: Callable[..., object], *args: object) -> None:
+        # Daemon threads: an HTTP read stuck past the join timeout must not block exit.
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+
+def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporter:
+    """Assemble the exporter; raises ConfigError when a secret file cannot be read."""
+    stop = stop or threading.Event()
+    register_secrets(settings)
+    registry = self_registry()
+    metrics = SelfMetrics(registry)
+    client = TaskManagerClient(settings.api, build_auth(settings.api, metrics), metrics, stop=stop)
+    store = SnapshotStore()
+    poller = Poller(settings, client, store, metrics)
+    exposition = Exposition(store, registry)
+    return Exporter(settings, registry, metrics, client, store, poller, exposition, stop)
+
+
+def register_secrets(settings: Settings) -> None:
+    """Tell the log redactor every secret the settings hold, before anything can log them."""
+    api, web = settings.api, settings.web
+    for secret in (api.client_secret, api.password, api.bearer_token, web.basic_auth_password):
+        logs.register_secret(secret)
+
+
+def check_credentials(settings: Settings) -> int:
+    """Mint a token and count tasks once; return how many tasks the credentials can see.
+
+    Raises ApiError (or ConfigError for an unreadable secret file) when that fails.
+    """
+    register_secrets(settings)
+    metrics = SelfMetrics(self_registry())
+    with TaskManagerClient(settings.api, build_auth(settings.api, metrics), metrics) as client:
+        return client.count("tasks")
+
+
+def start_demo_simulator() -> RunningSimulator:
+    """Start the embedded simulator on a free loopback port with a lively, seeded workload."""
+    from exporter.simulator import SimulatorConfig, start_simulator  # noqa: PLC0415 - demo only
+
+    config = SimulatorConfig(
+        host="127.0.0.1",
+        port=0,
+        live=True,
+        tasks=5000,
+        open_tasks=300,
+        tenants=25,
+        completion_rate=2.0,
+        seed=7,
+    )
+    return start_simulator(config)
+
+
+def demo_settings(settings: Settings, simulator: RunningSimulator) -> Settings:
+    """Point the settings at the simulator; poll every 15 s unless the user chose otherwise."""
+    config = simulator.config
+    pointed = settings.for_simulator(simulator.url, config.client_id, config.client_secret)
+    if "interval" in settings.poll.model_fields_set:
+        return pointed
+    poll = pointed.poll.model_copy(update={"interval": DEMO_POLL_INTERVAL})
+    return pointed.model_copy(update={"poll": poll})
