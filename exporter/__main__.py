@@ -35,21 +35,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse: --help (0) or an unknown flag (2), already printed
         return exit_.code if isinstance(exit_.code, int) else 2
     logs.configure(settings.log)
+    _raise_on_signals()
     try:
-        with ExitStack() as cleanup:
-            if settings.demo:
-                settings = _start_demo(settings, cleanup)
-            # After the demo rewrite, so the log shows what really runs; secrets are masked.
-            logs.get_logger(component="main").info(
-                "config_loaded", version=__version__, settings=settings.redacted()
-            )
-            if settings.check_config:
-                return _check_config(settings)
-            if settings.once:
-                return _once(settings)
-            return _serve(settings)
+        return _run(settings)
     except ConfigError as error:  # a secret file that vanished between validation and use
         return _fail(str(error), status=2)
+    except StopRequested as stop:
+        logs.get_logger(component="main").info("exporter_stopped_by_signal", signal=stop.signal.name)
+        # Serving ends this way by design; --once or --check-config cut short did not finish.
+        return 0 if not (settings.once or settings.check_config) else 128 + stop.signal
+
+
+def _run(settings: Settings) -> int:
+    with ExitStack() as cleanup:
+        if settings.demo:
+            settings = _start_demo(settings, cleanup)
+        # After the demo rewrite, so the log shows what really runs; secrets are masked.
+        logs.get_logger(component="main").info(
+            "config_loaded", version=__version__, settings=settings.redacted()
+        )
+        if settings.check_config:
+            return _check_config(settings)
+        if settings.once:
+            return _once(settings)
+        return _serve(settings)
+
+
+class StopRequested(BaseException):
+    """Raised in the main thread by SIGTERM/SIGINT; a BaseException so no ``except Exception`` eats it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signal = signal.Signals(signum)
+
+
+def _raise_on_signals() -> None:
+    """Turn the first SIGTERM or SIGINT into StopRequested; a second one kills as usual.
+
+    Raising, rather than setting an Event from the handler, matters: the handler runs
+    between two bytecodes of the main thread, which may hold that Event's lock inside
+    ``wait()``, and ``set()`` would then deadlock.
+    """
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        raise StopRequested(signum)
+
+    if threading.current_thread() is threading.main_thread():  # only it may set handlers
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
 
 
 def _fail(message: str, *, status: int) -> int:
@@ -102,27 +137,16 @@ def _once(settings: Settings) -> int:
 def _serve(settings: Settings) -> int:
     from exporter.app import build  # noqa: PLC0415 - keeps --help fast
 
-    stop = threading.Event()
-    exporter = build(settings, stop=stop)
+    exporter = build(settings)
     try:
         server = exporter.bind()
     except OSError as error:
         exporter.close()
         return _fail(f"cannot listen on {settings.web.listen_address}: {error.strerror or error}", status=1)
-    _stop_on_signals(stop)
     if settings.demo:
         _announce_demo(server, settings)
-    exporter.serve(server)
+    exporter.serve(server)  # returns by StopRequested, after shutting everything down
     return 0
-
-
-def _stop_on_signals(stop: threading.Event) -> None:
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        logs.get_logger(component="main").info("signal_received", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
 
 
 def _announce_demo(server: MetricsServer, settings: Settings) -> None:

@@ -67,14 +67,20 @@ class Exporter:
         return MetricsServer(self.settings.web, self.web_app())
 
     def serve(self, server: MetricsServer) -> None:
-        """Poll and serve on background threads until ``stop`` is set, then shut both down."""
-        self._start("poller", self.poller.run, self.stop)
-        self._start("http", server.serve_forever)
-        _log.info("exporter_started", listen_address=server.url, api_url=self.settings.api.base_url)
-        self.stop.wait()
-        _log.info("exporter_stopping")
-        server.shutdown()
-        self.close()
+        """Serve and poll on background threads until ``stop`` is set or an exception arrives.
+
+        Either way (the CLI's signal handler raises into this wait) the web server and
+        the poll loop are shut down before this returns or re-raises.
+        """
+        try:
+            self._threads.append(server.start())
+            self._start("poller", self.poller.run, self.stop)
+            _log.info("exporter_started", listen_address=server.url, api_url=self.settings.api.base_url)
+            self.stop.wait()
+        finally:
+            _log.info("exporter_stopping")
+            server.shutdown()
+            self.close()
 
     def close(self) -> None:
         """Stop the poll loop and release the HTTP connections."""

@@ -20,6 +20,7 @@ import html
 import socket
 import ssl
 import sys
+import threading
 from socketserver import TCPServer, ThreadingMixIn
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -281,6 +282,7 @@ class MetricsServer:
         if web.tls_cert_file is not None and web.tls_key_file is not None:
             self._server.tls = tls_context(str(web.tls_cert_file), str(web.tls_key_file))
         self.scheme = "https" if self._server.tls is not None else "http"
+        self._serving = False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -295,17 +297,27 @@ class MetricsServer:
         return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{port}"
 
     def serve_forever(self) -> None:
-        """Serve until ``shutdown()`` is called from another thread."""
+        """Serve on this thread until ``shutdown()`` is called from another one."""
+        self._serving = True
         self._server.serve_forever(poll_interval=0.2)
+
+    def start(self) -> threading.Thread:
+        """Serve on a new daemon thread; return it."""
+        self._serving = True  # before the thread runs, so an early shutdown() still stops it
+        thread = threading.Thread(target=self._server.serve_forever, args=(0.2,), name="http", daemon=True)
+        thread.start()
+        return thread
 
     def shutdown(self) -> None:
         """Stop serving and close the listening socket; in-flight requests finish on their own."""
-        self._server.shutdown()
+        if self._serving:  # socketserver's shutdown() would wait forever for a loop never started
+            self._server.shutdown()
+            self._serving = False
         self._server.server_close()
 
     def close(self) -> None:
-        """Close the listening socket of a server that never served."""
-        self._server.server_close()
+        """Close the listening socket; the same as ``shutdown()``."""
+        self.shutdown()
 
 
 def _bind(host: str, port: int) -> _ThreadingWSGIServer:
