@@ -241,7 +241,8 @@ class TaskManagerClient:
         """Send one GET with retries; return its decoded JSON or raise an ApiError."""
         retries_left = self._api.max_retries
         for attempt in range(retries_left + 1):
-            self._wait(self._gate.remaining(), endpoint)
+            while (held := self._gate.remaining()) > 0:  # another thread may extend the hold meanwhile
+                self._wait(held, endpoint)
             try:
                 return self._attempt(endpoint, path, params)
             except _Retry as retry:
