@@ -307,6 +307,21 @@ ACTIVITIES = Row(
             "s",
             quantiles("acronis_activity_duration_seconds"),
         ),
+        Panel(
+            "Completed activities the API retains",
+            "Completed activities the API still returns, per result code (lod=count). It depends "
+            "on Acronis retention: use it to reconcile, not for rates.",
+            "short",
+            (
+                Target(
+                    f"sum by (result_code) ({metric('acronis_activities_completed_retained')})",
+                    "{{result_code}}",
+                ),
+            ),
+            kind="bargauge",
+            width=24,
+            height=6,
+        ),
     ),
 )
 

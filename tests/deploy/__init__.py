@@ -1,0 +1,1 @@
+"""Tests of what ships: the image, compose stacks, Helm chart, dashboards and alert rules."""

@@ -1,0 +1,113 @@
+"""The Prometheus alert rules: valid, unit-tested both ways, documented, and mirrored in Grafana."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from scripts.assets.grafana_alerts import rule_uid
+from tests.deploy.paths import GRAFANA_MANAGED, RULE_FILES, RULE_TESTS, alert_rules, load_yaml, tool
+
+SEVERITIES = {"critical", "warning", "info"}
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run promtool and capture its output."""
+    return subprocess.run([tool("promtool"), *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+def rule_unit_tests() -> list[dict[str, Any]]:
+    """Every alert_rule_test case of every promtool test file."""
+    return [
+        case
+        for path in RULE_TESTS
+        for test in load_yaml(path)["tests"]
+        for case in test.get("alert_rule_test", [])
+    ]
+
+
+class TestPromtool:
+    """promtool, the tool Prometheus itself uses, accepts the rules and their unit tests."""
+
+    def test_rule_files_pass_promtool_check_rules(self) -> None:
+        """Every rule file parses, with valid PromQL and templates."""
+        result = promtool("check", "rules", *map(str, RULE_FILES))
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_rule_unit_tests_pass_promtool_test_rules(self) -> None:
+        """Every alert fires and stays silent exactly where its unit tests say."""
+        result = promtool("test", "rules", *map(str, RULE_TESTS))
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_every_rule_file_has_a_unit_test_file(self) -> None:
+        """Each rule file is loaded by some promtool test file."""
+        tested = {
+            (path.parent / rule_file).resolve()
+            for path in RULE_TESTS
+            for rule_file in load_yaml(path)["rule_files"]
+        }
+        assert set(RULE_FILES) <= tested
+
+
+class TestCoverage:
+    """Each alert is tested firing and tested silent."""
+
+    @pytest.mark.parametrize("alertname", [rule["alert"] for rule in alert_rules()])
+    def test_alert_has_a_firing_case_and_a_silent_case(self, alertname: str) -> None:
+        """Some case expects the alert, and some case expects none at all."""
+        cases = [case for case in rule_unit_tests() if case["alertname"] == alertname]
+        assert any(case["exp_alerts"] for case in cases), f"{alertname} is never tested firing"
+        assert any(not case["exp_alerts"] for case in cases), f"{alertname} is never tested silent"
+
+
+class TestDocumentation:
+    """Every alert tells the person paged what happened and what to do."""
+
+    @pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])
+    def test_alert_has_severity_summary_description_and_runbook(self, rule: dict[str, Any]) -> None:
+        """A severity label from the fixed set and the three annotations, none of them empty."""
+        assert rule["labels"]["severity"] in SEVERITIES
+        for annotation in ("summary", "description", "runbook"):
+            assert rule["annotations"].get(annotation, "").strip(), annotation
+
+    def test_alert_names_are_unique(self) -> None:
+        """No two rules share a name (Grafana uids derive from them)."""
+        names = [rule["alert"] for rule in alert_rules()]
+        assert len(names) == len(set(names))
+
+
+class TestGrafanaManagedCopies:
+    """The Grafana-managed provisioning holds the same alerts as the Prometheus rules."""
+
+    def test_each_prometheus_alert_has_one_grafana_rule_with_the_same_query(self) -> None:
+        """Same names, same PromQL (whitespace aside), same for, labels and severity."""
+        grafana = {
+            rule["title"]: rule for group in load_yaml(GRAFANA_MANAGED)["groups"] for rule in group["rules"]
+        }
+        prometheus = {rule["alert"]: rule for rule in alert_rules()}
+        assert grafana.keys() == prometheus.keys()
+        for name, rule in prometheus.items():
+            query = grafana[name]["data"][0]["model"]["expr"]
+            assert query.split() == rule["expr"].split(), name
+            assert grafana[name]["for"] == rule.get("for", "0s"), name
+            assert grafana[name]["labels"] == rule["labels"], name
+            assert grafana[name]["uid"] == rule_uid(name), name
+
+    def test_grafana_rules_fire_on_any_returned_series_and_not_on_no_data(self) -> None:
+        """As in Prometheus: a returned series is an alert whatever its value; no data is normal."""
+        for group in load_yaml(GRAFANA_MANAGED)["groups"]:
+            for rule in group["rules"]:
+                math = rule["data"][1]["model"]
+                assert math["expression"] == "is_number($A) || is_nan($A) || is_inf($A)"
+                assert rule["condition"] == "C"
+                assert rule["noDataState"] == "OK"
+
+    def test_grafana_annotations_use_grafana_value_syntax(self) -> None:
+        """Prometheus's $value is rewritten, since Grafana only knows $values."""
+        for group in load_yaml(GRAFANA_MANAGED)["groups"]:
+            for rule in group["rules"]:
+                for text in rule["annotations"].values():
+                    assert "$value " not in text
+                    assert "$value}" not in text

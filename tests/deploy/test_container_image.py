@@ -1,0 +1,163 @@
+"""The Dockerfile: lint-clean, non-root, no secrets, and a build context that holds what it copies.
+
+No Docker engine runs here, so the image is never built in the suite; hadolint (the real
+linter) and the checks below stand in, and the health-check script runs against a real
+exporter.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import subprocess
+import sys
+import tomllib
+from typing import TYPE_CHECKING
+
+from tests.deploy.paths import DOCKERFILE, DOCKERIGNORE, REPO, tool
+from tests.support.processes import free_port, start_exporter
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+HEALTHCHECK = REPO / "deploy" / "docker" / "healthcheck.py"
+SECRET_WORDS = re.compile(r"secret|password|token|api_key|credential", re.IGNORECASE)
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) for each Dockerfile line, continuations joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def final_stage() -> list[tuple[str, str]]:
+    """Return the instructions after the last FROM: what the shipped image is made of."""
+    steps = instructions()
+    last_from = max(index for index, (name, _) in enumerate(steps) if name == "FROM")
+    return steps[last_from:]
+
+
+def build_context_includes(path: str) -> bool:
+    """Apply .dockerignore (an allowlist: "*" then "!" exceptions) to a context path."""
+    included = True
+    for line in DOCKERIGNORE.read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        bare = pattern.removeprefix("!").rstrip("/")
+        if fnmatch.fnmatch(path, bare) or path.startswith(f"{bare}/"):
+            included = negated
+    return included
+
+
+class TestLint:
+    """hadolint, the Dockerfile linter, finds nothing."""
+
+    def test_dockerfile_is_hadolint_clean(self) -> None:
+        """No finding at any severity, style included."""
+        result = subprocess.run(
+            [tool("hadolint"), "--no-color", "--failure-threshold", "style", str(DOCKERFILE)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == ""
+
+
+class TestRuntimeImage:
+    """The final stage runs the console script as an unprivileged numeric user."""
+
+    def test_final_stage_runs_as_a_numeric_non_root_user(self) -> None:
+        """USER is uid:gid in numbers, neither of them 0, so runAsNonRoot can verify it."""
+        users = [arguments for name, arguments in final_stage() if name == "USER"]
+        assert users, "the final stage sets no USER"
+        uid, _, gid = users[-1].partition(":")
+        assert uid.isdigit()
+        assert gid.isdigit()
+        assert int(uid) != 0
+        assert int(gid) != 0
+
+    def test_final_stage_is_slim_python_and_the_build_is_multi_stage(self) -> None:
+        """Two stages on python slim; the venv is copied from the build stage."""
+        froms = [arguments for name, arguments in instructions() if name == "FROM"]
+        assert len(froms) >= 2
+        assert "python:3.11-slim" in DOCKERFILE.read_text()
+        assert any(name == "COPY" and "--from=build" in arguments for name, arguments in final_stage())
+
+    def test_image_exposes_the_default_port_and_runs_the_console_script(self) -> None:
+        """EXPOSE 9862 and ENTRYPOINT the script pyproject.toml installs."""
+        steps = dict(final_stage())
+        assert steps["EXPOSE"] == "9862"
+        scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+        assert steps["ENTRYPOINT"] == '["acronis-task-exporter"]'
+        assert "acronis-task-exporter" in scripts
+
+    def test_health_check_asks_healthz_with_the_images_python(self) -> None:
+        """HEALTHCHECK runs the bundled script, which asks /healthz."""
+        healthcheck = dict(final_stage())["HEALTHCHECK"]
+        assert "python" in healthcheck
+        assert "healthcheck.py" in healthcheck
+        assert "/healthz" in HEALTHCHECK.read_text()
+
+    def test_image_carries_oci_labels(self) -> None:
+        """Title, version, revision, source licence and description labels."""
+        labels = " ".join(arguments for name, arguments in final_stage() if name == "LABEL")
+        for key in ("title", "description", "version", "revision", "licenses"):
+            assert f"org.opencontainers.image.{key}=" in labels
+
+    def test_no_secret_is_baked_into_the_image(self) -> None:
+        """No ENV or ARG names a secret, so none can end up in a layer or `docker inspect`."""
+        for name, arguments in instructions():
+            if name in {"ENV", "ARG"}:
+                assert not SECRET_WORDS.search(arguments), arguments
+
+
+class TestBuildContext:
+    """.dockerignore lets in exactly what the Dockerfile copies."""
+
+    def test_every_copied_path_is_in_the_build_context(self) -> None:
+        """Each COPY source exists and survives .dockerignore."""
+        for name, arguments in instructions():
+            if name != "COPY" or "--from=" in arguments:
+                continue
+            *sources, _ = arguments.split()
+            for source in sources:
+                assert (REPO / source).exists(), source
+                assert build_context_includes(source.rstrip("/")), source
+
+    def test_build_context_leaves_out_the_venv_git_tests_and_local_credentials(self) -> None:
+        """Nothing but the package sources and metadata reach the builder."""
+        for path in (".venv/bin/python", ".git/config", "tests/conftest.py", "deploy/compose/cloud.env"):
+            assert not build_context_includes(path), path
+
+    def test_package_metadata_the_build_needs_is_in_the_context(self) -> None:
+        """pyproject.toml's readme and packages are copied (pip install . needs them)."""
+        project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+        assert build_context_includes(project["readme"])
+        assert build_context_includes("exporter/__init__.py")
+
+
+class TestHealthCheckScript:
+    """The health-check script tells a live exporter from a dead one."""
+
+    def test_health_check_passes_against_a_running_exporter_and_fails_once_it_stops(
+        self, tmp_path: Path
+    ) -> None:
+        """Exit 0 while /healthz answers, 1 when nothing listens on the port."""
+        port = free_port()
+        address = {"ACRONIS_EXPORTER_WEB__LISTEN_ADDRESS": f"127.0.0.1:{port}"}
+        with start_exporter(["--demo"], workdir=tmp_path, env=address, port=port) as exporter:
+            assert run_health_check(address) == 0
+            exporter.stop()
+        assert run_health_check(address) == 1
+
+
+def run_health_check(environ: dict[str, str]) -> int:
+    """Run the script the image's HEALTHCHECK runs, as Docker would (a fresh process)."""
+    return subprocess.run(
+        [sys.executable, str(HEALTHCHECK)], env=environ, capture_output=True, check=False, timeout=30
+    ).returncode

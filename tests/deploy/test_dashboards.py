@@ -1,0 +1,146 @@
+"""The Grafana dashboards: well-formed, scoped by variables, documented, and true to the catalogue."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from tests.deploy.paths import DASHBOARDS, load_json, tool
+from tests.deploy.promql import (
+    OTHER_SERIES,
+    TARGET_LABELS,
+    Query,
+    alert_queries,
+    catalogue,
+    dashboard_queries,
+    dashboard_variables,
+    family,
+    metric_names,
+    selector_labels,
+    substitute,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SAMPLE_VALUES = {"job": "acronis-task-exporter", "instance": ".*", "tenant": "Acme", "tenant_id": "1496265"}
+GRID_COLUMNS = 24
+
+
+def panels(path: Path) -> list[dict[str, Any]]:
+    """Return the visualisation panels of a dashboard (rows left out)."""
+    return [panel for panel in load_json(path)["panels"] if panel["type"] != "row"]
+
+
+def every_query() -> list[Query]:
+    """Dashboard targets and alert expressions together."""
+    return [*dashboard_queries(), *alert_queries()]
+
+
+class TestStructure:
+    """Each dashboard is a complete Grafana model with the variables operators expect."""
+
+    @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+    def test_dashboard_has_datasource_job_and_instance_variables(self, path: Path) -> None:
+        """A Prometheus data-source picker, then job and instance from acronis_up."""
+        variables = {variable["name"]: variable for variable in load_json(path)["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == "prometheus"
+        assert variables["job"]["definition"] == "label_values(acronis_up, job)"
+        assert variables["instance"]["definition"] == 'label_values(acronis_up{job=~"$job"}, instance)'
+
+    @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+    def test_every_panel_has_a_description_a_unit_and_the_datasource_variable(self, path: Path) -> None:
+        """No panel leaves the reader guessing what it shows or in which unit."""
+        for panel in panels(path):
+            assert panel["description"].strip(), panel["title"]
+            assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
+            assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+            assert panel["targets"], panel["title"]
+            for target in panel["targets"]:
+                assert target["datasource"]["uid"] == "${datasource}", panel["title"]
+
+    @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+    def test_panels_fit_the_grid_without_overlapping(self, path: Path) -> None:
+        """Every panel lies within 24 columns and no two panels share a cell."""
+        taken: set[tuple[int, int]] = set()
+        for panel in load_json(path)["panels"]:
+            grid = panel["gridPos"]
+            assert grid["x"] + grid["w"] <= GRID_COLUMNS, panel["title"]
+            cells = {
+                (x, y)
+                for x in range(grid["x"], grid["x"] + grid["w"])
+                for y in range(grid["y"], grid["y"] + grid["h"])
+            }
+            assert not cells & taken, panel["title"]
+            taken |= cells
+
+    def test_dashboards_have_unique_short_uids_and_titles(self) -> None:
+        """Grafana keys dashboards by uid (at most 40 characters)."""
+        models = [load_json(path) for path in DASHBOARDS]
+        uids = [model["uid"] for model in models]
+        assert len(set(uids)) == len(uids) == 3
+        assert all(len(uid) <= 40 for uid in uids)
+        assert len({model["title"] for model in models}) == len(models)
+
+    def test_tenant_dashboard_picks_tenants_by_name_and_joins_names_on_tenant_id(self) -> None:
+        """The tenant variable lists names from acronis_tenant_info; tables join names back on."""
+        variables = {variable["name"]: variable for _, variable in dashboard_variables()}
+        assert variables["tenant"]["definition"].startswith("label_values(acronis_tenant_info{")
+        assert variables["tenant"]["definition"].endswith(", tenant_name)")
+        assert 'tenant_name="$tenant"' in variables["tenant_id"]["definition"]
+        assert variables["tenant_id"]["allValue"] is None  # "All" means this tenant's ids, not every tenant
+        joins = [query for query in dashboard_queries() if "group_left (tenant_name)" in query.expr]
+        assert all("on (tenant_id)" in query.expr for query in joins)
+        assert joins
+
+
+class TestQueries:
+    """Every query names real metrics and labels, and is valid PromQL."""
+
+    def test_every_catalogue_family_is_on_some_dashboard(self) -> None:
+        """Nothing the exporter exposes is left without a panel."""
+        shown = {family(name)[0] for query in dashboard_queries() for name in metric_names(query.expr)}
+        assert set(catalogue()) - shown == set()
+
+    @pytest.mark.parametrize("query", every_query(), ids=lambda query: query.where)
+    def test_query_uses_catalogue_names_with_the_right_suffix(self, query: Query) -> None:
+        """_total only on counters, _bucket/_sum/_count only on histograms, bare names on gauges."""
+        for name in metric_names(query.expr):
+            base, suffix = family(name)
+            spec = catalogue().get(base)
+            assert spec is not None, f"{name}: not in exporter/metrics.py"
+            expected = {"counter": {"_total"}, "histogram": {"_bucket", "_sum", "_count"}}.get(
+                spec.type, {""}
+            )
+            assert suffix in expected, f"{name}: a {spec.type} is not exposed with suffix {suffix!r}"
+
+    @pytest.mark.parametrize("query", every_query(), ids=lambda query: query.where)
+    def test_query_matches_only_labels_the_family_has(self, query: Query) -> None:
+        """A label matcher on a misspelt or absent label would silently match nothing."""
+        for name, label in selector_labels(query.expr):
+            if name in OTHER_SERIES or label in TARGET_LABELS:
+                continue
+            base, suffix = family(name)
+            labels = set(catalogue()[base].labels) | ({"le"} if suffix == "_bucket" else set())
+            assert label in labels, f"{name} has no label {label!r}"
+
+    def test_every_query_parses_with_promtool(self, tmp_path: Path) -> None:
+        """Each expression, variables filled in, parses as a promtool recording rule."""
+        rules = [
+            {"record": f"check:query_{index}", "expr": substitute(query.expr, SAMPLE_VALUES)}
+            for index, query in enumerate(every_query())
+        ]
+        path = tmp_path / "queries.rules.yaml"
+        path.write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
+        result = subprocess.run(
+            [tool("promtool"), "check", "rules", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
