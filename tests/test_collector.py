@@ -140,7 +140,7 @@ def assert_golden(name: str, actual: str, *, update: bool) -> None:
 class TestGoldenExposition:
     """A known snapshot renders byte for byte the committed exposition."""
 
-    def test_hand_built_snapshot_renders_the_golden_file(self, update_golden: bool) -> None:  # noqa: FBT001
+    def test_hand_built_snapshot_renders_the_golden_file(self, *, update_golden: bool) -> None:
         """Every family, label and value of the hand-built snapshot matches tests/golden/snapshot.prom."""
         assert_golden("snapshot.prom", render(hand_built_snapshot()), update=update_golden)
 
