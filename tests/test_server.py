@@ -14,9 +14,10 @@ import httpx
 import pytest
 from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.parser import text_string_to_metric_families as parse_text
-from pydantic import SecretStr
+from pydantic import HttpUrl, SecretStr
 
-from exporter.config import WebSettings
+from exporter.app import build
+from exporter.config import ApiSettings, Settings, WebSettings
 from exporter.exposition import Exposition, self_registry
 from exporter.metrics import SelfMetrics
 from exporter.server import BasicAuth, ExporterApp, MetricsServer
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from prometheus_client.metrics_core import Metric
+
+    from exporter.simulator import RunningSimulator
 
 # What Prometheus 2.x sends when it scrapes.
 PROMETHEUS_ACCEPT = (
@@ -321,3 +324,47 @@ class TestBasicAuth:
             old = httpx.get(running.url + "/metrics", auth=(USER, "first-password"))
             new = httpx.get(running.url + "/metrics", auth=(USER, "second-password"))
         assert (first.status_code, old.status_code, new.status_code) == (200, 401, 200)
+
+
+class TestApiOutage:
+    """Scrapes are served from the last poll, so an API outage never fails them."""
+
+    def test_scrapes_answer_with_last_good_values_while_the_api_is_down(
+        self, simulator_factory: Callable[..., RunningSimulator]
+    ) -> None:
+        """With the simulator stopped, /metrics still answers 200: old counts, source_up 0, acronis_up 0."""
+        simulator = simulator_factory(wall_clock=True)
+        api = ApiSettings(
+            url=HttpUrl(simulator.url),
+            client_id=simulator.config.client_id,
+            client_secret=SecretStr(simulator.config.client_secret),
+            max_retries=0,
+        )
+        exporter = build(Settings(api=api, web=WebSettings(listen_address="127.0.0.1:0")))
+        server = exporter.bind()
+        server.start()
+        try:
+            exporter.poller.poll_once()
+            before = httpx.get(server.url + "/metrics")
+            simulator.stop()
+            exporter.poller.poll_once()
+            after = httpx.get(server.url + "/metrics")
+        finally:
+            server.shutdown()
+            exporter.close()
+        assert (before.status_code, after.status_code) == (200, 200)
+        old, new = values_of(before.text), values_of(after.text)
+        tasks = [key for key in old if key[0] == "acronis_tasks"]
+        assert len(tasks) == 5
+        assert all(new[key] == old[key] for key in tasks)
+        assert new[("acronis_up", ())] == 0
+        assert new[("acronis_exporter_source_up", (("source", "task_counts"),))] == 0
+
+
+def values_of(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Map (sample name, sorted labels) to value, parsed with the real text parser."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in parse_text(text)
+        for sample in family.samples
+    }
