@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +171,19 @@ class TestTokenCache:
         assert harness.token_posts() == 1
         clock.advance(2)
         harness.client.count("tasks")
+        assert harness.token_posts() == 2
+
+    def test_concurrent_requests_share_one_token_and_one_re_mint(self, harness: Harness) -> None:
+        """Eight threads start cold, then all meet expired tokens: two token requests in total."""
+
+        def burst() -> None:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                assert len(set(pool.map(lambda _: harness.client.count("tasks"), range(8)))) == 1
+
+        burst()
+        assert harness.token_posts() == 1
+        harness.sim.faults.expire_tokens()
+        burst()
         assert harness.token_posts() == 2
 
     def test_token_repr_hides_its_value(self) -> None:

@@ -167,14 +167,18 @@ class TestCount:
             ("state", "paused"),
         ]
 
-    def test_count_falls_back_to_the_length_of_items(self) -> None:
-        """A reply with items but no count key is counted by its items (the simulator never sends one)."""
+    def test_count_falls_back_to_the_length_of_items(self, log_output: io.StringIO) -> None:
+        """A reply with items but no count key is counted by its items, with a warning.
+
+        The simulator never answers lod=count this way, so an httpx transport stands in.
+        """
         transport = httpx.MockTransport(lambda _: httpx.Response(200, json={"items": [{}, {}, {}]}))
         api = ApiSettings(url="https://dc.example", bearer_token=SecretStr("static-token-value"))
         metrics = SelfMetrics(CollectorRegistry())
         auth = StaticBearerAuth(SecretStr("static-token-value"))
         with TaskManagerClient(api, auth, metrics, transport=transport) as client:
             assert client.count("activities") == 3
+        assert '"event": "count_from_items"' in log_output.getvalue()
 
     def test_count_of_the_wrong_shape_is_bad_payload(self, harness: Harness) -> None:
         """A list where an object was due is BadPayload(shape), not a crash or a zero."""
@@ -213,8 +217,8 @@ class TestPagination:
         self, harness_factory: Callable[..., Harness]
     ) -> None:
         """When the API returns fewer items than asked, the cursor still leads to every item."""
-        harness = harness_factory(max_page_size=9)
-        items = list(harness.client.iter_items("tasks", lod="tiny", limit=100))
+        harness = harness_factory(max_page_size=60)
+        items = list(harness.client.iter_items("tasks", lod="tiny", limit=500))
         assert len(items) == sum(harness.sim.truth.counts_by_state("tasks").values())
 
     def test_repeated_cursor_is_a_pagination_error(self, harness: Harness) -> None:
