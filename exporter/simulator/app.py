@@ -44,6 +44,7 @@ class Simulator:
         made = history.generate(
             self.store, Spawner(past_rng, self.world, scale, config.late_write_max), past_rng,
             tasks=config.tasks, open_tasks=config.open_tasks, rate=config.completion_rate, now=clock.now(),
+            activity_rng=random.Random(f"{seed}-activities"),  # noqa: S311  a simulation, not crypto
         )  # fmt: skip
         live_spawner = Spawner(live_rng, self.world, scale, config.late_write_max)
         self.workload = Workload(

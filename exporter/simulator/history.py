@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from exporter.simulator import lifecycle, spawn
+from exporter.simulator import lifecycle, parallel, spawn
+from exporter.simulator.population import make_uuid
 
 if TYPE_CHECKING:
     import random
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from exporter.simulator.lifecycle import Plan
     from exporter.simulator.store import Store
 
+_PARALLEL_FROM = 50_000  # below this, forking costs more than it saves
 _DELETED_SHARE = 0.003  # soft-deleted completed tasks, hidden unless allow_deleted=true
 Started = tuple[float, int, spawn.TaskSeed, "Plan", lifecycle.TaskState]  # a task with activities by now
 
@@ -45,36 +47,44 @@ class History:
 
 def generate(  # noqa: PLR0913  one call site, every argument is needed
     store: Store, spawner: spawn.Spawner, rng: random.Random, *, tasks: int, open_tasks: int, rate: float,
-    now: float,
+    now: float, activity_rng: random.Random,
 ) -> History:  # fmt: skip
     """Create `tasks` tasks (of which `open_tasks` are still open at `now`) and their activities."""
     entries = _draw(spawner, rng, completed=tasks - open_tasks, still_open=open_tasks, rate=rate, now=now)
     entries.sort(key=lambda entry: entry[0])  # ids grow with enqueue time
-    task_ids, activity_ids = spawn.IdAllocator(), spawn.IdAllocator()
+    task_ids = spawn.IdAllocator()
     deleted: set[int] = set()
     open_map: dict[int, OpenTask] = {}
     started: list[Started] = []
-
-    def task_rows() -> Iterator[tuple[object, ...]]:
-        for enqueued, seed, plan in entries:
-            task_id = task_ids.next(enqueued)
-            state = lifecycle.state_at(plan, now)
-            row = spawn.task_row(task_id, seed, plan, state)
-            if plan.written > now:
-                open_map[task_id] = OpenTask(task_id, seed, plan)
-            elif rng.random() < _DELETED_SHARE or not deleted:  # at least one, so allow_deleted shows
-                deleted.add(task_id)
-                row = (*row[:-1], 1)
-            if plan.started <= now:
-                started.append((plan.started, task_id, seed, plan, state))
-            yield row
-
-    store.bulk_insert("tasks", task_rows())
+    task_rows = []
+    for enqueued, seed, plan in entries:
+        task_id = task_ids.next(enqueued)
+        state = lifecycle.state_at(plan, now)
+        row = spawn.task_row(task_id, seed, plan, state)
+        if plan.written > now:
+            open_map[task_id] = OpenTask(task_id, seed, plan)
+        elif rng.random() < _DELETED_SHARE or not deleted:  # at least one, so allow_deleted shows
+            deleted.add(task_id)
+            row = (*row[:-1], 1)
+        if plan.started <= now:
+            started.append((plan.started, task_id, seed, plan, state))
+        task_rows.append(row)
+    del entries
     started.sort(key=lambda entry: (entry[0], entry[1]))  # activity ids grow with creation time
-    rows = _activity_rows(started, spawner, ids=activity_ids, open_map=open_map, deleted=deleted)
-    store.bulk_insert("activities", rows)
-    store.build_indexes()
-    return History(open_map, task_ids, activity_ids)
+    activities = _ActivityRows(started, activity_rng, deleted)
+    if len(task_rows) >= _PARALLEL_FROM and parallel.can_fork():
+        last_activity = parallel.load_split(store, task_rows, activities)
+        for task_id, activity_id in store.read(
+            "SELECT task_id, id FROM activities WHERE deleted = 0 AND state != 'completed' ORDER BY id"
+        ):
+            open_map[task_id].activity_ids.append(activity_id)
+    else:
+        store.bulk_insert("tasks", task_rows)
+        store.bulk_insert("activities", activities.rows(open_map))
+        store.build_indexes("tasks")
+        store.build_indexes("activities")
+        last_activity = activities.last_id
+    return History(open_map, task_ids, spawn.IdAllocator(last_activity))
 
 
 def _draw(  # noqa: PLR0913  keyword-only knobs of one private call
@@ -96,17 +106,29 @@ def _draw(  # noqa: PLR0913  keyword-only knobs of one private call
     return entries
 
 
-def _activity_rows(
-    started: list[Started], spawner: spawn.Spawner, *, ids: spawn.IdAllocator, open_map: dict[int, OpenTask],
-    deleted: set[int],
-) -> Iterator[tuple[object, ...]]:  # fmt: skip
-    for created, task_id, seed, plan, state in started:
-        root = 0
-        for index in range(plan.children + 1):
-            activity_id = ids.next(created)
-            root = root or activity_id
-            key = spawn.ActivityKey(activity_id, root if index else 0, index, task_id)
-            row = spawn.activity_row(key, seed, plan, state, spawner.uuid())
-            if task_id in open_map:
-                open_map[task_id].activity_ids.append(activity_id)
-            yield (*row[:-1], 1) if task_id in deleted else row
+class _ActivityRows:
+    """The activity rows of the history, made in creation order (ids grow with creation time)."""
+
+    def __init__(self, started: list[Started], rng: random.Random, deleted: set[int]) -> None:
+        self._started = started
+        self._rng = rng
+        self._deleted = deleted
+        self._ids = spawn.IdAllocator()
+
+    @property
+    def last_id(self) -> int:
+        """The largest id handed out so far."""
+        return self._ids.last
+
+    def rows(self, open_map: dict[int, OpenTask] | None = None) -> Iterator[tuple[object, ...]]:
+        """Yield every row; record open tasks' activity ids in `open_map` when given."""
+        for created, task_id, seed, plan, state in self._started:
+            root = 0
+            for index in range(plan.children + 1):
+                activity_id = self._ids.next(created)
+                root = root or activity_id
+                key = spawn.ActivityKey(activity_id, root if index else 0, index, task_id)
+                row = spawn.activity_row(key, seed, plan, state, make_uuid(self._rng))
+                if open_map is not None and task_id in open_map:
+                    open_map[task_id].activity_ids.append(activity_id)
+                yield (*row[:-1], 1) if task_id in self._deleted else row

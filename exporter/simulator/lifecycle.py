@@ -8,8 +8,7 @@ the live workload share this code, so old and new tasks look alike.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from exporter.simulator import catalog
 from exporter.simulator.sampling import Weighted
@@ -23,8 +22,7 @@ _ASSIGN_COUNTS = Weighted((1, 2, 3), (0.96, 0.03, 0.01))
 _UPDATE_LAG = 0.004  # updatedAt trails completedAt by a few ms in real payloads (seeds/004)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """When each transition of one task happens; NEVER for the ones that do not."""
 
     enqueued: float
@@ -48,8 +46,7 @@ class Plan:
         return sorted(t for t in times if t != NEVER)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskState:
+class TaskState(NamedTuple):
     """The mutable part of a task row at one instant (times in float seconds, 0 = unset)."""
 
     state: str

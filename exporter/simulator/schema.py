@@ -58,15 +58,12 @@ _INDEXES = {
     "tasks": (
         ("state", "queue", "result_code"),  # counts by state, queue and result
         ("state", "result_code"),
-        ("state", "type"),
         ("completed_at",),  # completion windows and keyset on completedAt
         ("updated_at",),
     ),
     "activities": (
         ("state", "result_code"),
-        ("state", "type"),
         ("completed_at",),
-        ("updated_at",),
         ("task_id",),
     ),
 }

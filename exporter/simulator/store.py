@@ -60,14 +60,23 @@ class Store:
         with self.write() as conn:
             conn.executemany(schema.insert_sql(kind), rows)
 
-    def build_indexes(self) -> None:
-        """Create the indexes; done after bulk loading, which is several times faster."""
+    def build_indexes(self, kind: str) -> None:
+        """Create one kind's indexes; done after bulk loading, which is several times faster."""
         with self.write() as conn:
-            for kind in schema.COLUMNS:
-                for ddl in schema.create_indexes(kind):
-                    conn.execute(ddl)
+            for ddl in schema.create_indexes(kind):
+                conn.execute(ddl)
             conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds saved at 1M rows
-            conn.execute("ANALYZE")
+            conn.execute(f"ANALYZE {kind}")
+
+    def copy_from(self, path: str, kind: str) -> None:
+        """Append one kind's rows from another SQLite file (filled by a forked helper)."""
+        with self._lock:
+            self._conn.execute("ATTACH DATABASE ? AS side", (path,))
+            try:
+                with self.write() as conn:
+                    conn.execute(f"INSERT INTO {kind} SELECT * FROM side.{kind}")  # noqa: S608  names are ours
+            finally:
+                self._conn.execute("DETACH DATABASE side")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
