@@ -124,6 +124,11 @@ class PrometheusServer:
         except AssertionError as error:
             raise AssertionError(f"{error}; last result: {last[0]}\n{self.targets_summary()}") from None
 
+    def metadata(self, metric: str) -> list[dict[str, str]]:
+        """TYPE, HELP and UNIT Prometheus learnt for ``metric`` from the scraped exposition."""
+        found: dict[str, list[dict[str, str]]] = self._api("/api/v1/metadata", {"metric": metric})
+        return found.get(metric, [])
+
     def targets(self) -> list[dict[str, Any]]:
         """Active scrape targets as Prometheus reports them (health, lastError, labels)."""
         active: list[dict[str, Any]] = self._api("/api/v1/targets", {"state": "active"})["activeTargets"]
