@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import HttpUrl, SecretStr
+
+from exporter.auth import build_auth
+from exporter.client import TaskManagerClient
+from exporter.completions import CompletionTracker
+from exporter.config import ApiSettings
+from exporter.errors import PaginationError
+from exporter.metrics import OPEN_STATES, SelfMetrics
+from exporter.models import parse_time
+from exporter.sources import (
+    TASKS,
+    Paging,
+    assemble_counts,
+    count_queries,
+    newest_completion,
+    queue_count_queries,
+    scan_open_activities,
+    scan_open_tasks,
+    walk_completions,
+)
+from tests.support.processes import wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from exporter.client import Resource
+    from exporter.simulator import ManualClock, RunningSimulator
+    from exporter.simulator.requestlog import RequestRecord
+    from exporter.snapshot import Counts
+    from exporter.sources import CountKey, Params
+
+    Connect = Callable[..., tuple[RunningSimulator, TaskManagerClient]]
+
+
+@pytest.fixture
+def connect(simulator_factory: Callable[..., RunningSimulator], clock: ManualClock) -> Iterator[Connect]:
+    """Start a simulator (settings by keyword) and return it with a client pointed at it."""
+    clients: list[TaskManagerClient] = []
+
+    def start(**overrides: Any) -> tuple[RunningSimulator, TaskManagerClient]:  # noqa: ANN401  config fields
+        sim = simulator_factory(**overrides)
+        api = ApiSettings(
+            url=HttpUrl(sim.url),
+            client_id=sim.config.client_id,
+            client_secret=SecretStr(sim.config.client_secret),
+            max_retries=0,
+        )
+        metrics = SelfMetrics(CollectorRegistry())
+        client = TaskManagerClient(api, build_auth(api, metrics, clock=clock.now), metrics)
+        clients.append(client)
+        return sim, client
+
+    yield start
+    for client in clients:
+        client.close()
+
+
+def count_all(client: TaskManagerClient, queries: dict[CountKey, Params], resource: Resource) -> Counts:
+    """Answer every count query the way the poller's jobs do."""
+    return assemble_counts({key: client.count(resource, params) for key, params in queries.items()})
+
+
+def logged(sim: RunningSimulator, suffix: str) -> list[RequestRecord]:
+    """Return the logged requests to paths ending in `suffix` (the log is written just after replying)."""
+
+    def found() -> list[RequestRecord] | None:
+        return [entry for entry in sim.requests.entries() if entry.path.endswith(suffix)] or None
+
+    return wait_until(found, timeout=10, what=f"a logged request to {suffix}")
+
+
+class TestCounts:
+    """Counts per state, result code and queue equal the simulator's tables."""
+
+    @pytest.mark.parametrize("shape", ["count", "total", "size"])
+    def test_state_counts_match_whatever_key_the_api_uses(self, connect: Connect, shape: str) -> None:
+        """Whether the API answers count, total or size, every state's total is right."""
+        sim, client = connect(count_shape=shape)
+        for resource in ("tasks", "activities"):
+            counts = count_all(client, count_queries(), resource)
+            assert dict(counts.by_state) == sim.truth.counts_by_state(resource)
+            assert sum(counts.completed_by_result.values()) == counts.by_state["completed"]
+
+    def test_queue_counts_match_open_items(self, connect: Connect) -> None:
+        """Open tasks per queue, counted with repeated state keys, equal the open items."""
+        sim, client = connect()
+        open_by_queue = Counter(item.queue for item in sim.truth.open_items("tasks"))
+        counts = count_all(client, queue_count_queries([*open_by_queue, "empty-queue"]), "tasks")
+        assert dict(counts.open_by_queue) == {**open_by_queue, "empty-queue": 0}
+
+
+class TestOpenWork:
+    """One walk of the open listing folds into the right raw aggregates."""
+
+    def test_walk_over_small_pages_with_top_level_cursors_sees_every_open_task(
+        self, connect: Connect
+    ) -> None:
+        """Seven-item pages and the reference's cursor placement still yield every open task once."""
+        sim, client = connect(cursor_placement="top")
+        pages: list[int] = []
+        scan = scan_open_tasks(client, Paging(page_size=7, max_pages=100, on_page=pages.append))
+        items = sim.truth.open_items("tasks")
+        assert scan.groups == Counter((i.state, i.queue, i.tenant_id, i.type, i.priority) for i in items)
+        assert sum(pages) == scan.listed == len(items)
+        assert len(pages) == -(-len(items) // 7)
+
+    def test_open_listing_asks_for_blockers_and_every_open_state(self, connect: Connect) -> None:
+        """The first page names the four open states as repeated keys and asks for lod=long."""
+        sim, client = connect()
+        scan_open_tasks(client, Paging(page_size=500, max_pages=10))
+        first = logged(sim, "/tasks")[0]
+        assert [value for key, value in first.query if key == "state"] == list(OPEN_STATES)
+        assert ("lod", "long") in first.query
+
+    def test_open_activities_group_by_state_tenant_and_type(self, connect: Connect) -> None:
+        """Open activities fold into (state, tenant, type)."""
+        sim, client = connect()
+        scan = scan_open_activities(client, Paging(page_size=50, max_pages=100))
+        truth = Counter((i.state, i.tenant_id, i.type) for i in sim.truth.open_items("activities"))
+        assert scan.groups == truth
+
+    def test_broken_items_are_skipped_with_their_reason(self, connect: Connect) -> None:
+        """Items with null tenant, queue or type are counted as skipped, not as work."""
+        sim, client = connect()
+        sim.faults.corrupt_items(mode="missing", count=4, times=1)
+        scan = scan_open_tasks(client, Paging(page_size=500, max_pages=10))
+        assert scan.skipped == {"missing_field": 4}
+        assert sum(scan.groups.values()) == len(sim.truth.open_items("tasks")) - 4
+
+
+class TestCompletionWalks:
+    """The completion window is asked for on the API's clock and walked in full or not at all."""
+
+    def test_newest_completion_is_the_api_newest_completed_at(self, connect: Connect) -> None:
+        """W0 is the latest completedAt the API holds, found with one small ordered page."""
+        sim, client = connect()
+        newest = newest_completion(client, TASKS, Paging(page_size=50, max_pages=10))
+        assert newest == pytest.approx(max(c.completed_at for c in sim.truth.completions("tasks")), abs=1e-6)
+        probe = logged(sim, "/tasks")[-1]
+        assert ("order", "desc(completedAt)") in probe.query
+
+    def test_later_walks_ask_for_the_overlap_window_in_rfc3339_nanoseconds(self, connect: Connect) -> None:
+        """After the baseline, the window is completedAt > W - overlap, and new completions count."""
+        sim, client = connect(completion_rate=0.5)
+        tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
+        paging = Paging(page_size=50, max_pages=100)
+        started = sim.clock.now()
+        baseline = walk_completions(client, TASKS, tracker, paging)
+        assert baseline.counted == ()
+        tracker.commit(baseline)
+        sim.workload.advance(120)
+        walk = walk_completions(client, TASKS, tracker, paging)
+        # Later pages carry only the cursor: the window is on the walk's first page.
+        sent = [
+            value for entry in sim.requests.entries() for key, value in entry.query if key == "completedAt"
+        ]
+        window = sent[-1].removeprefix("gt(").removesuffix(")")
+        assert len(window.split(".")[1]) == len("000000000Z")
+        assert tracker.watermark is not None
+        assert parse_time(window) == pytest.approx(tracker.watermark - 300.0, abs=1e-6)
+        assert len(walk.counted) == len(sim.truth.completions("tasks", written_after=started))
+
+    def test_repeated_cursor_fails_the_walk_and_changes_nothing(self, connect: Connect) -> None:
+        """A cursor that comes back again raises PaginationError before anything is committed."""
+        sim, client = connect()
+        tracker = CompletionTracker(overlap=3600.0, fields=TASKS.completion_fields)
+        sim.faults.repeat_cursor(times=1)
+        with pytest.raises(PaginationError):
+            walk_completions(client, TASKS, tracker, Paging(page_size=5, max_pages=1000))
+        assert not tracker.baselined
+        assert tracker.watermark is None
