@@ -19,38 +19,26 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from exporter import logs
 from exporter.cardinality import Labeler
-from exporter.completions import CompletionTracker, WalkResult
+from exporter.completions import CompletionTracker
 from exporter.errors import ApiError
 from exporter.grouping import CompletionTotals, label_open_activities, label_open_tasks, open_work_weights
-from exporter.jobs import SourceJobs
+from exporter.jobs import submit_counts, submit_poll
 from exporter.metrics import OTHER, SOURCES, UNKNOWN
 from exporter.snapshot import Snapshot, SourceStatus
-from exporter.sources import (
-    ACTIVITIES,
-    TASKS,
-    OpenActivityScan,
-    OpenTaskScan,
-    Paging,
-    assemble_counts,
-    count_queries,
-    scan_open_activities,
-    scan_open_tasks,
-    walk_completions,
-)
+from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Mapping
 
-    from exporter.client import Resource, TaskManagerClient
+    from exporter.client import TaskManagerClient
     from exporter.config import Settings
+    from exporter.jobs import PollJobs, SourceJobs
     from exporter.metrics import SelfMetrics
     from exporter.snapshot import Counts, OpenActivities, OpenTasks, SnapshotStore
-    from exporter.sources import CountKey, Params
 
 T = TypeVar("T")
 STALL_INTERVALS: Final = 3  # healthy() tolerates this many intervals without progress, plus one request
@@ -77,24 +65,6 @@ class _Tally:
             self.requests += 1
             self.items += items
         self._on_progress()
-
-
-@dataclass
-class _Runs:
-    """The sources of one poll (activity sources are None when ``poll.activities`` is off)."""
-
-    task_counts: SourceJobs[int]
-    open_tasks: SourceJobs[OpenTaskScan]
-    completed_tasks: SourceJobs[WalkResult]
-    activity_counts: SourceJobs[int] | None = None
-    open_activities: SourceJobs[OpenActivityScan] | None = None
-    completed_activities: SourceJobs[WalkResult] | None = None
-
-    def cancel(self) -> None:
-        """Drop every job not yet started."""
-        for run in vars(self).values():
-            if run is not None:
-                run.cancel()
 
 
 class Poller:
@@ -153,9 +123,16 @@ class Poller:
         with self._poll_lock:
             started = time.monotonic()
             self._tally = _Tally(self._progress)
-            runs = self._submit()
+            paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
+            runs = submit_poll(
+                self._executor(),
+                self._client,
+                paging,
+                self._trackers,
+                activities=self._settings.poll.activities,
+            )
             try:
-                self._settle_all(runs)
+                self._settle_all(runs, paging)
             except BaseException:
                 runs.cancel()
                 raise
@@ -200,47 +177,7 @@ class Poller:
 
     # --- One poll ---------------------------------------------------------------------------
 
-    def _submit(self) -> _Runs:
-        pool = self._executor()
-        paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
-        client, trackers = self._client, self._trackers
-        runs = _Runs(
-            task_counts=SourceJobs("task_counts", pool),
-            open_tasks=SourceJobs("open_tasks", pool),
-            completed_tasks=SourceJobs("completed_tasks", pool),
-        )
-        runs.open_tasks.submit("open_tasks", lambda: scan_open_tasks(client, paging))
-        runs.completed_tasks.submit(
-            "completed_tasks", lambda: walk_completions(client, TASKS, trackers["completed_tasks"], paging)
-        )
-        self._submit_counts(runs.task_counts, "tasks", count_queries())
-        if self._settings.poll.activities:
-            runs.activity_counts = SourceJobs("activity_counts", pool)
-            runs.open_activities = SourceJobs("open_activities", pool)
-            runs.completed_activities = SourceJobs("completed_activities", pool)
-            runs.open_activities.submit("open_activities", lambda: scan_open_activities(client, paging))
-            runs.completed_activities.submit(
-                "completed_activities",
-                lambda: walk_completions(client, ACTIVITIES, trackers["completed_activities"], paging),
-            )
-            self._submit_counts(runs.activity_counts, "activities", count_queries())
-        return runs
-
-    def _submit_counts(
-        self, run: SourceJobs[int], resource: Resource, queries: Mapping[CountKey, Params]
-    ) -> None:
-        def counter(params: Params) -> Callable[[], int]:
-            def count() -> int:
-                value = self._client.count(resource, params)
-                self._tally.add(0)
-                return value
-
-            return count
-
-        for key, params in queries.items():
-            run.submit(key, counter(params))
-
-    def _settle_all(self, runs: _Runs) -> None:
+    def _settle_all(self, runs: PollJobs, paging: Paging) -> None:
         """Settle the listings, label them, then count the labelled queues and settle the counts."""
         task_scan = self._settle_one(runs.open_tasks)
         activity_scan = self._settle_one(runs.open_activities) if runs.open_activities else None
@@ -257,8 +194,8 @@ class Poller:
                 self._trackers[run.name].commit(walk)
                 self._totals.add(walk.counted, self._labeler)
                 self._skip(run.name, walk.skipped)
-        queues = count_queries(with_results=False, queues=self._queues_to_count())
-        self._submit_counts(runs.task_counts, "tasks", {k: v for k, v in queues.items() if k[0] == "queue"})
+        queues = queue_count_queries(self._queues_to_count())
+        submit_counts(runs.task_counts, self._client, "tasks", queues, paging)
         counts = self._settle(runs.task_counts)
         if counts is not None:
             self._task_counts = assemble_counts(counts)

@@ -63,15 +63,17 @@ class Paging:
 # --- lod=count ----------------------------------------------------------------------------
 
 
-def count_queries(*, with_results: bool = True, queues: Sequence[str] = ()) -> dict[CountKey, Params]:
-    """Return every count a counts source makes, one request each, keyed for ``assemble_counts``."""
+def count_queries() -> dict[CountKey, Params]:
+    """Return the counts per state and per result code, one request each, keyed for ``assemble_counts``."""
     queries: dict[CountKey, Params] = {("state", state): [("state", state)] for state in TASK_STATES}
-    if with_results:
-        for code in RESULT_CODES:
-            queries["result", code] = [("state", "completed"), ("resultCode", code)]
-    for queue in queues:
-        queries["queue", queue] = [("queue", queue), *OPEN_FILTER]
+    for code in RESULT_CODES:
+        queries["result", code] = [("state", "completed"), ("resultCode", code)]
     return queries
+
+
+def queue_count_queries(queues: Sequence[str]) -> dict[CountKey, Params]:
+    """Return the counts of open tasks per queue, one request each."""
+    return {("queue", queue): [("queue", queue), *OPEN_FILTER] for queue in queues}
 
 
 def assemble_counts(results: Mapping[Hashable, int]) -> Counts:
