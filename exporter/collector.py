@@ -19,7 +19,6 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING, TypeVar
 
-import structlog
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -28,6 +27,7 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
+from exporter import logs
 from exporter import metrics as m
 from exporter.snapshot import HistogramData, Snapshot, SnapshotStore
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     Key = tuple[str, ...]
     Renderer = Callable[[Snapshot], Iterable[Metric | None]]
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(component="collector")
 
 K = TypeVar("K", bound=tuple[str, ...])  # a label-value tuple of any fixed length
 # client_python's own formatting of bucket bounds ("1.0", "+Inf"); the library leaves it untyped.

@@ -26,9 +26,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-import structlog
-
-from exporter import __version__
+from exporter import __version__, logs
 from exporter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ if TYPE_CHECKING:
     from exporter.exposition import Exposition
     from exporter.snapshot import SnapshotStore
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(component="server")
 
 NAME: Final = "acronis-task-exporter"
 OPEN_PATHS: Final = frozenset({"/healthz", "/readyz"})  # probes: never behind basic auth

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import socket
 import ssl
 import subprocess
 import threading
@@ -27,6 +28,7 @@ from tests.test_collector import hand_built_snapshot
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
     from prometheus_client.metrics_core import Metric
 
@@ -368,3 +370,35 @@ def values_of(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
         for family in parse_text(text)
         for sample in family.samples
     }
+
+
+def _ipv6_loopback_works() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+class TestListenAddress:
+    """web.listen_address follows the Prometheus convention."""
+
+    @pytest.mark.skipif(not _ipv6_loopback_works(), reason="no IPv6 loopback on this host")
+    def test_port_only_address_listens_on_ipv4_and_ipv6(self) -> None:
+        """':port' binds every interface: the server answers on 127.0.0.1 and on ::1."""
+        with serve(WebSettings(listen_address=":0")) as running:
+            port = running.server.address[1]
+            over_ipv4 = httpx.get(f"http://127.0.0.1:{port}/healthz")
+            over_ipv6 = httpx.get(f"http://[::1]:{port}/healthz")
+        assert (over_ipv4.status_code, over_ipv6.status_code) == (200, 200)
+
+    def test_taken_port_raises_oserror(self, served: Served) -> None:
+        """Binding a port another server holds fails at construction, before serving anything."""
+        taken = WebSettings(listen_address=f"127.0.0.1:{served.server.address[1]}")
+        with pytest.raises(OSError, match="in use"):
+            MetricsServer(taken, _never_called)
+
+
+def _never_called(_environ: WSGIEnvironment, _start_response: StartResponse) -> Iterable[bytes]:
+    raise AssertionError("a server that failed to bind must never serve")
