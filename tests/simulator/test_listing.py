@@ -29,10 +29,12 @@ FULL_TASK = LONG_TASK | {
     "maxAssignCount", "affinity",
 }  # fmt: skip
 SHORT_ACTIVITY = TINY | {
-    "type", "tenant", "result", "createdAt", "startedAt", "completedAt", "updatedAt", "taskId", "taskIdString",
+    "type", "tenant", "result", "createdAt", "startedAt", "completedAt", "updatedAt", "taskId",
+    "taskIdString",
 }  # fmt: skip
 LONG_ACTIVITY = SHORT_ACTIVITY | {
-    "policy", "resource", "executor", "progress", "tags", "startedByUser", "workflowId", "cancellable", "sustainable",
+    "policy", "resource", "executor", "progress", "tags", "startedByUser", "workflowId", "cancellable",
+    "sustainable",
 }  # fmt: skip
 OPTIONAL = {"policy", "parentActivityId", "parentActivityIdString"}  # absent where there is none
 
@@ -56,7 +58,12 @@ class TestLod:
 
     @pytest.mark.parametrize(
         ("lod", "expected"),
-        [("tiny", TINY), ("short", SHORT_ACTIVITY), ("long", LONG_ACTIVITY), ("full", LONG_ACTIVITY | {"context"})],
+        [
+            ("tiny", TINY),
+            ("short", SHORT_ACTIVITY),
+            ("long", LONG_ACTIVITY),
+            ("full", LONG_ACTIVITY | {"context"}),
+        ],
     )
     def test_activity_fields(self, api: Api, lod: str, expected: set[str]) -> None:
         """Activities at this lod carry exactly the documented fields."""
@@ -67,7 +74,7 @@ class TestLod:
         assert api.json("/tasks", [("limit", "5")]) == api.json("/tasks", [("limit", "5"), ("lod", "short")])
 
     def test_quirks_are_present(self, api: Api) -> None:
-        """Ids exceed 2^53 with string twins, unset times are "", and executors of enqueued tasks are empty."""
+        """Ids exceed 2^53 with string twins; unset times are ""; unassigned executors are empty strings."""
         items = api.walk("/tasks", [("lod", "long"), ("state", "enqueued")], limit=100)
         assert items
         for item in items:
@@ -78,7 +85,7 @@ class TestLod:
             assert item["executor"] == {"id": "", "clusterId": ""}
 
     def test_completed_times_have_nanoseconds(self, api: Api) -> None:
-        """completedAt is RFC3339 with nine fraction digits."""
+        """Completion times are RFC3339 with nine fraction digits."""
         item = api.json("/tasks", [("state", "completed"), ("limit", "1")])["items"][0]
         assert len(item["completedAt"].split(".")[1]) == len("123456789Z")
 
@@ -87,7 +94,9 @@ class TestCount:
     """lod=count."""
 
     @pytest.mark.parametrize("shape", ["count", "total", "size"])
-    def test_count_key_is_a_setting(self, simulator_factory: Callable[..., RunningSimulator], shape: str) -> None:
+    def test_count_key_is_a_setting(
+        self, simulator_factory: Callable[..., RunningSimulator], shape: str
+    ) -> None:
         """count_shape picks the single key of a count reply."""
         from .helpers import Api  # noqa: PLC0415  kept beside its only runtime use in this module
 
@@ -126,7 +135,11 @@ class TestFilters:
 
     @pytest.mark.parametrize(
         ("param", "path"),
-        [("startedBy", ("startedByUser",)), ("policyName", ("policy", "name")), ("resourceName", ("resource", "name"))],
+        [
+            ("startedBy", ("startedByUser",)),
+            ("policyName", ("policy", "name")),
+            ("resourceName", ("resource", "name")),
+        ],
     )
     def test_like_is_a_substring_match(self, api: Api, param: str, path: tuple[str, ...]) -> None:
         """like(value) matches a substring; an exact value matches only equal strings."""
@@ -141,12 +154,15 @@ class TestFilters:
 
     @pytest.mark.parametrize(
         ("param", "path"),
-        [("policyId", ("policy", "id")), ("policyType", ("policy", "type")), ("resourceId", ("resource", "id")),
+        [("policyId", ("policy", "id")), ("policyType", ("policy", "type")),
+         ("resourceId", ("resource", "id")),
          ("resourceType", ("resource", "type")), ("executorId", ("executor", "id"))],
     )  # fmt: skip
     def test_linked_filters(self, api: Api, param: str, path: tuple[str, ...]) -> None:
         """Policy, resource and executor filters return exactly the items linked to that value."""
-        items = [i for i in api.walk("/tasks", [("lod", "long")], limit=500) if path[0] in i and _dig(i, path)]
+        items = [
+            i for i in api.walk("/tasks", [("lod", "long")], limit=500) if path[0] in i and _dig(i, path)
+        ]
         value = _dig(items[0], path)
         got = api.walk("/tasks", [("lod", "long"), (param, value)], limit=500)
         assert sorted(i["id"] for i in got) == sorted(i["id"] for i in items if _dig(i, path) == value)
@@ -216,7 +232,10 @@ class TestTimeFilters:
             str(moment),
             f"{moment * 10**9}ns",
         ]
-        counts = {form: api.json("/tasks", [("lod", "count"), ("completedAt", f"gt({form})")])["count"] for form in forms}
+        counts = {
+            form: api.json("/tasks", [("lod", "count"), ("completedAt", f"gt({form})")])["count"]
+            for form in forms
+        }
         assert len(set(counts.values())) == 1, counts
         assert next(iter(counts.values())) > 0
 
