@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from exporter.simulator.models import Activity, Task
 
-if TYPE_CHECKING:
-    from exporter.simulator import ManualClock, RunningSimulator
+from .helpers import Api
 
-    from .helpers import Api
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from exporter.simulator import ManualClock, RunningSimulator
 
 
 class TestToken:
@@ -32,12 +34,17 @@ class TestToken:
         assert reply.status_code == 401
         assert reply.json()["code"] == "invalid_client"
 
-    def test_token_expires_on_the_simulator_clock(self, api: Api, simulator: RunningSimulator) -> None:
+    def test_token_expires_on_the_simulator_clock(
+        self, simulator_factory: Callable[..., RunningSimulator]
+    ) -> None:
         """A token stops working once the manual clock passes its lifetime."""
-        token = api.token()
-        assert api.get("/tasks", [("lod", "count")], token=token).status_code == 200
-        simulator.workload.advance(7200)
-        assert api.get("/tasks", [("lod", "count")], token=token).status_code == 401
+        sim = simulator_factory(token_lifetime=60.0)
+        client = Api(sim)
+        token = client.token()
+        assert client.get("/tasks", [("lod", "count")], token=token).status_code == 200
+        sim.workload.advance(60)
+        assert client.get("/tasks", [("lod", "count")], token=token).status_code == 401
+        client.close()
 
 
 class TestListing:
