@@ -11,6 +11,8 @@ from tests.faults.rig import SOURCES, failures
 from tests.faults.truth import assert_counts_exact
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.faults.exposition import Exposition
     from tests.faults.rig import Rig
 
@@ -100,6 +102,15 @@ class TestRevokedCredentials:
         assert after.total(TOKEN_FAILURES, reason="auth") > before.total(TOKEN_FAILURES, reason="auth")
 
 
+@pytest.fixture
+def scope_restored(rig: Rig) -> Iterator[None]:
+    """Expire every token after the test, so no token minted without the scope outlives it."""
+    yield
+    rig.sim.faults.clear()
+    rig.sim.faults.expire_tokens()
+
+
+@pytest.mark.usefixtures("scope_restored")
 class TestMissingScope:
     """The API client lacks the task_manager viewer role: 403."""
 
@@ -131,4 +142,5 @@ class TestMissingScope:
             )
             assert retried == 0, f"{retried} retries of a 403"
             rig.sim.faults.clear()
+            rig.sim.faults.expire_tokens()  # recovery without a fresh mint is the test above
             rig.wait_healthy()

@@ -95,9 +95,23 @@ class TestBadCursors:
                 reason="pagination",
             )
 
-    def test_pages_that_never_end_fail_every_listing_at_the_page_budget(self, rig: Rig) -> None:
-        """An endless cursor chain stops at --api.max-pages, fails the walks, and adds no load."""
-        with scenario(rig) as current:
-            fail_and_recover(
-                current, lambda: rig.sim.faults.endless_pages(on=True), failed=LISTINGS, reason="pagination"
+    def test_cursors_past_the_last_item_end_each_walk_at_its_first_empty_page(self, rig: Rig) -> None:
+        """An API that keeps handing out cursors past the end: walks stop at the first empty page.
+
+        The simulator's endless chain serves empty pages after the last item, and "no items"
+        ends a walk (API notes), so nothing fails and nothing is counted twice. A chain of
+        non-empty pages would instead hit --api.max-pages and fail with reason pagination.
+        """
+        with scenario(rig):
+            before = rig.scrape()
+            rig.sim.faults.endless_pages(on=True)
+            rig.advance(20)
+            rig.wait_polled()
+            after = rig.wait_polled()
+            assert after.value("acronis_up") == 1, "an empty page must end a walk, not fail it"
+            grew = after.total("acronis_exporter_refresh_failures_total") - before.total(
+                "acronis_exporter_refresh_failures_total"
             )
+            assert grew == 0, f"{grew} refreshes failed"
+            rig.sim.faults.clear()
+            assert_counts_exact(rig)
