@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings) -> int:
+    from exporter.app import register_secrets  # noqa: PLC0415 - keeps --help fast
+
+    register_secrets(settings)  # first of all, so that no later line can carry a secret
     with ExitStack() as cleanup:
         if settings.demo:
             settings = _start_demo(settings, cleanup)

@@ -112,9 +112,18 @@ def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporte
 
 
 def register_secrets(settings: Settings) -> None:
-    """Tell the log redactor every secret the settings hold, before anything can log them."""
+    """Tell the log redactor every secret the settings hold, before anything can log them.
+
+    File-based secrets are read here too (raising ConfigError if a file became unreadable).
+    """
     api, web = settings.api, settings.web
-    for secret in (api.client_secret, api.password, api.bearer_token, web.basic_auth_password):
+    secrets = (
+        api.resolved_client_secret(),
+        api.resolved_password(),
+        api.resolved_bearer_token(),
+        web.resolved_basic_auth_password(),
+    )
+    for secret in secrets:
         logs.register_secret(secret)
 
 
