@@ -5,16 +5,23 @@ is a sequential chain of pages). ``SourceJobs`` submits them, times them, and ha
 every result, or the first error once all of them have finished, so a failed source leaves
 no stragglers behind to overlap with the next poll. ``submit_poll`` queues every source of
 one poll at once, so a poll costs about its longest chain, not the sum of its requests.
+
+A failure stops what would only fail again, so an unhealthy API never sees more requests
+than a healthy one: the rest of a failed source's jobs are not sent, and when the API
+refuses us as a whole (401, 403, throttling that outlasted our retries) the ``Breaker``
+fails every job of the poll that has not started yet, with the same error.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
+from exporter.errors import ApiError
 from exporter.sources import (
     ACTIVITIES,
     TASKS,
@@ -33,14 +40,35 @@ if TYPE_CHECKING:
     from exporter.sources import CountKey, OpenActivityScan, OpenTaskScan, Paging, Params
 
 T = TypeVar("T")
+POLL_WIDE_REASONS: Final = frozenset({"auth", "forbidden", "throttled"})
+
+
+class Breaker:
+    """Remembers the first error that dooms a whole poll; jobs not yet started fail with it."""
+
+    def __init__(self, reasons: frozenset[str] | None = POLL_WIDE_REASONS) -> None:
+        self._reasons = reasons  # None: any error trips it
+        self._error: ApiError | None = None
+
+    def trip(self, error: ApiError) -> None:
+        """Record ``error`` if it concerns every request, not just the one that got it."""
+        if self._error is None and (self._reasons is None or error.reason in self._reasons):
+            self._error = error
+
+    def check(self) -> None:
+        """Raise (a copy of) the recorded error, if any; each job gets its own exception object."""
+        if self._error is not None:
+            raise copy.copy(self._error)
 
 
 class SourceJobs(Generic[T]):
     """Futures of one source; the source is as slow as its slowest job, not the sum of them."""
 
-    def __init__(self, name: str, pool: Executor) -> None:
+    def __init__(self, name: str, pool: Executor, breaker: Breaker | None = None) -> None:
         self.name = name
         self._pool = pool
+        self._breaker = breaker or Breaker()
+        self._own = Breaker(reasons=None)  # once one job failed, the source has failed
         self._futures: dict[Hashable, Future[T]] = {}
         self._lock = threading.Lock()
         self._first_start: float | None = None
@@ -74,7 +102,13 @@ class SourceJobs(Generic[T]):
             if self._first_start is None or started < self._first_start:
                 self._first_start = started
         try:
+            self._breaker.check()
+            self._own.check()
             return job()
+        except ApiError as error:
+            self._breaker.trip(error)
+            self._own.trip(error)
+            raise
         finally:
             ended = time.monotonic()
             with self._lock:
@@ -108,10 +142,11 @@ def submit_poll(
     activities: bool,
 ) -> PollJobs:
     """Queue every source of one poll; counts per queue are added later, once queues are known."""
+    breaker = Breaker()
     jobs = PollJobs(
-        task_counts=SourceJobs("task_counts", pool),
-        open_tasks=SourceJobs("open_tasks", pool),
-        completed_tasks=SourceJobs("completed_tasks", pool),
+        task_counts=SourceJobs("task_counts", pool, breaker),
+        open_tasks=SourceJobs("open_tasks", pool, breaker),
+        completed_tasks=SourceJobs("completed_tasks", pool, breaker),
     )
     jobs.open_tasks.submit("open_tasks", lambda: scan_open_tasks(client, paging))
     tasks_tracker = trackers["completed_tasks"]
@@ -120,9 +155,9 @@ def submit_poll(
     )
     submit_counts(jobs.task_counts, client, "tasks", count_queries(), paging)
     if activities:
-        jobs.activity_counts = SourceJobs("activity_counts", pool)
-        jobs.open_activities = SourceJobs("open_activities", pool)
-        jobs.completed_activities = SourceJobs("completed_activities", pool)
+        jobs.activity_counts = SourceJobs("activity_counts", pool, breaker)
+        jobs.open_activities = SourceJobs("open_activities", pool, breaker)
+        jobs.completed_activities = SourceJobs("completed_activities", pool, breaker)
         jobs.open_activities.submit("open_activities", lambda: scan_open_activities(client, paging))
         activities_tracker = trackers["completed_activities"]
         jobs.completed_activities.submit(
