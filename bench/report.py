@@ -74,13 +74,13 @@ def _wall(s: ScaleResult) -> dict[str, Any]:
         "longest_chain": s.steady.longest_chain,
         "chain_s": round(s.steady.chain_seconds, 2),
         "sum_s": round(s.steady.sum_seconds, 2),
-        "critical_path_s": round(s.steady.critical_path_seconds, 2),
+        "bare_client_s": round(s.steady.reference_seconds, 2),
         "steady_wall_s": round(s.steady.wall_seconds, 2),
         "cold_requests": s.cold.requests,
         "cold_chain_s": round(s.cold.chain_seconds, 2),
         "cold_sum_s": round(s.cold.sum_seconds, 2),
         "cold_wall_s": round(s.cold.wall_seconds, 2),
-        "status": "PASS" if s.steady.wall_seconds <= WALL_SLACK * s.steady.critical_path_seconds else "MISS",
+        "status": "PASS" if s.steady.wall_seconds <= WALL_SLACK * s.steady.reference_seconds else "MISS",
     }
 
 
@@ -93,6 +93,7 @@ def _cpu(s: ScaleResult) -> dict[str, Any]:
         "exporter_cpu_s": round(s.steady.cpu_seconds, 2),
         "exporter_ms_per_1k": round(s.exporter_cpu_ms_per_1k_items, 1),
         "json_ms_per_1k": round(s.json_decode_ms_per_1k_items, 1),
+        "json_models_ms_per_1k": round(s.json_and_models_ms_per_1k_items, 1),
         "ratio": round(ratio, 2),
         "cold_cpu_s": round(s.cold.cpu_seconds, 2),
         "status": "PASS" if ratio <= CPU_RATIO_LIMIT else "MISS",
@@ -142,10 +143,13 @@ _COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ],
     ),
     "poll_wall_time": (
-        "Poll cycle wall time, 50 ms per request (target: about the critical path, not the sum)",
+        (
+            "Poll cycle wall time, 50 ms per request (target: about the longest chain, not the sum; "
+            "bare client = the same requests, same concurrency, nothing else done)"
+        ),
         [
             ("scale", "scale"), ("steady_requests", "req"), ("longest_chain", "chain"),
-            ("chain_s", "chain s"), ("sum_s", "sum s"), ("critical_path_s", "path s"),
+            ("chain_s", "chain s"), ("sum_s", "sum s"), ("bare_client_s", "bare client s"),
             ("steady_wall_s", "wall s"),
             ("cold_requests", "cold req"), ("cold_chain_s", "cold chain s"), ("cold_sum_s", "cold sum s"),
             ("cold_wall_s", "cold wall s"), ("status", ""),
@@ -156,6 +160,7 @@ _COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("scale", "scale"), ("items_per_cycle", "items"), ("steady_requests", "req"),
             ("exporter_cpu_s", "CPU s"), ("exporter_ms_per_1k", "ms/1k"), ("json_ms_per_1k", "json ms/1k"),
+            ("json_models_ms_per_1k", "json+models ms/1k"),
             ("ratio", "ratio"), ("cold_cpu_s", "cold CPU s"), ("status", ""),
         ],
     ),

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import procstat
 from bench.cycles import Cycle, CycleWatcher
 from bench.exporter_process import ExporterOptions, running_exporter
+from bench.reference_walk import reference_wall_seconds
 from bench.replay import Credentials, Replay, replay
 from exporter.config import ApiSettings
 
@@ -43,9 +44,9 @@ class CycleFigures:
     by_resource: dict[str, int]
     longest_chain: int
     wall_seconds: float
-    chain_seconds: float  # longest chain x latency: the floor with unlimited concurrency
-    sum_seconds: float  # every request x latency: the cost with none
-    critical_path_seconds: float  # the floor with the exporter's concurrency, plus its CPU time
+    chain_seconds: float  # longest chain x latency: the floor with unlimited concurrency and a free server
+    sum_seconds: float  # every request x latency: the cost with no concurrency at all
+    reference_seconds: float  # a bare client sending the same requests with the same concurrency
     cpu_seconds: float
 
 
@@ -79,6 +80,7 @@ class ScaleResult:
     items_per_cycle: int
     exporter_cpu_ms_per_1k_items: float
     json_decode_ms_per_1k_items: float
+    json_and_models_ms_per_1k_items: float  # json.loads + exporter.models parsing of every item
     peak_rss_bytes: int
     exporter_up: float  # acronis_up after the steady cycle: 1 means both cycles were good
     exposed_series: int
@@ -106,6 +108,7 @@ def run_scale(sim: RunningSimulator, scale: Scale, plan: Plan) -> ScaleResult:
             steady=steady,
             formula=_formula(sim, steady, cold, plan.page_size),
             replayed=_replay_without_latency(sim, steady, plan.latency),
+            reference_seconds=_reference(sim, steady),
             peak_rss=peak_rss,
             up=up,
             series=series,
@@ -122,6 +125,7 @@ class _Measured:
     steady: Cycle
     formula: RequestFormula
     replayed: Replay
+    reference_seconds: float
     peak_rss: int
     up: float
     series: int
@@ -140,26 +144,23 @@ def _result(scale: Scale, plan: Plan, measured: _Measured) -> ScaleResult:
         open_tasks=scale.open_tasks,
         tenants=scale.tenants,
         completion_rate=scale.completion_rate,
-        cold=_figures(measured.cold, plan),
-        steady=_figures(steady, plan),
+        cold=_figures(measured.cold, plan, reference=math.nan),  # only the steady cycle is replayed
+        steady=_figures(steady, plan, reference=measured.reference_seconds),
         formula=measured.formula,
         requests_per_hour=steady.traffic.requests * cycles_per_hour + measured.tokens_per_hour,
         bytes_per_hour=steady.traffic.response_bytes * cycles_per_hour,
         items_per_cycle=measured.replayed.items,
         exporter_cpu_ms_per_1k_items=steady.cpu_seconds / items * 1_000_000,
         json_decode_ms_per_1k_items=measured.replayed.decode_cpu_seconds / items * 1_000_000,
+        json_and_models_ms_per_1k_items=measured.replayed.parse_cpu_seconds / items * 1_000_000,
         peak_rss_bytes=measured.peak_rss,
         exporter_up=measured.up,
         exposed_series=measured.series,
     )
 
 
-def _figures(cycle: Cycle, plan: Plan) -> CycleFigures:
+def _figures(cycle: Cycle, plan: Plan, *, reference: float) -> CycleFigures:
     traffic = cycle.traffic
-    # With `concurrency` requests in flight, n requests take at least ceil(n / concurrency)
-    # latencies even when none depends on another; the exporter's own CPU adds to that.
-    in_flight_floor = math.ceil(traffic.requests / _DEFAULTS.concurrency) * plan.latency
-    chain = traffic.longest_chain * plan.latency
     return CycleFigures(
         requests=traffic.requests,
         response_bytes=traffic.response_bytes,
@@ -167,9 +168,9 @@ def _figures(cycle: Cycle, plan: Plan) -> CycleFigures:
         by_resource=traffic.by_resource,
         longest_chain=traffic.longest_chain,
         wall_seconds=cycle.wall_seconds,
-        chain_seconds=chain,
+        chain_seconds=traffic.longest_chain * plan.latency,
         sum_seconds=traffic.requests * plan.latency,
-        critical_path_seconds=max(chain, in_flight_floor) + cycle.cpu_seconds,
+        reference_seconds=reference,
         cpu_seconds=cycle.cpu_seconds,
     )
 
@@ -196,6 +197,13 @@ def _replay_without_latency(sim: RunningSimulator, cycle: Cycle, latency: float)
         return replay(sim.url, credentials, [*cycle.traffic.count_queries, *cycle.traffic.first_pages])
     finally:
         sim.faults.latency(latency)
+
+
+def _reference(sim: RunningSimulator, cycle: Cycle) -> float:
+    """Wall time of the same requests from a bare client, walks first, as the exporter orders them."""
+    credentials = Credentials(sim.config.client_id, sim.config.client_secret)
+    requests = [*cycle.traffic.first_pages, *cycle.traffic.count_queries]
+    return reference_wall_seconds(sim.url, credentials, requests, _DEFAULTS.concurrency)
 
 
 def _exporter_view(url: str) -> tuple[float, int]:

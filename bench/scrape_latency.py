@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from bench.scales import Plan
 
-_BUDGET_SECONDS = {"full": 20.0, "quick": 5.0}  # per renderer and size: a slow one costs bounded time
+_BUDGET_SECONDS = {"full": 10.0, "quick": 3.0}  # per renderer and size: a slow one costs bounded time
 _START_TIMEOUT_SECONDS = 120.0
 _REPO = Path(__file__).resolve().parents[1]  # `python -m bench.serve_snapshot` must find the package
 # Prometheus asks for gzip; the exporter is also timed without it, to show what compression costs.
