@@ -57,7 +57,8 @@ NOW = Row(
             "Open tasks with blockers: they wait for someone to answer a question and will not "
             "progress by themselves.",
             "short",
-            (Target(f"sum({metric('acronis_tasks_blocked')})"),),
+            # The exporter emits only queues with blocked tasks: none blocked reads 0, not "No data".
+            (Target(f"sum({metric('acronis_tasks_blocked')}) or vector(0)"),),
             kind="stat",
             width=4,
             height=5,

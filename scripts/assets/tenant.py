@@ -100,7 +100,7 @@ SUMMARY = Row(
             "Waiting for a person",
             "The tenant's open tasks with blockers: someone must answer a question.",
             "short",
-            (Target(f"sum({of_tenant('acronis_tasks_blocked')})"),),
+            (Target(f"sum({of_tenant('acronis_tasks_blocked')}) or vector(0)"),),
             kind="stat",
             width=6,
             height=5,

@@ -37,6 +37,7 @@ class Query:
 
     where: str  # "dashboard title / panel title" or "alert AlertName"
     expr: str
+    instant: bool = False  # Grafana runs it at "now" only (tables), not over the time range
 
 
 def catalogue() -> dict[str, metrics.MetricSpec]:
@@ -47,7 +48,7 @@ def catalogue() -> dict[str, metrics.MetricSpec]:
 def dashboard_queries() -> list[Query]:
     """Every target expression of every panel of every dashboard file."""
     return [
-        Query(f"{dashboard['title']} / {panel['title']}", target["expr"])
+        Query(f"{dashboard['title']} / {panel['title']}", target["expr"], target.get("instant", False))
         for dashboard in map(load_json, DASHBOARDS)
         for panel in dashboard["panels"]
         for target in panel.get("targets", [])
