@@ -275,6 +275,25 @@ class TestTls:
         with serve(web) as running, pytest.raises(httpx.ConnectError):
             httpx.get(running.url + "/metrics")
 
+    def test_basic_auth_over_tls_refuses_a_wrong_password_and_admits_the_right_one(
+        self, certificate: tuple[Path, Path]
+    ) -> None:
+        """With TLS and basic auth together, a wrong password gets 401 and the right one 200."""
+        cert, key = certificate
+        web = WebSettings(
+            listen_address="127.0.0.1:0",
+            tls_cert_file=cert,
+            tls_key_file=key,
+            basic_auth_username=USER,
+            basic_auth_password=SecretStr(PASSWORD),
+        )
+        trust = ssl.create_default_context(cafile=cert)
+        with serve(web) as running, httpx.Client(verify=trust) as client:
+            wrong = client.get(running.url + "/metrics", auth=(USER, "not-the-password"))
+            right = client.get(running.url + "/metrics", auth=(USER, PASSWORD))
+        assert (wrong.status_code, right.status_code) == (401, 200)
+        assert "acronis_up" in right.text
+
 
 class TestBasicAuth:
     """Basic auth guards /metrics and / but leaves the probes open."""
