@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 TOKEN_PATH: Final = "/api/2/idp/token"  # noqa: S105 - a URL path, not a password
 DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the reply does not say
 _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
+# After a freshly minted token meets a 401 too (a proxy refusing everything, say), further
+# 401s are returned as they are for this long instead of each costing a token request:
+# a fault must never raise the load on the API.
+REMINT_BACKOFF: Final = 60.0
 
 _log = logs.get_logger(component="auth")
 
@@ -193,6 +197,9 @@ def _code(response: httpx.Response) -> str:
 class OAuth2Auth(httpx.Auth):
     """Bearer tokens from a TokenSource: cached, renewed early, and re-minted once on a 401.
 
+    When the re-minted token is refused as well, 401s within REMINT_BACKOFF go back as
+    they are: minting again would only add load.
+
     Sync only (httpx.Client): minting is blocking I/O under a thread lock, which httpx's
     docs place in `sync_auth_flow`.
     """
@@ -203,6 +210,8 @@ class OAuth2Auth(httpx.Auth):
         self._tokens, self._margin, self._clock = tokens, refresh_margin, clock
         self._lock = threading.Lock()  # the poller's threads share one token; one of them mints
         self._token: Token | None = None
+        self._distrusted: Token | None = None
+        self._distrusted_at = 0.0
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Send with the cached token; on a 401 mint one fresh token and resend once."""
@@ -213,8 +222,13 @@ class OAuth2Auth(httpx.Auth):
             return
         # The body may be a proxy's HTML page: the status alone decides, the body is never read.
         _log.info("token_rejected", status=401, endpoint=endpoint_of(request.url.path))
-        request.headers["Authorization"] = f"Bearer {self._replace(token).value}"
-        yield request
+        fresh = self._replace(token)
+        if fresh is None:
+            return  # a fresh token met the same 401 moments ago: another one would fare no better
+        request.headers["Authorization"] = f"Bearer {fresh.value}"
+        response = yield request
+        if response.status_code == 401:  # noqa: PLR2004
+            self._distrust(fresh)
 
     def _current(self) -> Token:
         with self._lock:
@@ -223,12 +237,20 @@ class OAuth2Auth(httpx.Auth):
             assert self._token is not None  # noqa: S101 - for mypy: _install just set it
             return self._token
 
-    def _replace(self, rejected: Token) -> Token:
+    def _replace(self, rejected: Token) -> Token | None:
+        """Return a token to resend with, minting one unless that was just shown to be useless."""
         with self._lock:
-            if self._token is rejected or self._token is None:  # else another thread already replaced it
-                self._install(self._tokens.mint())
-            assert self._token is not None  # noqa: S101 - for mypy: _install just set it
+            if self._token is not None and self._token is not rejected:
+                return self._token  # another thread already replaced it
+            if rejected is self._distrusted and self._clock() < self._distrusted_at + REMINT_BACKOFF:
+                return None
+            self._install(self._tokens.mint())
             return self._token
+
+    def _distrust(self, token: Token) -> None:
+        """Remember that a token minted for a 401 was refused too, so 401s stop costing a mint each."""
+        with self._lock:
+            self._distrusted, self._distrusted_at = token, self._clock()
 
     def _install(self, token: Token) -> None:
         if self._token is not None:

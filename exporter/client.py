@@ -241,9 +241,8 @@ class TaskManagerClient:
         """Send one GET with retries; return its decoded JSON or raise an ApiError."""
         retries_left = self._api.max_retries
         for attempt in range(retries_left + 1):
-            while (held := self._gate.remaining()) > 0:  # another thread may extend the hold meanwhile
-                self._wait(held, endpoint)
             try:
+                self._hold_back(endpoint)
                 return self._attempt(endpoint, path, params)
             except _Retry as retry:
                 if attempt == retries_left:
@@ -307,11 +306,20 @@ class TaskManagerClient:
         if delay is None:  # a 429 without a usable Retry-After: back off exponentially
             raise _Retry(RateLimited(message, status=status), reason="throttled")
         error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)
+        self._metrics.api_throttled_seconds.inc(self._gate.close_for(delay))  # honoured even beyond the cap
         if delay > self._api.retry_after_max:
             raise error  # waiting that long would stall the poll: fail now, keep last-good data
-        self._metrics.api_throttled_seconds.inc(self._gate.close_for(delay))
         _log.warning("api_throttled", endpoint=endpoint, status=status, retry_after_seconds=delay)
         raise _Retry(error, delay=0.0, reason="throttled")  # the gate does the waiting
+
+    def _hold_back(self, endpoint: str) -> None:
+        """Return once requests may go out: the gate is open and we are not shutting down."""
+        while (held := self._gate.remaining()) > 0:  # another thread may extend the hold meanwhile
+            if held > self._api.retry_after_max:  # honoured, but not waited for: fail this request now
+                message = f"GET {endpoint}: held back {held:.0f}s more by an earlier Retry-After"
+                raise RateLimited(message, retry_after=held)
+            self._wait(held, endpoint)
+        self._wait(0.0, endpoint)
 
     def _wait(self, seconds: float, endpoint: str) -> None:
         if seconds > 0 and self._stop.wait(seconds):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,15 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from exporter import logs
-from exporter.auth import TOKEN_PATH, OAuth2Auth, StaticBearerAuth, Token, TokenSource, build_auth
+from exporter.auth import (
+    REMINT_BACKOFF,
+    TOKEN_PATH,
+    OAuth2Auth,
+    StaticBearerAuth,
+    Token,
+    TokenSource,
+    build_auth,
+)
 from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings, LogSettings
 from exporter.errors import ApiError, ApiUnavailable, AuthError, PermissionDenied
@@ -24,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from exporter.simulator import ManualClock, RunningSimulator
+    from exporter.simulator.requestlog import RequestRecord
 
 LIFETIME = 7200.0
 MARGIN = 900.0
@@ -55,18 +66,48 @@ class Harness:
     registry: CollectorRegistry
     log: io.StringIO
     secrets: list[str] = field(default_factory=list)
+    cleared_at: int = 0
 
     def sample(self, name: str, **labels: str) -> float:
         """Return a sample's value from the exporter's registry (0 when absent)."""
         return self.registry.get_sample_value(name, labels) or 0.0
 
+    def settled(self) -> list[RequestRecord]:
+        """Return the simulator's request log once it holds every exchange the client counted.
+
+        The simulator logs a request just after answering it, so the client can be done
+        before the last record lands.
+        """
+        give_up = time.monotonic() + 30
+        while len(entries := self.sim.requests.entries()) < self.exchanges_counted():
+            assert time.monotonic() < give_up, "requests were not logged in time"
+            threading.Event().wait(0.005)  # a poll interval, not a sleep standing in for a condition
+        return entries
+
+    def exchanges_counted(self) -> int:
+        """Return how many HTTP responses the exporter counted since the last log clear."""
+        total = sum(
+            sample.value
+            for family in self.registry.collect()
+            if family.name == "acronis_exporter_api_requests"
+            for sample in family.samples
+            if sample.name.endswith("_total")
+        )
+        return int(total) - self.cleared_at
+
+    def clear_log(self) -> None:
+        """Forget the simulator's request log, keeping the exchange count in step."""
+        self.settled()
+        self.cleared_at += self.exchanges_counted()
+        self.sim.requests.clear()
+
     def token_posts(self) -> int:
         """Count the token requests the simulator answered."""
-        return sum(1 for entry in self.sim.requests.entries() if entry.path == TOKEN_PATH)
+        return sum(1 for entry in self.settled() if entry.path == TOKEN_PATH)
 
     def exchanges(self) -> list[tuple[str, int]]:
         """Return (method, status) of every request since the last clear."""
-        return [(entry.method, entry.status) for entry in self.sim.requests.entries()]
+        return [(entry.method, entry.status) for entry in self.settled()]
 
     def assert_clean(self, text: str) -> None:
         """Fail if a secret or any minted token occurs in `text`."""
@@ -199,7 +240,7 @@ class TestRejectedToken:
         """After the API expires every token, the request goes 401, new token, 200."""
         expected = harness.client.count("tasks")
         harness.sim.faults.expire_tokens()
-        harness.sim.requests.clear()
+        harness.clear_log()
         assert harness.client.count("tasks") == expected
         assert harness.exchanges() == [("GET", 401), ("POST", 200), ("GET", 200)]
 
@@ -207,7 +248,7 @@ class TestRejectedToken:
         """An HTML 401 page is never parsed: the status alone triggers one re-mint."""
         harness.client.count("tasks")
         harness.sim.faults.fail(401, html=True)
-        harness.sim.requests.clear()
+        harness.clear_log()
         harness.client.count("tasks")
         assert harness.exchanges() == [("GET", 401), ("POST", 200), ("GET", 200)]
 
@@ -215,13 +256,30 @@ class TestRejectedToken:
         """A fresh token that is refused too ends in AuthError, without a third try."""
         harness.client.count("tasks")
         harness.sim.faults.fail(401, times=2)
-        harness.sim.requests.clear()
+        harness.clear_log()
         with pytest.raises(AuthError) as caught:
             harness.client.count("tasks")
         assert harness.exchanges() == [("GET", 401), ("POST", 200), ("GET", 401)]
         assert "GET /tasks: HTTP 401" in str(caught.value)
         harness.assert_clean(str(caught.value))
         assert harness.sample("acronis_exporter_api_requests_total", endpoint="/tasks", code="401") == 2
+
+    def test_persistent_401s_cost_no_extra_token_requests(self, harness: Harness, clock: ManualClock) -> None:
+        """Once a fresh token met a 401 too, 401s go back as they are until REMINT_BACKOFF has passed."""
+        harness.client.count("tasks")
+        harness.sim.faults.fail(401, times=None, html=True)
+        harness.clear_log()
+        for _ in range(3):
+            with pytest.raises(AuthError):
+                harness.client.count("tasks")
+        assert harness.exchanges() == [("GET", 401), ("POST", 200), ("GET", 401), ("GET", 401), ("GET", 401)]
+        clock.advance(REMINT_BACKOFF + 1)
+        harness.clear_log()
+        with pytest.raises(AuthError):
+            harness.client.count("tasks")
+        assert harness.exchanges() == [("GET", 401), ("POST", 200), ("GET", 401)]
+        harness.sim.faults.clear()
+        assert harness.client.count("tasks") > 0
 
 
 class TestRefusals:
@@ -342,7 +400,7 @@ class TestGrants:
     def test_static_bearer_token_is_sent_without_minting(self, harness: Harness) -> None:
         """api.bearer_token skips the token endpoint entirely."""
         token = harness.tokens.mint()
-        harness.sim.requests.clear()
+        harness.clear_log()
         api = api_for(harness.sim, client_id=None, client_secret=None, bearer_token=SecretStr(token.value))
         metrics = SelfMetrics(CollectorRegistry())
         auth = build_auth(api, metrics)
