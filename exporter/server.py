@@ -313,10 +313,6 @@ class MetricsServer:
             self._serving = False
         self._server.server_close()
 
-    def close(self) -> None:
-        """Close the listening socket; the same as ``shutdown()``."""
-        self.shutdown()
-
 
 def _bind(host: str, port: int) -> _ThreadingWSGIServer:
     if host == "":
