@@ -23,7 +23,7 @@ from bench.replay import Credentials, Replay, replay
 from exporter.config import ApiSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from bench.scales import Plan, Scale
     from exporter.simulator import RunningSimulator
@@ -86,8 +86,14 @@ class ScaleResult:
     exposed_series: int
 
 
-def run_scale(sim: RunningSimulator, scale: Scale, plan: Plan) -> ScaleResult:
-    """Run the exporter against `sim` for a cold and a steady cycle; measure both."""
+def run_scale(
+    sim: RunningSimulator, scale: Scale, plan: Plan, *, on_idle: Callable[[], None] = lambda: None
+) -> ScaleResult:
+    """Run the exporter against `sim` for a cold and a steady cycle; measure both.
+
+    `on_idle` runs once the cold cycle is over, while the exporter waits a poll interval
+    for the steady one: the suite builds the next simulator then.
+    """
     options = ExporterOptions(
         api_url=sim.url,
         client_id=sim.config.client_id,
@@ -99,21 +105,24 @@ def run_scale(sim: RunningSimulator, scale: Scale, plan: Plan) -> ScaleResult:
     with running_exporter(options) as exporter:
         watcher = CycleWatcher(sim.requests, exporter.pid, latency=plan.latency)
         cold = watcher.next_cycle(timeout=plan.poll_interval + _EXTRA_WAIT_SECONDS)
+        on_idle()
         steady = watcher.next_cycle(timeout=plan.poll_interval + _EXTRA_WAIT_SECONDS)
         exporter.check_alive()
         peak_rss = procstat.usage(exporter.pid).peak_rss_bytes
         up, series = _exporter_view(exporter.url)
-        measured = _Measured(
-            cold=cold,
-            steady=steady,
-            formula=_formula(sim, steady, cold, plan.page_size),
-            replayed=_replay_without_latency(sim, steady, plan.latency),
-            reference_seconds=_reference(sim, steady),
-            peak_rss=peak_rss,
-            up=up,
-            series=series,
-            tokens_per_hour=3600 / (sim.config.token_lifetime - _DEFAULTS.token_refresh_margin),
-        )
+        formula = _formula(sim, steady, cold, plan.page_size)
+    # The exporter is stopped first: its next poll must not overlap the replay and the reference.
+    measured = _Measured(
+        cold=cold,
+        steady=steady,
+        formula=formula,
+        replayed=_replay_without_latency(sim, steady, plan.latency),
+        reference_seconds=_reference(sim, steady),
+        peak_rss=peak_rss,
+        up=up,
+        series=series,
+        tokens_per_hour=3600 / (sim.config.token_lifetime - _DEFAULTS.token_refresh_margin),
+    )
     return _result(scale, plan, measured)
 
 
