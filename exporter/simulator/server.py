@@ -43,6 +43,7 @@ class Handler(BaseHTTPRequestHandler):
     """One request: apply faults, route, encode, log."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
     server: SimulatorServer
 
     def do_GET(self) -> None:  # the stdlib's name
