@@ -51,6 +51,16 @@ class Rig:
         self.sim.workload.advance(seconds)
         return self.poller.poll_once()
 
+    def requests_sent(self, endpoint: str | None = None) -> float:
+        """Count the HTTP requests the exporter has sent (to one endpoint, or to any)."""
+        return sum(
+            sample.value
+            for family in self.registry.collect()
+            if family.name == "acronis_exporter_api_requests"
+            for sample in family.samples
+            if sample.name.endswith("_total") and endpoint in (None, sample.labels["endpoint"])
+        )
+
     def counter(self, name: str, **labels: str) -> float:
         """Read one of the exporter's own counters."""
         return self.registry.get_sample_value(name, labels) or 0.0
@@ -285,6 +295,31 @@ class TestFailures:
         assert recovered.up
         assert recovered.completions is not None
         assert dict(recovered.completions.activities) == dict(activities_truth(rig))
+
+    def test_a_refusing_api_fails_every_source_after_one_request(
+        self, rig_factory: Callable[..., Rig]
+    ) -> None:
+        """A 403 dooms the whole poll: every source fails as forbidden and nothing more is sent."""
+        rig = rig_factory(api={"concurrency": 1})
+        rig.first()
+        sent = rig.requests_sent()
+        rig.sim.faults.fail(403, times=None)
+        refused = rig.cycle()
+        rig.sim.faults.clear()
+        assert {status.error_reason for status in refused.sources.values()} == {"forbidden"}
+        assert rig.requests_sent() - sent == 1
+
+    def test_a_failed_source_sends_no_more_of_its_requests(self, rig_factory: Callable[..., Rig]) -> None:
+        """Once one count of a source failed, its remaining counts are not sent."""
+        rig = rig_factory(api={"concurrency": 1})
+        rig.first()
+        before = rig.requests_sent(endpoint="/activities")
+        rig.sim.faults.fail(503, times=None, path_prefix="/api/task_manager/v2/activities")
+        failed = rig.cycle()
+        rig.sim.faults.clear()
+        assert failed.sources["activity_counts"].error_reason == "http_5xx"
+        assert failed.sources["task_counts"].ok
+        assert rig.requests_sent(endpoint="/activities") - before == 3  # one per activity source
 
     def test_failed_completion_walk_counts_nothing_until_it_recovers(
         self, rig_factory: Callable[..., Rig]
