@@ -52,19 +52,15 @@ class PollCancelled(Exception):
 
 
 class _Tally:
-    """Requests and items of the poll in progress; pool threads add to it."""
+    """Items listed in the poll in progress; pool threads add to it."""
 
-    def __init__(self, on_progress: Callable[[], None]) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._on_progress = on_progress
-        self.requests = 0
         self.items = 0
 
     def add(self, items: int) -> None:
         with self._lock:
-            self.requests += 1
             self.items += items
-        self._on_progress()
 
 
 class Poller:
@@ -106,7 +102,7 @@ class Poller:
         self._stop = threading.Event()
         self._loop_thread: threading.Thread | None = None
         self._last_progress = time.monotonic()
-        self._tally = _Tally(self._progress)
+        self._tally = _Tally()
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -122,7 +118,8 @@ class Poller:
         """Refresh every source, build the snapshot, publish it and return it."""
         with self._poll_lock:
             started = time.monotonic()
-            self._tally = _Tally(self._progress)
+            self._tally = _Tally()
+            sent_before = self._requests_sent()
             paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
             runs = submit_poll(
                 self._executor(),
@@ -138,7 +135,7 @@ class Poller:
                 raise
             snapshot = self._snapshot()
             self._store.publish(snapshot)
-            self._log_poll(snapshot, time.monotonic() - started)
+            self._log_poll(snapshot, time.monotonic() - started, self._requests_sent() - sent_before)
             return snapshot
 
     def run(self, stop: threading.Event) -> None:
@@ -268,7 +265,7 @@ class Poller:
             dropped_labels=dropped,
         )
 
-    def _log_poll(self, snapshot: Snapshot, duration: float) -> None:
+    def _log_poll(self, snapshot: Snapshot, duration: float, requests: float) -> None:
         failed = sorted(name for name, status in snapshot.sources.items() if not status.ok)
         _log.info(
             "poll_finished",
@@ -277,7 +274,7 @@ class Poller:
             sources_failed=len(failed),
             failed=failed,
             items=self._tally.items,
-            requests=self._tally.requests,
+            requests=int(requests),
         )
 
     # --- Loop plumbing ----------------------------------------------------------------------
@@ -292,6 +289,16 @@ class Poller:
         if self._stop.is_set():
             raise PollCancelled("stop requested")  # between pages: shutdown need not wait a whole walk
         self._tally.add(items)
+        self._progress()
+
+    def _requests_sent(self) -> float:
+        """Every HTTP request sent so far, failed, retried and token ones included."""
+        return sum(
+            sample.value
+            for family in self._metrics.api_requests.collect()
+            for sample in family.samples
+            if sample.name.endswith("_total")
+        )
 
     def _progress(self) -> None:
         self._last_progress = time.monotonic()
