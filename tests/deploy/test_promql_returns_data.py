@@ -75,7 +75,7 @@ def exporter_has(exporter: ExporterProcess, name: str, **labels: str) -> bool:
 
 def await_series(exporter: ExporterProcess, name: str, **labels: str) -> None:
     """Wait until the exporter exposes ``name`` with ``labels``."""
-    wait_until(lambda: exporter_has(exporter, name, **labels), timeout=30.0, what=f"{name} {labels}")
+    wait_until(lambda: exporter_has(exporter, name, **labels), timeout=DATA_TIMEOUT, what=f"{name} {labels}")
 
 
 def provoke_every_error_counter(simulator: RunningSimulator, exporter: ExporterProcess) -> None:
@@ -95,7 +95,7 @@ def provoke_every_error_counter(simulator: RunningSimulator, exporter: ExporterP
     faults.expire_tokens()
     await_series(exporter, "acronis_exporter_refresh_failures_total", reason="auth")
     faults.restore_credentials()
-    wait_until(lambda: exporter_has_up(exporter), timeout=30.0, what="acronis_up 1 after the faults")
+    wait_until(lambda: exporter_has_up(exporter), timeout=DATA_TIMEOUT, what="acronis_up 1 after the faults")
 
 
 def exporter_has_up(exporter: ExporterProcess) -> bool:
