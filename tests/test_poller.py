@@ -80,7 +80,7 @@ def settings_for(
             "max_retries": 0,
             "backoff_initial": 0.0,
             "backoff_max": 0.0,
-            "concurrency": 16,
+            "concurrency": 4,
             **api,
         },
     )
