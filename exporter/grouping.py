@@ -26,20 +26,26 @@ K = TypeVar("K", bound=tuple[str, ...])
 
 
 def open_work_weights(
-    tasks: OpenTaskScan | None, activities: OpenActivityScan | None
+    tasks: OpenTaskScan | None, activities: OpenActivityScan | None, labeler: Labeler
 ) -> dict[str, Counter[str]]:
-    """Open items per raw value of each capped label: what seeds the caps on the first poll."""
+    """Open items per raw value of each capped label: what seeds the caps on the first poll.
+
+    Tenants the filter drops are left out, so they cannot take a slot they would never use.
+    """
     weights: dict[str, Counter[str]] = {
         name: Counter() for name in ("tenant_id", "queue", "task_type", "activity_type")
     }
-    for (_, queue, tenant, task_type, _), n in (tasks.groups if tasks else {}).items():
-        weights["tenant_id"][tenant] += n
-        weights["queue"][queue] += n
-        weights["task_type"][task_type] += n
-    for (_, tenant, activity_type), n in (activities.groups if activities else {}).items():
-        weights["tenant_id"][tenant] += n
-        weights["activity_type"][activity_type] += n
-    return weights
+    kept = labeler.tenant_filter.keeps
+    if tasks is not None:
+        for (_, queue, tenant, task_type, _), n in tasks.groups.items():
+            weights["tenant_id"][tenant] += n if kept(tasks.tenants.get(tenant)) else 0
+            weights["queue"][queue] += n
+            weights["task_type"][task_type] += n
+    if activities is not None:
+        for (_, tenant, activity_type), n in activities.groups.items():
+            weights["tenant_id"][tenant] += n if kept(activities.tenants.get(tenant)) else 0
+            weights["activity_type"][activity_type] += n
+    return {name: +counts for name, counts in weights.items()}  # unary +: drop the zeros
 
 
 def label_open_tasks(scan: OpenTaskScan, labeler: Labeler) -> OpenTasks:

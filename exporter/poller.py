@@ -178,7 +178,7 @@ class Poller:
         """Settle the listings, label them, then count the labelled queues and settle the counts."""
         task_scan = self._settle_one(runs.open_tasks)
         activity_scan = self._settle_one(runs.open_activities) if runs.open_activities else None
-        self._labeler.start_poll(open_work_weights(task_scan, activity_scan))
+        self._labeler.start_poll(open_work_weights(task_scan, activity_scan, self._labeler))
         if task_scan is not None:
             self._open_tasks = label_open_tasks(task_scan, self._labeler)
             self._skip("open_tasks", task_scan.skipped)

@@ -413,14 +413,15 @@ class TestCardinality:
         assert snapshot.label_values_folded["queue"] > 0
 
     def test_denied_tenants_are_left_out_of_tenant_families(self, rig_factory: Callable[..., Rig]) -> None:
-        """A denied tenant has no series in tenant-labelled families."""
+        """A denied tenant has no series in tenant-labelled families and takes no slot under the cap."""
         probe = rig_factory()
         busiest = Counter(i.tenant_id for i in probe.sim.truth.open_items("tasks")).most_common(1)[0][0]
-        rig = rig_factory(metrics={"tenant_deny": [busiest]})
+        rig = rig_factory(metrics={"tenant_deny": [busiest], "max_tenants": 2})
         snapshot = rig.first()
         assert snapshot.open_tasks is not None
         assert busiest not in {key[2] for key in snapshot.open_tasks.by_group}
         assert busiest not in snapshot.tenants
+        assert len(snapshot.tenants) == 2  # the denied tenant took no slot
 
     def test_dropped_labels_read_empty(self, rig_factory: Callable[..., Rig]) -> None:
         """drop_labels aggregates a dimension away: every key holds "" there."""
