@@ -309,6 +309,24 @@ class TestRefusals:
         assert caught.value.reason == "forbidden"
         harness.assert_clean(str(caught.value))
 
+    def test_a_granted_scope_is_picked_up_by_a_fresh_token(
+        self, harness: Harness, clock: ManualClock
+    ) -> None:
+        """A 403 earns one fresh token; while that is refused too, 403s cost nothing more for a while."""
+        harness.sim.faults.drop_scope()
+        with pytest.raises(PermissionDenied):
+            harness.client.count("tasks")
+        assert harness.exchanges() == [("POST", 200), ("GET", 403), ("POST", 200), ("GET", 403)]
+        harness.clear_log()
+        with pytest.raises(PermissionDenied):
+            harness.client.count("tasks")
+        assert harness.exchanges() == [("GET", 403)]
+        harness.sim.faults.clear()  # the role is granted: only a new token carries it
+        clock.advance(REMINT_BACKOFF + 1)
+        harness.clear_log()
+        assert harness.client.count("tasks") > 0
+        assert harness.exchanges() == [("GET", 403), ("POST", 200), ("GET", 200)]
+
     def test_token_endpoint_down_once_is_retried(self, harness: Harness) -> None:
         """A 503 from the token endpoint is retried like any 5xx, and counted as a token failure."""
         harness.sim.faults.token_endpoint_down(times=1)
