@@ -34,11 +34,14 @@ soak: $(VENV)/.dev
 golden: $(VENV)/.dev
 	$(BIN)/pytest tests --update-golden -q
 
+# promtool, the Prometheus server and amtool: real tools the tests run. --no-install-recommends
+# because recommends would drag in services we never start.
 tools:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
-	  echo "installing Debian's prometheus package (promtool and the server)"; \
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null || { \
+	  echo "installing Debian's prometheus and prometheus-alertmanager packages"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    prometheus prometheus-alertmanager >/dev/null; }
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
