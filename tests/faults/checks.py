@@ -64,7 +64,12 @@ class Scenario:
 
 @contextlib.contextmanager
 def scenario(rig: Rig) -> Iterator[Scenario]:
-    """Watch /metrics around one scenario and check the window when it ends without error."""
+    """Watch /metrics around one scenario and check the window when it ends without error.
+
+    A scenario starts from a healthy exporter, so that one that failed half-way cannot
+    make the next one fail too.
+    """
+    rig.wait_metrics(lambda now: now.value("acronis_up") == 1, what="a healthy exporter", timeout=90.0)
     current = Scenario(rig)
     watch = ScrapeWatch(rig.exporter.url + "/metrics").start()
     try:

@@ -160,13 +160,17 @@ class TestThrottling:
             )
             assert_counts_exact(rig)
 
-    def test_persistent_throttling_fails_the_sources_without_raising_the_request_rate(self, rig: Rig) -> None:
-        """A 429 that keeps coming fails the task sources with reason throttled, at no extra load."""
+    def test_persistent_throttling_fails_the_poll_without_raising_the_request_rate(self, rig: Rig) -> None:
+        """A 429 that keeps coming fails every source with reason throttled, at no extra load.
+
+        A rate limit belongs to the API client, not to one endpoint: once a throttled request
+        has used up its retries, the rest of the poll is not sent.
+        """
         with scenario(rig) as current:
             fail_and_recover(
                 current,
-                lambda: rig.sim.faults.fail(429, times=None, path_prefix=TASKS, retry_after=1),
-                failed=TASK_SOURCES,
+                lambda: rig.sim.faults.fail(429, times=None, retry_after=1),
+                failed=SOURCES,
                 reason="throttled",
             )
 
