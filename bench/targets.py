@@ -63,7 +63,7 @@ _CPU = f"exporter CPU per 1k items <= {CPU_RATIO_LIMIT:g}x json.loads of the sam
 
 def _within_formula(scale: ScaleResult) -> tuple[bool, str]:
     return scale.steady.requests <= scale.formula.allowed_requests, (
-        f"{scale.steady.requests} <= {scale.formula.allowed_requests}"
+        f"{scale.steady.requests} req (allowed {scale.formula.allowed_requests})"
     )
 
 
