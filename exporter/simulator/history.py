@@ -52,39 +52,52 @@ def generate(  # noqa: PLR0913  one call site, every argument is needed
     """Create `tasks` tasks (of which `open_tasks` are still open at `now`) and their activities."""
     entries = _draw(spawner, rng, completed=tasks - open_tasks, still_open=open_tasks, rate=rate, now=now)
     entries.sort(key=lambda entry: entry[0])  # ids grow with enqueue time
-    task_ids = spawn.IdAllocator()
-    deleted: set[int] = set()
-    open_map: dict[int, OpenTask] = {}
-    started: list[Started] = []
-    task_rows = []
-    for enqueued, seed, plan in entries:
-        task_id = task_ids.next(enqueued)
-        state = lifecycle.state_at(plan, now)
-        row = spawn.task_row(task_id, seed, plan, state)
-        if plan.written > now:
-            open_map[task_id] = OpenTask(task_id, seed, plan)
-        elif rng.random() < _DELETED_SHARE or not deleted:  # at least one, so allow_deleted shows
-            deleted.add(task_id)
-            row = (*row[:-1], 1)
-        if plan.started <= now:
-            started.append((plan.started, task_id, seed, plan, state))
-        task_rows.append(row)
+    made = _number(entries, rng, now)
     del entries
-    started.sort(key=lambda entry: (entry[0], entry[1]))  # activity ids grow with creation time
-    activities = _ActivityRows(started, activity_rng, deleted)
-    if len(task_rows) >= _PARALLEL_FROM and parallel.can_fork():
-        last_activity = parallel.load_split(store, task_rows, activities)
+    made.started.sort(key=lambda entry: (entry[0], entry[1]))  # activity ids grow with creation time
+    activities = _ActivityRows(made.started, activity_rng, made.deleted)
+    if len(made.task_rows) >= _PARALLEL_FROM and parallel.can_fork():
+        last_activity = parallel.load_split(store, made.task_rows, activities)
         for task_id, activity_id in store.read(
             "SELECT task_id, id FROM activities WHERE deleted = 0 AND state != 'completed' ORDER BY id"
         ):
-            open_map[task_id].activity_ids.append(activity_id)
+            made.open_map[task_id].activity_ids.append(activity_id)
     else:
-        store.bulk_insert("tasks", task_rows)
-        store.bulk_insert("activities", activities.rows(open_map))
+        store.bulk_insert("tasks", made.task_rows)
+        store.bulk_insert("activities", activities.rows(made.open_map))
         store.build_indexes("tasks")
         store.build_indexes("activities")
         last_activity = activities.last_id
-    return History(open_map, task_ids, spawn.IdAllocator(last_activity))
+    return History(made.open_map, made.task_ids, spawn.IdAllocator(last_activity))
+
+
+@dataclass
+class _Numbered:
+    """Tasks with ids and rows, sorted out into open, deleted and started ones."""
+
+    task_ids: spawn.IdAllocator = field(default_factory=spawn.IdAllocator)
+    task_rows: list[tuple[object, ...]] = field(default_factory=list)
+    open_map: dict[int, OpenTask] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    started: list[Started] = field(default_factory=list)
+
+
+def _number(entries: list[tuple[float, spawn.TaskSeed, Plan]], rng: random.Random, now: float) -> _Numbered:
+    """Give tasks ids in enqueue order and build their rows as they stand at `now`."""
+    made = _Numbered()
+    for enqueued, seed, plan in entries:
+        task_id = made.task_ids.next(enqueued)
+        state = lifecycle.state_at(plan, now)
+        row = spawn.task_row(task_id, seed, plan, state)
+        if plan.written > now:
+            made.open_map[task_id] = OpenTask(task_id, seed, plan)
+        elif rng.random() < _DELETED_SHARE or not made.deleted:  # at least one, so allow_deleted shows
+            made.deleted.add(task_id)
+            row = (*row[:-1], 1)
+        if plan.started <= now:
+            made.started.append((plan.started, task_id, seed, plan, state))
+        made.task_rows.append(row)
+    return made
 
 
 def _draw(  # noqa: PLR0913  keyword-only knobs of one private call
