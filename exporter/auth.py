@@ -2,8 +2,9 @@
 
 ``TokenSource`` asks ``{dc}/api/2/idp/token`` for a token (client_credentials with HTTP
 Basic, or the password grant). ``OAuth2Auth`` caches it, renews it before it expires and,
-when the API still answers 401 (an expired or revoked token, or a proxy's HTML page) or
-403 (a scope the token predates), mints one fresh token and resends once. Every token and secret is registered with
+when the API still answers 401 (an expired or revoked token, or a proxy's HTML page),
+mints one fresh token and resends once. A 403 retires the token for the next request,
+since a role granted later is only in a token minted after it. Every token and secret is registered with
 ``logs`` so no log line can carry it, and none appears in a repr or an error message.
 """
 
@@ -32,13 +33,10 @@ if TYPE_CHECKING:
 TOKEN_PATH: Final = "/api/2/idp/token"  # noqa: S105 - a URL path, not a password
 DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the reply does not say
 _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
-# 401: the token expired or was revoked. 403: it lacks a scope, which a token minted after
-# the role was granted would carry. Either way one fresh token is worth a try.
-_REFUSED: Final = frozenset({401, 403})
-# After a freshly minted token is refused too (a proxy refusing everything, a role still
-# missing), refusals are returned as they are for this long instead of each costing a
-# token request: a fault must never raise the load on the API. Short enough that a fixed
-# fault is noticed by the next poll.
+# After a freshly minted token meets a 401 too (a proxy refusing everything, say), 401s are
+# returned as they are for this long instead of each costing a token request: a fault must
+# never raise the load on the API. Also the youngest token a 403 retires. Short enough that
+# a fixed fault is noticed by the next poll.
 REMINT_BACKOFF: Final = 10.0
 
 _log = logs.get_logger(component="auth")
@@ -199,10 +197,11 @@ def _code(response: httpx.Response) -> str:
 
 
 class OAuth2Auth(httpx.Auth):
-    """Bearer tokens from a TokenSource: cached, renewed early, and re-minted once on a 401 or 403.
+    """Bearer tokens from a TokenSource: cached, renewed early, and re-minted once on a 401.
 
-    When the re-minted token is refused as well, refusals within REMINT_BACKOFF go back
-    as they are: minting again would only add load.
+    When the re-minted token is refused as well, 401s within REMINT_BACKOFF go back as
+    they are: minting again would only add load. A 403 is final for its request, but
+    retires a token older than REMINT_BACKOFF so the next request carries current roles.
 
     Sync only (httpx.Client): minting is blocking I/O under a thread lock, which httpx's
     docs place in `sync_auth_flow`.
@@ -218,20 +217,23 @@ class OAuth2Auth(httpx.Auth):
         self._distrusted_at = 0.0
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Send with the cached token; on a 401 or 403 mint one fresh token and resend once."""
+        """Send with the cached token; on a 401 mint one fresh token and resend once."""
         token = self._current()
         request.headers["Authorization"] = f"Bearer {token.value}"
         response = yield request
-        if response.status_code not in _REFUSED:
+        if response.status_code == 403:  # noqa: PLR2004
+            self._retire_if_old(token)
+            return
+        if response.status_code != 401:  # noqa: PLR2004
             return
         # The body may be a proxy's HTML page: the status alone decides, the body is never read.
-        _log.info("token_rejected", status=response.status_code, endpoint=endpoint_of(request.url.path))
+        _log.info("token_rejected", status=401, endpoint=endpoint_of(request.url.path))
         fresh = self._replace(token)
         if fresh is None:
-            return  # a fresh token met the same refusal moments ago: another one would fare no better
+            return  # a fresh token met the same 401 moments ago: another one would fare no better
         request.headers["Authorization"] = f"Bearer {fresh.value}"
         response = yield request
-        if response.status_code in _REFUSED:
+        if response.status_code == 401:  # noqa: PLR2004
             self._distrust(fresh)
 
     def _current(self) -> Token:
@@ -252,9 +254,21 @@ class OAuth2Auth(httpx.Auth):
             return self._token
 
     def _distrust(self, token: Token) -> None:
-        """Remember that a token minted after a refusal was refused too, so refusals stop costing a mint."""
+        """Remember that a token minted for a 401 was refused too, so 401s stop costing a mint each."""
         with self._lock:
             self._distrusted, self._distrusted_at = token, self._clock()
+
+    def _retire_if_old(self, token: Token) -> None:
+        """After a 403, let the next request mint: a role granted since is only in a new token.
+
+        Not resent now (a 403 is final for the request that got it), and not for a token
+        minted within REMINT_BACKOFF, which already had every role there was to have.
+        """
+        with self._lock:
+            if self._token is token and self._clock() >= token.issued_at + REMINT_BACKOFF:
+                logs.forget_secret(token.value)
+                self._token = None
+                _log.info("token_retired", reason="forbidden")
 
     def _install(self, token: Token) -> None:
         if self._token is not None:
