@@ -4,8 +4,9 @@
 Basic, or the password grant). ``OAuth2Auth`` caches it, renews it before it expires and,
 when the API still answers 401 (an expired or revoked token, or a proxy's HTML page),
 mints one fresh token and resends once. A 403 retires the token for the next request,
-since a role granted later is only in a token minted after it. Every token and secret is registered with
-``logs`` so no log line can carry it, and none appears in a repr or an error message.
+since a role granted later is only in a token minted after it. Every token and secret is
+registered with ``logs`` so no log line can carry it, and none appears in a repr or an
+error message.
 """
 
 from __future__ import annotations
