@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 from argparse import ArgumentParser, RawDescriptionHelpFormatter
 from contextvars import ContextVar
@@ -433,11 +434,7 @@ def _yaml_path(args: list[str], environ: dict[str, str] | None) -> Path | None:
     known, _ = parser.parse_known_args(args)
     if known.file:
         return Path(known.file)
-    if environ is None:
-        import os  # noqa: PLC0415 - only when the caller did not hand us an environment
-
-        environ = dict(os.environ)
-    from_env = environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    from_env = (os.environ if environ is None else environ).get(f"{ENV_PREFIX}CONFIG_FILE")
     return Path(from_env) if from_env else None
 
 
