@@ -32,8 +32,8 @@ class RunningSimulator:
         )
         self._thread.start()
         self._stopped = False
-        host, port = server.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
+        host, port = str(server.server_address[0]), server.server_address[1]
+        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
     def config(self) -> SimulatorConfig:
@@ -102,7 +102,11 @@ def start_simulator(config: SimulatorConfig, clock: Clock | None = None) -> Runn
     applies transitions as the clock moves.
     """
     simulator = Simulator(config, clock or WallClock())
-    server = SimulatorServer((config.host, config.port), simulator)
+    try:
+        server = SimulatorServer((config.host, config.port), simulator)
+    except OSError:  # e.g. the port is taken: release the database before reporting it
+        simulator.close()
+        raise
     ticker = None
     if config.live:
         ticker = Ticker(simulator.workload, config.tick_interval)
