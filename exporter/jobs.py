@@ -61,8 +61,16 @@ class Breaker:
             raise copy.copy(self._error)
 
 
+class PollCancelled(Exception):
+    """Shutdown interrupted a poll; nothing from it is published."""
+
+
 class SourceJobs(Generic[T]):
-    """Futures of one source; the source is as slow as its slowest job, not the sum of them."""
+    """Futures of one source; the source is as slow as its slowest job, not the sum of them.
+
+    The first job goes alone, as a probe: the others are sent once it succeeded, so an
+    endpoint that fails costs one (retried) request per source, not one per count.
+    """
 
     def __init__(self, name: str, pool: Executor, breaker: Breaker | None = None) -> None:
         self.name = name
@@ -70,23 +78,60 @@ class SourceJobs(Generic[T]):
         self._breaker = breaker or Breaker()
         self._own = Breaker(reasons=None)  # once one job failed, the source has failed
         self._futures: dict[Hashable, Future[T]] = {}
+        self._probe: Future[T] | None = None
+        self._held: list[tuple[Future[T], Callable[[], T]]] = []  # waiting for the probe
         self._lock = threading.Lock()
         self._first_start: float | None = None
         self._last_end: float | None = None
 
     def submit(self, key: Hashable, job: Callable[[], T]) -> None:
         """Queue ``job``; its result will be found under ``key``."""
-        self._futures[key] = self._pool.submit(self._timed, job)
+        with self._lock:
+            probe = self._probe
+            if probe is not None and not probe.done():
+                future: Future[T] = Future()
+                self._held.append((future, job))
+            else:
+                future = self._pool.submit(self._timed, job)
+            self._futures[key] = future
+            if probe is None:
+                self._probe = future
+        if probe is None:  # outside the lock: a callback on a finished future runs right here
+            future.add_done_callback(self._release)
 
     def results(self) -> dict[Hashable, T]:
         """Wait for every job; return their results, or raise the first error in submission order."""
-        wait(self._futures.values())
+        futures = list(self._futures.values())
+        if self._probe is not None:
+            wait([self._probe])  # the probe releases the held jobs: only then are all futures live
+        wait(futures)
+        if any(future.cancelled() for future in futures):
+            raise PollCancelled(self.name)
         return {key: future.result() for key, future in self._futures.items()}
 
     def cancel(self) -> None:
         """Drop the jobs that have not started (shutdown, or another source crashed the poll)."""
         for future in self._futures.values():
             future.cancel()
+
+    def _release(self, _probe: Future[T]) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for index, (placeholder, job) in enumerate(held):
+            try:
+                self._pool.submit(self._run_into, placeholder, job)
+            except RuntimeError:  # the pool was shut down: nothing more will run
+                for cancelled, _ in held[index:]:
+                    cancelled.cancel()
+                return
+
+    def _run_into(self, placeholder: Future[T], job: Callable[[], T]) -> None:
+        if not placeholder.set_running_or_notify_cancel():
+            return
+        try:
+            placeholder.set_result(self._timed(job))
+        except BaseException as error:  # noqa: BLE001  handed to whoever waits on the placeholder
+            placeholder.set_exception(error)
 
     @property
     def duration(self) -> float:

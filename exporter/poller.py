@@ -26,7 +26,7 @@ from exporter.cardinality import Labeler
 from exporter.completions import CompletionTracker
 from exporter.errors import ApiError
 from exporter.grouping import CompletionTotals, label_open_activities, label_open_tasks, open_work_weights
-from exporter.jobs import submit_counts, submit_poll
+from exporter.jobs import PollCancelled, submit_counts, submit_poll
 from exporter.metrics import OTHER, SOURCES, UNKNOWN
 from exporter.snapshot import Snapshot, SourceStatus
 from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries
@@ -45,10 +45,6 @@ STALL_INTERVALS: Final = 3  # healthy() tolerates this many intervals without pr
 ACTIVITY_SOURCES: Final = frozenset({"activity_counts", "open_activities", "completed_activities"})
 
 _log = logs.get_logger(component="poller")
-
-
-class PollCancelled(Exception):
-    """Shutdown interrupted a poll; nothing from it is published."""
 
 
 class _Tally:
