@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from exporter import metrics
@@ -41,3 +43,21 @@ class TestReadmeMetrics:
         documented = re.findall(r"^\| `(acronis_[a-z_]+)` \|", README.read_text(), re.MULTILINE)
         assert documented, "README has no metric table"
         assert sorted(set(documented) - known) == []
+
+
+class TestReadmeSettings:
+    """The settings table in the README matches what --help offers."""
+
+    def test_every_flag_and_environment_variable_is_documented(self) -> None:
+        """Each flag --help lists, and its environment variable, appears in the README."""
+        result = subprocess.run(
+            [sys.executable, "-m", "exporter", "--help"], capture_output=True, text=True, check=True
+        )
+        flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z.-]+)", result.stdout))
+        flags -= {"--help", "--config-file"}  # argparse's own; --config-file is --config.file's alias
+        flags = {flag.rstrip(".") for flag in flags if not flag.startswith("--no-")}  # prose ends in a dot
+        envs = set(re.findall(r"ACRONIS_EXPORTER_[A-Z_]+", result.stdout))
+        readme = README.read_text()
+        assert len(flags) > 40, "--help lists too few flags: did its format change?"
+        assert sorted(flag for flag in flags if f"`{flag}`" not in readme) == []
+        assert sorted(env for env in envs if f"`{env}`" not in readme) == []
