@@ -169,7 +169,7 @@ class Rig:
         """Return API requests per second in [start, end)."""
         return len(self.requests_between(start, end)) / max(end - start, 1e-9)
 
-    def measure_steady_rate(self, polls: int = 4) -> float:
+    def measure_steady_rate(self, polls: int = 6) -> float:
         """Measure requests per second over ``polls`` healthy polls and remember it."""
         self.wait_healthy()
         start = time.monotonic()
