@@ -82,6 +82,7 @@ class RunningSimulator:
         if self._ticker is not None:
             self._ticker.stop()
         self._server.shutdown()
+        self._server.close_connections()
         self._server.server_close()
         self._thread.join()
         self._simulator.close()

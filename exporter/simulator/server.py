@@ -6,9 +6,11 @@ connection, the way a real client's connection pool meets a server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -39,7 +41,29 @@ class SimulatorServer(ThreadingHTTPServer):
         self.simulator = simulator
         if ":" in address[0]:  # an IPv6 literal such as "::1"
             self.address_family = socket.AF_INET6
+        self._open: dict[threading.Thread, socket.socket] = {}
+        self._open_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:  # noqa: ANN401  the stdlib's signature
+        """Serve one connection, remembering it so that `close_connections` can end it."""
+        with self._open_lock:
+            self._open[threading.current_thread()] = request
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.pop(threading.current_thread(), None)
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """End kept-alive connections and wait for their threads, so none outlives the simulator."""
+        with self._open_lock:
+            open_now = dict(self._open)
+        for sock in open_now.values():
+            with contextlib.suppress(OSError):  # the client may have gone already
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in open_now:
+            thread.join(timeout)
 
 
 class Handler(BaseHTTPRequestHandler):
