@@ -1,36 +1,26 @@
-"""The Task Manager HTTP client: endpoints, pagination, retries and error mapping.
+"""The Task Manager HTTP client: endpoints, pagination and error mapping.
 
-It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``). ``_request`` is the one
-place that sends: it maps every failure onto the ``errors`` tree, honours ``Retry-After``
-through a gate shared by all threads (a throttled API never sees more requests per minute
-than in steady state), retries 5xx and transport errors with capped, fully jittered
-exponential backoff, and waits on the ``stop`` event so shutdown interrupts any wait.
+It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``) and leaves the decision
+to try again to ``retry.py``. ``_attempt`` is the one place that sends: it maps every
+failure onto the ``errors`` tree, marking the ones worth another attempt as ``Retry``.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import re
 import ssl
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Required, Self, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
 
 from exporter import __version__, logs
-from exporter.errors import (
-    ApiError,
-    ApiUnavailable,
-    AuthError,
-    BadPayload,
-    PaginationError,
-    PermissionDenied,
-    RateLimited,
-)
+from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
+from exporter.retry import Retry, RetryPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -51,6 +41,14 @@ _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat i
 _FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
 
 _log = logs.get_logger(component="client")
+
+
+class Paging(TypedDict, total=False):
+    """The keyword arguments of `TaskManagerClient.iter_pages`, which `iter_items` passes on."""
+
+    lod: Required[str]
+    limit: int | None
+    max_pages: int | None
 
 
 def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
@@ -77,52 +75,6 @@ def endpoint_of(path: str) -> str:
     return f"/{match[1]}" + ("/{id}" if match[2] else "")
 
 
-class _Retry(Exception):
-    """A failure worth another attempt; `delay` None means exponential backoff."""
-
-    def __init__(self, error: ApiError, *, delay: float | None = None, reason: str | None = None) -> None:
-        super().__init__(str(error))
-        self.error, self.delay, self.reason = error, delay, reason or error.reason
-
-
-class ThrottleGate:
-    """The moment before which no thread may send, set by Retry-After."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open_at = 0.0  # time.monotonic()
-
-    def close_for(self, seconds: float) -> float:
-        """Hold every request back `seconds` from now; return how far this extended the hold."""
-        with self._lock:
-            now = time.monotonic()
-            until = now + seconds
-            extension = max(0.0, until - max(self._open_at, now))
-            self._open_at = max(self._open_at, until)
-            return extension
-
-    def remaining(self) -> float:
-        """Return seconds until requests may go out again."""
-        with self._lock:
-            return max(0.0, self._open_at - time.monotonic())
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Parse Retry-After: delta seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
 class TaskManagerClient:
     """Reads Task Manager v2 listings, counts and items; safe to share between threads."""
 
@@ -138,9 +90,8 @@ class TaskManagerClient:
     ) -> None:
         self._api = api
         self._metrics = metrics
-        self._stop = stop or threading.Event()
-        self._rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
-        self._gate = ThrottleGate()
+        rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._retry = RetryPolicy(api, metrics, stop=stop or threading.Event(), rng=rng)
         if api.insecure_skip_verify:
             _log.warning("tls_verification_disabled", url=api.base_url, setting="api.insecure_skip_verify")
         self._http = httpx.Client(
@@ -214,16 +165,10 @@ class TaskManagerClient:
         raise PaginationError(f"GET {endpoint}: still more pages after {budget} (api.max_pages)")
 
     def iter_items(
-        self,
-        resource: Resource,
-        params: Sequence[tuple[str, str]] = (),
-        *,
-        lod: str,
-        limit: int | None = None,
-        max_pages: int | None = None,
+        self, resource: Resource, params: Sequence[tuple[str, str]] = (), **paging: Unpack[Paging]
     ) -> Iterator[Item]:
         """Yield every item of a listing; see `iter_pages`."""
-        for page in self.iter_pages(resource, params, lod=lod, limit=limit, max_pages=max_pages):
+        for page in self.iter_pages(resource, params, **paging):
             yield from page
 
     def get(self, resource: Resource, item_id: str, *, lod: str | None = None) -> Item:
@@ -238,24 +183,12 @@ class TaskManagerClient:
     # --- Sending --------------------------------------------------------------------------
 
     def _request(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
-        """Send one GET with retries; return its decoded JSON or raise an ApiError."""
-        retries_left = self._api.max_retries
-        for attempt in range(retries_left + 1):
-            try:
-                self._hold_back(endpoint)
-                return self._attempt(endpoint, path, params)
-            except _Retry as retry:
-                if attempt == retries_left:
-                    self._count_failure(endpoint, retry.error)
-                    raise retry.error from None
-                delay = self._backoff(attempt) if retry.delay is None else retry.delay
-                self._metrics.api_retries.labels(endpoint=endpoint, reason=retry.reason).inc()
-                _log.info("api_request_retried", endpoint=endpoint, reason=retry.reason, delay_seconds=delay)
-                self._wait(delay, endpoint)
-            except ApiError as error:
-                self._count_failure(endpoint, error)
-                raise
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        """Send one GET, retried as the policy decides; return its decoded JSON or raise an ApiError."""
+        try:
+            return self._retry.run(endpoint, lambda: self._attempt(endpoint, path, params))
+        except ApiError as error:
+            self._count_failure(endpoint, error)
+            raise
 
     def _attempt(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
         started = time.perf_counter()
@@ -265,15 +198,15 @@ class TaskManagerClient:
             error = ApiUnavailable(
                 f"GET {endpoint}: no response within {self._api.timeout:g}s", reason="timeout"
             )
-            raise _Retry(error) from None
+            raise Retry(error) from None
         except httpx.TransportError as exc:
             host = self._http.base_url.host
             error = ApiUnavailable(
                 f"GET {endpoint}: cannot reach {host} ({type(exc).__name__})", reason="connect"
             )
-            raise _Retry(error) from None
+            raise Retry(error) from None
         except ApiUnavailable as error:  # the token endpoint was down: worth another go
-            raise _Retry(error) from None
+            raise Retry(error) from None
         finally:
             self._metrics.api_request_duration.labels(endpoint=endpoint).observe(
                 time.perf_counter() - started
@@ -286,9 +219,10 @@ class TaskManagerClient:
             return _decode(endpoint, response)
         detail = _error_detail(response)
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
-            self._throttled(endpoint, response, detail)
+            message = f"GET {endpoint}: HTTP {status}{detail}"
+            self._retry.throttled(endpoint, status, message, response.headers.get("Retry-After"))
         if status >= 500:  # noqa: PLR2004 - the 5xx range
-            raise _Retry(ApiUnavailable(f"GET {endpoint}: HTTP {status}{detail}", status=status))
+            raise Retry(ApiUnavailable(f"GET {endpoint}: HTTP {status}{detail}", status=status))
         if status == 401:  # noqa: PLR2004 - auth already tried one fresh token
             raise AuthError(f"GET {endpoint}: HTTP 401: the API refused a fresh token{detail}", status=status)
         if status == 403:  # noqa: PLR2004
@@ -298,38 +232,6 @@ class TaskManagerClient:
                 status=status,
             )
         raise ApiError(f"GET {endpoint}: HTTP {status}{detail}", reason="http_4xx", status=status)
-
-    def _throttled(self, endpoint: str, response: httpx.Response, detail: str) -> NoReturn:
-        status = response.status_code
-        delay = retry_after_seconds(response.headers.get("Retry-After"))
-        message = f"GET {endpoint}: HTTP {status}{detail}"
-        if delay is None:  # a 429 without a usable Retry-After: back off exponentially
-            raise _Retry(RateLimited(message, status=status), reason="throttled")
-        error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)
-        self._metrics.api_throttled_seconds.inc(self._gate.close_for(delay))  # honoured even beyond the cap
-        if delay > self._api.retry_after_max:
-            raise error  # waiting that long would stall the poll: fail now, keep last-good data
-        _log.warning("api_throttled", endpoint=endpoint, status=status, retry_after_seconds=delay)
-        raise _Retry(error, delay=0.0, reason="throttled")  # the gate does the waiting
-
-    def _hold_back(self, endpoint: str) -> None:
-        """Return once requests may go out: the gate is open and we are not shutting down."""
-        while (held := self._gate.remaining()) > 0:  # another thread may extend the hold meanwhile
-            if held > self._api.retry_after_max:  # honoured, but not waited for: fail this request now
-                message = f"GET {endpoint}: held back {held:.0f}s more by an earlier Retry-After"
-                raise RateLimited(message, retry_after=held)
-            self._wait(held, endpoint)
-        self._wait(0.0, endpoint)
-
-    def _wait(self, seconds: float, endpoint: str) -> None:
-        if seconds > 0 and self._stop.wait(seconds):
-            raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
-        if self._stop.is_set():
-            raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._api.backoff_max, self._api.backoff_initial * 2**attempt)
-        return self._rng.uniform(0, ceiling)  # full jitter: spreads retries of many exporters apart
 
     def _count_response(self, response: httpx.Response) -> None:
         """Count every HTTP exchange, including the one auth repeats after a 401."""

@@ -21,10 +21,11 @@ from pydantic import SecretStr
 
 from exporter import logs
 from exporter.auth import OAuth2Auth, StaticBearerAuth, Token, TokenSource
-from exporter.client import TaskManagerClient, endpoint_of, retry_after_seconds
+from exporter.client import TaskManagerClient, endpoint_of
 from exporter.config import ApiSettings, LogSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
 from exporter.metrics import OPEN_STATES, SelfMetrics
+from exporter.retry import retry_after_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -1,0 +1,132 @@
+"""When and whether the client tries a request again.
+
+``RetryPolicy`` runs one request's attempts. A failure worth another go is raised as
+``Retry``: 5xx and transport errors wait a capped, fully jittered exponential backoff;
+a 429 (or a 503 with Retry-After) closes a ``ThrottleGate`` shared by every thread, so a
+throttled API never sees more requests per minute than in steady state. Every wait
+watches the ``stop`` event, so shutdown interrupts it. What a response *means* (which
+error it is) stays with the client; this module only decides about the next attempt.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from typing import TYPE_CHECKING, NoReturn
+
+from exporter import logs
+from exporter.errors import ApiError, ApiUnavailable, RateLimited
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Callable
+
+    from exporter.config import ApiSettings
+    from exporter.metrics import SelfMetrics
+
+# Operators know these lines (api_request_retried, api_throttled) as the client's.
+_log = logs.get_logger(component="client")
+
+
+class Retry(Exception):
+    """A failure worth another attempt; `delay` None means exponential backoff."""
+
+    def __init__(self, error: ApiError, *, delay: float | None = None, reason: str | None = None) -> None:
+        super().__init__(str(error))
+        self.error, self.delay, self.reason = error, delay, reason or error.reason
+
+
+class ThrottleGate:
+    """The moment before which no thread may send, set by Retry-After."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_at = 0.0  # time.monotonic()
+
+    def close_for(self, seconds: float) -> float:
+        """Hold every request back `seconds` from now; return how far this extended the hold."""
+        with self._lock:
+            now = time.monotonic()
+            until = now + seconds
+            extension = max(0.0, until - max(self._open_at, now))
+            self._open_at = max(self._open_at, until)
+            return extension
+
+    def remaining(self) -> float:
+        """Return seconds until requests may go out again."""
+        with self._lock:
+            return max(0.0, self._open_at - time.monotonic())
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse Retry-After: delta seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class RetryPolicy:
+    """Runs a request's attempts within api.max_retries, waiting as the API and the backoff ask."""
+
+    def __init__(
+        self, api: ApiSettings, metrics: SelfMetrics, *, stop: threading.Event, rng: random.Random
+    ) -> None:
+        self._api, self._metrics, self._stop, self._rng = api, metrics, stop, rng
+        self._gate = ThrottleGate()
+
+    def run(self, endpoint: str, attempt: Callable[[], object]) -> object:
+        """Return what `attempt` returns; retry it on `Retry`, raise the last error when out of tries."""
+        retries_left = self._api.max_retries
+        for number in range(retries_left + 1):
+            try:
+                self._hold_back(endpoint)
+                return attempt()
+            except Retry as retry:
+                if number == retries_left:
+                    raise retry.error from None
+                delay = self._backoff(number) if retry.delay is None else retry.delay
+                self._metrics.api_retries.labels(endpoint=endpoint, reason=retry.reason).inc()
+                _log.info("api_request_retried", endpoint=endpoint, reason=retry.reason, delay_seconds=delay)
+                self._wait(delay, endpoint)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def throttled(self, endpoint: str, status: int, message: str, retry_after: str | None) -> NoReturn:
+        """Answer a 429 (or a 503 with Retry-After) whose error reads `message`: retry, or fail now."""
+        delay = retry_after_seconds(retry_after)
+        if delay is None:  # a 429 without a usable Retry-After: back off exponentially
+            raise Retry(RateLimited(message, status=status), reason="throttled")
+        error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)
+        self._metrics.api_throttled_seconds.inc(self._gate.close_for(delay))  # honoured even beyond the cap
+        if delay > self._api.retry_after_max:
+            raise error  # waiting that long would stall the poll: fail now, keep last-good data
+        _log.warning("api_throttled", endpoint=endpoint, status=status, retry_after_seconds=delay)
+        raise Retry(error, delay=0.0, reason="throttled")  # the gate does the waiting
+
+    def _hold_back(self, endpoint: str) -> None:
+        """Return once requests may go out: the gate is open and we are not shutting down."""
+        while (held := self._gate.remaining()) > 0:  # another thread may extend the hold meanwhile
+            if held > self._api.retry_after_max:  # honoured, but not waited for: fail this request now
+                message = f"GET {endpoint}: held back {held:.0f}s more by an earlier Retry-After"
+                raise RateLimited(message, retry_after=held)
+            self._wait(held, endpoint)
+        self._wait(0.0, endpoint)
+
+    def _wait(self, seconds: float, endpoint: str) -> None:
+        if seconds > 0 and self._stop.wait(seconds):
+            raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
+        if self._stop.is_set():
+            raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._api.backoff_max, self._api.backoff_initial * 2**attempt)
+        return self._rng.uniform(0, ceiling)  # full jitter: spreads retries of many exporters apart
