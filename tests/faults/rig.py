@@ -229,12 +229,14 @@ def running_rig(
     *,
     simulator: SimulatorConfig = SIMULATOR,
     clock_offset: float = 0.0,
+    flags: Sequence[str] = EXPORTER_FLAGS,
     extra_args: Sequence[str] = (),
 ) -> Iterator[Rig]:
     """Start simulator, gate, exporter and Prometheus; stop them all on exit.
 
     ``clock_offset`` puts the simulator's clock that many seconds ahead of (or, negative,
-    behind) the exporter's, for the clock-skew scenarios.
+    behind) the exporter's, for the clock-skew scenarios. ``flags`` replaces the suite's
+    short timings (the soak runs with its own); ``extra_args`` adds to them.
     """
     clock = ManualClock(start=time.time() + clock_offset)
     sim = start_simulator(simulator, clock=clock)
@@ -242,7 +244,7 @@ def running_rig(
     secret_file = workdir / "client-secret"
     secret_file.write_text(simulator.client_secret + "\n")
     secret_file.chmod(0o600)
-    args = ["--api.url", gate.url, "--api.client-secret-file", str(secret_file), *EXPORTER_FLAGS, *extra_args]
+    args = ["--api.url", gate.url, "--api.client-secret-file", str(secret_file), *flags, *extra_args]
     rig: Rig | None = None
     try:
         exporter_port = free_port()  # chosen first, so Prometheus' config can name it

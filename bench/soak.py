@@ -1,0 +1,272 @@
+"""``python -m bench.soak`` (``make soak``): the exporter for a long while, faults cycling.
+
+    python -m bench.soak                 # 30 minutes
+    python -m bench.soak --minutes 3     # a short run that proves the harness
+
+A busy simulator (on a clock that keeps pace with the wall) feeds one exporter process
+through the fault rig of ``tests/faults``, with a real Prometheus scraping it every second.
+Every fault of ``tests.faults.catalog`` is switched on in turn, then healed, round after
+round. Throughout, the exporter's RSS, open file descriptors and threads are sampled from
+/proc, and a second scraper checks every /metrics answer. At the end the clock stops, the
+exporter catches up, and its figures are compared with the simulator's ground truth.
+
+The report (``bench/results/soak.json`` and a table on stdout) says whether memory, files
+and threads stayed flat, how many scrapes failed (must be 0) and how far the counters
+drifted from the truth (must be 0). Never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.procstat import machine_description, usage
+from tests.faults.catalog import Fault, catalog
+from tests.faults.rig import JOB, running_rig, with_simulator
+from tests.faults.truth import all_differences
+from tests.faults.watch import ScrapeWatch
+from tests.support.processes import WaitTimeoutError, wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tests.faults.rig import Rig
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SAMPLE_SECONDS = 10.0
+TIMEOUT = 5.0
+# Busy: thousands of open tasks, five completions a second (some written up to 30 s late).
+SIMULATOR = with_simulator(
+    tasks=20_000, open_tasks=2_000, tenants=100, completion_rate=5.0, late_write_max=30.0, seed=23
+)
+FLAGS = (
+    "--api.client-id", "fault-suite-client",
+    "--poll.interval", "5",
+    "--api.timeout", f"{TIMEOUT:g}",
+    "--api.connect-timeout", "2",
+    "--api.backoff-initial", "0.5",
+    "--api.backoff-max", "5",
+    "--api.retry-after-max", "10",
+    "--log.format", "json",
+    "--log.level", "warning",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The exporter process at one instant."""
+
+    seconds: float  # since the soak began
+    rss_mib: float
+    fds: int
+    threads: int
+
+
+@dataclass
+class Report:
+    """Everything the soak measured; written as JSON, printed as a table."""
+
+    started_at: str
+    minutes: float
+    machine: dict[str, str | int]
+    samples: list[Sample] = field(default_factory=list)
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    scrapes: dict[str, Any] = field(default_factory=dict)
+    drift: dict[str, list[str]] = field(default_factory=dict)
+    verdicts: dict[str, bool] = field(default_factory=dict)
+
+
+class ClockDriver:
+    """Keeps the simulator's manual clock in step with the wall until stopped (then it freezes)."""
+
+    def __init__(self, rig: Rig, tick: float = 0.5) -> None:
+        self._rig, self._tick = rig, tick
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="clock-driver", daemon=True)
+
+    def start(self) -> None:
+        """Start moving the clock."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Freeze the clock where it is."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(self._tick):
+            now = time.monotonic()
+            self._rig.advance(now - last)
+            last = now
+
+
+def sample(pid: int, since: float) -> Sample:
+    """Read RSS, open descriptors and threads of ``pid`` from /proc."""
+    proc = Path(f"/proc/{pid}")
+    return Sample(
+        seconds=round(time.monotonic() - since, 1),
+        rss_mib=round(usage(pid).rss_bytes / 2**20, 1),
+        fds=len(list((proc / "fd").iterdir())),
+        threads=len(list((proc / "task").iterdir())),
+    )
+
+
+@dataclass
+class Episodes:
+    """Plays faults one after another, each ``on`` seconds then ``calm`` healed, sampling throughout."""
+
+    rig: Rig
+    report: Report
+    on: float
+    calm: float
+    began: float = field(default_factory=time.monotonic)
+    _pause: threading.Event = field(default_factory=threading.Event)  # never set: a waitable pause
+
+    def play(self, fault: Fault) -> None:
+        """Switch one fault on, heal it, let the calm pass; record the request rates of both."""
+        rig = self.rig
+        start = time.monotonic()
+        fault.switch_on(rig)
+        self._sample_until(start + self.on)
+        rig.sim.faults.clear()
+        rig.gate.admit()
+        fault.heal(rig)
+        healed = time.monotonic()
+        self._sample_until(healed + self.calm)
+        during = rig.request_rate(start, healed)
+        steady = rig.request_rate(healed + self.calm / 2, time.monotonic())  # once recovery settled
+        rig.sim.requests.clear()  # the log serves one episode; a long soak must not hoard it
+        self.report.episodes.append(
+            {
+                "fault": fault.name,
+                "requests_per_s_fault": round(during, 2),
+                "requests_per_s_after": round(steady, 2),
+            }
+        )
+        print(f"  {fault.name:<36} {during:6.1f} req/s during, {steady:6.1f} after", flush=True)
+
+    def _sample_until(self, deadline: float) -> None:
+        while (left := deadline - time.monotonic()) > 0:
+            self.report.samples.append(sample(self.rig.exporter.process.pid, self.began))
+            self._pause.wait(min(left, SAMPLE_SECONDS))
+
+
+def prometheus_scrapes(rig: Rig, start: float, end: float) -> dict[str, Any]:
+    """Ask Prometheus how its scrapes of the exporter went over [start, end] (unix seconds)."""
+    span = f"{int(end - start) + 1}s"
+
+    def value(promql: str) -> float:
+        result = rig.prometheus.query(promql, at=end)
+        return result[0].value if result else 0.0
+
+    total = value(f'count_over_time(up{{job="{JOB}"}}[{span}])')
+    good = value(f'sum_over_time(up{{job="{JOB}"}}[{span}])')
+    slowest = value(f'max_over_time(scrape_duration_seconds{{job="{JOB}"}}[{span}])')
+    return {"scrapes": int(total), "failed": int(total - good), "slowest_seconds": round(slowest, 4)}
+
+
+def flat(values: Sequence[float], *, tolerance: float) -> bool:
+    """Tell whether the last quarter's median stays within ``tolerance`` of the first quarter's."""
+    quarter = max(1, len(values) // 4)
+    return statistics.median(values[-quarter:]) <= statistics.median(values[:quarter]) + tolerance
+
+
+def judge(report: Report, watch_failures: int, decreases: int) -> None:
+    """Fill in the verdicts: flat resources (after a warm-up tenth), no failed scrape, no drift."""
+    steady = report.samples[len(report.samples) // 10 :] or report.samples
+    rss = [s.rss_mib for s in steady]
+    report.verdicts = {
+        "rss_flat": flat(rss, tolerance=max(2.0, 0.05 * statistics.median(rss))),
+        "fds_flat": flat([s.fds for s in steady], tolerance=2),
+        "threads_flat": flat([s.threads for s in steady], tolerance=2),
+        "no_failed_scrape": report.scrapes["failed"] == 0 and watch_failures == 0,
+        "no_counter_decrease": decreases == 0,
+        "no_drift": report.drift == {},
+    }
+
+
+def soak(minutes: float, *, on: float, calm: float) -> Report:
+    """Run the soak and return its report."""
+    report = Report(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), minutes, machine_description())
+    with (
+        tempfile.TemporaryDirectory(prefix="soak-") as workdir,
+        running_rig(Path(workdir), simulator=SIMULATOR, flags=FLAGS) as rig,
+    ):
+        driver = ClockDriver(rig)
+        driver.start()
+        wall_began = time.time()
+        episodes = Episodes(rig, report, on, calm)
+        faults = catalog(TIMEOUT)
+        with ScrapeWatch(rig.exporter.url + "/metrics", period=1.0) as watch:
+            played = 0
+            while time.monotonic() - episodes.began < minutes * 60:
+                episodes.play(faults[played % len(faults)])
+                played += 1
+            driver.stop()  # freeze the clock, so the truth stops moving
+            rig.wait_healthy(timeout=120.0)
+            report.drift = settle(rig)
+        seen = watch.report()
+        report.scrapes = prometheus_scrapes(rig, wall_began, time.time())
+        report.scrapes.update(watch_failures=len(seen.failures), watch_slowest_seconds=round(seen.slowest, 4))
+        judge(report, len(seen.failures), len(seen.decreases))
+    return report
+
+
+def settle(rig: Rig, timeout: float = 120.0) -> dict[str, list[str]]:
+    """Wait for the exporter's figures to equal the ground truth; return what still differs."""
+    last: dict[str, list[str]] = {}
+
+    def equal() -> bool:
+        last.clear()
+        last.update(all_differences(rig, rig.scrape()))
+        return not last
+
+    try:
+        wait_until(equal, timeout=timeout, what="figures equal to the ground truth")
+    except WaitTimeoutError:
+        return last
+    return {}
+
+
+def print_table(report: Report) -> None:
+    """Print the resource timeline (a row a minute) and the verdicts."""
+    print(f"\nsoak {report.started_at}, {report.minutes:g} min, {report.machine['cpu_model']}")
+    print(f"{'minute':>6} {'RSS MiB':>8} {'fds':>5} {'threads':>7}")
+    shown = -1
+    for s in report.samples:
+        if int(s.seconds // 60) > shown:
+            shown = int(s.seconds // 60)
+            print(f"{shown:>6} {s.rss_mib:>8.1f} {s.fds:>5} {s.threads:>7}")
+    print(f"scrapes: {report.scrapes}")
+    print(f"counter drift vs ground truth: {sum(len(v) for v in report.drift.values())} groups")
+    for name, ok in report.verdicts.items():
+        print(f"  {name:<22} {'ok' if ok else 'FAILED'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the soak, write bench/results/soak.json, print the table; exit 1 if a verdict failed."""
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="how long to run (default 30)")
+    parser.add_argument("--fault-seconds", type=float, default=20.0, help="how long each fault lasts")
+    parser.add_argument("--calm-seconds", type=float, default=25.0, help="healthy time after each fault")
+    parser.add_argument("--out", type=Path, default=RESULTS / "soak.json", help="where to write the JSON")
+    args = parser.parse_args(argv)
+    print(f"soaking for {args.minutes:g} minutes; faults in turn:", flush=True)
+    report = soak(args.minutes, on=args.fault_seconds, calm=args.calm_seconds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
+    print_table(report)
+    return 0 if all(report.verdicts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
