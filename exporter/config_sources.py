@@ -1,0 +1,141 @@
+"""Where settings come from, and how a problem with them is told in one line.
+
+The plumbing ``config.load`` runs around the ``Settings`` model: the environment prefix,
+the frame of the command-line parser (usage, epilog, fixed width), locating and reading
+the YAML file and handing its content to ``Settings`` as its lowest-precedence source,
+and ``one_line``, which names the setting at fault and where to set it, never its value.
+Nothing here knows the settings themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from argparse import ArgumentParser, RawDescriptionHelpFormatter
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic_core import PydanticCustomError
+from pydantic_settings import InitSettingsSource
+
+from exporter.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator
+
+    from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+ENV_PREFIX = "ACRONIS_EXPORTER_"
+PROG = "acronis-task-exporter"
+_HELP_WIDTH = 100  # fixed, so that --help reads the same in every terminal (and in the golden test)
+_INVALID_SETTING = "invalid_setting"
+_EPILOG = """\
+Lists take repeated flags (--poll.queues a --poll.queues b) or, in the environment,
+a,b or a JSON list. Secrets are best passed as files (--api.client-secret-file) or
+environment variables: flags show up in the process list.
+
+Examples:
+  acronis-task-exporter --demo
+  ACRONIS_EXPORTER_API__CLIENT_SECRET=... acronis-task-exporter \\
+      --api.url https://eu2-cloud.acronis.com --api.client-id 0f1e...
+  acronis-task-exporter --config.file /etc/acronis-task-exporter.yaml --check-config
+"""
+# The YAML file's content, handed from yaml_file() to yaml_source() for one parse.
+_YAML_DATA: ContextVar[dict[str, Any]] = ContextVar("yaml_data", default={})  # noqa: B039 - never mutated
+
+
+def invalid_setting(path: str, problem: str) -> PydanticCustomError:
+    """Return a validation error that `one_line` reports as "<path>: <problem>" with where to set it."""
+    return PydanticCustomError(_INVALID_SETTING, "{path}: {problem}", {"path": path, "problem": problem})
+
+
+def root_parser(description: str | None) -> ArgumentParser:
+    """Return the parser frame pydantic-settings adds the flags to."""
+    return ArgumentParser(
+        prog=PROG,
+        usage="%(prog)s [flags]",
+        description=description,
+        epilog=_EPILOG,
+        formatter_class=partial(RawDescriptionHelpFormatter, width=_HELP_WIDTH),
+        allow_abbrev=False,
+        add_help=True,
+    )
+
+
+@contextmanager
+def yaml_file(args: list[str], environ: dict[str, str] | None) -> Iterator[None]:
+    """Read the YAML file the flags or `environ` name; `yaml_source` serves it while the block runs."""
+    token = _YAML_DATA.set(_read_yaml(_yaml_path(args, environ)))
+    try:
+        yield
+    finally:
+        _YAML_DATA.reset(token)
+
+
+def yaml_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource:
+    """Return the YAML file's content as a settings source (empty outside `yaml_file`)."""
+    return InitSettingsSource(settings_cls, init_kwargs=_YAML_DATA.get())
+
+
+def _yaml_path(args: list[str], environ: dict[str, str] | None) -> Path | None:
+    parser = ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--config.file", "--config-file", dest="file")
+    known, _ = parser.parse_known_args(args)
+    if known.file:
+        return Path(known.file)
+    from_env = (os.environ if environ is None else environ).get(f"{ENV_PREFIX}CONFIG_FILE")
+    return Path(from_env) if from_env else None
+
+
+def _read_yaml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"config.file: cannot read {path} ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config.file: {path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config.file: {path} must hold a mapping of settings")
+    return data
+
+
+def one_line(error: ValidationError, top_level: Collection[str]) -> str:
+    """Describe the first problem in one line naming the setting and how to set it, never its value.
+
+    `top_level` holds the root model's field names: only those, and dotted paths, are settings
+    with a flag and a variable to suggest.
+    """
+    problems = error.errors(include_input=False, include_url=False)
+    first = _describe(problems[0], top_level)
+    more = len(problems) - 1
+    return f"{first} (and {more} more)" if more else first
+
+
+def _describe(problem: ErrorDetails, top_level: Collection[str]) -> str:
+    if problem["type"] == _INVALID_SETTING:
+        path = str(problem.get("ctx", {}).get("path", ""))
+        text = problem["msg"]
+    elif problem["type"] == "extra_forbidden":
+        return ".".join(str(part) for part in problem["loc"]) + ": unknown setting"
+    else:
+        path = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if message[1:2].islower():  # "Input should..." reads on after a colon; "URL ..." keeps its case
+            message = message[:1].lower() + message[1:]
+        text = f"{path}: {message}"
+    if not path or ("." not in path and path not in top_level):
+        return text
+    flag = "--" + path.replace("_", "-")
+    env = ENV_PREFIX + path.replace(".", "__").upper()
+    return f"{text} (set {flag} or {env})"
