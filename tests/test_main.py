@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -168,3 +169,26 @@ class TestDemo:
         assert any(labels.get("tenant_id") for labels in families["acronis_open_tasks"])
         assert families["acronis_tenant_info"]
         assert f"metrics at http://127.0.0.1:{exporter.port}/metrics" in announcement
+
+
+class TestListenFailure:
+    """A listen address that cannot be bound is a runtime failure, reported in one line."""
+
+    def test_taken_port_exits_1_naming_the_address(self) -> None:
+        """With the port held by another socket, the exporter exits 1 and names the address."""
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            address = f"127.0.0.1:{holder.getsockname()[1]}"
+            args = [
+                "--api.url",
+                "https://dc.example",
+                "--api.client-id",
+                "x",
+                "--web.listen-address",
+                address,
+            ]
+            result = run_exporter(args, env=api_env())
+        assert result.returncode == 1
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"{PROG}: error: cannot listen on {address}")
