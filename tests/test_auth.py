@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import structlog
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from exporter import logs
 from exporter.auth import (
     REMINT_BACKOFF,
     TOKEN_PATH,
@@ -26,13 +22,15 @@ from exporter.auth import (
     build_auth,
 )
 from exporter.client import TaskManagerClient
-from exporter.config import ApiSettings, LogSettings
 from exporter.errors import ApiError, ApiUnavailable, AuthError, PermissionDenied
 from exporter.metrics import SelfMetrics
+from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:
+    import io
     from collections.abc import Callable, Iterator
 
+    from exporter.config import ApiSettings
     from exporter.simulator import ManualClock, RunningSimulator
     from exporter.simulator.requestlog import RequestRecord
 
@@ -41,36 +39,13 @@ MARGIN = 900.0
 QUIET = {"completion_rate": 0.01}  # moving the clock hours ahead must not generate thousands of tasks
 
 
-class RecordingTokenSource(TokenSource):
-    """A real TokenSource that remembers what it minted, so tests can look for leaks."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - passes TokenSource's through
-        super().__init__(*args, **kwargs)
-        self.minted: list[Token] = []
-
-    def mint(self) -> Token:
-        """Mint as usual and keep the token."""
-        token = super().mint()
-        self.minted.append(token)
-        return token
-
-
-@dataclass
-class Harness:
+@dataclass(kw_only=True)
+class Harness(ClientHarness):
     """A client wired to one simulator through OAuth2Auth, with its metrics and log output."""
 
-    sim: RunningSimulator
     api: ApiSettings
-    client: TaskManagerClient
-    tokens: RecordingTokenSource
-    registry: CollectorRegistry
     log: io.StringIO
-    secrets: list[str] = field(default_factory=list)
     cleared_at: int = 0
-
-    def sample(self, name: str, **labels: str) -> float:
-        """Return a sample's value from the exporter's registry (0 when absent)."""
-        return self.registry.get_sample_value(name, labels) or 0.0
 
     def settled(self) -> list[RequestRecord]:
         """Return the simulator's request log once it holds every exchange the client counted.
@@ -109,66 +84,39 @@ class Harness:
         """Return (method, status) of every request since the last clear."""
         return [(entry.method, entry.status) for entry in self.settled()]
 
-    def assert_clean(self, text: str) -> None:
-        """Fail if a secret or any minted token occurs in `text`."""
-        for secret in [*self.secrets, *(token.value for token in self.tokens.minted)]:
-            assert secret not in text
-
 
 def api_for(sim: RunningSimulator, **overrides: Any) -> ApiSettings:  # noqa: ANN401 - any ApiSettings field
-    """Return settings for `sim` with tiny timeouts and backoffs."""
-    values: dict[str, Any] = {
-        "url": sim.url,
-        "client_id": sim.config.client_id,
-        "client_secret": SecretStr(sim.config.client_secret),
-        "timeout": 5.0,
-        "connect_timeout": 2.0,
-        "max_retries": 1,
-        "backoff_initial": 0.01,
-        "backoff_max": 0.02,
-        "token_refresh_margin": MARGIN,
-    }
-    values.update(overrides)
-    return ApiSettings(**values)
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """Capture the exporter's real log output (debug, JSON) and restore logging afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    output = io.StringIO()
-    logs.configure(LogSettings(level="debug"), stream=output)
-    yield output
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    """Return settings for `sim` with tiny timeouts and backoffs, one retry and MARGIN."""
+    return simulator_api(sim, **{"max_retries": 1, "token_refresh_margin": MARGIN, **overrides})
 
 
 @pytest.fixture
 def harness_factory(
-    simulator_factory: Callable[..., RunningSimulator], clock: ManualClock, log_output: io.StringIO
+    simulator_factory: Callable[..., RunningSimulator], clock: ManualClock
 ) -> Iterator[Callable[..., Harness]]:
-    """Build harnesses; at teardown, check no secret or token reached the log output."""
+    """Build harnesses that share the captured log; at teardown, check no secret or token reached it."""
     built: list[Harness] = []
+    with captured_logs() as log_output:
 
-    def build(api_overrides: dict[str, Any] | None = None, **sim_overrides: Any) -> Harness:  # noqa: ANN401
-        sim = simulator_factory(**{**QUIET, **sim_overrides})
-        api = api_for(sim, **(api_overrides or {}))
-        registry = CollectorRegistry()
-        metrics = SelfMetrics(registry)
-        tokens = RecordingTokenSource(api, metrics, clock=clock.now)
-        auth = OAuth2Auth(tokens, refresh_margin=api.token_refresh_margin, clock=clock.now)
-        client = TaskManagerClient(api, auth, metrics)
-        harness = Harness(sim, api, client, tokens, registry, log_output, [sim.config.client_secret])
-        harness.secrets.append(sim.config.password)
-        built.append(harness)
-        return harness
+        def build(api_overrides: dict[str, Any] | None = None, **sim_overrides: Any) -> Harness:  # noqa: ANN401
+            sim = simulator_factory(**{**QUIET, **sim_overrides})
+            api = api_for(sim, **(api_overrides or {}))
+            registry = CollectorRegistry()
+            metrics = SelfMetrics(registry)
+            tokens = RecordingTokenSource(api, metrics, clock=clock.now)
+            auth = OAuth2Auth(tokens, refresh_margin=api.token_refresh_margin, clock=clock.now)
+            client = TaskManagerClient(api, auth, metrics)
+            harness = Harness(
+                sim=sim, api=api, client=client, tokens=tokens, registry=registry, log=log_output
+            )
+            harness.secrets += [sim.config.client_secret, sim.config.password]
+            built.append(harness)
+            return harness
 
-    yield build
-    for harness in built:
-        harness.client.close()
-        harness.assert_clean(log_output.getvalue())
+        yield build
+        for harness in built:
+            harness.client.close()
+            harness.assert_clean(log_output.getvalue())
 
 
 @pytest.fixture

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import email.utils
-import io
-import logging
 import math
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import structlog
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from exporter import logs
-from exporter.auth import OAuth2Auth, StaticBearerAuth, Token, TokenSource
+from exporter.auth import OAuth2Auth, StaticBearerAuth, TokenSource
 from exporter.client import TaskManagerClient, endpoint_of
-from exporter.config import ApiSettings, LogSettings
+from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
 from exporter.metrics import OPEN_STATES, SelfMetrics
 from exporter.retry import retry_after_seconds
+from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:
+    import io
     from collections.abc import Callable, Iterator
 
     from exporter.simulator import ManualClock, RunningSimulator
@@ -38,34 +36,11 @@ OPEN = [("state", state) for state in OPEN_STATES]
 TEMPLATES = {"/tasks", "/tasks/{id}", "/activities", "/activities/{id}", "/idp/token"}
 
 
-class RecordingTokenSource(TokenSource):
-    """A real TokenSource that remembers what it minted, so tests can look for leaks."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - passes TokenSource's through
-        super().__init__(*args, **kwargs)
-        self.minted: list[Token] = []
-
-    def mint(self) -> Token:
-        """Mint as usual and keep the token."""
-        token = super().mint()
-        self.minted.append(token)
-        return token
-
-
-@dataclass
-class Harness:
+@dataclass(kw_only=True)
+class Harness(ClientHarness):
     """A client wired to one simulator, with its metrics, stop event and log output."""
 
-    sim: RunningSimulator
-    client: TaskManagerClient
-    tokens: RecordingTokenSource
-    registry: CollectorRegistry
     stop: threading.Event
-    secrets: list[str] = field(default_factory=list)
-
-    def sample(self, name: str, **labels: str) -> float:
-        """Return a sample's value from the exporter's registry (0 when absent)."""
-        return self.registry.get_sample_value(name, labels) or 0.0
 
     def api_requests(self, at_least: int = 0) -> list[RequestRecord]:
         """Return the Task Manager requests answered so far, oldest first, once `at_least` are logged.
@@ -81,23 +56,12 @@ class Harness:
         wait_for(lambda: len(answered()) >= at_least)
         return answered()
 
-    def assert_clean(self, text: str) -> None:
-        """Fail if a secret or any minted token occurs in `text`."""
-        for secret in [*self.secrets, *(token.value for token in self.tokens.minted)]:
-            assert secret not in text
-
 
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
     """Capture the exporter's real log output (debug, JSON) and restore logging afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    output = io.StringIO()
-    logs.configure(LogSettings(level="debug"), stream=output)
-    yield output
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    with captured_logs() as output:
+        yield output
 
 
 @pytest.fixture
@@ -109,23 +73,15 @@ def harness_factory(
 
     def build(api_overrides: dict[str, Any] | None = None, **sim_overrides: Any) -> Harness:  # noqa: ANN401
         sim = simulator_factory(**sim_overrides)
-        values: dict[str, Any] = {
-            "url": sim.url,
-            "client_id": sim.config.client_id,
-            "client_secret": SecretStr(sim.config.client_secret),
-            "timeout": 5.0,
-            "connect_timeout": 2.0,
-            "max_retries": 2,
-            "backoff_initial": 0.01,
-            "backoff_max": 0.02,
-        }
-        api = ApiSettings(**{**values, **(api_overrides or {})})
+        api = simulator_api(sim, **(api_overrides or {}))
         registry, stop = CollectorRegistry(), threading.Event()
         metrics = SelfMetrics(registry)
         tokens = RecordingTokenSource(api, metrics, clock=clock.now)
         client = TaskManagerClient(api, OAuth2Auth(tokens, clock=clock.now), metrics, stop=stop)
-        built.append(Harness(sim, client, tokens, registry, stop, [sim.config.client_secret]))
-        return built[-1]
+        harness = Harness(sim=sim, client=client, tokens=tokens, registry=registry, stop=stop)
+        harness.secrets.append(sim.config.client_secret)
+        built.append(harness)
+        return harness
 
     yield build
     for harness in built:
