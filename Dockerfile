@@ -36,9 +36,11 @@ LABEL org.opencontainers.image.title="acronis-task-exporter" \
       org.opencontainers.image.documentation="deploy/README.md in the source repository"
 COPY --from=build /opt/acronis-task-exporter /opt/acronis-task-exporter
 COPY deploy/docker/healthcheck.py /opt/acronis-task-exporter/healthcheck.py
+# The revision feeds acronis_exporter_build_info; its name sits outside the settings prefix.
 ENV PATH=/opt/acronis-task-exporter/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    ACRONIS_TASK_EXPORTER_REVISION=${REVISION}
 # 65532 is the "nonroot" id distroless images use: no passwd entry is needed, and a
 # numeric USER lets Kubernetes prove runAsNonRoot without resolving a name.
 USER 65532:65532
