@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     once: bool = False
     """Poll once, print the exposition to stdout and exit."""
     check_config: bool = False
-    """Validate the settings, print them (secrets masked) and exit."""
+    """Check settings and credentials (mint a token, run one lod=count query), print one line, exit 0 or 1."""
     config_file: Path | None = None
     """YAML file with settings (lowest precedence after defaults)."""
 
