@@ -12,7 +12,7 @@ from exporter.simulator import ManualClock, RunningSimulator, SimulatorConfig, s
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-T0 = 1_790_000_000.0  # 2026-09-21T12:53:20Z: every manual clock starts here
+T0 = 1_790_000_000.0  # 2026-09-21T14:13:20Z: every manual clock starts here
 SMALL = SimulatorConfig(tasks=300, open_tasks=40, tenants=12, seed=7)  # fast to build, rich enough
 
 
