@@ -1,4 +1,4 @@
-"""Clock skew: the API's clock an hour ahead of or behind the exporter's, and late-written completions."""
+"""Clock skew: the API's clock an hour ahead of or three hours behind the exporter's; late writes."""
 
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 LATE_WRITE_MAX = 20.0  # completions appear up to 20 s after their completedAt, well inside the overlap
 WATERMARK = "acronis_exporter_watermark_timestamp_seconds"
+TOKENS = "acronis_exporter_token_requests_total"
+REQUESTS = "acronis_exporter_api_requests_total"
 
 
 @pytest.fixture(
     scope="module",
-    params=[3600.0, -3600.0],
-    ids=["api-clock-1h-ahead", "api-clock-1h-behind"],
+    # Three hours is longer than a token lives: a timezone mistake on either host does that.
+    params=[3600.0, -3 * 3600.0],
+    ids=["api-clock-1h-ahead", "api-clock-3h-behind"],
 )
 def skewed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """Start a rig whose simulator clock is an hour off and writes completions late."""
@@ -64,3 +67,13 @@ class TestClockSkew:
             assert api_now - COMPLETION_OVERLAP <= watermark <= api_now, (
                 f"{kind} watermark {watermark} is off the API clock ({api_now})"
             )
+
+    def test_one_token_serves_many_polls_whatever_the_skew(self, skewed: Rig) -> None:
+        """Token expiry is judged so that a skewed clock does not turn every request into a mint."""
+        before = skewed.scrape()
+        for _ in range(3):
+            skewed.wait_polled()
+        after = skewed.scrape()
+        minted = after.total(TOKENS) - before.total(TOKENS)
+        sent = after.total(REQUESTS) - before.total(REQUESTS)
+        assert minted <= 1, f"{minted:g} tokens minted for {sent:g} requests over three polls"
