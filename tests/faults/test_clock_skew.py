@@ -31,7 +31,7 @@ REQUESTS = "acronis_exporter_api_requests_total"
     ids=["api-clock-1h-ahead", "api-clock-3h-behind"],
 )
 def skewed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    """Start a rig whose simulator clock is an hour off and writes completions late."""
+    """Start a rig whose simulator clock is skewed from the wall and writes completions late."""
     require_prometheus()
     offset: float = request.param
     simulator = with_simulator(late_write_max=LATE_WRITE_MAX)
