@@ -36,6 +36,9 @@ class SimulatorServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # The stdlib's backlog of 5 makes the sixth simultaneous connect wait for a 1 s SYN retransmit;
+    # a connection pool opening a burst of connections would see that as latency.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         self.simulator = simulator

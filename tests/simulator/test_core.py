@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-import pytest
-
 from exporter.simulator.models import Activity, Task
 
 from .helpers import Api
@@ -89,22 +87,3 @@ class TestListing:
         seen = Counter((i["tenant"]["id"], i["queue"], i["result"]["code"]) for i in items)
         assert seen == simulator.truth.count_completions(completed_after=start)
         assert sum(seen.values()) > 0
-
-
-class TestServing:
-    """Where and how the simulator listens."""
-
-    def test_ipv6_loopback(self, simulator_factory: Callable[..., RunningSimulator]) -> None:
-        """host="::1" listens on IPv6 and the URL brackets the address."""
-        sim = simulator_factory(host="::1")
-        assert sim.url.startswith("http://[::1]:")
-        client = Api(sim)
-        assert client.json("/tasks", [("lod", "count")])["count"] > 0
-        client.close()
-
-    def test_taken_port_raises(
-        self, simulator: RunningSimulator, simulator_factory: Callable[..., RunningSimulator]
-    ) -> None:
-        """Starting on a port in use fails with OSError."""
-        with pytest.raises(OSError, match="in use"):
-            simulator_factory(port=int(simulator.url.rsplit(":", 1)[1]))
