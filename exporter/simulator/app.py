@@ -87,6 +87,11 @@ class Simulator:
                 status=status, response_bytes=size, duration_ms=round(seconds * 1000, 2),
             )  # fmt: skip
 
+    def log_client_gone(self, client: str, error: str) -> None:
+        """Log a client that hung up mid-request, at debug level, alongside the request log."""
+        if self.config.log_requests:
+            self._log.debug("client_disconnected", client=client, error=error)
+
     def log(self, event: str, **fields: object) -> None:
         """Log one simulator event (start, stop) as a JSON line."""
         self._log.info(event, **fields)

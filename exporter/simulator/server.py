@@ -23,6 +23,8 @@ from exporter.simulator.requestlog import RequestRecord
 if TYPE_CHECKING:
     from exporter.simulator.app import Simulator
 
+# A client that timed out or closed its connection mid-reply: routine, never an error.
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _ITEM = re.compile(r"^/api/task_manager/v2/(tasks|activities)(?:/([^/]*))?/?$")
 _PROXY_401 = (
     "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
@@ -88,6 +90,15 @@ class Handler(BaseHTTPRequestHandler):
         """Serve a DELETE."""
         self._handle()
 
+    def handle(self) -> None:
+        """Serve the connection's requests; a client hanging up ends it with one debug line."""
+        try:
+            super().handle()
+        except _CLIENT_GONE as error:
+            self.close_connection = True
+            host, port = self.client_address[:2]
+            self.server.simulator.log_client_gone(f"{host}:{port}", type(error).__name__)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401  the stdlib's signature
         """Silence the stdlib's access log; the simulator logs with structlog instead."""
 
@@ -103,8 +114,10 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, payload = self._respond(path, query, body)
         except ApiError as error:
             status, headers, payload = error.status, {}, _json(error.body())
-        self._send(status, headers, payload)
-        sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
+        try:
+            self._send(status, headers, payload)
+        finally:  # answered even if the client hung up before reading it: it still counts
+            sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
         sim.log_request(
             self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
         )

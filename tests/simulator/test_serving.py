@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from .helpers import API, Api
+from .helpers import API, Api, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,3 +57,33 @@ class TestConcurrentClients:
         with ThreadPoolExecutor(max_workers=20) as pool:
             statuses = list(pool.map(one_client, range(20)))
         assert statuses == [200] * 20
+
+
+class TestClientsThatLeave:
+    """A client that times out and hangs up mid-reply is routine for a server."""
+
+    def test_a_client_timing_out_leaves_one_debug_line_and_no_traceback(
+        self, simulator_factory: Callable[..., RunningSimulator], capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A client giving up on a slow reply costs one client_disconnected debug line, no traceback."""
+        sim = simulator_factory(log_requests=True)
+        api = Api(sim)
+        token = api.token()
+        api.close()
+        sim.faults.latency(0.3)
+        with httpx.Client(base_url=sim.url, timeout=0.05) as client, pytest.raises(httpx.ReadTimeout):
+            client.get(f"{API}/tasks", params={"lod": "full"}, headers={"Authorization": f"Bearer {token}"})
+        err = ""
+
+        def disconnect_logged() -> bool:
+            nonlocal err
+            err += capfd.readouterr().err
+            return "client_disconnected" in err
+
+        # The simulator answers once its latency is over and only then finds the client gone.
+        assert wait_until(disconnect_logged), err
+        assert "Traceback" not in err
+        events = [json.loads(line) for line in err.splitlines()]
+        gone = [event for event in events if event["event"] == "client_disconnected"]
+        assert len(gone) == 1, err
+        assert gone[0]["level"] == "debug"
