@@ -10,13 +10,14 @@ neither the harness nor the in-process simulator slows it.
 Input on stdin (JSON, so the secret never shows in ``ps``)::
 
     {"base_url": ..., "client_id": ..., "client_secret": ..., "concurrency": 4,
-     "requests": [{"path": "/api/task_manager/v2/tasks", "query": [["lod", "count"], ...]}, ...]}
+     "walks": [{"path": "/api/task_manager/v2/tasks", "query": [["lod", "count"]], "pages": 1}, ...]}
 
 Output on stdout: ``{"wall_seconds": ..., "responses": ...}``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -28,25 +29,24 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bench.replay import Credentials, fetch_token, walk
+from bench.traffic import Walk
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from exporter.simulator.requestlog import RequestRecord
 
 _REPO = Path(__file__).resolve().parents[1]
 
 
 def reference_wall_seconds(
-    base_url: str, credentials: Credentials, requests: Sequence[RequestRecord], concurrency: int
+    base_url: str, credentials: Credentials, walks: Sequence[Walk], concurrency: int
 ) -> float:
-    """Walk `requests` from a separate process; return its wall time in seconds."""
+    """Send `walks` from a separate process; return its wall time in seconds."""
     job = {
         "base_url": base_url,
         "client_id": credentials.client_id,
         "client_secret": credentials.client_secret,
         "concurrency": concurrency,
-        "requests": [{"path": request.path, "query": request.query} for request in requests],
+        "walks": [dataclasses.asdict(one) for one in walks],
     }
     finished = subprocess.run(
         [sys.executable, "-m", "bench.reference_walk"],
@@ -64,14 +64,17 @@ def main() -> int:
     """Read the job from stdin, walk it, print the wall time."""
     job: dict[str, Any] = json.loads(sys.stdin.read())
     credentials = Credentials(job["client_id"], job["client_secret"])
-    requests = [(str(r["path"]), [(str(k), str(v)) for k, v in r["query"]]) for r in job["requests"]]
+    walks = [
+        Walk(str(one["path"]), tuple((str(k), str(v)) for k, v in one["query"]), int(one["pages"]))
+        for one in job["walks"]
+    ]
     concurrency = int(job["concurrency"])
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     with httpx.Client(base_url=job["base_url"], timeout=120.0, limits=limits) as client:
         client.headers["Authorization"] = f"Bearer {fetch_token(client, credentials)}"
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            pages = sum(pool.map(lambda request: sum(1 for _ in walk(client, *request)), requests))
+            pages = sum(pool.map(lambda one: sum(1 for _ in walk(client, one)), walks))
         wall = time.perf_counter() - started
     print(json.dumps({"wall_seconds": wall, "responses": pages}))
     return 0

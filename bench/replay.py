@@ -20,7 +20,7 @@ from exporter.models import parse_activity, parse_task
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from exporter.simulator.requestlog import RequestRecord
+    from bench.traffic import Walk
 
 _DECODE_REPEATS = 5  # the fastest of several runs: the floor, free of scheduler noise
 
@@ -46,14 +46,14 @@ class Credentials:
     client_secret: str
 
 
-def replay(base_url: str, credentials: Credentials, requests: Sequence[RequestRecord]) -> Replay:
-    """Re-send `requests` (count queries and first pages), follow their cursors, time the decoding."""
+def replay(base_url: str, credentials: Credentials, walks: Sequence[Walk]) -> Replay:
+    """Re-send a cycle's walks as far as the exporter went, and time decoding what comes back."""
     with httpx.Client(base_url=base_url, timeout=120.0) as client:
         client.headers["Authorization"] = f"Bearer {fetch_token(client, credentials)}"
         pages = [
-            (_PARSERS.get(request.path.rstrip("/").rsplit("/", 1)[-1], _ignore), body)
-            for request in requests
-            for body in walk(client, request.path, request.query)
+            (_PARSERS.get(one.path.rstrip("/").rsplit("/", 1)[-1], _ignore), body)
+            for one in walks
+            for body in walk(client, one)
         ]
     bodies = [body for _, body in pages]
     return Replay(
@@ -97,18 +97,19 @@ def fetch_token(client: httpx.Client, credentials: Credentials) -> str:
     return str(response.json()["access_token"])
 
 
-def walk(client: httpx.Client, path: str, query: Sequence[tuple[str, str]]) -> Iterator[bytes]:
-    """Yield the body of a request and, for a listing, of every later page its cursor leads to."""
-    response = _get(client, path, query)
+def walk(client: httpx.Client, one: Walk) -> Iterator[bytes]:
+    """Yield the body of the walk's first request and of the later pages its cursor leads to."""
+    response = _get(client, one.path, one.query)
     seen: set[str] = set()
-    while True:
+    for _ in range(one.pages - 1):
         yield response.content
         page = response.json()
         after = _after(page)
         if not page.get("items") or not after or after in seen:
             return
         seen.add(after)
-        response = _get(client, path, [("after", after), *_paging(query)])
+        response = _get(client, one.path, [("after", after), *_paging(one.query)])
+    yield response.content
 
 
 def _get(client: httpx.Client, path: str, query: Sequence[tuple[str, str]]) -> httpx.Response:

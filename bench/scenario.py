@@ -203,16 +203,15 @@ def _replay_without_latency(sim: RunningSimulator, cycle: Cycle, latency: float)
     sim.faults.latency(0.0)  # the replay measures bytes and decoding, not waiting
     try:
         credentials = Credentials(sim.config.client_id, sim.config.client_secret)
-        return replay(sim.url, credentials, [*cycle.traffic.count_queries, *cycle.traffic.first_pages])
+        return replay(sim.url, credentials, cycle.traffic.walks())
     finally:
         sim.faults.latency(latency)
 
 
 def _reference(sim: RunningSimulator, cycle: Cycle) -> float:
-    """Wall time of the same requests from a bare client, walks first, as the exporter orders them."""
+    """Wall time of the same requests from a bare client, longest walks first."""
     credentials = Credentials(sim.config.client_id, sim.config.client_secret)
-    requests = [*cycle.traffic.first_pages, *cycle.traffic.count_queries]
-    return reference_wall_seconds(sim.url, credentials, requests, _DEFAULTS.concurrency)
+    return reference_wall_seconds(sim.url, credentials, cycle.traffic.walks(), _DEFAULTS.concurrency)
 
 
 def _exporter_view(url: str) -> tuple[float, int]:

@@ -29,6 +29,15 @@ _TASK_MANAGER = "/api/task_manager/v2/"
 
 
 @dataclass(frozen=True)
+class Walk:
+    """A count query or a listing walk as the exporter sent it: its first request and its pages."""
+
+    path: str
+    query: tuple[tuple[str, str], ...]
+    pages: int  # a walk stops where the exporter's did (a probe reads one page of a long listing)
+
+
+@dataclass(frozen=True)
 class CycleTraffic:
     """The requests of one poll cycle, summed and split by kind."""
 
@@ -41,6 +50,15 @@ class CycleTraffic:
     last_arrival: float  # monotonic arrival of the last request
     first_pages: tuple[RequestRecord, ...]  # where a replay of this cycle starts
     count_queries: tuple[RequestRecord, ...]
+
+    def walks(self) -> list[Walk]:
+        """Every walk of the cycle, longest first (the order a pool should start them in), then counts."""
+        listings = [
+            Walk(entry.path, tuple(entry.query), self.chains.get(listing_key(entry), 1))
+            for entry in self.first_pages
+        ]
+        counts = [Walk(entry.path, tuple(entry.query), 1) for entry in self.count_queries]
+        return [*sorted(listings, key=lambda walk: -walk.pages), *counts]
 
     @property
     def longest_chain(self) -> int:
