@@ -74,17 +74,26 @@ class RunningSimulator:
         """Write one structured JSON line to stderr (the CLI's start-up line)."""
         self._simulator.log(event, **fields)
 
-    def stop(self) -> None:
-        """Stop serving and release everything; safe to call twice."""
+    @property
+    def in_flight(self) -> int:
+        """How many requests are being answered right now."""
+        return self._server.in_flight
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, give requests in flight up to `timeout` seconds, then release everything.
+
+        A request still running after that is answered 503, never with a database error.
+        Safe to call twice.
+        """
         if self._stopped:
             return
         self._stopped = True
         if self._ticker is not None:
             self._ticker.stop()
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
+        self._server.shutdown()  # no new connections from here on
         self._thread.join()
+        self._server.server_close()
+        self._server.finish_connections(timeout)
         self._simulator.close()
 
     def __enter__(self) -> Self:

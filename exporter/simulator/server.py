@@ -1,7 +1,9 @@
 """The HTTP front: routing, authentication, faults on the wire, the request log.
 
 A stdlib ThreadingHTTPServer speaking HTTP/1.1 with keep-alive, one thread per
-connection, the way a real client's connection pool meets a server.
+connection, the way a real client's connection pool meets a server. It keeps track
+of its connections and of the requests in flight, so that stopping can let them
+finish before the database closes.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from urllib.parse import parse_qsl, urlsplit
 from exporter.simulator.api import Reply
 from exporter.simulator.errors import ApiError, error_body
 from exporter.simulator.requestlog import RequestRecord
+from exporter.simulator.store import StoreClosedError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from exporter.simulator.app import Simulator
 
 # A client that timed out or closed its connection mid-reply: routine, never an error.
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+_STOPPING = ApiError(503, "ServiceUnavailable", "the simulator is stopping")
 _ITEM = re.compile(r"^/api/task_manager/v2/(tasks|activities)(?:/([^/]*))?/?$")
 _PROXY_401 = (
     "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
@@ -47,28 +53,61 @@ class SimulatorServer(ThreadingHTTPServer):
         if ":" in address[0]:  # an IPv6 literal such as "::1"
             self.address_family = socket.AF_INET6
         self._open: dict[threading.Thread, socket.socket] = {}
-        self._open_lock = threading.Lock()
+        self._in_flight = 0
+        self._lock = threading.Lock()
         super().__init__(address, Handler)
 
+    def process_request(self, request: Any, client_address: Any) -> None:  # noqa: ANN401  the stdlib's signature
+        """Serve a new connection on its own thread, registered before it starts so stop() sees it."""
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="simulator-connection",
+            daemon=True,
+        )
+        with self._lock:
+            self._open[thread] = request
+        thread.start()
+
     def process_request_thread(self, request: Any, client_address: Any) -> None:  # noqa: ANN401  the stdlib's signature
-        """Serve one connection, remembering it so that `close_connections` can end it."""
-        with self._open_lock:
-            self._open[threading.current_thread()] = request
+        """Serve one connection, then forget it."""
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self._open_lock:
+            with self._lock:
                 self._open.pop(threading.current_thread(), None)
 
-    def close_connections(self, timeout: float = 5.0) -> None:
-        """End kept-alive connections and wait for their threads, so none outlives the simulator."""
-        with self._open_lock:
+    @property
+    def in_flight(self) -> int:
+        """How many requests are being answered right now."""
+        with self._lock:
+            return self._in_flight
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count one request as in flight while the block runs."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def finish_connections(self, timeout: float) -> None:
+        """Let requests in flight finish, end idle kept-alive connections, and wait for their threads.
+
+        Shutting down only the reading side wakes a handler waiting for the next request
+        (it reads end-of-file) while one busy answering can still write its reply.
+        """
+        with self._lock:
             open_now = dict(self._open)
         for sock in open_now.values():
             with contextlib.suppress(OSError):  # the client may have gone already
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RD)
+        deadline = time.monotonic() + timeout
         for thread in open_now:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -103,6 +142,10 @@ class Handler(BaseHTTPRequestHandler):
         """Silence the stdlib's access log; the simulator logs with structlog instead."""
 
     def _handle(self) -> None:
+        with self.server.answering():
+            self._answer()
+
+    def _answer(self) -> None:
         arrived = time.monotonic()
         sim = self.server.simulator
         parts = urlsplit(self.path)
@@ -112,6 +155,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(sim.faults.added_latency)  # the simulator's own delay, not a test waiting
         try:
             status, headers, payload = self._respond(path, query, body)
+        except StoreClosedError:  # stop() gave up waiting for this request: answer like a server going down
+            status, headers, payload = _STOPPING.status, {"Connection": "close"}, _json(_STOPPING.body())
         except ApiError as error:
             status, headers, payload = error.status, {}, _json(error.body())
         try:

@@ -1,7 +1,8 @@
 """The embedded SQLite database behind the simulator, safe to share across threads.
 
 One connection guarded by one lock: the threaded HTTP server's requests and the
-workload's transitions take turns, and every statement is short.
+workload's transitions take turns, and every statement is short. Once closed, every
+use raises `StoreClosedError`, which the HTTP front answers with a 503.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ if TYPE_CHECKING:
     from exporter.simulator.population import World
 
 
+class StoreClosedError(RuntimeError):
+    """The simulator stopped and closed its database while something still wanted it."""
+
+
 class Store:
     """Owns the connection; all SQL goes through `read` or `write`."""
 
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        self._closed = False
         for pragma in (
             "journal_mode = OFF",
             "synchronous = OFF",
@@ -71,6 +77,7 @@ class Store:
     def copy_from(self, path: str, kind: str) -> None:
         """Append one kind's rows from another SQLite file (filled by a forked helper)."""
         with self._lock:
+            self._check_open()
             self._conn.execute("ATTACH DATABASE ? AS side", (path,))
             try:
                 with self.write() as conn:
@@ -82,6 +89,7 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """Hold the lock for a transaction; commits on success, rolls back on error."""
         with self._lock:
+            self._check_open()
             self._conn.execute("BEGIN")
             try:
                 yield self._conn
@@ -103,15 +111,23 @@ class Store:
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one query and return all rows."""
         with self._lock:
+            self._check_open()
             return self._conn.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:  # noqa: ANN401  a SELECT's single value
         """Run a query that returns one value."""
         with self._lock:
+            self._check_open()
             row = self._conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection; later uses raise StoreClosedError instead of sqlite's error."""
         with self._lock:
+            self._closed = True
             self._conn.close()
+
+    def _check_open(self) -> None:
+        """Raise StoreClosedError once closed; call with the lock held."""
+        if self._closed:
+            raise StoreClosedError("the simulator has stopped; its database is closed")

@@ -87,3 +87,35 @@ class TestClientsThatLeave:
         gone = [event for event in events if event["event"] == "client_disconnected"]
         assert len(gone) == 1, err
         assert gone[0]["level"] == "debug"
+
+
+class TestStop:
+    """stop() while requests are still being answered."""
+
+    def test_a_request_in_flight_is_answered_before_the_database_closes(
+        self, api: Api, simulator: RunningSimulator, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A slow request under way when stop() is called still gets its full 200 reply."""
+        expected = sum(simulator.truth.counts_by_state().values())
+        api.token()
+        simulator.faults.latency(0.5)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reply = pool.submit(api.get, "/tasks", [("lod", "count")])
+            assert wait_until(lambda: simulator.in_flight == 1)
+            simulator.stop()
+            assert reply.result().json() == {"count": expected}
+        assert "Traceback" not in capfd.readouterr().err
+
+    def test_a_request_outlasting_the_grace_period_gets_503(
+        self, api: Api, simulator: RunningSimulator, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A request still running when stop() stops waiting is answered 503, not with a database error."""
+        api.token()
+        simulator.faults.latency(1.0)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reply = pool.submit(api.get, "/tasks", [("lod", "count")])
+            assert wait_until(lambda: simulator.in_flight == 1)
+            simulator.stop(timeout=0.0)
+            assert reply.result().status_code == 503
+            assert reply.result().json()["code"] == "ServiceUnavailable"
+        assert "Traceback" not in capfd.readouterr().err
