@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tests.faults.rig import JOB, POLL_INTERVAL, SOURCES, Rig, failures, last_success, source_up
+from exporter.metrics import SOURCES
+from tests.faults.rig import JOB, POLL_INTERVAL, Rig, failures, last_success, source_up
 from tests.faults.truth import assert_counts_exact
 from tests.faults.watch import ScrapeWatch, WatchReport
 

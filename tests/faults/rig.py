@@ -1,12 +1,13 @@
 """The fault rig: simulator, network gate, exporter subprocess and a real Prometheus, wired up.
 
-One rig per test module. The simulator runs in this process on a manual clock, so a
+The fault suite shares one rig; the clock-skew module and the soak (``bench/soak.py``)
+start their own. The simulator runs in this process on a manual clock, so a
 test flips its faults, reads its request log and ground truth, and moves time itself:
 completions only happen when the test calls ``advance``, which makes "the counters
 equal the ground truth" an exact, race-free comparison. The exporter runs as operators
 run it (the console script, its own process) with a 1 s poll, short timeouts and short
 backoffs; it reaches the simulator through a ``NetGate`` so the API can also vanish.
-Prometheus scrapes the exporter every second for the whole module.
+Prometheus scrapes the exporter every second for as long as the rig runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from exporter.metrics import SOURCES
 from exporter.simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.netgate import NetGate
@@ -40,7 +42,7 @@ API_TIMEOUT = 1.0
 BACKOFF_MAX = 0.5
 RETRY_AFTER_MAX = 3.0
 # Eight requests in flight and one counted queue keep a poll short even when every
-# request times out (a source waits for all of its requests, see exporter/jobs.py).
+# request times out, so the slow-API scenario stays within seconds.
 CONCURRENCY = 8
 # Several pages per listing, so cursor faults have cursors to break; a window of
 # 60 s of completions (120 at 2/s) stays well inside MAX_PAGES.
@@ -78,14 +80,6 @@ EXPORTER_FLAGS: tuple[str, ...] = (
     "--log.level", "debug",
 )  # fmt: skip
 
-SOURCES = (
-    "task_counts",
-    "activity_counts",
-    "open_tasks",
-    "open_activities",
-    "completed_tasks",
-    "completed_activities",
-)
 TASK_SOURCES = ("task_counts", "open_tasks", "completed_tasks")
 ACTIVITY_SOURCES = ("activity_counts", "open_activities", "completed_activities")
 

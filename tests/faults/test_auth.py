@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from exporter.metrics import SOURCES
 from tests.faults.checks import fail_and_recover, scenario
-from tests.faults.rig import SOURCES, failures
+from tests.faults.rig import failures
 from tests.faults.truth import assert_counts_exact
 
 if TYPE_CHECKING:

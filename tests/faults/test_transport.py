@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from exporter.metrics import SOURCES
 from exporter.simulator.timefmt import http_date
 from tests.faults.checks import fail_and_recover, scenario
 from tests.faults.rig import (
@@ -17,7 +18,6 @@ from tests.faults.rig import (
     CONCURRENCY,
     POLL_INTERVAL,
     RETRY_AFTER_MAX,
-    SOURCES,
     TASK_SOURCES,
     failures,
     source_up,
