@@ -11,11 +11,12 @@ error message.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 import httpx
 
@@ -161,7 +162,7 @@ class TokenSource:
                 f"token reply from {self._where()} has no access_token", reason="shape", status=status
             )
         now = self._clock()
-        return Token(value, _expires_at(body, now), issued_at=now)
+        return Token(value, _expires_at(body, now, _server_time(response)), issued_at=now)
 
     def _who(self) -> str:
         if self._api.grant_type == "password":
@@ -177,14 +178,34 @@ def _plain(secret: SecretStr | None) -> str:
     return secret.get_secret_value() if secret is not None else ""
 
 
-def _expires_at(body: dict[str, object], now: float) -> float:
-    """Return expires_on (absolute), else now + expires_in, else now + two hours."""
+def _expires_at(body: dict[str, object], now: float, server_now: float | None) -> float:
+    """Return when the token expires on our clock.
+
+    ``expires_in`` is relative and immune to clock skew, so it wins. ``expires_on`` is
+    absolute on the API's clock: its lifetime is measured against the reply's ``Date``
+    header (the server's clock), so an API clock hours off ours cannot make every token
+    look expired on arrival. A lifetime that still comes out non-positive means the clocks
+    disagree beyond what ``Date`` tells; assume the default, and a 401 will renew it.
+    """
     expires_on, expires_in = body.get("expires_on"), body.get("expires_in")
-    if isinstance(expires_on, int | float) and not isinstance(expires_on, bool) and expires_on > 0:
-        return float(expires_on)
-    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
+    if _positive(expires_in):
         return now + float(expires_in)
+    if _positive(expires_on):
+        lifetime = float(expires_on) - (now if server_now is None else server_now)
+        return now + (lifetime if lifetime > 0 else DEFAULT_LIFETIME)
     return now + DEFAULT_LIFETIME
+
+
+def _positive(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _server_time(response: httpx.Response) -> float | None:
+    """Return the reply's Date header as unix seconds, if it has a readable one."""
+    try:
+        return email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 def _code(response: httpx.Response) -> str:
