@@ -1,26 +1,34 @@
-"""Tell the exporter's poll cycles apart from the outside, without touching the exporter.
+"""Tell the exporter's poll cycles apart from the outside, and what each one cost.
 
-A cycle starts with the first request the simulator sees after a quiet spell, and ends
-once the simulator has heard nothing for a while *and* the exporter's CPU clock has
-stopped moving (it may still be folding the last page into a snapshot). Scraping the
-exporter to ask would cost it CPU inside the very window being measured.
+The exporter logs one canonical ``poll_finished`` line per poll (after it publishes the
+snapshot), with its own duration and item count; the harness waits for that line rather
+than guessing from quiet on the wire, which a slow page would fake. Then it scrapes
+/metrics once, as Prometheus would after every poll: the exporter renders a poll's
+exposition on the first scrape, so that render belongs to the cycle's CPU. The requests
+come from the simulator's log, the CPU from /proc.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
 
 from bench import procstat
+from bench.scrape_load import PROMETHEUS_HEADERS
 from bench.traffic import CycleTraffic, summarise
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from exporter.simulator.requestlog import RequestRecord
 
-_QUIET_SECONDS = 0.6  # no request and no CPU tick for this long: the cycle is over
 _POLL_SECONDS = 0.05
+_POLL_FINISHED = "poll_finished"
 
 
 class RequestSource(Protocol):
@@ -33,60 +41,72 @@ class RequestSource(Protocol):
 
 @dataclass(frozen=True)
 class Cycle:
-    """One poll cycle as seen from the simulator and /proc."""
+    """One poll cycle as seen from the simulator, the exporter's log and /proc."""
 
     traffic: CycleTraffic
-    cpu_seconds: float  # exporter CPU from the idle before the cycle to the idle after
-    wall_seconds: float  # first request's arrival to the last response (its arrival + latency)
+    cpu_seconds: float  # exporter CPU for the poll and the one scrape that renders it
+    wall_seconds: float  # the exporter's own measure: poll start to snapshot published
+    items: int  # items the exporter says it listed
     started_unix: float  # wall-clock time of the first request, for the simulator's truth
 
-    @property
-    def entries(self) -> int:
-        """Requests in the cycle."""
-        return self.traffic.requests
+
+@dataclass(frozen=True)
+class WatchedExporter:
+    """Where to watch one exporter: its pid, its log file and its /metrics."""
+
+    pid: int
+    log_path: Path
+    url: str
 
 
 class CycleWatcher:
     """Follows one exporter process and one simulator's request log, cycle by cycle."""
 
-    def __init__(self, log: RequestSource, pid: int, *, latency: float) -> None:
-        self._log = log
-        self._pid = pid
-        self._latency = latency
-        self._seen = len(log.entries())
-        self._cpu_at_idle = procstat.cpu_seconds(pid)
+    def __init__(self, requests: RequestSource, exporter: WatchedExporter) -> None:
+        self._requests = requests
+        self._exporter = exporter
+        self._seen_requests = len(requests.entries())
+        self._seen_polls = 0
+        self._cpu_at_idle = procstat.cpu_seconds(exporter.pid)
         self._wake = threading.Event()  # never set: a pause that is not a bare sleep
         self._unix_offset = time.time() - time.monotonic()
 
     def next_cycle(self, timeout: float) -> Cycle:
-        """Wait for the next cycle to start and finish; return what it cost."""
+        """Wait for the exporter's next poll to finish; scrape it once; return what it cost."""
         deadline = time.monotonic() + timeout
-        while len(self._log.entries()) <= self._seen:
-            self._pause(deadline, "the exporter's next poll")
-        entries = self._wait_for_idle(deadline)
-        cpu_now = procstat.cpu_seconds(self._pid)
+        while (finished := self._polls_finished())[self._seen_polls :] == []:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no poll_finished from the exporter within {timeout:g}s")
+            self._wake.wait(_POLL_SECONDS)
+        poll = finished[self._seen_polls]
+        self._seen_polls += 1
+        _scrape_like_prometheus(self._exporter.url)
+        cpu_now = procstat.cpu_seconds(self._exporter.pid)
         cpu, self._cpu_at_idle = cpu_now - self._cpu_at_idle, cpu_now
-        traffic = summarise(entries)
+        entries = self._requests.entries()
+        cycle_entries, self._seen_requests = entries[self._seen_requests :], len(entries)
+        traffic = summarise(cycle_entries)
         return Cycle(
             traffic=traffic,
             cpu_seconds=cpu,
-            wall_seconds=traffic.last_arrival - traffic.started_at + self._latency,
+            wall_seconds=float(poll.get("duration_seconds", float("nan"))),
+            items=int(poll.get("items", 0)),
             started_unix=traffic.started_at + self._unix_offset,
         )
 
-    def _wait_for_idle(self, deadline: float) -> list[RequestRecord]:
-        quiet_since = time.monotonic()
-        last = (len(self._log.entries()), procstat.cpu_seconds(self._pid))
-        while time.monotonic() - quiet_since < _QUIET_SECONDS:
-            self._pause(deadline, "the exporter's poll to finish")
-            now = (len(self._log.entries()), procstat.cpu_seconds(self._pid))
-            if now != last:
-                quiet_since, last = time.monotonic(), now
-        entries = self._log.entries()
-        cycle, self._seen = entries[self._seen :], len(entries)
-        return cycle
+    def _polls_finished(self) -> list[dict[str, Any]]:
+        text = self._exporter.log_path.read_text(encoding="utf-8", errors="replace")
+        return [event for event in map(_json_line, text.splitlines()) if event.get("event") == _POLL_FINISHED]
 
-    def _pause(self, deadline: float, what: str) -> None:
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        self._wake.wait(_POLL_SECONDS)
+
+def _json_line(line: str) -> dict[str, Any]:
+    try:
+        event = json.loads(line)
+    except ValueError:  # a line cut mid-write, or not JSON at all
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
+def _scrape_like_prometheus(url: str) -> None:
+    with httpx.Client(headers=PROMETHEUS_HEADERS, timeout=60.0) as client:
+        client.get(f"{url}/metrics").raise_for_status()

@@ -55,7 +55,7 @@ class ExporterOptions:
             "--web.listen-address",
             f"127.0.0.1:{listen_port}",
             "--log.level",
-            "warning",
+            "info",  # the harness follows the exporter's one poll_finished line per poll
             "--log.format",
             "json",
         ]

@@ -16,7 +16,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import procstat
-from bench.cycles import Cycle, CycleWatcher
+from bench.cycles import Cycle, CycleWatcher, WatchedExporter
 from bench.exporter_process import ExporterOptions, running_exporter
 from bench.reference_walk import reference_wall_seconds
 from bench.replay import Credentials, Replay, replay
@@ -103,7 +103,7 @@ def run_scale(
         max_tenants=scale.tenants,  # every tenant keeps its own series: the worst case for memory
     )
     with running_exporter(options) as exporter:
-        watcher = CycleWatcher(sim.requests, exporter.pid, latency=plan.latency)
+        watcher = CycleWatcher(sim.requests, WatchedExporter(exporter.pid, exporter.log_path, exporter.url))
         cold = watcher.next_cycle(timeout=plan.poll_interval + _EXTRA_WAIT_SECONDS)
         on_idle()
         steady = watcher.next_cycle(timeout=plan.poll_interval + _EXTRA_WAIT_SECONDS)
@@ -144,7 +144,6 @@ class _Measured:
 def _result(scale: Scale, plan: Plan, measured: _Measured) -> ScaleResult:
     steady = measured.steady
     cycles_per_hour = 3600 / plan.poll_interval
-    items = max(measured.replayed.items, 1)
     return ScaleResult(
         scale=scale.name,
         label=scale.label,
@@ -158,14 +157,20 @@ def _result(scale: Scale, plan: Plan, measured: _Measured) -> ScaleResult:
         formula=measured.formula,
         requests_per_hour=steady.traffic.requests * cycles_per_hour + measured.tokens_per_hour,
         bytes_per_hour=steady.traffic.response_bytes * cycles_per_hour,
-        items_per_cycle=measured.replayed.items,
-        exporter_cpu_ms_per_1k_items=steady.cpu_seconds / items * 1_000_000,
-        json_decode_ms_per_1k_items=measured.replayed.decode_cpu_seconds / items * 1_000_000,
-        json_and_models_ms_per_1k_items=measured.replayed.parse_cpu_seconds / items * 1_000_000,
+        items_per_cycle=steady.items,
+        # Each figure per its own item count: the replay runs a moment later and may see a few more.
+        exporter_cpu_ms_per_1k_items=_per_1k(steady.cpu_seconds, steady.items),
+        json_decode_ms_per_1k_items=_per_1k(measured.replayed.decode_cpu_seconds, measured.replayed.items),
+        json_and_models_ms_per_1k_items=_per_1k(measured.replayed.parse_cpu_seconds, measured.replayed.items),
         peak_rss_bytes=measured.peak_rss,
         exporter_up=measured.up,
         exposed_series=measured.series,
     )
+
+
+def _per_1k(cpu_seconds: float, items: int) -> float:
+    """Milliseconds of CPU per 1,000 items."""
+    return cpu_seconds / max(items, 1) * 1_000_000
 
 
 def _figures(cycle: Cycle, plan: Plan, *, reference: float) -> CycleFigures:
