@@ -88,6 +88,7 @@ class Report:
     episodes: list[dict[str, Any]] = field(default_factory=list)
     scrapes: dict[str, Any] = field(default_factory=dict)
     drift: dict[str, list[str]] = field(default_factory=dict)
+    rss_trend: dict[str, float] = field(default_factory=dict)  # after the warm-up
     verdicts: dict[str, bool | None] = field(default_factory=dict)  # None: run too short to tell
 
 
@@ -196,6 +197,14 @@ def judge(report: Report, watch_failures: int, decreases: int) -> None:
     """Fill in the verdicts: flat resources after the warm-up, no failed scrape, no decrease, no drift."""
     steady = [s for s in report.samples if s.seconds >= WARMUP_SECONDS]
     rss = [s.rss_mib for s in steady]
+    if len(rss) >= MIN_JUDGED_SAMPLES:
+        quarter = len(rss) // 4
+        slope = statistics.linear_regression([s.seconds for s in steady], rss).slope
+        report.rss_trend = {
+            "first_quarter_median_mib": round(statistics.median(rss[:quarter]), 1),
+            "last_quarter_median_mib": round(statistics.median(rss[-quarter:]), 1),
+            "slope_mib_per_hour": round(slope * 3600, 1),
+        }
     report.verdicts = {
         "rss_flat": flat(rss, tolerance=max(2.0, 0.05 * statistics.median(rss))) if rss else None,
         "fds_flat": flat([s.fds for s in steady], tolerance=2),
@@ -258,6 +267,7 @@ def print_table(report: Report) -> None:
         if int(s.seconds // 60) > shown:
             shown = int(s.seconds // 60)
             print(f"{shown:>6} {s.rss_mib:>8.1f} {s.fds:>5} {s.threads:>7}")
+    print(f"RSS after the warm-up: {report.rss_trend}")
     print(f"scrapes: {report.scrapes}")
     print(f"counter drift vs ground truth: {sum(len(v) for v in report.drift.values())} groups")
     too_short = f"n/a: needs {MIN_JUDGED_SAMPLES} samples after minute {WARMUP_SECONDS / 60:g}"
