@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -75,6 +76,7 @@ class Sample:
     rss_mib: float
     fds: int
     threads: int
+    series: int  # samples on /metrics: growth here is new label values, not a leak
 
 
 @dataclass
@@ -117,14 +119,16 @@ class ClockDriver:
             last = now
 
 
-def sample(pid: int, since: float) -> Sample:
-    """Read RSS, open descriptors and threads of ``pid`` from /proc."""
+def sample(rig: Rig, since: float) -> Sample:
+    """Read RSS, open descriptors and threads of the exporter from /proc, and count its series."""
+    pid = rig.exporter.process.pid
     proc = Path(f"/proc/{pid}")
     return Sample(
         seconds=round(time.monotonic() - since, 1),
         rss_mib=round(usage(pid).rss_bytes / 2**20, 1),
         fds=len(list((proc / "fd").iterdir())),
         threads=len(list((proc / "task").iterdir())),
+        series=len(rig.scrape().samples),
     )
 
 
@@ -164,7 +168,7 @@ class Episodes:
 
     def _sample_until(self, deadline: float) -> None:
         while (left := deadline - time.monotonic()) > 0:
-            self.report.samples.append(sample(self.rig.exporter.process.pid, self.began))
+            self.report.samples.append(sample(self.rig, self.began))
             self._pause.wait(min(left, SAMPLE_SECONDS))
 
 
@@ -261,12 +265,12 @@ def settle(rig: Rig, timeout: float = 120.0) -> dict[str, list[str]]:
 def print_table(report: Report) -> None:
     """Print the resource timeline (a row a minute) and the verdicts."""
     print(f"\nsoak {report.started_at}, {report.minutes:g} min, {report.machine['cpu_model']}")
-    print(f"{'minute':>6} {'RSS MiB':>8} {'fds':>5} {'threads':>7}")
+    print(f"{'minute':>6} {'RSS MiB':>8} {'fds':>5} {'threads':>7} {'series':>7}")
     shown = -1
     for s in report.samples:
         if int(s.seconds // 60) > shown:
             shown = int(s.seconds // 60)
-            print(f"{shown:>6} {s.rss_mib:>8.1f} {s.fds:>5} {s.threads:>7}")
+            print(f"{shown:>6} {s.rss_mib:>8.1f} {s.fds:>5} {s.threads:>7} {s.series:>7}")
     print(f"RSS after the warm-up: {report.rss_trend}")
     print(f"scrapes: {report.scrapes}")
     print(f"counter drift vs ground truth: {sum(len(v) for v in report.drift.values())} groups")
@@ -283,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calm-seconds", type=float, default=25.0, help="healthy time after each fault")
     parser.add_argument("--out", type=Path, default=RESULTS / "soak.json", help="where to write the JSON")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the exporter and Prometheus are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     print(f"soaking for {args.minutes:g} minutes; faults in turn:", flush=True)
     report = soak(args.minutes, on=args.fault_seconds, calm=args.calm_seconds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
