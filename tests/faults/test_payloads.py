@@ -96,12 +96,10 @@ class TestBadCursors:
             )
 
     def test_cursors_past_the_last_item_end_each_walk_at_its_first_empty_page(self, rig: Rig) -> None:
-        """An API that keeps handing out cursors past the end: walks stop at the first empty page.
-
-        The simulator's endless chain serves empty pages after the last item, and "no items"
-        ends a walk (API notes), so nothing fails and nothing is counted twice. A chain of
-        non-empty pages would instead hit --api.max-pages and fail with reason pagination.
-        """
+        """Cursors handed out past the last item end each walk at its first empty page, nothing doubled."""
+        # The simulator's endless chain serves empty pages after the last item, and "no
+        # items" ends a walk (API notes). A chain of non-empty pages would instead hit
+        # --api.max-pages and fail with reason pagination.
         with scenario(rig):
             before = rig.scrape()
             rig.sim.faults.endless_pages(on=True)

@@ -157,11 +157,9 @@ class TestThrottling:
             assert_counts_exact(rig)
 
     def test_persistent_throttling_fails_the_poll_without_raising_the_request_rate(self, rig: Rig) -> None:
-        """A 429 that keeps coming fails every source with reason throttled, at no extra load.
-
-        A rate limit belongs to the API client, not to one endpoint: once a throttled request
-        has used up its retries, the rest of the poll is not sent.
-        """
+        """A 429 that keeps coming fails every source with reason throttled, at no extra load."""
+        # A rate limit belongs to the API client, not to one endpoint: once a throttled
+        # request has used up its retries, the rest of the poll is not sent.
         with scenario(rig) as current:
             fail_and_recover(
                 current,
