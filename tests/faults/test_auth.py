@@ -8,7 +8,6 @@ import pytest
 
 from exporter.metrics import SOURCES
 from tests.faults.checks import fail_and_recover, scenario
-from tests.faults.rig import failures
 from tests.faults.truth import assert_counts_exact
 
 if TYPE_CHECKING:
@@ -124,24 +123,3 @@ class TestMissingScope:
 
         with scenario(rig) as current:
             fail_and_recover(current, drop_scope, failed=SOURCES, reason="forbidden")
-
-    def test_forbidden_is_not_retried_within_a_poll(self, rig: Rig) -> None:
-        """A 403 is final for the poll: each failing request is sent once, not retried."""
-        with scenario(rig):
-            before = rig.scrape()
-            rig.sim.faults.drop_scope()
-            rig.sim.faults.expire_tokens()
-            rig.wait_metrics(
-                lambda now: (
-                    failures(now, "task_counts", "forbidden") > failures(before, "task_counts", "forbidden")
-                ),
-                what="task_counts failing as forbidden",
-            )
-            after = rig.scrape()
-            retried = after.total("acronis_exporter_api_retries_total") - before.total(
-                "acronis_exporter_api_retries_total"
-            )
-            assert retried == 0, f"{retried} retries of a 403"
-            rig.sim.faults.clear()
-            rig.sim.faults.expire_tokens()  # recovery without a fresh mint is the test above
-            rig.wait_healthy()
