@@ -8,7 +8,10 @@ that is what makes a million tasks load within a minute.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from exporter.simulator import lifecycle, parallel, spawn
@@ -50,20 +53,46 @@ def generate(  # noqa: PLR0913  one call site, every argument is needed
     now: float, activity_rng: random.Random,
 ) -> History:  # fmt: skip
     """Create `tasks` tasks (of which `open_tasks` are still open at `now`) and their activities."""
-    entries = _draw(spawner, rng, completed=tasks - open_tasks, still_open=open_tasks, rate=rate, now=now)
-    entries.sort(key=lambda entry: entry[0])  # ids grow with enqueue time
-    made = _number(entries, rng, now)
-    del entries
-    made.started.sort(key=lambda entry: (entry[0], entry[1]))  # activity ids grow with creation time
+    with _collector_paused():
+        entries = _draw(spawner, rng, completed=tasks - open_tasks, still_open=open_tasks, rate=rate, now=now)
+        entries.sort(key=itemgetter(0))  # ids grow with enqueue time
+        made = _number(entries, rng, now)
+        del entries
+        made.started.sort(key=itemgetter(0, 1))  # activity ids grow with creation time
+        history = _load(store, made, activity_rng)
+        # Free the bulk before the collector resumes: its first pass scans every object
+        # made during the pause that is still alive, seconds' worth at a million tasks.
+        del made
+    return history
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of tuples are made.
+
+    They hold no reference cycles, yet every allocation burst would set off a
+    collection that rescans all the tuples made so far.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(store: Store, made: _Numbered, activity_rng: random.Random) -> History:
+    """Write the tasks and activities, in a forked helper when the history is large."""
     activities = _ActivityRows(made.started, activity_rng, made.deleted)
-    if len(made.task_rows) >= _PARALLEL_FROM and parallel.can_fork():
-        last_activity = parallel.load_split(store, made.task_rows, activities)
+    if len(made.tasks) >= _PARALLEL_FROM and parallel.can_fork():
+        last_activity = parallel.load_split(store, made.task_rows(), activities)
         for task_id, activity_id in store.read(
             "SELECT task_id, id FROM activities WHERE deleted = 0 AND state != 'completed' ORDER BY id"
         ):
             made.open_map[task_id].activity_ids.append(activity_id)
     else:
-        store.bulk_insert("tasks", made.task_rows)
+        store.bulk_insert("tasks", made.task_rows())
         store.bulk_insert("activities", activities.rows(made.open_map))
         store.build_indexes("tasks")
         store.build_indexes("activities")
@@ -73,30 +102,35 @@ def generate(  # noqa: PLR0913  one call site, every argument is needed
 
 @dataclass
 class _Numbered:
-    """Tasks with ids and rows, sorted out into open, deleted and started ones."""
+    """Tasks with ids and their state at `now`, sorted out into open, deleted and started ones."""
 
     task_ids: spawn.IdAllocator = field(default_factory=spawn.IdAllocator)
-    task_rows: list[tuple[object, ...]] = field(default_factory=list)
+    tasks: list[tuple[int, spawn.TaskSeed, Plan, lifecycle.TaskState]] = field(default_factory=list)
     open_map: dict[int, OpenTask] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
     started: list[Started] = field(default_factory=list)
 
+    def task_rows(self) -> Iterator[tuple[object, ...]]:
+        """Yield the tasks-table rows in id order, made as they are inserted rather than kept."""
+        deleted = self.deleted
+        for task_id, seed, plan, state in self.tasks:
+            row = spawn.task_row(task_id, seed, plan, state)
+            yield (*row[:-1], 1) if task_id in deleted else row
+
 
 def _number(entries: list[tuple[float, spawn.TaskSeed, Plan]], rng: random.Random, now: float) -> _Numbered:
-    """Give tasks ids in enqueue order and build their rows as they stand at `now`."""
+    """Give tasks ids in enqueue order and work out how each stands at `now`."""
     made = _Numbered()
     for enqueued, seed, plan in entries:
         task_id = made.task_ids.next(enqueued)
         state = lifecycle.state_at(plan, now)
-        row = spawn.task_row(task_id, seed, plan, state)
         if plan.written > now:
             made.open_map[task_id] = OpenTask(task_id, seed, plan)
         elif rng.random() < _DELETED_SHARE or not made.deleted:  # at least one, so allow_deleted shows
             made.deleted.add(task_id)
-            row = (*row[:-1], 1)
         if plan.started <= now:
             made.started.append((plan.started, task_id, seed, plan, state))
-        made.task_rows.append(row)
+        made.tasks.append((task_id, seed, plan, state))
     return made
 
 

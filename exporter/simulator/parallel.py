@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from exporter.simulator import schema
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator
 
     from exporter.simulator.store import Store
 
@@ -45,8 +45,11 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def load_split(store: Store, task_rows: Sequence[tuple[object, ...]], activities: RowSource) -> int:
-    """Load tasks here and activities in a forked child; return the last activity id."""
+def load_split(store: Store, task_rows: Iterable[tuple[object, ...]], activities: RowSource) -> int:
+    """Load tasks here and activities in a forked child; return the last activity id.
+
+    `task_rows` is consumed after the fork, so building the task rows overlaps the child's work.
+    """
     folder = tempfile.mkdtemp(prefix="acronis-tm-sim-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108  tmpfs, private mkdtemp
     path = str(Path(folder) / "activities.db")
     pid = os.fork()

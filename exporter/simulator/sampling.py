@@ -17,14 +17,14 @@ class Weighted(Generic[T]):
     """A fixed set of values with weights, drawn with one `random()` and a bisection."""
 
     def __init__(self, values: Sequence[T], weights: Sequence[float]) -> None:
-        self._values = tuple(values)
+        # The last value twice: a draw that rounds up to the total lands past the end.
+        self._values = (*values, values[-1])
         self._cumulative = list(itertools.accumulate(weights))
         self._total = self._cumulative[-1]
 
     def pick(self, rng: random.Random) -> T:
         """Draw one value."""
-        index = bisect.bisect_right(self._cumulative, rng.random() * self._total)
-        return self._values[min(index, len(self._values) - 1)]  # guards the float edge at the total
+        return self._values[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
 
 
 def pick(rng: random.Random, values: Sequence[T]) -> T:
