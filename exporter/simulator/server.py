@@ -163,10 +163,10 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, payload = _STOPPING.status, {"Connection": "close"}, _json(_STOPPING.body())
         except ApiError as error:
             status, headers, payload = error.status, {}, _json(error.body())
-        try:
-            self._send(status, headers, payload)
-        finally:  # answered even if the client hung up before reading it: it still counts
-            sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
+        # Logged before it is sent: a client holding the reply finds it in the log, and one that
+        # hung up before reading it still counts.
+        sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
+        self._send(status, headers, payload)
         sim.log_request(
             self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
         )
