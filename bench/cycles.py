@@ -4,8 +4,8 @@ The exporter logs one canonical ``poll_finished`` line per poll (after it publis
 snapshot), with its own duration and item count; the harness waits for that line rather
 than guessing from quiet on the wire, which a slow page would fake. Then it scrapes
 /metrics once, as Prometheus would after every poll: the exporter renders a poll's
-exposition on the first scrape, so that render belongs to the cycle's CPU. The requests
-come from the simulator's log, the CPU from /proc.
+exposition on the first scrape, and that render's CPU is reported beside the poll's. The
+requests come from the simulator's log, the CPU from /proc (10 ms ticks).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class Cycle:
     """One poll cycle as seen from the simulator, the exporter's log and /proc."""
 
     traffic: CycleTraffic
-    cpu_seconds: float  # exporter CPU for the poll and the one scrape that renders it
+    cpu_seconds: float  # exporter CPU for the poll, from the idle before it to its poll_finished
+    render_cpu_seconds: float  # exporter CPU for the one scrape after it, which renders the poll
     wall_seconds: float  # the exporter's own measure: poll start to snapshot published
     items: int  # items the exporter says it listed
     started_unix: float  # wall-clock time of the first request, for the simulator's truth
@@ -80,15 +81,17 @@ class CycleWatcher:
             self._wake.wait(_POLL_SECONDS)
         poll = finished[self._seen_polls]
         self._seen_polls += 1
+        polled = procstat.cpu_seconds(self._exporter.pid)
         _scrape_like_prometheus(self._exporter.url)
-        cpu_now = procstat.cpu_seconds(self._exporter.pid)
-        cpu, self._cpu_at_idle = cpu_now - self._cpu_at_idle, cpu_now
+        rendered = procstat.cpu_seconds(self._exporter.pid)
+        cpu, self._cpu_at_idle = polled - self._cpu_at_idle, rendered
         entries = self._requests.entries()
         cycle_entries, self._seen_requests = entries[self._seen_requests :], len(entries)
         traffic = summarise(cycle_entries)
         return Cycle(
             traffic=traffic,
             cpu_seconds=cpu,
+            render_cpu_seconds=rendered - polled,
             wall_seconds=float(poll.get("duration_seconds", float("nan"))),
             items=int(poll.get("items", 0)),
             started_unix=traffic.started_at + self._unix_offset,

@@ -35,7 +35,7 @@ class ExporterOptions:
     client_secret: str
     poll_interval: float
     page_size: int
-    max_tenants: int
+    max_tenants: int | None  # None keeps the exporter's default cap
 
     def argv(self, listen_port: int) -> list[str]:
         """Return the command-line flags; the secret goes in the environment instead."""
@@ -50,8 +50,7 @@ class ExporterOptions:
             f"{self.poll_interval:g}",
             "--poll.jitter",
             "0",  # cycles on a fixed beat, so the harness knows when the next one comes
-            "--metrics.max-tenants",
-            str(self.max_tenants),
+            *(["--metrics.max-tenants", str(self.max_tenants)] if self.max_tenants else []),
             "--web.listen-address",
             f"127.0.0.1:{listen_port}",
             "--log.level",

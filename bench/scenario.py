@@ -47,7 +47,8 @@ class CycleFigures:
     chain_seconds: float  # longest chain x latency: the floor with unlimited concurrency and a free server
     sum_seconds: float  # every request x latency: the cost with no concurrency at all
     reference_seconds: float  # a bare client sending the same requests with the same concurrency
-    cpu_seconds: float
+    cpu_seconds: float  # the poll: requests, parsing, grouping, the snapshot
+    render_cpu_seconds: float  # the first scrape after the poll, which renders its exposition
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def run_scale(
         client_secret=sim.config.client_secret,
         poll_interval=plan.poll_interval,
         page_size=plan.page_size,
-        max_tenants=scale.tenants,  # every tenant keeps its own series: the worst case for memory
+        max_tenants=scale.tenant_cap,
     )
     with running_exporter(options) as exporter:
         watcher = CycleWatcher(sim.requests, WatchedExporter(exporter.pid, exporter.log_path, exporter.url))
@@ -186,6 +187,7 @@ def _figures(cycle: Cycle, plan: Plan, *, reference: float) -> CycleFigures:
         sum_seconds=traffic.requests * plan.latency,
         reference_seconds=reference,
         cpu_seconds=cycle.cpu_seconds,
+        render_cpu_seconds=cycle.render_cpu_seconds,
     )
 
 

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from bench import procstat
-from bench.scrape_load import PROMETHEUS_HEADERS, hammer
+from bench.scrape_load import PROMETHEUS_HEADERS, LoadShape, hammer
 from bench.synthetic import snapshot_for_series
 from exporter.collector import TaskManagerCollector
 from exporter.exposition import Exposition, self_registry
@@ -33,15 +33,18 @@ if TYPE_CHECKING:
 
     from bench.scales import Plan
 
-_BUDGET_SECONDS = {"full": 10.0, "quick": 3.0}  # per renderer and size: a slow one costs bounded time
+_BUDGET_SECONDS = {"full": 6.0, "quick": 3.0}  # per renderer and size: a slow one costs bounded time
 _START_TIMEOUT_SECONDS = 120.0
 _REPO = Path(__file__).resolve().parents[1]  # `python -m bench.serve_snapshot` must find the package
-# Prometheus asks for gzip; the exporter is also timed without it, to show what compression costs.
+# Prometheus asks for gzip; the exporter is also timed without it, to show what compression costs,
+# and paced (each scraper once a second from a random phase) as well as back to back.
 _IDENTITY = {**PROMETHEUS_HEADERS, "Accept-Encoding": "identity"}
-VARIANTS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
-    ("exporter", "gzip", PROMETHEUS_HEADERS),
-    ("exporter", "identity", _IDENTITY),
-    ("default", "gzip", PROMETHEUS_HEADERS),
+PACE_SECONDS = 1.0
+VARIANTS: tuple[tuple[str, str, Mapping[str, str], float | None], ...] = (
+    ("exporter", "gzip", PROMETHEUS_HEADERS, None),
+    ("exporter", "identity", _IDENTITY, None),
+    ("exporter", "gzip", PROMETHEUS_HEADERS, PACE_SECONDS),
+    ("default", "gzip", PROMETHEUS_HEADERS, None),
 )
 
 
@@ -53,6 +56,7 @@ class ScrapeLatencyRow:
     series: int  # samples rendered from the snapshot
     renderer: str  # "exporter" (render once per poll) or "default" (generate_latest per scrape)
     encoding: str  # what the scrapers accepted: gzip (as Prometheus does) or identity
+    pace: str  # "back to back" (always all in flight) or "every 1s" (random phases)
     scrapers: int
     scrapes: int
     failures: int
@@ -71,16 +75,13 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
         snapshot = snapshot_for_series(target, count_series)
         tenants = len(snapshot.tenants)
         costs = _single_threaded_costs(snapshot, plan.render_repeats)
-        for renderer, encoding, headers in VARIANTS:
+        for renderer, encoding, headers, pace in VARIANTS:
             with _served(tenants, renderer) as (url, pid):
                 cpu_before = procstat.cpu_seconds(pid)
-                load = hammer(
-                    f"{url}/metrics",
-                    scrapers=plan.scrapers,
-                    scrapes_each=plan.scrapes_per_scraper,
-                    budget_seconds=_BUDGET_SECONDS.get(plan.name, 20.0),
-                    headers=headers,
+                shape = LoadShape(
+                    plan.scrapers, plan.scrapes_per_scraper, _BUDGET_SECONDS.get(plan.name, 20.0), pace
                 )
+                load = hammer(f"{url}/metrics", shape, headers)
                 cpu = procstat.cpu_seconds(pid) - cpu_before
             per_scrape, render_once = costs[renderer, encoding]
             rows.append(
@@ -89,6 +90,7 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
                     series=count_series(snapshot),
                     renderer=renderer,
                     encoding=encoding,
+                    pace="back to back" if pace is None else f"every {pace:g}s",
                     scrapers=load.scrapers,
                     scrapes=len(load.latencies),
                     failures=load.failures,

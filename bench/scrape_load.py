@@ -1,13 +1,16 @@
-"""Concurrent scrapers hammering one /metrics endpoint, timing every response.
+"""Concurrent scrapers against one /metrics endpoint, timing every response.
 
-Each scraper is a thread with its own connection that scrapes back to back, as 20
-Prometheus servers scraping at the same instant would, and sends the headers Prometheus
-2.42 sends. The body is read raw (still gzipped) so that the client's own decompression
-does not count against the server.
+Each scraper is a thread with its own connection that sends the headers Prometheus 2.42
+sends. Back to back (``pace=None``) every scraper starts its next scrape the moment the
+last one ends, so all of them are always in flight: the worst case. Paced, each scrapes
+once per ``pace`` seconds from a random phase, as Prometheus servers do (at a far shorter
+interval than the usual 15 s). The body is read raw (still gzipped) so that the client's
+own decompression does not count against the server.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import threading
 import time
@@ -52,30 +55,44 @@ class ScrapeLoad:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[98] * 1000
 
 
-def hammer(
-    url: str,
-    *,
-    scrapers: int,
-    scrapes_each: int,
-    budget_seconds: float,
-    headers: Mapping[str, str] = PROMETHEUS_HEADERS,
-) -> ScrapeLoad:
-    """Run `scrapers` threads that each scrape `url` up to `scrapes_each` times.
+@dataclass(frozen=True)
+class LoadShape:
+    """How hard to scrape: how many scrapers, how many scrapes each, for how long at most."""
 
-    Every thread stops early once `budget_seconds` have passed, so a slow renderer costs
-    the suite a bounded time; the table reports how many scrapes were timed.
-    """
-    deadline = time.monotonic() + budget_seconds
-    start_together = threading.Barrier(scrapers)
-    with ThreadPoolExecutor(max_workers=scrapers) as pool:
+    scrapers: int
+    scrapes_each: int
+    budget_seconds: float  # every scraper stops once this has passed: a slow renderer costs bounded time
+    pace: float | None = None  # seconds between one scraper's scrapes; None: back to back
+
+
+def hammer(url: str, shape: LoadShape, headers: Mapping[str, str] = PROMETHEUS_HEADERS) -> ScrapeLoad:
+    """Scrape `url` from `shape.scrapers` threads at once; time every response."""
+    deadline = time.monotonic() + shape.budget_seconds
+    start_together = threading.Barrier(shape.scrapers)
+    phases = random.Random(shape.scrapers)  # noqa: S311  scrape phases, not secrets; seeded so runs compare
+    with ThreadPoolExecutor(max_workers=shape.scrapers) as pool:
         runs = [
-            pool.submit(_scrape_loop, url, headers, (scrapes_each, deadline), start_together)
-            for _ in range(scrapers)
+            pool.submit(
+                _scrape_loop,
+                url,
+                headers,
+                _Schedule(shape.scrapes_each, deadline, shape.pace, phases.uniform(0, shape.pace or 0)),
+                start_together,
+            )
+            for _ in range(shape.scrapers)
         ]
         results = [run.result() for run in runs]
     latencies = tuple(latency for run in results for latency in run.latencies)
     sizes = [run.response_bytes for run in results if run.response_bytes]
-    return ScrapeLoad(scrapers, latencies, max(sizes, default=0), sum(run.failures for run in results))
+    return ScrapeLoad(shape.scrapers, latencies, max(sizes, default=0), sum(run.failures for run in results))
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    scrapes: int
+    deadline: float  # monotonic: no scrape starts after it
+    pace: float | None  # seconds between scrape starts; None: back to back
+    phase: float  # seconds after the common start of this scraper's first scrape
 
 
 @dataclass
@@ -86,14 +103,18 @@ class _ScraperRun:
 
 
 def _scrape_loop(
-    url: str, headers: Mapping[str, str], bounds: tuple[int, float], start_together: threading.Barrier
+    url: str, headers: Mapping[str, str], schedule: _Schedule, start_together: threading.Barrier
 ) -> _ScraperRun:
-    scrapes, deadline = bounds
     run = _ScraperRun(latencies=[])
+    wait = threading.Event().wait  # never set: waits out the pace without a bare sleep
     with httpx.Client(headers=dict(headers), timeout=30.0) as client:
         start_together.wait()
-        for _ in range(scrapes):
-            if time.monotonic() >= deadline:
+        next_start = time.monotonic() + schedule.phase
+        for _ in range(schedule.scrapes):
+            if schedule.pace is not None:
+                wait(max(0.0, next_start - time.monotonic()))
+                next_start += schedule.pace
+            if time.monotonic() >= schedule.deadline:
                 break
             started = time.perf_counter()
             with client.stream("GET", url) as response:

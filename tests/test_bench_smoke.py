@@ -26,6 +26,7 @@ TARGET_IDS = {
     "cycle_about_longest_chain",
     "cpu_within_twice_decode",
     "rss_under_150mb",
+    "rss_under_150mb_every_tenant",
     "rss_not_history",
     "scrape_p99_10k",
     "faster_than_default",
