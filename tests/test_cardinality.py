@@ -116,12 +116,20 @@ class TestLabeler:
 
     def test_empty_values_become_unknown(self) -> None:
         """Values the API left empty are labelled "unknown", tenants included."""
-        labeler = Labeler(MetricsSettings())
+        labeler = Labeler(MetricsSettings(drop_labels=[]))
         labeler.start_poll({})
         assert labeler.value("queue", "") == UNKNOWN
         assert labeler.value("task_type", None) == UNKNOWN
         assert labeler.tenant(None) == UNKNOWN
         assert labeler.tenant(Tenant(id="")) == UNKNOWN
+
+    def test_task_type_and_priority_are_opt_in(self) -> None:
+        """By default the two dimensions that multiply every tenant's series are dropped."""
+        labeler = Labeler(MetricsSettings())
+        labeler.start_poll({})
+        assert labeler.value("task_type", "WinScan") == ""
+        assert labeler.value("priority", "high") == ""
+        assert labeler.value("activity_type", "Validate") == "Validate"
 
     def test_dropped_labels_read_empty(self) -> None:
         """A dropped dimension has the value "" and does not fold."""
@@ -136,7 +144,7 @@ class TestLabeler:
 
     def test_task_and_activity_types_are_capped_separately(self) -> None:
         """Task types and activity types each have max_task_types slots."""
-        labeler = Labeler(MetricsSettings(max_task_types=1))
+        labeler = Labeler(MetricsSettings(max_task_types=1, drop_labels=[]))
         labeler.start_poll({"task_type": {"WinScan": 5}, "activity_type": {"Validate": 2}})
         assert labeler.value("task_type", "WinScan") == "WinScan"
         assert labeler.value("task_type", "TpScan") == OTHER

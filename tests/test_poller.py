@@ -85,7 +85,9 @@ def settings_for(
         },
     )
     poll_settings = PollSettings(**{"interval": 5.0, "completion_overlap": OVERLAP, **poll})
-    return Settings(api=api_settings, poll=poll_settings, metrics=MetricsSettings(**metrics))
+    # Every dimension on, so that each one is checked against the ground truth.
+    metrics_settings = MetricsSettings(**{"drop_labels": [], **metrics})
+    return Settings(api=api_settings, poll=poll_settings, metrics=metrics_settings)
 
 
 @pytest.fixture
