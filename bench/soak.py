@@ -154,7 +154,6 @@ class Episodes:
         self._sample_until(start + self.on)
         rig.sim.faults.clear()
         rig.gate.admit()
-        fault.heal(rig)
         healed, wall_healed = time.monotonic(), time.time()
         self._sample_until(healed + self.calm)
         during = rig.request_rate(start, healed)

@@ -1,4 +1,4 @@
-"""Every fault the suite knows, as a name, a switch and a heal, for the soak to cycle through.
+"""Every fault the suite knows, as a name and a switch, for the soak to cycle through.
 
 The fast scenarios in this package spell their faults out inline, next to what they
 assert; the soak (``bench/soak.py``) plays this whole list again and again, each fault on
@@ -20,17 +20,12 @@ if TYPE_CHECKING:
     from tests.faults.rig import Rig
 
 
-def _nothing(_: Rig) -> None:
-    """Heal with no extra step: clearing the simulator's faults is enough."""
-
-
 @dataclass(frozen=True)
 class Fault:
-    """One way the API misbehaves; ``heal`` runs after the simulator's faults are cleared."""
+    """One way the API misbehaves; clearing the simulator's faults and opening the gate heals it."""
 
     name: str
     switch_on: Callable[[Rig], object]
-    heal: Callable[[Rig], object] = _nothing
 
 
 def _token_endpoint_down_after_expiry(rig: Rig) -> None:
