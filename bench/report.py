@@ -177,7 +177,10 @@ _COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ],
     ),
     "scrape_latency": (
-        "/metrics under concurrent scrapers (synthetic snapshot in a real SnapshotStore)",
+        (
+            "/metrics under concurrent scrapers (synthetic snapshot in a real SnapshotStore; timed after one "
+            "warm-up scrape: the first scrape after each poll also waits render/poll ms)"
+        ),
         [
             ("series", "series"), ("renderer", "renderer"), ("encoding", "encoding"), ("pace", "pace"),
             ("scrapers", "scrapers"), ("scrapes", "scrapes"), ("median_ms", "median ms"),
