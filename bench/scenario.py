@@ -95,15 +95,7 @@ def run_scale(
     `on_idle` runs once the cold cycle is over, while the exporter waits a poll interval
     for the steady one: the suite builds the next simulator then.
     """
-    options = ExporterOptions(
-        api_url=sim.url,
-        client_id=sim.config.client_id,
-        client_secret=sim.config.client_secret,
-        poll_interval=plan.poll_interval,
-        page_size=plan.page_size,
-        max_tenants=scale.tenant_cap,
-    )
-    with running_exporter(options) as exporter:
+    with running_exporter(_options(sim, scale, plan)) as exporter:
         watcher = CycleWatcher(sim.requests, WatchedExporter(exporter.pid, exporter.log_path, exporter.url))
         cold = watcher.next_cycle(timeout=plan.poll_interval + _EXTRA_WAIT_SECONDS)
         on_idle()
@@ -125,6 +117,17 @@ def run_scale(
         tokens_per_hour=3600 / (sim.config.token_lifetime - _DEFAULTS.token_refresh_margin),
     )
     return _result(scale, plan, measured)
+
+
+def _options(sim: RunningSimulator, scale: Scale, plan: Plan) -> ExporterOptions:
+    return ExporterOptions(
+        api_url=sim.url,
+        client_id=sim.config.client_id,
+        client_secret=sim.config.client_secret,
+        poll_interval=plan.poll_interval,
+        page_size=plan.page_size,
+        max_tenants=scale.tenant_cap,
+    )
 
 
 @dataclass(frozen=True)

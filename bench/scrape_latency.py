@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from bench import procstat
-from bench.scrape_load import PROMETHEUS_HEADERS, LoadShape, hammer
+from bench.scrape_load import PROMETHEUS_HEADERS, LoadShape, ScrapeLoad, hammer
 from bench.synthetic import snapshot_for_series
 from exporter.collector import TaskManagerCollector
 from exporter.exposition import Exposition, self_registry
@@ -74,19 +74,12 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
     rows = []
     for target in plan.series_targets:
         snapshot = snapshot_for_series(target, count_series)
-        tenants = len(snapshot.tenants)
         costs = _single_threaded_costs(snapshot, plan.render_repeats)
         for renderer, encoding, headers, pace in VARIANTS:
-            with _served(tenants, renderer) as (url, pid):
-                # One scrape first: the exporter renders a poll once, on the first scrape after it
-                # (the render/poll column); the load measures serving, not that one render.
-                httpx.get(f"{url}/metrics", headers=headers, timeout=120.0).raise_for_status()
-                cpu_before = procstat.cpu_seconds(pid)
-                shape = LoadShape(
-                    plan.scrapers, plan.scrapes_per_scraper, _BUDGET_SECONDS.get(plan.name, 20.0), pace
-                )
-                load = hammer(f"{url}/metrics", shape, headers)
-                cpu = procstat.cpu_seconds(pid) - cpu_before
+            shape = LoadShape(
+                plan.scrapers, plan.scrapes_per_scraper, _BUDGET_SECONDS.get(plan.name, 20.0), pace
+            )
+            load, cpu = _under_load(len(snapshot.tenants), renderer, headers, shape)
             per_scrape, render_once = costs[renderer, encoding]
             rows.append(
                 ScrapeLatencyRow(
@@ -107,6 +100,19 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
                 )
             )
     return rows
+
+
+def _under_load(
+    tenants: int, renderer: str, headers: Mapping[str, str], shape: LoadShape
+) -> tuple[ScrapeLoad, float]:
+    """Serve a snapshot of `tenants` with `renderer`, scrape it; return the load and the server's CPU."""
+    with _served(tenants, renderer) as (url, pid):
+        # One scrape first: the exporter renders a poll once, on the first scrape after it
+        # (the render/poll column); the load measures serving, not that one render.
+        httpx.get(f"{url}/metrics", headers=headers, timeout=120.0).raise_for_status()
+        cpu_before = procstat.cpu_seconds(pid)
+        load = hammer(f"{url}/metrics", shape, headers)
+        return load, procstat.cpu_seconds(pid) - cpu_before
 
 
 def count_series(snapshot: Snapshot) -> int:
