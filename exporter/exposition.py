@@ -1,19 +1,23 @@
 """Turn the store and the exporter's own registry into /metrics bytes, once per poll.
 
 The data families change only when the poller publishes, so their text and OpenMetrics
-renderings are cached per ``SnapshotStore.generation``; however many Prometheus servers
-scrape, a poll is rendered at most once per format. The small live registry (the
-exporter's own counters, build info, process_* and python_*) is rendered on every scrape
-and appended. Content type follows ``Accept`` (OpenMetrics 1.0 when asked for, else the
-text format 0.0.4) and the body is gzipped when ``Accept-Encoding`` allows it.
+renderings, plain and gzipped, are cached per ``SnapshotStore.generation``: however many
+Prometheus servers scrape, a poll is rendered and compressed at most once per format, and
+a format that has been scraped before is rendered as soon as the poll is published rather
+than by the next scrape. The small live registry (the exporter's own counters, build
+info, process_* and python_*) is rendered on every scrape and appended; for gzip, a copy
+of the compressor primed with the cached part compresses only the live tail, so the body
+stays one ordinary gzip member. Content type follows ``Accept`` (OpenMetrics 1.0 when
+asked for, else the text format 0.0.4) and the body is gzipped when ``Accept-Encoding``
+allows it.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import platform
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -45,6 +49,8 @@ OPENMETRICS_CONTENT_TYPE: Final = "application/openmetrics-text; version=1.0.0; 
 _OPENMETRICS_MEDIA: Final = "application/openmetrics-text"
 _TEXT_MEDIA: Final = frozenset({"text/plain", "text/*", "*/*"})
 _EOF: Final = b"# EOF\n"
+_GZIP_LEVEL: Final = 6
+_GZIP_WBITS: Final = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 # client_python leaves these two untyped; these are the signatures we rely on.
 _openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_format.generate_latest
 _disable_created_series: Callable[[], None] = prometheus_client.disable_created_metrics
@@ -93,6 +99,23 @@ def self_registry(revision: str | None = None) -> CollectorRegistry:
     return registry
 
 
+class _Rendered:
+    """The data families of one generation in one format, plain and gzip-primed."""
+
+    def __init__(self, generation: int, body: bytes) -> None:
+        self.generation = generation
+        self.body = body
+        # Compressed up to a sync flush: the cached bytes end on a byte boundary and a copy
+        # of the compressor can carry on with the live tail and finish the same member.
+        self._compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+        self._gzip_head = self._compressor.compress(body) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+
+    def gzipped(self, tail: bytes) -> bytes:
+        """Return ``body + tail`` gzipped, compressing only ``tail``."""
+        compressor = self._compressor.copy()
+        return self._gzip_head + compressor.compress(tail) + compressor.flush()
+
+
 class Exposition:
     """Renders /metrics: cached data families plus the live self registry, per scrape."""
 
@@ -106,39 +129,51 @@ class Exposition:
             "text": threading.Lock(),
             "openmetrics": threading.Lock(),
         }
-        self._cache: dict[Format, tuple[int, bytes]] = {}
+        self._cache: dict[Format, _Rendered] = {}
+        store.on_publish(self._render_scraped_formats)
 
     def render(self, accept: str | None = None, accept_encoding: str | None = None) -> Payload:
         """Build the /metrics response for these request headers."""
         fmt = negotiate_format(accept)
-        body = self.body(fmt)
+        data = self._rendered(fmt)
+        live = self._live_tail(fmt)
         content_type = OPENMETRICS_CONTENT_TYPE if fmt == "openmetrics" else TEXT_CONTENT_TYPE
         if accepts_gzip(accept_encoding):
-            return Payload(gzip.compress(body, compresslevel=6), content_type, "gzip")
-        return Payload(body, content_type)
+            return Payload(data.gzipped(live), content_type, "gzip")
+        return Payload(data.body + live, content_type)
 
     def body(self, fmt: Format = "text") -> bytes:
         """Return the full exposition in ``fmt``: data families first, then the live registry."""
-        if fmt == "openmetrics":
-            live = _openmetrics_latest(self._live).removesuffix(_EOF)
-            return self.data(fmt) + live + _EOF
-        return self.data(fmt) + text_format.generate_latest(self._live)
+        return self.data(fmt) + self._live_tail(fmt)
 
     def data(self, fmt: Format = "text") -> bytes:
         """Only the families rendered from the snapshot (OpenMetrics without ``# EOF``)."""
+        return self._rendered(fmt).body
+
+    def _live_tail(self, fmt: Format) -> bytes:
+        if fmt == "openmetrics":
+            return _openmetrics_latest(self._live)  # ends with the one # EOF of the response
+        return text_format.generate_latest(self._live)
+
+    def _rendered(self, fmt: Format) -> _Rendered:
         # Read the generation before rendering: publish() swaps the snapshot first and bumps
         # the generation second, so what we render is at least as new as the key we store.
         generation = self._store.generation
         cached = self._cache.get(fmt)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
+        if cached is not None and cached.generation == generation:
+            return cached
         with self._locks[fmt]:  # concurrent scrapers of a fresh poll wait for one render
             cached = self._cache.get(fmt)
-            if cached is not None and cached[0] == generation:
-                return cached[1]
-            rendered = self._render_data(fmt)
-            self._cache[fmt] = (generation, rendered)
+            if cached is not None and cached.generation == generation:
+                return cached
+            rendered = _Rendered(generation, self._render_data(fmt))
+            self._cache[fmt] = rendered
             return rendered
+
+    def _render_scraped_formats(self) -> None:
+        # Only formats somebody scrapes: rendering OpenMetrics nobody asks for would be waste.
+        for fmt in tuple(self._cache):
+            self._rendered(fmt)
 
     def _render_data(self, fmt: Format) -> bytes:
         if fmt == "openmetrics":

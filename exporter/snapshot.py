@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,13 @@ class SnapshotStore:
         self._lock = threading.Lock()
         self.first_published = threading.Event()  # /readyz and tests wait on this
         self.generation = 0  # bumped on every publish; caches of rendered bytes key on it
+        self._listeners: list[Callable[[], None]] = []
         if initial is not None:
             self.first_published.set()
+
+    def on_publish(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (in the publishing thread) after every later publish."""
+        self._listeners.append(listener)
 
     @property
     def latest(self) -> Snapshot:
@@ -143,6 +148,8 @@ class SnapshotStore:
             self._latest = snapshot
             self.generation += 1
         self.first_published.set()
+        for listener in self._listeners:
+            listener()
 
 
 def now() -> float:

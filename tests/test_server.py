@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import socket
 import ssl
 import subprocess
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -47,9 +47,12 @@ USER, PASSWORD = "prometheus", "s3cret-scrape-password"
 class Served:
     """A server running in a thread, with the knobs tests turn."""
 
-    def __init__(self, server: MetricsServer, store: SnapshotStore, alive: threading.Event) -> None:
+    def __init__(
+        self, server: MetricsServer, store: SnapshotStore, alive: threading.Event, metrics: SelfMetrics
+    ) -> None:
         self.server = server
         self.store = store
+        self.metrics = metrics
         self.alive = alive
         self.url = server.url  # bound to 127.0.0.1, so this is a loopback URL
 
@@ -65,7 +68,8 @@ def serve(
     web = web or WebSettings(listen_address="127.0.0.1:0")
     store = store if store is not None else SnapshotStore(initial=hand_built_snapshot())
     registry = self_registry()
-    SelfMetrics(registry).api_requests.labels("/tasks", "200").inc()
+    metrics = SelfMetrics(registry)
+    metrics.api_requests.labels("/tasks", "200").inc()
     alive = threading.Event()
     alive.set()
     password = web.resolved_basic_auth_password
@@ -75,7 +79,7 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Served(server, store, alive)
+        yield Served(server, store, alive, metrics)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -91,6 +95,32 @@ def served() -> Iterator[Served]:
 def names(families: Iterable[Metric]) -> set[str]:
     """Return the family names of a parsed exposition."""
     return {family.name for family in families}
+
+
+def raw_scrape(client: httpx.Client, url: str) -> tuple[bytes, str | None]:
+    """GET /metrics accepting gzip; return the undecoded body and its Content-Encoding."""
+    with client.stream("GET", url + "/metrics", headers={"Accept-Encoding": "gzip"}) as response:
+        return b"".join(response.iter_raw()), response.headers.get("content-encoding")
+
+
+def single_gzip_member(raw: bytes) -> bytes:
+    """Decode exactly one gzip member and insist nothing follows it."""
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    plain = decoder.decompress(raw) + decoder.flush()
+    assert decoder.eof, "the gzip member is not finished"
+    assert decoder.unused_data == b"", "bytes follow the first gzip member"
+    return plain
+
+
+def api_requests(exposition: str) -> float:
+    """Sum the exporter's own API request counter in a text exposition."""
+    return sum(
+        sample.value
+        for family in parse_text(exposition)
+        if family.name == "acronis_exporter_api_requests"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
 
 
 class TestMetrics:
@@ -136,16 +166,31 @@ class TestMetrics:
     def test_gzip_is_used_when_accepted(self, served: Served) -> None:
         """Accept-Encoding: gzip gets a gzip body that decompresses to the plain exposition."""
         with httpx.Client() as client:
-            with client.stream(
-                "GET", served.url + "/metrics", headers={"Accept-Encoding": "gzip"}
-            ) as response:
-                raw = b"".join(response.iter_raw())
-                encoding = response.headers.get("content-encoding")
+            raw, encoding = raw_scrape(client, served.url)
             plain = client.get(served.url + "/metrics", headers={"Accept-Encoding": "identity"})
         assert encoding == "gzip"
         assert "content-encoding" not in plain.headers
-        unzipped = gzip.decompress(raw).decode()
+        unzipped = single_gzip_member(raw).decode()
         assert names(parse_text(unzipped)) == names(parse_text(plain.text))
+
+    def test_gzip_body_is_one_member_that_follows_live_counters_and_polls(self, served: Served) -> None:
+        """Each gzipped scrape is one complete gzip member holding the self metrics of the moment.
+
+        The data part is compressed once per poll and the live part per scrape; a decoder that
+        reads a single member (httpx, many proxies) must still get the whole exposition.
+        """
+        requests = served.metrics.api_requests.labels("/tasks", "200")
+        bodies = []
+        with httpx.Client() as client:
+            for change in ("inc", "inc", "publish"):
+                bodies.append(single_gzip_member(raw_scrape(client, served.url)[0]).decode())
+                if change == "inc":
+                    requests.inc()
+                else:
+                    served.store.publish(Snapshot(taken_at=1.0, sources={}))
+            bodies.append(single_gzip_member(raw_scrape(client, served.url)[0]).decode())
+        assert [api_requests(body) for body in bodies] == [1, 2, 3, 3]
+        assert ["acronis_tasks{" in body for body in bodies] == [True, True, True, False]
 
     def test_head_returns_headers_without_a_body(self, served: Served) -> None:
         """HEAD /metrics answers 200 with the content type and an empty body."""
