@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric, scope_variables
-from scripts.assets.overview import RATE, WARN_IF_ANY, quantiles
+from scripts.assets.panels import RATE, WARN_IF_ANY, per_minute, quantiles, stat
 
 OK_OR_FAILING = (
     {
@@ -24,70 +24,61 @@ def increase_by(counter: str, by: str) -> str:
     return f"sum by ({by}) (increase({metric(counter)}{RATE}))"
 
 
+def up_or_failing(title: str, description: str, up_metric: str) -> Panel:
+    """Show a 0/1 health gauge as OK or Failing: its lowest value over the chosen instances."""
+    return stat(
+        title,
+        description,
+        "none",
+        Target(f"min({metric(up_metric)})"),
+        width=4,
+        thresholds=RED_UNLESS_ONE,
+        mappings=OK_OR_FAILING,
+    )
+
+
 STATUS = Row(
     "Status",
     (
-        Panel(
-            "Exporter up",
-            "acronis_up: OK when the last poll refreshed every source.",
-            "none",
-            (Target(f"min({metric('acronis_up')})"),),
-            kind="stat",
-            width=4,
-            height=5,
-            thresholds=RED_UNLESS_ONE,
-            mappings=OK_OR_FAILING,
+        up_or_failing(
+            "Exporter up", "acronis_up: OK when the last poll refreshed every source.", "acronis_up"
         ),
-        Panel(
+        up_or_failing(
             "Scrape target up",
             "Prometheus' own up metric for the exporter: OK when the last scrape worked.",
-            "none",
-            (Target(f"min({metric('up')})"),),
-            kind="stat",
-            width=4,
-            height=5,
-            thresholds=RED_UNLESS_ONE,
-            mappings=OK_OR_FAILING,
+            "up",
         ),
-        Panel(
+        stat(
             "Version",
             "Exporter version and revision, from acronis_exporter_build_info.",
             "none",
-            (Target(metric("acronis_exporter_build_info"), "{{version}} ({{revision}})", instant=True),),
-            kind="stat",
+            Target(metric("acronis_exporter_build_info"), "{{version}} ({{revision}})", instant=True),
             width=4,
-            height=5,
             options={"textMode": "name", "colorMode": "none", "graphMode": "none"},
         ),
-        Panel(
+        stat(
             "Access token expires in",
             "Time left on the cached OAuth2 access token. The exporter renews it 15 minutes early "
             "by default, so this should never drop far below that.",
             "s",
-            (Target(f"min({metric('acronis_exporter_token_expiry_timestamp_seconds')}) - time()"),),
-            kind="stat",
+            Target(f"min({metric('acronis_exporter_token_expiry_timestamp_seconds')}) - time()"),
             width=4,
-            height=5,
             thresholds=((None, "red"), (300, "orange"), (900, "green")),
         ),
-        Panel(
+        stat(
             "Tenants folded",
             'Tenants beyond --metrics.max-tenants whose series were folded into tenant_id="__other__".',
             "short",
-            (Target(f"max({metric('acronis_exporter_tenants_folded')})"),),
-            kind="stat",
+            Target(f"max({metric('acronis_exporter_tenants_folded')})"),
             width=4,
-            height=5,
             thresholds=WARN_IF_ANY,
         ),
-        Panel(
+        stat(
             "Poll crashes, last 24 hours",
             "Polls that ended in an unexpected error: a bug worth reporting with the log.",
             "short",
-            (Target(f"sum(increase({metric('acronis_exporter_poll_crashes_total')}[24h]))"),),
-            kind="stat",
+            Target(f"sum(increase({metric('acronis_exporter_poll_crashes_total')}[24h]))"),
             width=4,
-            height=5,
             thresholds=WARN_IF_ANY,
         ),
     ),
@@ -144,7 +135,7 @@ SOURCES = Row(
             "cpm",
             (
                 Target(
-                    f"sum by (source) (rate({metric('acronis_exporter_refreshes_total')}{RATE})) * 60",
+                    per_minute("acronis_exporter_refreshes_total", "source"),
                     "{{source}}",
                 ),
             ),

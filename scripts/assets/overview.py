@@ -3,40 +3,35 @@
 from __future__ import annotations
 
 from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric, scope_variables
+from scripts.assets.panels import (
+    ALERT_IF_ANY,
+    FAILURE_RATIO_THRESHOLDS,
+    RATE,
+    WARN_IF_ANY,
+    completed_by_result,
+    failure_ratio,
+    per_minute,
+    quantiles,
+    stat,
+    sum_by,
+)
 
-FAILED = 'result_code=~"error|timedout|abandoned"'  # the same set the error-ratio alert uses
 NOT_OK = 'result_code!="ok"'
 OPEN = 'state!="completed"'  # lod=count's "completed" is retention, not current work
 ENQUEUED = 'state="enqueued"'
-RATE = "[$__rate_interval]"
-PERCENTILES = (0.5, 0.9, 0.99)
-WARN_IF_ANY = ((None, "green"), (1, "orange"))
-ALERT_IF_ANY = ((None, "green"), (1, "red"))
 
 
-def quantiles(histogram: str, *, by: str = "") -> tuple[Target, ...]:
-    """Build p50/p90/p99 targets from a histogram's buckets (``by`` adds grouping labels)."""
-    labels = f"le, {by}" if by else "le"
-    suffix = f" {{{{{by}}}}}" if by else ""
-    return tuple(
-        Target(
-            f"histogram_quantile({q}, sum by ({labels}) (rate({metric(histogram + '_bucket')}{RATE})))",
-            legend=f"p{round(q * 100)}{suffix}",
-        )
-        for q in PERCENTILES
+def retained_by_result(title: str, description: str, gauge: str) -> Panel:
+    """Show what the API still retains of a completed kind, per result code, as a full-width bar gauge."""
+    return Panel(
+        title,
+        description,
+        "short",
+        (sum_by("result_code", metric(gauge)),),
+        kind="bargauge",
+        width=24,
+        height=6,
     )
-
-
-def per_minute(counter: str, by: str, *matchers: str) -> str:
-    """Per-minute rate of ``counter`` summed by ``by``."""
-    return f"sum by ({by}) (rate({metric(counter, *matchers)}{RATE})) * 60"
-
-
-def failure_ratio(counter: str, by: str, window: str = RATE) -> str:
-    """Share of completions in ``window`` that failed (error, timedout, abandoned), by ``by``."""
-    grouping = f" by ({by})" if by else ""
-    failed = f"sum{grouping} (rate({metric(counter, FAILED)}{window}))"
-    return f"{failed} / sum{grouping} (rate({metric(counter)}{window}))"
 
 
 NOW = Row(
@@ -47,52 +42,44 @@ NOW = Row(
             "Tasks in each open state right now, from lod=count queries over every tenant the API "
             "client sees. Completed tasks are left out: their count is what the API still retains.",
             "short",
-            (Target(f"sum by (state) ({metric('acronis_tasks', OPEN)})", "{{state}}"),),
+            (sum_by("state", metric("acronis_tasks", OPEN)),),
             kind="stat",
             width=8,
             height=5,
         ),
-        Panel(
+        stat(
             "Waiting for a person",
             "Open tasks with blockers: they wait for someone to answer a question and will not "
             "progress by themselves.",
             "short",
             # The exporter emits only queues with blocked tasks: none blocked reads 0, not "No data".
-            (Target(f"sum({metric('acronis_tasks_blocked')}) or vector(0)"),),
-            kind="stat",
+            Target(f"sum({metric('acronis_tasks_blocked')}) or vector(0)"),
             width=4,
-            height=5,
             thresholds=ALERT_IF_ANY,
         ),
-        Panel(
+        stat(
             "Cancel requested",
             "Open tasks whose cancellation was requested but that have not completed yet.",
             "short",
-            (Target(f"sum({metric('acronis_tasks_cancel_requested')})"),),
-            kind="stat",
+            Target(f"sum({metric('acronis_tasks_cancel_requested')})"),
             width=4,
-            height=5,
             thresholds=WARN_IF_ANY,
         ),
-        Panel(
+        stat(
             "Oldest waiting task",
             "How long the oldest enqueued task has waited to start, over every queue.",
             "s",
-            (Target(f"time() - min({metric('acronis_task_oldest_timestamp_seconds', ENQUEUED)})"),),
-            kind="stat",
+            Target(f"time() - min({metric('acronis_task_oldest_timestamp_seconds', ENQUEUED)})"),
             width=4,
-            height=5,
             thresholds=((None, "green"), (1800, "orange"), (3600, "red")),
         ),
-        Panel(
+        stat(
             "Failure ratio, last hour",
             "Share of the tasks completed in the last hour that ended in error, timedout or abandoned.",
             "percentunit",
-            (Target(failure_ratio("acronis_tasks_completed_total", "", "[1h]")),),
-            kind="stat",
+            Target(failure_ratio("acronis_tasks_completed_total", "", "[1h]")),
             width=4,
-            height=5,
-            thresholds=((None, "green"), (0.05, "orange"), (0.1, "red")),
+            thresholds=FAILURE_RATIO_THRESHOLDS,
         ),
     ),
 )
@@ -104,7 +91,7 @@ BACKLOG = Row(
             "Open tasks by state",
             "Tasks not yet completed, by state, from the paginated listing.",
             "short",
-            (Target(f"sum by (state) ({metric('acronis_open_tasks')})", "{{state}}"),),
+            (sum_by("state", metric("acronis_open_tasks")),),
             stacked=True,
         ),
         Panel(
@@ -112,13 +99,13 @@ BACKLOG = Row(
             "Tasks not yet completed in each queue (lod=count). A line that keeps rising is a "
             "backlog: work arrives faster than it completes.",
             "short",
-            (Target(f"sum by (queue) ({metric('acronis_queue_open_tasks')})", "{{queue}}"),),
+            (sum_by("queue", metric("acronis_queue_open_tasks")),),
         ),
         Panel(
             "Waiting tasks per queue",
             "Enqueued tasks (not yet assigned or started) in each queue.",
             "short",
-            (Target(f"sum by (queue) ({metric('acronis_open_tasks', ENQUEUED)})", "{{queue}}"),),
+            (sum_by("queue", metric("acronis_open_tasks", ENQUEUED)),),
         ),
         Panel(
             "Age of the oldest open task",
@@ -136,7 +123,7 @@ BACKLOG = Row(
             "Waiting for a person, per queue",
             "Open tasks with blockers in each queue.",
             "short",
-            (Target(f"sum by (queue) ({metric('acronis_tasks_blocked')})", "{{queue}}"),),
+            (sum_by("queue", metric("acronis_tasks_blocked")),),
         ),
         Panel(
             "Cancel requested and reassigned",
@@ -174,12 +161,10 @@ BACKLOG = Row(
 THROUGHPUT = Row(
     "Throughput and errors",
     (
-        Panel(
+        completed_by_result(
             "Completed tasks by result",
             "Tasks completed per minute, by result code, counted exactly from the completion listing.",
-            "cpm",
-            (Target(per_minute("acronis_tasks_completed_total", "result_code"), "{{result_code}}"),),
-            stacked=True,
+            "acronis_tasks_completed_total",
         ),
         Panel(
             "Share of each non-ok result",
@@ -206,19 +191,11 @@ THROUGHPUT = Row(
             "percentunit",
             (Target(failure_ratio("acronis_tasks_completed_total", "queue"), "{{queue}}"),),
         ),
-        Panel(
+        retained_by_result(
             "Completed tasks the API retains",
             "Completed tasks the API still returns, per result code (lod=count). It depends on "
             "Acronis retention: use it to reconcile, not for rates.",
-            "short",
-            (
-                Target(
-                    f"sum by (result_code) ({metric('acronis_tasks_completed_retained')})", "{{result_code}}"
-                ),
-            ),
-            kind="bargauge",
-            width=24,
-            height=6,
+            "acronis_tasks_completed_retained",
         ),
     ),
 )
@@ -286,21 +263,19 @@ ACTIVITIES = Row(
             "Activities by state",
             "Activities in each open state (lod=count). Activities are the steps tasks run.",
             "short",
-            (Target(f"sum by (state) ({metric('acronis_activities', OPEN)})", "{{state}}"),),
+            (sum_by("state", metric("acronis_activities", OPEN)),),
             stacked=True,
         ),
         Panel(
             "Open activities by type",
             "Activities not yet completed, by activity type.",
             "short",
-            (Target(f"sum by (activity_type) ({metric('acronis_open_activities')})", "{{activity_type}}"),),
+            (sum_by("activity_type", metric("acronis_open_activities")),),
         ),
-        Panel(
+        completed_by_result(
             "Completed activities by result",
             "Activities completed per minute, by result code.",
-            "cpm",
-            (Target(per_minute("acronis_activities_completed_total", "result_code"), "{{result_code}}"),),
-            stacked=True,
+            "acronis_activities_completed_total",
         ),
         Panel(
             "Activity run time",
@@ -308,20 +283,11 @@ ACTIVITIES = Row(
             "s",
             quantiles("acronis_activity_duration_seconds"),
         ),
-        Panel(
+        retained_by_result(
             "Completed activities the API retains",
             "Completed activities the API still returns, per result code (lod=count). It depends "
             "on Acronis retention: use it to reconcile, not for rates.",
-            "short",
-            (
-                Target(
-                    f"sum by (result_code) ({metric('acronis_activities_completed_retained')})",
-                    "{{result_code}}",
-                ),
-            ),
-            kind="bargauge",
-            width=24,
-            height=6,
+            "acronis_activities_completed_retained",
         ),
     ),
 )

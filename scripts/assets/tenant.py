@@ -18,7 +18,16 @@ from scripts.assets.grafana import (
     query_variable,
     scope_variables,
 )
-from scripts.assets.overview import ALERT_IF_ANY, FAILED, RATE, failure_ratio, per_minute
+from scripts.assets.panels import (
+    ALERT_IF_ANY,
+    FAILURE_RATIO_THRESHOLDS,
+    RATE,
+    completed_by_result,
+    failure_ratio,
+    per_minute,
+    stat,
+    sum_by,
+)
 
 TENANT = 'tenant_id=~"$tenant_id"'
 TENANT_SCOPE = f"{SCOPE}, {TENANT}"
@@ -26,7 +35,6 @@ NAMES = f"max by (tenant_id, tenant_name) ({metric('acronis_tenant_info')})"
 OPEN_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_open_tasks')})"
 BLOCKED_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_tasks_blocked')})"
 FAILURE_RATIO_BY_TENANT = f"({failure_ratio('acronis_tasks_completed_total', 'tenant_id')})"
-ACTIVITIES_COMPLETED = metric("acronis_activities_completed_total", scope=TENANT_SCOPE)
 COMPLETED_BY_TENANT = per_minute("acronis_tasks_completed_total", "tenant_id")
 
 
@@ -40,12 +48,14 @@ def named(expr_by_tenant: str) -> str:
     return f"{expr_by_tenant} * on (tenant_id) group_left (tenant_name) {NAMES}"
 
 
+def top_ten(expr_by_tenant: str) -> tuple[Target, ...]:
+    """Query the ten tenants with the highest ``expr_by_tenant``, each named in the legend."""
+    return (Target(f"topk(10, {named(expr_by_tenant)})", "{{tenant_name}}"),)
+
+
 def tenant_failure_ratio(by: str, window: str = RATE) -> str:
     """Failure ratio of the chosen tenant's tasks by ``by`` (all of them when empty)."""
-    grouping = f" by ({by})" if by else ""
-    counter = "acronis_tasks_completed_total"
-    failed = f"sum{grouping} (rate({of_tenant(counter, FAILED)}{window}))"
-    return f"{failed} / sum{grouping} (rate({of_tenant(counter)}{window}))"
+    return failure_ratio("acronis_tasks_completed_total", by, window, scope=TENANT_SCOPE)
 
 
 def tenant_variables() -> tuple[dict[str, object], ...]:
@@ -87,44 +97,36 @@ SUMMARY = Row(
             height=4,
             hidden_columns=("Time", "Value"),
         ),
-        Panel(
+        stat(
             "Open tasks",
             "The tenant's tasks not yet completed, in any state.",
             "short",
-            (Target(f"sum({of_tenant('acronis_open_tasks')})"),),
-            kind="stat",
+            Target(f"sum({of_tenant('acronis_open_tasks')})"),
             width=6,
-            height=5,
         ),
-        Panel(
+        stat(
             "Waiting for a person",
             "The tenant's open tasks with blockers: someone must answer a question.",
             "short",
-            (Target(f"sum({of_tenant('acronis_tasks_blocked')}) or vector(0)"),),
-            kind="stat",
+            Target(f"sum({of_tenant('acronis_tasks_blocked')}) or vector(0)"),
             width=6,
-            height=5,
             thresholds=ALERT_IF_ANY,
         ),
-        Panel(
+        stat(
             "Completed in the last hour",
             "The tenant's tasks that completed in the last hour, any result.",
             "short",
-            (Target(f"sum(increase({of_tenant('acronis_tasks_completed_total')}[1h]))"),),
-            kind="stat",
+            Target(f"sum(increase({of_tenant('acronis_tasks_completed_total')}[1h]))"),
             width=6,
-            height=5,
         ),
-        Panel(
+        stat(
             "Failure ratio, last hour",
             "Share of the tenant's tasks completed in the last hour that ended in error, timedout "
             "or abandoned.",
             "percentunit",
-            (Target(tenant_failure_ratio("", "[1h]")),),
-            kind="stat",
+            Target(tenant_failure_ratio("", "[1h]")),
             width=6,
-            height=5,
-            thresholds=((None, "green"), (0.05, "orange"), (0.1, "red")),
+            thresholds=FAILURE_RATIO_THRESHOLDS,
         ),
     ),
 )
@@ -136,26 +138,26 @@ BACKLOG = Row(
             "Open tasks by state",
             "The tenant's tasks not yet completed, by state.",
             "short",
-            (Target(f"sum by (state) ({of_tenant('acronis_open_tasks')})", "{{state}}"),),
+            (sum_by("state", of_tenant("acronis_open_tasks")),),
             stacked=True,
         ),
         Panel(
             "Open tasks per queue",
             "The tenant's tasks not yet completed, by queue.",
             "short",
-            (Target(f"sum by (queue) ({of_tenant('acronis_open_tasks')})", "{{queue}}"),),
+            (sum_by("queue", of_tenant("acronis_open_tasks")),),
         ),
         Panel(
             "Open tasks by type",
             "The tenant's tasks not yet completed, by task type (types beyond the cap show as __other__).",
             "short",
-            (Target(f"sum by (task_type) ({of_tenant('acronis_open_tasks')})", "{{task_type}}"),),
+            (sum_by("task_type", of_tenant("acronis_open_tasks")),),
         ),
         Panel(
             "Waiting for a person, per queue",
             "The tenant's open tasks with blockers, by queue.",
             "short",
-            (Target(f"sum by (queue) ({of_tenant('acronis_tasks_blocked')})", "{{queue}}"),),
+            (sum_by("queue", of_tenant("acronis_tasks_blocked")),),
         ),
     ),
 )
@@ -163,17 +165,11 @@ BACKLOG = Row(
 COMPLETIONS = Row(
     "Completions and activities",
     (
-        Panel(
+        completed_by_result(
             "Completed tasks by result",
             "The tenant's tasks completed per minute, by result code.",
-            "cpm",
-            (
-                Target(
-                    f"sum by (result_code) (rate({of_tenant('acronis_tasks_completed_total')}{RATE})) * 60",
-                    "{{result_code}}",
-                ),
-            ),
-            stacked=True,
+            "acronis_tasks_completed_total",
+            scope=TENANT_SCOPE,
         ),
         Panel(
             "Failure ratio per queue",
@@ -181,23 +177,17 @@ COMPLETIONS = Row(
             "percentunit",
             (Target(tenant_failure_ratio("queue"), "{{queue}}"),),
         ),
-        Panel(
+        completed_by_result(
             "Completed activities by result",
             "The tenant's activities completed per minute, by result code.",
-            "cpm",
-            (
-                Target(
-                    f"sum by (result_code) (rate({ACTIVITIES_COMPLETED}{RATE})) * 60",
-                    "{{result_code}}",
-                ),
-            ),
-            stacked=True,
+            "acronis_activities_completed_total",
+            scope=TENANT_SCOPE,
         ),
         Panel(
             "Open activities by state",
             "The tenant's activities not yet completed, by state.",
             "short",
-            (Target(f"sum by (state) ({of_tenant('acronis_open_activities')})", "{{state}}"),),
+            (sum_by("state", of_tenant("acronis_open_activities")),),
         ),
     ),
 )
@@ -209,40 +199,25 @@ ALL_TENANTS = Row(
             "Open tasks, top 10 tenants",
             "The ten tenants with the most open tasks, by name, for comparison.",
             "short",
-            (Target(f"topk(10, {named(OPEN_BY_TENANT)})", "{{tenant_name}}"),),
+            top_ten(OPEN_BY_TENANT),
         ),
         Panel(
             "Failure ratio, top 10 tenants",
             "The ten tenants whose completed tasks failed most often (error, timedout, abandoned).",
             "percentunit",
-            (
-                Target(
-                    f"topk(10, {named(FAILURE_RATIO_BY_TENANT)})",
-                    "{{tenant_name}}",
-                ),
-            ),
+            top_ten(FAILURE_RATIO_BY_TENANT),
         ),
         Panel(
             "Completed tasks per tenant",
             "Tasks completed per minute by the ten busiest tenants, any result.",
             "cpm",
-            (
-                Target(
-                    f"topk(10, {named(COMPLETED_BY_TENANT)})",
-                    "{{tenant_name}}",
-                ),
-            ),
+            top_ten(COMPLETED_BY_TENANT),
         ),
         Panel(
             "Waiting for a person, per tenant",
             "The ten tenants with the most open tasks with blockers: who has questions to answer.",
             "short",
-            (
-                Target(
-                    f"topk(10, {named(BLOCKED_BY_TENANT)})",
-                    "{{tenant_name}}",
-                ),
-            ),
+            top_ten(BLOCKED_BY_TENANT),
         ),
     ),
 )
