@@ -13,15 +13,13 @@ import contextlib
 import functools
 import socket
 import threading
-from typing import TYPE_CHECKING, Self
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from tests.support.lifetime import StopsOnExit
 
 _CHUNK = 65536
 
 
-class NetGate:
+class NetGate(StopsOnExit):
     """Relay 127.0.0.1:<port> to ``upstream``; ``refuse()`` and ``admit()`` switch it off and on."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
@@ -54,9 +52,13 @@ class NetGate:
                 return
         self._listen()
 
-    def close(self) -> None:
+    def stop(self) -> None:
         """Refuse for good."""
         self.refuse()
+
+    def close(self) -> None:
+        """Refuse for good (the fault rig's name for ``stop``)."""
+        self.stop()
 
     def _listen(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -103,17 +105,6 @@ class NetGate:
             self._open.difference_update(socks)
         for sock in socks:
             _close(sock)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _pump(source: socket.socket, sink: socket.socket, finished: threading.Barrier) -> None:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from tests.faults.exposition import Exposition
+from tests.support.lifetime import StopsOnExit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
 
 @dataclass
@@ -32,7 +32,7 @@ class WatchReport:
     slowest: float = 0.0  # seconds, the slowest /metrics answer
 
 
-class ScrapeWatch:
+class ScrapeWatch(StopsOnExit):
     """Scrape ``url`` every ``period`` seconds in a thread until stopped."""
 
     def __init__(
@@ -113,11 +113,3 @@ class ScrapeWatch:
 
     def __enter__(self) -> Self:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

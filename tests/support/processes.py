@@ -22,14 +22,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
+
+from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits
 
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Mapping, Sequence
-    from types import TracebackType
 
 T = TypeVar("T")
 
@@ -104,7 +105,7 @@ def run_exporter(
 
 
 @dataclass
-class ExporterProcess:
+class ExporterProcess(StopsOnExit):
     """A running exporter subprocess and where to reach it."""
 
     process: subprocess.Popen[bytes]
@@ -171,31 +172,10 @@ class ExporterProcess:
             raise AssertionError(
                 f"exporter exited with {self.process.returncode} before it was ready\n{self.stderr()[-4000:]}"
             )
-        try:
-            return self.get("/readyz").status_code == httpx.codes.OK
-        except httpx.TransportError:
-            return False
+        return answers_ok(self.url + "/readyz", verify=self.verify, timeout=10.0)
 
     def _pause(self, seconds: float) -> None:
-        try:
-            self.process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self.stop()
-        except subprocess.TimeoutExpired:
-            if exc is None:
-                raise
+        pause_unless_exits(self.process, seconds)
 
 
 def start_exporter(  # noqa: PLR0913 - every keyword is an independent, optional knob

@@ -22,16 +22,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import yaml
 
+from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits
 from tests.support.processes import free_port, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from types import TracebackType
 
 PROMETHEUS = "prometheus"
 PROMTOOL = "promtool"
@@ -72,7 +72,7 @@ class PrometheusQueryError(RuntimeError):
 
 
 @dataclass
-class PrometheusServer:
+class PrometheusServer(StopsOnExit):
     """A running Prometheus and a small client for its HTTP API."""
 
     process: subprocess.Popen[bytes]
@@ -177,27 +177,10 @@ class PrometheusServer:
     def _ready(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"prometheus exited with {self.process.returncode}\n{self.log()[-4000:]}")
-        try:
-            return httpx.get(self.url + "/-/ready", timeout=5.0).status_code == httpx.codes.OK
-        except httpx.TransportError:
-            return False
+        return answers_ok(self.url + "/-/ready", timeout=5.0)
 
     def _pause(self, seconds: float) -> None:
-        try:
-            self.process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        pause_unless_exits(self.process, seconds)
 
 
 def scrape_config(  # noqa: PLR0913 - mirrors the scrape_config keys a test may need
