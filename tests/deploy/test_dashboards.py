@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
 
 from tests.deploy.paths import DASHBOARDS, load_json, tool
 from tests.deploy.promql import (
@@ -22,6 +20,7 @@ from tests.deploy.promql import (
     selector_labels,
     substitute,
 )
+from tests.support.promtool import assert_rules_pass
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,13 +133,5 @@ class TestQueries:
             {"record": f"check:query_{index}", "expr": substitute(query.expr, SAMPLE_VALUES)}
             for index, query in enumerate(every_query())
         ]
-        path = tmp_path / "queries.rules.yaml"
-        path.write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
-        result = subprocess.run(
-            [tool("promtool"), "check", "rules", str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+        group = {"name": "queries", "rules": rules}
+        assert_rules_pass([group], tmp_path / "queries.rules.yaml", promtool=tool("promtool"))

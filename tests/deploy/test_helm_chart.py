@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import helm_python as helm
@@ -22,6 +21,7 @@ from tests.deploy.chart import (
     values_cases,
 )
 from tests.deploy.paths import CHART, DASHBOARDS, JOB, alert_rules, load_json, tool
+from tests.support.promtool import assert_rules_pass
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -187,16 +187,7 @@ class TestPrometheusOperator:
     def test_prometheus_rule_passes_promtool_and_carries_every_enabled_alert(self, tmp_path: Path) -> None:
         """The embedded groups are valid rules: all alerts but the disabled ones, with extra labels."""
         rule = one(render(ALL_ON), "PrometheusRule")
-        path = tmp_path / "embedded.rules.yaml"
-        path.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-        result = subprocess.run(
-            [tool("promtool"), "check", "rules", str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert_rules_pass(rule["spec"]["groups"], tmp_path / "embedded.rules.yaml", promtool=tool("promtool"))
         embedded = {alert["alert"]: alert for group in rule["spec"]["groups"] for alert in group["rules"]}
         disabled = set(ALL_ON["prometheusRule"]["disabledAlerts"])
         assert set(embedded) == {alert["alert"] for alert in alert_rules()} - disabled
