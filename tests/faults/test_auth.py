@@ -11,7 +11,7 @@ from tests.faults.checks import fail_and_recover, scenario
 from tests.faults.truth import assert_counts_exact
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from tests.faults.exposition import Exposition
     from tests.faults.rig import Rig
@@ -29,6 +29,24 @@ def _no_new_failures(before: Exposition, after: Exposition) -> list[str]:
         if value != (before.value("acronis_exporter_refresh_failures_total", **labels) or 0.0):
             moved.append(f"{labels['source']}: {labels['reason']}")
     return moved
+
+
+def _fail_every_source(
+    rig: Rig, fault: Callable[[], object], *, reason: str
+) -> tuple[Exposition, Exposition]:
+    """Turn a token fault on and expire every token, so the next mint meets it; fail and recover.
+
+    Return the scrapes from before the scenario and after its recovery.
+    """
+    before = rig.scrape()
+
+    def inject() -> None:
+        fault()
+        rig.sim.faults.expire_tokens()
+
+    with scenario(rig) as current:
+        fail_and_recover(current, inject, failed=SOURCES, reason=reason)
+    return before, rig.scrape()
 
 
 class TestProxy401:
@@ -73,15 +91,7 @@ class TestTokenEndpointDown:
 
     def test_after_the_token_expires_every_source_fails_until_the_endpoint_returns(self, rig: Rig) -> None:
         """An expired token with the endpoint down fails every source; a fresh token recovers all."""
-        before = rig.scrape()
-
-        def expire_with_endpoint_down() -> None:
-            rig.sim.faults.token_endpoint_down()
-            rig.sim.faults.expire_tokens()
-
-        with scenario(rig) as current:
-            fail_and_recover(current, expire_with_endpoint_down, failed=SOURCES, reason="http_5xx")
-        after = rig.scrape()
+        before, after = _fail_every_source(rig, rig.sim.faults.token_endpoint_down, reason="http_5xx")
         assert after.total(TOKEN_FAILURES) > before.total(TOKEN_FAILURES), "token failures were not counted"
 
 
@@ -90,15 +100,7 @@ class TestRevokedCredentials:
 
     def test_revoked_credentials_fail_every_source_with_reason_auth(self, rig: Rig) -> None:
         """Every source fails as auth, token failures are counted, and restoring the client recovers."""
-        before = rig.scrape()
-
-        def revoke() -> None:
-            rig.sim.faults.revoke_credentials()
-            rig.sim.faults.expire_tokens()
-
-        with scenario(rig) as current:
-            fail_and_recover(current, revoke, failed=SOURCES, reason="auth")
-        after = rig.scrape()
+        before, after = _fail_every_source(rig, rig.sim.faults.revoke_credentials, reason="auth")
         assert after.total(TOKEN_FAILURES, reason="auth") > before.total(TOKEN_FAILURES, reason="auth")
 
 
@@ -116,10 +118,4 @@ class TestMissingScope:
 
     def test_a_token_without_the_scope_fails_every_source_with_reason_forbidden(self, rig: Rig) -> None:
         """Every source fails as forbidden; once the role is granted a fresh token brings them back."""
-
-        def drop_scope() -> None:
-            rig.sim.faults.drop_scope()
-            rig.sim.faults.expire_tokens()  # the next token is minted without the scope
-
-        with scenario(rig) as current:
-            fail_and_recover(current, drop_scope, failed=SOURCES, reason="forbidden")
+        _fail_every_source(rig, rig.sim.faults.drop_scope, reason="forbidden")
