@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from exporter.metrics import PRIORITIES, RESULT_CODES, TASK_STATES
 
@@ -222,16 +222,10 @@ class _Reader:
 def parse_task(raw: object) -> TaskItem:
     """Parse one element of a ``/tasks`` listing; never raises."""
     reader = _Reader(raw)
+    common = _common_fields(reader)
     blockers = reader.raw.get("blockers")
     return TaskItem(
-        id=reader.item_id(),
-        state=reader.enum("state", TASK_STATES),
-        result_code=reader.result_code(),
-        tenant=reader.tenant(),
-        type=reader.text("type"),
-        started_at=reader.time("startedAt"),
-        completed_at=reader.time("completedAt"),
-        updated_at=reader.time("updatedAt"),
+        **common,
         queue=reader.text("queue"),
         priority=reader.enum("priority", PRIORITIES),
         enqueued_at=reader.time("enqueuedAt"),
@@ -245,18 +239,21 @@ def parse_task(raw: object) -> TaskItem:
 def parse_activity(raw: object) -> ActivityItem:
     """Parse one element of an ``/activities`` listing; never raises."""
     reader = _Reader(raw)
-    return ActivityItem(
-        id=reader.item_id(),
-        state=reader.enum("state", TASK_STATES),
-        result_code=reader.result_code(),
-        tenant=reader.tenant(),
-        type=reader.text("type"),
-        started_at=reader.time("startedAt"),
-        completed_at=reader.time("completedAt"),
-        updated_at=reader.time("updatedAt"),
-        created_at=reader.time("createdAt"),
-        defects=reader.defects,
-    )
+    return ActivityItem(**_common_fields(reader), created_at=reader.time("createdAt"), defects=reader.defects)
+
+
+def _common_fields(reader: _Reader) -> dict[str, Any]:
+    """Read the fields tasks and activities share: ``_Item``'s, keyword by keyword."""
+    return {
+        "id": reader.item_id(),
+        "state": reader.enum("state", TASK_STATES),
+        "result_code": reader.result_code(),
+        "tenant": reader.tenant(),
+        "type": reader.text("type"),
+        "started_at": reader.time("startedAt"),
+        "completed_at": reader.time("completedAt"),
+        "updated_at": reader.time("updatedAt"),
+    }
 
 
 def parse_time(text: str) -> float | None:
