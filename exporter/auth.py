@@ -1,28 +1,24 @@
 """OAuth2 for the Acronis API, as an ``httpx.Auth``: the client never sees a token.
 
-``TokenSource`` asks ``{dc}/api/2/idp/token`` for a token (client_credentials with HTTP
-Basic, or the password grant). ``OAuth2Auth`` caches it, renews it before it expires and,
-when the API still answers 401 (an expired or revoked token, or a proxy's HTML page),
-mints one fresh token and resends once. A 403 retires the token for the next request,
-since a role granted later is only in a token minted after it. Every token and secret is
-registered with ``logs`` so no log line can carry it, and none appears in a repr or an
-error message.
+``OAuth2Auth`` takes tokens from a ``tokens.TokenSource``, caches them, renews them before
+they expire and, when the API still answers 401 (an expired or revoked token, or a proxy's
+HTML page), mints one fresh token and resends once. A 403 retires the token for the next
+request, since a role granted later is only in a token minted after it. Every token and
+secret is registered with ``logs`` so no log line can carry it, and none appears in a repr
+or an error message.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, TypeGuard
+from typing import TYPE_CHECKING, Final
 
 import httpx
 
 from exporter import logs
-from exporter.client import USER_AGENT, endpoint_of, http_timeout, tls_verify
-from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
+from exporter.client import endpoint_of
+from exporter.tokens import TOKEN_PATH, Token, TokenSource
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -32,9 +28,17 @@ if TYPE_CHECKING:
     from exporter.config import ApiSettings
     from exporter.metrics import SelfMetrics
 
-TOKEN_PATH: Final = "/api/2/idp/token"  # noqa: S105 - a URL path, not a password
-DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the reply does not say
-_TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
+# Token and its source moved to exporter.tokens; importers of exporter.auth still find them here.
+__all__ = [
+    "REMINT_BACKOFF",
+    "TOKEN_PATH",
+    "OAuth2Auth",
+    "StaticBearerAuth",
+    "Token",
+    "TokenSource",
+    "build_auth",
+]
+
 # After a freshly minted token meets a 401 too (a proxy refusing everything, say), 401s are
 # returned as they are for this long instead of each costing a token request: a fault must
 # never raise the load on the API. Also the youngest token a 403 retires. Short enough that
@@ -42,180 +46,6 @@ _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
 REMINT_BACKOFF: Final = 10.0
 
 _log = logs.get_logger(component="auth")
-
-
-@dataclass(frozen=True)
-class Token:
-    """An access token and when it stops working (Unix seconds)."""
-
-    value: str = field(repr=False)
-    expires_at: float
-    issued_at: float = 0.0
-
-    def renew_at(self, margin: float) -> float:
-        """Return when to replace it: `margin` early, but never before half its lifetime."""
-        lifetime = self.expires_at - self.issued_at
-        return self.expires_at - min(margin, lifetime / 2) if self.issued_at else self.expires_at - margin
-
-
-class TokenSource:
-    """Mints tokens at the data centre's token endpoint."""
-
-    def __init__(
-        self,
-        api: ApiSettings,
-        metrics: SelfMetrics,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._api, self._metrics, self._transport, self._clock = api, metrics, transport, clock
-        self.grant_type: str = api.grant_type
-
-    def mint(self) -> Token:
-        """Request a new token; raise AuthError, PermissionDenied, ApiUnavailable or BadPayload."""
-        self._metrics.token_requests.labels(grant_type=self.grant_type).inc()
-        try:
-            token = self._request_token()
-        except ApiError as error:
-            self._metrics.token_request_failures.labels(grant_type=self.grant_type, reason=error.reason).inc()
-            raise
-        logs.register_secret(token.value)
-        self._metrics.token_expiry.set(token.expires_at)
-        _log.info("token_minted", grant_type=self.grant_type, expires_at=token.expires_at)
-        return token
-
-    def _request_token(self) -> Token:
-        form, basic = self._form()
-        started = time.perf_counter()
-        # A client per mint: tokens are minted every couple of hours, and this keeps the
-        # token endpoint's connection entirely apart from the API's authenticated pool.
-        with httpx.Client(
-            timeout=http_timeout(self._api),
-            verify=tls_verify(self._api),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=self._transport,
-        ) as http:
-            try:
-                response = http.post(
-                    self._api.base_url + TOKEN_PATH,
-                    data=form,
-                    auth=httpx.BasicAuth(*basic) if basic else httpx.USE_CLIENT_DEFAULT,
-                )
-            except httpx.TimeoutException:
-                raise ApiUnavailable(
-                    f"token request to {self._where()} timed out", reason="timeout"
-                ) from None
-            except httpx.TransportError as exc:
-                message = f"cannot reach {self._where()} ({type(exc).__name__})"
-                raise ApiUnavailable(message, reason="connect") from None
-            finally:
-                duration = time.perf_counter() - started
-                self._metrics.api_request_duration.labels(endpoint="/idp/token").observe(duration)
-        self._metrics.api_requests.labels(
-            endpoint=endpoint_of(TOKEN_PATH), code=str(response.status_code)
-        ).inc()
-        return self._parse(response)
-
-    def _form(self) -> tuple[dict[str, str], tuple[str, str] | None]:
-        api = self._api
-        secret = _plain(api.resolved_client_secret())
-        basic = (api.client_id, secret) if api.client_id and secret else None
-        if api.grant_type == "password":
-            form = {
-                "grant_type": "password",
-                "username": api.username or "",
-                "password": _plain(api.resolved_password()),
-            }
-        else:
-            form = {"grant_type": "client_credentials"}
-        if api.tenant_id:
-            form["scope"] = _TENANT_SCOPE + api.tenant_id
-        return form, basic
-
-    def _parse(self, response: httpx.Response) -> Token:
-        status = response.status_code
-        if status in (400, 401):
-            raise AuthError(
-                f"{self._who()} was refused by {self._where()} (HTTP {status}{_code(response)})",
-                status=status,
-            )
-        if status == 403:  # noqa: PLR2004
-            raise PermissionDenied(
-                f"{self._who()} is not allowed a token at {self._where()} (HTTP 403)", status=status
-            )
-        if status == 429:  # noqa: PLR2004
-            raise RateLimited(f"token endpoint at {self._where()} throttled us (HTTP 429)", status=status)
-        if status >= 500:  # noqa: PLR2004
-            raise ApiUnavailable(f"token endpoint at {self._where()} answered HTTP {status}", status=status)
-        if status >= 300:  # noqa: PLR2004
-            raise ApiError(f"token endpoint at {self._where()} answered HTTP {status}", status=status)
-        try:
-            body = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadPayload(
-                f"token endpoint at {self._where()} sent a body that is not JSON", status=status
-            ) from None
-        value = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(value, str) or not value:
-            raise BadPayload(
-                f"token reply from {self._where()} has no access_token", reason="shape", status=status
-            )
-        now = self._clock()
-        return Token(value, _expires_at(body, now, _server_time(response)), issued_at=now)
-
-    def _who(self) -> str:
-        if self._api.grant_type == "password":
-            return f"user {self._api.username!r}"
-        return f"API client {self._api.client_id!r}"
-
-    def _where(self) -> str:
-        url = self._api.url
-        return (url.host or str(url)) if url is not None else "(no api.url)"
-
-
-def _plain(secret: SecretStr | None) -> str:
-    return secret.get_secret_value() if secret is not None else ""
-
-
-def _expires_at(body: dict[str, object], now: float, server_now: float | None) -> float:
-    """Return when the token expires on our clock.
-
-    ``expires_in`` is relative and immune to clock skew, so it wins. ``expires_on`` is
-    absolute on the API's clock: its lifetime is measured against the reply's ``Date``
-    header (the server's clock), so an API clock hours off ours cannot make every token
-    look expired on arrival. A lifetime that still comes out non-positive means the clocks
-    disagree beyond what ``Date`` tells; assume the default, and a 401 will renew it.
-    """
-    expires_on, expires_in = body.get("expires_on"), body.get("expires_in")
-    if _positive(expires_in):
-        return now + float(expires_in)
-    if _positive(expires_on):
-        lifetime = float(expires_on) - (now if server_now is None else server_now)
-        return now + (lifetime if lifetime > 0 else DEFAULT_LIFETIME)
-    return now + DEFAULT_LIFETIME
-
-
-def _positive(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-def _server_time(response: httpx.Response) -> float | None:
-    """Return the reply's Date header as unix seconds, if it has a readable one."""
-    try:
-        return email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def _code(response: httpx.Response) -> str:
-    """Return ': <error code>' from an OAuth2 error body; never the body itself."""
-    try:
-        body = json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return ""
-    code = body.get("error") or body.get("code") if isinstance(body, dict) else None
-    return f": {logs.scrub(code[:60])}" if isinstance(code, str) and code else ""
 
 
 class OAuth2Auth(httpx.Auth):
