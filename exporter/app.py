@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from exporter import logs
+from exporter.allocator import release_freed_memory
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
@@ -108,6 +109,8 @@ def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporte
     store = SnapshotStore()
     poller = Poller(settings, client, store, metrics)
     exposition = Exposition(store, registry)
+    # After the exposition's own listener: the rendering is part of the burst to give back.
+    store.on_publish(release_freed_memory)
     return Exporter(settings, registry, metrics, client, store, poller, exposition, stop)
 
 
