@@ -183,3 +183,20 @@ def fail_and_recover(  # noqa: PLR0913 - the scenario's whole script, spelled ou
     rig.wait_healthy(timeout=timeout)
     assert_counts_exact(rig)
     current.assert_no_extra_load()
+
+
+def absorb(rig: Rig, inject: Callable[[], object]) -> tuple[Exposition, Exposition]:
+    """Inject a fault the exporter should ride out and let a poll pass; return the scrapes around it."""
+    before = rig.scrape()
+    inject()
+    rig.advance(10)
+    return before, rig.wait_healthy()
+
+
+def new_failures(before: Exposition, after: Exposition) -> list[str]:
+    """List the sources whose failure counters moved between two scrapes, with the reason."""
+    moved = []
+    for labels, value in after.matching("acronis_exporter_refresh_failures_total"):
+        if value != (before.value("acronis_exporter_refresh_failures_total", **labels) or 0.0):
+            moved.append(f"{labels['source']}: {labels['reason']}")
+    return moved

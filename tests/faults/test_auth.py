@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from exporter.metrics import SOURCES
-from tests.faults.checks import fail_and_recover, scenario
+from tests.faults.checks import absorb, fail_and_recover, new_failures, scenario
 from tests.faults.truth import assert_counts_exact
 
 if TYPE_CHECKING:
@@ -20,15 +20,6 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 TOKENS = "acronis_exporter_token_requests_total"
 TOKEN_FAILURES = "acronis_exporter_token_request_failures_total"  # noqa: S105 - a metric name
-
-
-def _no_new_failures(before: Exposition, after: Exposition) -> list[str]:
-    """List the sources whose failure counters moved between two scrapes, with the reason."""
-    moved = []
-    for labels, value in after.matching("acronis_exporter_refresh_failures_total"):
-        if value != (before.value("acronis_exporter_refresh_failures_total", **labels) or 0.0):
-            moved.append(f"{labels['source']}: {labels['reason']}")
-    return moved
 
 
 def _fail_every_source(
@@ -55,12 +46,9 @@ class TestProxy401:
     def test_one_html_401_is_answered_with_one_fresh_token(self, rig: Rig) -> None:
         """A single proxy 401 costs one token mint and a resend; no source fails."""
         with scenario(rig):
-            before = rig.scrape()
-            rig.sim.faults.fail(401, times=1, html=True)
-            rig.advance(10)
-            after = rig.wait_healthy()
+            before, after = absorb(rig, lambda: rig.sim.faults.fail(401, times=1, html=True))
             assert after.total(TOKENS) == before.total(TOKENS) + 1, "expected exactly one fresh token"
-            assert _no_new_failures(before, after) == []
+            assert new_failures(before, after) == []
             assert_counts_exact(rig)
 
     def test_html_401s_that_persist_fail_every_source_with_reason_auth(self, rig: Rig) -> None:
@@ -80,12 +68,8 @@ class TestTokenEndpointDown:
     def test_a_valid_cached_token_carries_the_exporter_through(self, rig: Rig) -> None:
         """While the cached token is valid, a dead token endpoint changes nothing."""
         with scenario(rig):
-            before = rig.scrape()
-            rig.sim.faults.token_endpoint_down()
-            rig.advance(10)
-            rig.wait_polled()
-            after = rig.wait_healthy()
-            assert _no_new_failures(before, after) == []
+            before, after = absorb(rig, rig.sim.faults.token_endpoint_down)
+            assert new_failures(before, after) == []
             assert after.total(TOKENS) == before.total(TOKENS), "no token should have been requested"
             assert_counts_exact(rig)
 
