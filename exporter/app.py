@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from exporter import logs
-from exporter.allocator import release_freed_memory
+from exporter.allocator import release_freed_memory, tune_allocator
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
@@ -102,6 +102,7 @@ class Exporter:
 def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporter:
     """Assemble the exporter; raises ConfigError when a secret file cannot be read."""
     stop = stop or threading.Event()
+    tune_allocator()
     register_secrets(settings)
     registry = self_registry()
     metrics = SelfMetrics(registry)
