@@ -21,7 +21,8 @@ from bench.synthetic import build_snapshot
 from exporter.collector import TaskManagerCollector
 from exporter.config import WebSettings
 from exporter.exposition import Exposition, self_registry
-from exporter.server import ExporterApp, MetricsServer
+from exporter.listener import MetricsServer
+from exporter.server import ExporterApp
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:

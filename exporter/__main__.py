@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from exporter.config import Settings
-    from exporter.server import MetricsServer
+    from exporter.listener import MetricsServer
 
 PROG: Final = "acronis-task-exporter"
 

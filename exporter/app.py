@@ -17,9 +17,10 @@ from exporter.allocator import release_freed_memory, tune_allocator
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
+from exporter.listener import MetricsServer
 from exporter.metrics import SelfMetrics
 from exporter.poller import Poller
-from exporter.server import BasicAuth, ExporterApp, MetricsServer
+from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import httpx
 
 from exporter import logs
 from exporter.client import endpoint_of
-from exporter.tokens import TOKEN_PATH, Token, TokenSource
+from exporter.tokens import Token, TokenSource
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -27,17 +27,6 @@ if TYPE_CHECKING:
 
     from exporter.config import ApiSettings
     from exporter.metrics import SelfMetrics
-
-# Token and its source moved to exporter.tokens; importers of exporter.auth still find them here.
-__all__ = [
-    "REMINT_BACKOFF",
-    "TOKEN_PATH",
-    "OAuth2Auth",
-    "StaticBearerAuth",
-    "Token",
-    "TokenSource",
-    "build_auth",
-]
 
 # After a freshly minted token meets a 401 too (a proxy refusing everything, say), 401s are
 # returned as they are for this long instead of each costing a token request: a fault must

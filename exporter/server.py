@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from exporter import __version__, logs
 from exporter.errors import ConfigError
-from exporter.listener import NAME, MetricsServer
+from exporter.listener import NAME
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
     from exporter.exposition import Exposition
     from exporter.snapshot import SnapshotStore
-
-# MetricsServer moved to exporter.listener; importers of exporter.server still find it here.
-__all__ = ["NAME", "OPEN_PATHS", "BasicAuth", "ExporterApp", "MetricsServer", "landing_page"]
 
 log = logs.get_logger(component="server")
 

@@ -12,18 +12,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from exporter.auth import (
-    REMINT_BACKOFF,
-    TOKEN_PATH,
-    OAuth2Auth,
-    StaticBearerAuth,
-    Token,
-    TokenSource,
-    build_auth,
-)
+from exporter.auth import REMINT_BACKOFF, OAuth2Auth, StaticBearerAuth, build_auth
 from exporter.client import TaskManagerClient
 from exporter.errors import ApiError, ApiUnavailable, AuthError, PermissionDenied
 from exporter.metrics import SelfMetrics
+from exporter.tokens import TOKEN_PATH, Token, TokenSource
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:

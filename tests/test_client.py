@@ -16,12 +16,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from exporter.auth import OAuth2Auth, StaticBearerAuth, TokenSource
+from exporter.auth import OAuth2Auth, StaticBearerAuth
 from exporter.client import TaskManagerClient, endpoint_of
 from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
 from exporter.metrics import OPEN_STATES, SelfMetrics
 from exporter.retry import retry_after_seconds
+from exporter.tokens import TokenSource
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:

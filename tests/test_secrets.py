@@ -21,11 +21,11 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporter.auth import TokenSource
 from exporter.config import load
 from exporter.errors import ApiError
 from exporter.metrics import SelfMetrics
 from exporter.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from exporter.tokens import TokenSource
 from tests.faults.exposition import Exposition
 from tests.faults.watch import ScrapeWatch
 from tests.support.processes import run_exporter, start_exporter, wait_until

@@ -17,8 +17,8 @@ import structlog
 from pydantic import SecretStr
 
 from exporter import logs
-from exporter.auth import Token, TokenSource
 from exporter.config import ApiSettings, LogSettings
+from exporter.tokens import Token, TokenSource
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
