@@ -56,10 +56,6 @@ class NetGate(StopsOnExit):
         """Refuse for good."""
         self.refuse()
 
-    def close(self) -> None:
-        """Refuse for good (the fault rig's name for ``stop``)."""
-        self.stop()
-
     def _listen(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind right after refuse()

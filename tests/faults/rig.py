@@ -177,7 +177,7 @@ class Rig:
         with contextlib.suppress(AttributeError):
             self.exporter.stop()
         self.prometheus.stop()
-        self.gate.close()
+        self.gate.stop()
         self.sim.stop()
         self._client.close()
 
@@ -251,7 +251,7 @@ def running_rig(
         if rig is not None:
             rig.close()
         else:
-            gate.close()
+            gate.stop()
             sim.stop()
 
 
