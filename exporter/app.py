@@ -80,6 +80,7 @@ class Exporter:
             _log.info("exporter_started", listen_address=server.url, api_url=self.settings.api.base_url)
             self.stop.wait()
         finally:
+            self.client.stop_sending()  # first: nothing goes out once the stop is logged
             _log.info("exporter_stopping")
             server.shutdown()
             self.close()

@@ -102,8 +102,12 @@ class TaskManagerClient:
             limits=httpx.Limits(max_connections=api.concurrency, max_keepalive_connections=api.concurrency),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
-            event_hooks={"response": [self._count_response]},
+            event_hooks={"request": [self._admit], "response": [self._count_response]},
         )
+
+    def stop_sending(self) -> None:
+        """Stop every request from going out from now on (shutdown); waits in progress end at once."""
+        self._retry.gate.stop_sending()
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -205,8 +209,10 @@ class TaskManagerClient:
                 f"GET {endpoint}: cannot reach {host} ({type(exc).__name__})", reason="connect"
             )
             raise Retry(error) from None
-        except ApiUnavailable as error:  # the token endpoint was down: worth another go
-            raise Retry(error) from None
+        except ApiUnavailable as error:
+            if error.reason == "cancelled":  # shutdown, from the gate at the wire
+                raise
+            raise Retry(error) from None  # the token endpoint was down: worth another go
         finally:
             self._metrics.api_request_duration.labels(endpoint=endpoint).observe(
                 time.perf_counter() - started
@@ -232,6 +238,10 @@ class TaskManagerClient:
                 status=status,
             )
         raise ApiError(f"GET {endpoint}: HTTP {status}{detail}", reason="http_4xx", status=status)
+
+    def _admit(self, request: httpx.Request) -> None:
+        """Check the throttle gate and the stop switch at the last moment before the wire."""
+        self._retry.gate.admit(endpoint_of(request.url.path))
 
     def _count_response(self, response: httpx.Response) -> None:
         """Count every HTTP exchange, including the one auth repeats after a 401."""

@@ -10,6 +10,7 @@ error it is) stays with the client; this module only decides about the next atte
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import threading
 import time
@@ -37,26 +38,58 @@ class Retry(Exception):
         self.error, self.delay, self.reason = error, delay, reason or error.reason
 
 
-class ThrottleGate:
-    """The moment before which no thread may send, set by Retry-After."""
+class HeldBack(Exception):
+    """A request reached the wire while the gate had closed after it last looked: go back and wait."""
 
-    def __init__(self) -> None:
+
+class ThrottleGate:
+    """The moment before which no thread may send, set by Retry-After, and the shutdown switch.
+
+    Closing the gate, stopping and admitting a request each happen under one lock, and
+    each logs its line under it. So the log is an exact record: no ``api_request_sent``
+    line stands after an ``api_throttled`` line unless it was sent at or after that
+    line's ``resume_at``, and none stands after ``api_sending_stopped`` at all.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
         self._lock = threading.Lock()
         self._open_at = 0.0  # time.monotonic()
+        self._stop = stop
 
-    def close_for(self, seconds: float) -> float:
+    def close_for(self, seconds: float, **context: object) -> float:
         """Hold every request back `seconds` from now; return how far this extended the hold."""
         with self._lock:
             now = time.monotonic()
             until = now + seconds
             extension = max(0.0, until - max(self._open_at, now))
             self._open_at = max(self._open_at, until)
+            resume_at = time.time() + (self._open_at - now)
+            _log.warning("api_throttled", held_seconds=extension, resume_at=_rfc3339(resume_at), **context)
             return extension
 
     def remaining(self) -> float:
         """Return seconds until requests may go out again."""
         with self._lock:
             return max(0.0, self._open_at - time.monotonic())
+
+    def admit(self, endpoint: str) -> None:
+        """Let one request onto the wire now, or raise: shut down, or held back since it last looked."""
+        with self._lock:
+            if self._stop.is_set():
+                raise ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
+            if self._open_at > time.monotonic():
+                raise HeldBack(endpoint)
+            _log.debug("api_request_sent", endpoint=endpoint)
+
+    def stop_sending(self) -> None:
+        """Set the stop event: from this line of the log on, no request goes out."""
+        with self._lock:
+            self._stop.set()
+            _log.info("api_sending_stopped")
+
+
+def _rfc3339(unix: float) -> str:
+    return dt.datetime.fromtimestamp(unix, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -82,15 +115,18 @@ class RetryPolicy:
         self, api: ApiSettings, metrics: SelfMetrics, *, stop: threading.Event, rng: random.Random
     ) -> None:
         self._api, self._metrics, self._stop, self._rng = api, metrics, stop, rng
-        self._gate = ThrottleGate()
+        self.gate = ThrottleGate(stop)
 
     def run(self, endpoint: str, attempt: Callable[[], object]) -> object:
         """Return what `attempt` returns; retry it on `Retry`, raise the last error when out of tries."""
         retries_left = self._api.max_retries
-        for number in range(retries_left + 1):
+        number = 0
+        while True:
             try:
                 self._hold_back(endpoint)
                 return attempt()
+            except HeldBack:
+                continue  # never sent: not an attempt
             except Retry as retry:
                 if number == retries_left:
                     raise retry.error from None
@@ -98,7 +134,7 @@ class RetryPolicy:
                 self._metrics.api_retries.labels(endpoint=endpoint, reason=retry.reason).inc()
                 _log.info("api_request_retried", endpoint=endpoint, reason=retry.reason, delay_seconds=delay)
                 self._wait(delay, endpoint)
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+                number += 1
 
     def throttled(self, endpoint: str, status: int, message: str, retry_after: str | None) -> NoReturn:
         """Answer a 429 (or a 503 with Retry-After) whose error reads `message`: retry, or fail now."""
@@ -106,15 +142,18 @@ class RetryPolicy:
         if delay is None:  # a 429 without a usable Retry-After: back off exponentially
             raise Retry(RateLimited(message, status=status), reason="throttled")
         error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)
-        self._metrics.api_throttled_seconds.inc(self._gate.close_for(delay))  # honoured even beyond the cap
-        if delay > self._api.retry_after_max:
+        beyond_cap = delay > self._api.retry_after_max
+        held = self.gate.close_for(
+            delay, endpoint=endpoint, status=status, retry_after_seconds=delay, beyond_cap=beyond_cap
+        )
+        self._metrics.api_throttled_seconds.inc(held)  # honoured even beyond the cap
+        if beyond_cap:
             raise error  # waiting that long would stall the poll: fail now, keep last-good data
-        _log.warning("api_throttled", endpoint=endpoint, status=status, retry_after_seconds=delay)
         raise Retry(error, delay=0.0, reason="throttled")  # the gate does the waiting
 
     def _hold_back(self, endpoint: str) -> None:
         """Return once requests may go out: the gate is open and we are not shutting down."""
-        while (held := self._gate.remaining()) > 0:  # another thread may extend the hold meanwhile
+        while (held := self.gate.remaining()) > 0:  # another thread may extend the hold meanwhile
             if held > self._api.retry_after_max:  # honoured, but not waited for: fail this request now
                 message = f"GET {endpoint}: held back {held:.0f}s more by an earlier Retry-After"
                 raise RateLimited(message, retry_after=held)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
 from typing import TYPE_CHECKING
@@ -25,37 +26,50 @@ from tests.faults.rig import (
 from tests.faults.truth import assert_counts_exact
 
 if TYPE_CHECKING:
-    from exporter.simulator.requestlog import RequestRecord
     from tests.faults.rig import Rig
+    from tests.support.processes import LogEvent
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 TASKS = "/api/task_manager/v2/tasks"
 ACTIVITIES = "/api/task_manager/v2/activities"
-IN_FLIGHT = 0.25  # seconds: a request sent before the throttling answer arrived lands within this
+_API_PATHS = "/api/task_manager/"
 
 
-def _first(entries: list[RequestRecord], status: int) -> RequestRecord:
-    matching = [entry for entry in entries if entry.status == status]
-    assert matching, f"no request was answered {status}"
-    return matching[0]
+def _throttling_since(rig: Rig, since: float) -> tuple[LogEvent, list[LogEvent]]:
+    """Return the first ``api_throttled`` line written after ``since`` (Unix time), and the lines after it."""
+    events = rig.exporter.events("api_throttled", "api_request_sent")
+    events = [event for event in events if event.wall >= since]
+    first = next((at for at, event in enumerate(events) if event.name == "api_throttled"), None)
+    assert first is not None, "the exporter never logged api_throttled"
+    return events[first], events[first + 1 :]
 
 
-def _after(entries: list[RequestRecord], moment: float) -> list[RequestRecord]:
-    return [entry for entry in entries if entry.at > moment]
+def _resume_at(throttled: LogEvent) -> float:
+    return dt.datetime.fromisoformat(str(throttled.fields["resume_at"])).timestamp()
 
 
-def _assert_held_back(entries: list[RequestRecord], throttled: RequestRecord, until: float) -> None:
-    """Nothing but requests already in flight arrived between a throttling answer and ``until``.
+def _assert_held_back(rig: Rig, since: float) -> LogEvent:
+    """Nothing went out while the exporter was told to wait: by its own log, and as the API saw it.
 
-    Requests other workers sent before the 429/503 reached the exporter arrive just after
-    it; at most CONCURRENCY - 1 of them, within a moment.
+    The exporter writes ``api_throttled`` and every ``api_request_sent`` under one lock, so
+    its log orders them exactly: no request may follow the throttling line before the
+    ``resume_at`` it names. At the API, what arrives between the moment the exporter got
+    the throttling answer and ``resume_at`` was sent before that answer came: at most one
+    request per other worker. Both checks hang on events the exporter reports, not on how
+    fast this machine is.
     """
-    early = [entry for entry in _after(entries, throttled.at) if entry.at < until - 0.05]
-    in_flight = [entry for entry in early if entry.at - throttled.at < IN_FLIGHT]
-    assert early == in_flight, f"{len(early) - len(in_flight)} requests went out while told to wait"
-    assert len(in_flight) <= CONCURRENCY, f"{len(in_flight)} requests arrived right after the throttling"
-    assert _after(entries, until - 0.05), "the exporter never came back after the throttling"
+    throttled, later = _throttling_since(rig, since)
+    resume = _resume_at(throttled)
+    # resume_at is printed to the microsecond: a request at the very moment may read 1 µs early.
+    early = [event for event in later if event.name == "api_request_sent" and event.wall < resume - 1e-5]
+    assert early == [], f"{len(early)} requests were sent while told to wait until {resume}"
+    received, resumed = throttled.monotonic, resume + (throttled.monotonic - throttled.wall)
+    arrived = rig.requests_between(received, resumed)
+    arrived = [entry for entry in arrived if entry.path.startswith(_API_PATHS)]
+    assert len(arrived) <= CONCURRENCY - 1, f"{len(arrived)} requests arrived while the exporter held back"
+    assert rig.requests_between(resumed, time.monotonic()), "the exporter never came back after throttling"
+    return throttled
 
 
 class TestUnreachableApi:
@@ -124,32 +138,31 @@ class TestThrottling:
         """After a 429 with Retry-After: 2 no request reaches the API for 2 s, then the poll succeeds."""
         with scenario(rig):
             before = rig.scrape()
-            start = time.monotonic()
+            since = time.time()
             rig.sim.faults.fail(429, times=1, path_prefix=TASKS, retry_after=2)
             rig.advance(10)
             after = rig.wait_healthy()
-            entries = rig.requests_between(start, time.monotonic())
-            throttled = _first(entries, 429)
-            _assert_held_back(entries, throttled, until=throttled.at + 2.0)
+            throttled = _assert_held_back(rig, since)
+            assert throttled.fields["held_seconds"] == pytest.approx(2.0)
             waited = after.total("acronis_exporter_api_throttled_seconds_total") - before.total(
                 "acronis_exporter_api_throttled_seconds_total"
             )
-            assert waited >= 1.9, f"throttled seconds grew by {waited}"
+            throttlings = [event for event in rig.exporter.events("api_throttled") if event.wall >= since]
+            held = sum(float(str(event.fields["held_seconds"])) for event in throttlings)
+            assert waited == pytest.approx(held), "throttled seconds differ from the holds the log reports"
             assert all(source_up(after, source) == 1 for source in SOURCES)
             assert_counts_exact(rig)
 
     def test_503_with_retry_after_as_an_http_date_holds_every_request_back(self, rig: Rig) -> None:
         """An HTTP-date Retry-After is honoured to the second: nothing is sent before that date."""
         with scenario(rig):
-            not_before = float(int(time.time()) + 3)  # HTTP dates have whole seconds
-            start = time.monotonic()
+            since = time.time()
+            not_before = float(int(since) + 3)  # HTTP dates have whole seconds
             rig.sim.faults.fail(503, times=1, path_prefix=ACTIVITIES, retry_after=http_date(not_before))
             rig.advance(10)
             rig.wait_healthy()
-            entries = rig.requests_between(start, time.monotonic())
-            throttled = _first(entries, 503)
-            monotonic_of_wall = time.monotonic() - time.time()  # the request log keeps monotonic times
-            _assert_held_back(entries, throttled, until=not_before + monotonic_of_wall)
+            throttled = _assert_held_back(rig, since)
+            assert _resume_at(throttled) >= not_before - 1e-3, "resumed before the date Retry-After named"
             assert_counts_exact(rig)
 
     def test_persistent_throttling_fails_the_poll_without_raising_the_request_rate(self, rig: Rig) -> None:
@@ -169,7 +182,8 @@ class TestThrottling:
         hold = RETRY_AFTER_MAX + 2
         with scenario(rig) as current:
             before = rig.scrape()
-            start = current.inject()
+            current.inject()
+            since = time.time()
             rig.sim.faults.fail(429, times=1, path_prefix=TASKS, retry_after=hold)
             rig.advance(10)
             rig.wait_metrics(
@@ -180,6 +194,7 @@ class TestThrottling:
                 what="a task source failing with reason throttled",
             )
             rig.wait_healthy(timeout=hold + 30)
-            entries = rig.requests_between(start, time.monotonic())
-            _assert_held_back(entries, _first(entries, 429), until=_first(entries, 429).at + hold)
+            throttled = _assert_held_back(rig, since)
+            assert throttled.fields["beyond_cap"] is True
+            assert throttled.fields["held_seconds"] == pytest.approx(hold)
             assert_counts_exact(rig)

@@ -13,6 +13,8 @@ Usage::
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -104,6 +106,34 @@ def run_exporter(
     )
 
 
+@dataclass(frozen=True)
+class LogEvent:
+    """One JSON log line of the exporter: its event name, its time, and every field."""
+
+    name: str
+    wall: float  # Unix seconds of the line's timestamp
+    fields: Mapping[str, object]
+
+    @property
+    def monotonic(self) -> float:
+        """The line's time on this machine's monotonic clock, the one request logs keep."""
+        return self.wall + (time.monotonic() - time.time())
+
+
+def log_events(text: str) -> list[LogEvent]:
+    """Parse the JSON lines of an exporter log, skipping anything else (a traceback, a demo banner)."""
+    events = []
+    for line in text.splitlines():
+        try:
+            fields = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(fields, dict) and "event" in fields and "timestamp" in fields:
+            wall = dt.datetime.fromisoformat(fields["timestamp"]).timestamp()
+            events.append(LogEvent(str(fields["event"]), wall, fields))
+    return events
+
+
 @dataclass
 class ExporterProcess(StopsOnExit):
     """A running exporter subprocess and where to reach it."""
@@ -123,6 +153,10 @@ class ExporterProcess(StopsOnExit):
     def stderr(self) -> str:
         """Everything the exporter wrote to stderr so far (its log)."""
         return self.stderr_path.read_text(errors="replace")
+
+    def events(self, *names: str) -> list[LogEvent]:
+        """Return the exporter's JSON log lines named ``names`` (all when none), in the order written."""
+        return [event for event in log_events(self.stderr()) if not names or event.name in names]
 
     def stdout(self) -> str:
         """Everything the exporter wrote to stdout so far."""
