@@ -89,11 +89,15 @@ def scenario(rig: Rig) -> Iterator[Scenario]:
 
 
 def assert_watch_clean(report: WatchReport) -> None:
-    """Every scrape answered 200 within the scrape timeout, and no counter went down."""
+    """Every scrape answered 200 with a valid exposition, and no counter went down.
+
+    How fast /metrics answered is Prometheus's to judge, not this process's stopwatch:
+    ``assert_prometheus_clean`` requires every one of its scrapes, each bounded by its
+    scrape timeout, to have succeeded.
+    """
     assert report.scrapes > 0, "the watcher never scraped"
     assert report.failures == [], f"{len(report.failures)} failed scrapes: {report.failures[:5]}"
     assert report.decreases == [], f"counters decreased: {report.decreases[:10]}"
-    assert report.slowest < SCRAPE_TIMEOUT, f"slowest /metrics took {report.slowest:.3f}s"
 
 
 def assert_prometheus_clean(prometheus: PrometheusServer, start: float, end: float) -> None:
