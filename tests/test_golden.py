@@ -43,7 +43,7 @@ def without_varying_families(exposition: str) -> str:
 
 @pytest.fixture
 def seeded_exposition(simulator_factory: Callable[..., RunningSimulator], clock: ManualClock) -> str:
-    """Poll a seeded workload three times, 15 simulated minutes apart, rendering after each; return the last."""
+    """Poll a seeded workload three times, 15 simulated minutes apart, render after each; return the last."""
     simulator = simulator_factory(seed=20261, tasks=400, open_tasks=60, tenants=8, completion_rate=0.05)
     config = simulator.config
     api = ApiSettings(
