@@ -11,13 +11,19 @@ Rules applied here, not in the poller:
   for each group of the other labels that has any open item.
 * Labels named in ``snapshot.dropped_labels`` disappear from every family's label list
   (the snapshot already holds ``""`` at their key position; equal keys are merged).
-* A family without samples is left out, as the Go client does.
+* Every catalogue family is yielded, with HELP and TYPE even while it has no series, so the
+  documented families are present from the first poll on.
+* ``zerofirst.ZeroFirst`` holds every new counter and histogram series at 0 for a poll
+  interval, so that Prometheus' increase() counts its first events too.
+* Capped labels fold into ``__other__``, which ``acronis_tenant_info`` and
+  ``acronis_queue_open_tasks`` name too: no family loses what was folded.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, TypeVar
+import threading
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -30,16 +36,20 @@ from prometheus_client.utils import floatToGoString
 from exporter import logs
 from exporter import metrics as m
 from exporter.snapshot import HistogramData, Snapshot, SnapshotStore
+from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
+    from exporter.snapshot import Completions, OpenTasks, SourceStatus
+
     Key = tuple[str, ...]
-    Renderer = Callable[[Snapshot], Iterable[Metric | None]]
+    Builder = Callable[[Snapshot], Metric]
 
 log = logs.get_logger(component="collector")
 
 K = TypeVar("K", bound=tuple[str, ...])  # a label-value tuple of any fixed length
+V = TypeVar("V")
 # client_python's own formatting of bucket bounds ("1.0", "+Inf"); the library leaves it untyped.
 _go_float: Callable[[float], str] = floatToGoString
 
@@ -71,19 +81,47 @@ class TaskManagerCollector:
     acronis_exporter_last_success_timestamp_seconds{source="task_counts"} 1.7e+09
     """
 
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, failures: RenderFailures | None = None) -> None:
         self._store = store
+        self._failures = failures or RenderFailures()
+        self._zero_first = ZeroFirst()
 
     def collect(self) -> Iterator[Metric]:
-        """Yield every family the latest snapshot supports."""
+        """Yield every catalogue family (HELP and TYPE even without series), new series held at 0."""
         snapshot = self._store.latest  # read once: one scrape, one consistent view
-        for renderer in _RENDERERS:
+        families: list[Metric] = []
+        for spec, build in FAMILIES:
             try:
-                families = list(renderer(snapshot))
+                families.append(build(snapshot))
             except Exception:  # a rendering bug must cost one family, never the whole scrape
-                log.exception("family_render_failed", renderer=renderer.__name__)
-                continue
-            yield from (family for family in families if family is not None and family.samples)
+                log.exception("family_render_failed", metric=spec.name)
+                self._failures.record(spec.name)
+        # The snapshot's own clock, not the render's: the text and OpenMetrics renders of one
+        # poll then hold exactly the same series, whenever each of them runs.
+        hold = snapshot.poll_interval_seconds
+        yield from self._zero_first.apply(families, now=snapshot.taken_at, hold=hold)
+
+
+class RenderFailures:
+    """Counts families left out of an exposition because rendering them raised."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._counts = dict.fromkeys(names, 0)
+        self._lock = threading.Lock()
+
+    def record(self, metric: str) -> None:
+        """Count one family left out."""
+        with self._lock:
+            self._counts[metric] = self._counts.get(metric, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield ``acronis_exporter_render_failures_total{metric}``."""
+        with self._lock:
+            counts = sorted(self._counts.items())
+        family = CounterMetricFamily(m.RENDER_FAILURES.name, m.RENDER_FAILURES.help, labels=["metric"])
+        for metric, count in counts:
+            family.add_metric([metric], float(count))
+        yield family
 
 
 # --- generic building blocks ------------------------------------------------------------
@@ -174,76 +212,173 @@ def _every_open_state(groups: Mapping[K, int]) -> dict[Key, float]:
     return values
 
 
-# --- data families ---------------------------------------------------------------------
+# --- data families: one builder per family, so a failing one costs only itself -----------
+
+FOLDED_TENANT_NAME: Final = "(folded: tenants beyond --metrics.max-tenants)"
+UNKNOWN_TENANT_NAME: Final = "(unknown: items that name no tenant)"
 
 
-def _counts(snapshot: Snapshot) -> Iterator[Metric | None]:
-    drop = snapshot.dropped_labels
-    if (tasks := snapshot.task_counts) is not None:
-        yield _simple(m.TASKS, _every(m.TASK_STATES, tasks.by_state))
-        yield _simple(m.TASKS_COMPLETED_RETAINED, _every(m.RESULT_CODES, tasks.completed_by_result))
-        queues = {(queue,): float(count) for queue, count in tasks.open_by_queue.items()}
-        yield _simple(m.QUEUE_OPEN_TASKS, queues, drop)
-    if (activities := snapshot.activity_counts) is not None:
-        yield _simple(m.ACTIVITIES, _every(m.TASK_STATES, activities.by_state))
-        completed = _every(m.RESULT_CODES, activities.completed_by_result)
-        yield _simple(m.ACTIVITIES_COMPLETED_RETAINED, completed)
+def _tasks(snapshot: Snapshot) -> Metric:
+    counts = snapshot.task_counts
+    return _simple(m.TASKS, _every(m.TASK_STATES, counts.by_state) if counts else {})
 
 
-def _open_work(snapshot: Snapshot) -> Iterator[Metric | None]:
-    drop = snapshot.dropped_labels
-    if (tasks := snapshot.open_tasks) is not None:
-        yield _simple(m.OPEN_TASKS, _every_open_state(tasks.by_group), drop)
-        yield _simple(m.TASK_OLDEST, tasks.oldest, drop, min)
-        yield _simple(m.TASKS_BLOCKED, _floats(tasks.blocked), drop)
-        yield _simple(m.TASKS_CANCEL_REQUESTED, _by_one(tasks.cancel_requested), drop)
-        yield _simple(m.TASKS_REASSIGNED, _by_one(tasks.reassigned), drop)
-    if (activities := snapshot.open_activities) is not None:
-        yield _simple(m.OPEN_ACTIVITIES, _every_open_state(activities.by_group), drop)
+def _tasks_retained(snapshot: Snapshot) -> Metric:
+    counts = snapshot.task_counts
+    values = _every(m.RESULT_CODES, counts.completed_by_result) if counts else {}
+    return _simple(m.TASKS_COMPLETED_RETAINED, values)
 
 
-def _tenants(snapshot: Snapshot) -> Iterator[Metric | None]:
-    if "tenant_id" in snapshot.dropped_labels:  # nothing left to join on
-        return
+def _queue_open_tasks(snapshot: Snapshot) -> Metric:
+    """Open tasks per counted queue, and the rest under ``__other__``, so the sum is every open task."""
+    if (counts := snapshot.task_counts) is None:
+        return _simple(m.QUEUE_OPEN_TASKS, {}, snapshot.dropped_labels)
+    queues = {(queue,): float(n) for queue, n in counts.open_by_queue.items()}
+    open_total = sum(counts.by_state.get(state, 0) for state in m.OPEN_STATES)
+    # Counted a moment apart, the parts may exceed the total by a few: never show a negative.
+    queues[m.OTHER,] = queues.get((m.OTHER,), 0.0) + max(open_total - sum(queues.values()), 0.0)
+    return _simple(m.QUEUE_OPEN_TASKS, queues, snapshot.dropped_labels)
+
+
+def _activities(snapshot: Snapshot) -> Metric:
+    counts = snapshot.activity_counts
+    return _simple(m.ACTIVITIES, _every(m.TASK_STATES, counts.by_state) if counts else {})
+
+
+def _activities_retained(snapshot: Snapshot) -> Metric:
+    counts = snapshot.activity_counts
+    values = _every(m.RESULT_CODES, counts.completed_by_result) if counts else {}
+    return _simple(m.ACTIVITIES_COMPLETED_RETAINED, values)
+
+
+def _open_tasks_part(spec: m.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, float]]) -> Builder:
+    def build(snapshot: Snapshot) -> Metric:
+        tasks = snapshot.open_tasks
+        merge = min if spec is m.TASK_OLDEST else operator.add
+        return _simple(spec, part(tasks) if tasks else {}, snapshot.dropped_labels, merge)
+
+    return build
+
+
+def _open_activities(snapshot: Snapshot) -> Metric:
+    activities = snapshot.open_activities
+    values = _every_open_state(activities.by_group) if activities else {}
+    return _simple(m.OPEN_ACTIVITIES, values, snapshot.dropped_labels)
+
+
+def _tenant_info(snapshot: Snapshot) -> Metric:
+    """Every labelled tenant, plus rows for ``__other__`` and ``unknown`` so that joins keep them."""
+    if "tenant_id" in snapshot.dropped_labels or not snapshot.sources:  # no poll, or nothing to join on
+        return _simple(m.TENANT_INFO, {})
     info = {(t.id, t.name, t.locator, t.uuid, t.parent_id): 1.0 for t in snapshot.tenants.values()}
-    yield _simple(m.TENANT_INFO, info, merge=max)
+    info[m.OTHER, FOLDED_TENANT_NAME, "", "", ""] = 1.0
+    info[m.UNKNOWN, UNKNOWN_TENANT_NAME, "", "", ""] = 1.0
+    return _simple(m.TENANT_INFO, info, merge=max)
 
 
-def _completions(snapshot: Snapshot) -> Iterator[Metric | None]:
-    if (done := snapshot.completions) is None:
-        return
-    drop = snapshot.dropped_labels
-    yield _simple(m.TASKS_COMPLETED, _floats(done.tasks), drop)
-    yield _simple(m.ACTIVITIES_COMPLETED, _floats(done.activities), drop)
-    yield _histogram(m.TASK_DURATION, done.task_duration, drop)
-    yield _histogram(m.TASK_QUEUE_WAIT, done.task_queue_wait, drop)
-    yield _histogram(m.ACTIVITY_DURATION, done.activity_duration, drop)
+def _completion_counter(spec: m.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]) -> Builder:
+    def build(snapshot: Snapshot) -> Metric:
+        done = snapshot.completions
+        return _simple(spec, _floats(part(done)) if done else {}, snapshot.dropped_labels)
+
+    return build
+
+
+def _completion_histogram(
+    spec: m.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
+) -> Builder:
+    def build(snapshot: Snapshot) -> Metric:
+        done = snapshot.completions
+        return _histogram(spec, part(done) if done else {}, snapshot.dropped_labels)
+
+    return build
+
+
+def _activity_duration(done: Completions) -> Mapping[Key, HistogramData]:
+    """Every result code from the start (a closed vocabulary), 0 until one completes with it."""
+    empty = HistogramData(m.DURATION_BUCKETS, (0,) * (len(m.DURATION_BUCKETS) + 1), 0.0)
+    series: dict[Key, HistogramData] = {(code,): empty for code in m.RESULT_CODES}
+    series.update(_keyed(done.activity_duration))
+    return series
 
 
 # --- poll status -----------------------------------------------------------------------
 
 
-def _status(snapshot: Snapshot) -> Iterator[Metric | None]:
-    yield _simple(m.UP, {(): 1.0 if snapshot.up else 0.0})
-    statuses = sorted(snapshot.sources.values(), key=lambda status: status.name)
-    yield _simple(m.SOURCE_UP, {(s.name,): float(s.ok) for s in statuses})
-    last = {(s.name,): s.last_success for s in statuses if s.last_success is not None}
-    yield _simple(m.SOURCE_LAST_SUCCESS, last)
-    yield _simple(m.SOURCE_DURATION, {(s.name,): s.duration_seconds for s in statuses})
-    if snapshot.completions is not None:
-        yield _simple(m.WATERMARK, _by_one(snapshot.completions.watermarks))
-    if snapshot.sources:  # before the first poll there is nothing to have folded
-        yield _simple(m.TENANTS_FOLDED, {(): float(snapshot.tenants_folded)})
-        yield _simple(m.LABEL_VALUES_FOLDED, _by_one(snapshot.label_values_folded))
-    yield _simple(m.ITEMS_SKIPPED, _floats(snapshot.items_skipped))
+def _up(snapshot: Snapshot) -> Metric:
+    return _simple(m.UP, {(): 1.0 if snapshot.up else 0.0})
+
+
+def _by_source(spec: m.MetricSpec, value: Callable[[SourceStatus], float | None]) -> Builder:
+    def build(snapshot: Snapshot) -> Metric:
+        values = {(s.name,): value(s) for s in snapshot.sources.values()}
+        return _simple(spec, {key: v for key, v in values.items() if v is not None})
+
+    return build
+
+
+def _watermark(snapshot: Snapshot) -> Metric:
+    done = snapshot.completions
+    return _simple(m.WATERMARK, _by_one(done.watermarks) if done else {})
+
+
+def _tenants_folded(snapshot: Snapshot) -> Metric:
+    # Before the first poll there is nothing to have folded: no series rather than a false 0.
+    return _simple(m.TENANTS_FOLDED, {(): float(snapshot.tenants_folded)} if snapshot.sources else {})
+
+
+def _label_values_folded(snapshot: Snapshot) -> Metric:
+    folded = _by_one(snapshot.label_values_folded) if snapshot.sources else {}
+    return _simple(m.LABEL_VALUES_FOLDED, folded)
+
+
+def _poll_interval(snapshot: Snapshot) -> Metric:
+    interval = snapshot.poll_interval_seconds
+    return _simple(m.POLL_INTERVAL, {(): interval} if interval > 0 else {})  # 0: not from a poller
 
 
 def _floats(values: Mapping[K, float]) -> dict[K, float]:
     return {key: float(value) for key, value in values.items()}
 
 
+def _keyed(values: Mapping[K, V]) -> dict[Key, V]:
+    """Widen a mapping keyed by fixed-length label tuples to any length (Mapping keys are invariant)."""
+    keyed: dict[Key, V] = dict(values.items())
+    return keyed
+
+
 def _by_one(values: Mapping[str, float]) -> dict[Key, float]:
     return {(name,): float(value) for name, value in values.items()}
 
 
-_RENDERERS: tuple[Renderer, ...] = (_counts, _open_work, _tenants, _completions, _status)
+FAMILIES: tuple[tuple[m.MetricSpec, Builder], ...] = (
+    (m.TASKS, _tasks),
+    (m.TASKS_COMPLETED_RETAINED, _tasks_retained),
+    (m.QUEUE_OPEN_TASKS, _queue_open_tasks),
+    (m.ACTIVITIES, _activities),
+    (m.ACTIVITIES_COMPLETED_RETAINED, _activities_retained),
+    (m.OPEN_TASKS, _open_tasks_part(m.OPEN_TASKS, lambda t: _every_open_state(t.by_group))),
+    (m.TASK_OLDEST, _open_tasks_part(m.TASK_OLDEST, lambda t: _keyed(t.oldest))),
+    (m.TASKS_BLOCKED, _open_tasks_part(m.TASKS_BLOCKED, lambda t: _floats(_keyed(t.blocked)))),
+    (
+        m.TASKS_CANCEL_REQUESTED,
+        _open_tasks_part(m.TASKS_CANCEL_REQUESTED, lambda t: _by_one(t.cancel_requested)),
+    ),
+    (m.TASKS_REASSIGNED, _open_tasks_part(m.TASKS_REASSIGNED, lambda t: _by_one(t.reassigned))),
+    (m.OPEN_ACTIVITIES, _open_activities),
+    (m.TENANT_INFO, _tenant_info),
+    (m.TASKS_COMPLETED, _completion_counter(m.TASKS_COMPLETED, lambda d: _keyed(d.tasks))),
+    (m.ACTIVITIES_COMPLETED, _completion_counter(m.ACTIVITIES_COMPLETED, lambda d: _keyed(d.activities))),
+    (m.TASK_DURATION, _completion_histogram(m.TASK_DURATION, lambda d: _keyed(d.task_duration))),
+    (m.TASK_QUEUE_WAIT, _completion_histogram(m.TASK_QUEUE_WAIT, lambda d: _keyed(d.task_queue_wait))),
+    (m.ACTIVITY_DURATION, _completion_histogram(m.ACTIVITY_DURATION, _activity_duration)),
+    (m.UP, _up),
+    (m.SOURCE_UP, _by_source(m.SOURCE_UP, lambda s: float(s.ok))),
+    (m.SOURCE_LAST_SUCCESS, _by_source(m.SOURCE_LAST_SUCCESS, lambda s: s.last_success)),
+    (m.SOURCE_DURATION, _by_source(m.SOURCE_DURATION, lambda s: s.duration_seconds)),
+    (m.WATERMARK, _watermark),
+    (m.TENANTS_FOLDED, _tenants_folded),
+    (m.LABEL_VALUES_FOLDED, _label_values_folded),
+    (m.POLL_INTERVAL, _poll_interval),
+    (m.ITEMS_SKIPPED, lambda snapshot: _simple(m.ITEMS_SKIPPED, _floats(snapshot.items_skipped))),
+)

@@ -10,13 +10,20 @@ of the compressor primed with the cached part compresses only the live tail, so 
 stays one ordinary gzip member. Content type follows ``Accept`` (OpenMetrics 1.0 when
 asked for, else the text format 0.0.4) and the body is gzipped when ``Accept-Encoding``
 allows it.
+
+Each family is rendered on its own: one that raises is left out of that exposition, logged
+and counted in ``acronis_exporter_render_failures_total{metric}``, and every other family
+is served. The exporter's own counters go through the same zero-first rule as the data
+families (zerofirst.py), on the wall clock, since they change between polls.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
@@ -33,12 +40,13 @@ from prometheus_client import exposition as text_format
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics_format
 
-from exporter import __version__
-from exporter.collector import TaskManagerCollector
+from exporter import __version__, logs
+from exporter.collector import FAMILIES, RenderFailures, TaskManagerCollector
 from exporter.metrics import BUILD_INFO
+from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from exporter.snapshot import SnapshotStore
 
@@ -56,6 +64,8 @@ _openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_format.g
 _disable_created_series: Callable[[], None] = prometheus_client.disable_created_metrics
 # Image builds set this (Dockerfile ARG REVISION); a source checkout reports "unknown".
 REVISION_ENV: Final = "ACRONIS_TASK_EXPORTER_REVISION"
+
+log = logs.get_logger(component="exposition")
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,9 @@ class Exposition:
         _disable_created_series()
         self._store = store
         self._live = live
-        self._data = CollectorRegistry()
-        self._data.register(TaskManagerCollector(store))
+        self._failures = RenderFailures(spec.name for spec, _ in FAMILIES)
+        self._collector = TaskManagerCollector(store, self._failures)
+        self._live_zero_first = ZeroFirst()
         self._locks: dict[Format, threading.Lock] = {
             "text": threading.Lock(),
             "openmetrics": threading.Lock(),
@@ -151,9 +162,28 @@ class Exposition:
         return self._rendered(fmt).body
 
     def _live_tail(self, fmt: Format) -> bytes:
-        if fmt == "openmetrics":
-            return _openmetrics_latest(self._live)  # ends with the one # EOF of the response
-        return text_format.generate_latest(self._live)
+        families = [*self._live.collect(), *self._failures.collect()]
+        held = self._live_zero_first.apply(families, now=time.time(), hold=self._live_hold())
+        tail = self._render_families(held, fmt)
+        return tail + _EOF if fmt == "openmetrics" else tail  # the one # EOF of the response
+
+    def _live_hold(self) -> float:
+        # Until the first poll is published the interval is unknown, and nothing a scraper
+        # saw before could anchor an increase(): every own counter shows 0 until then.
+        if not self._store.first_published.is_set():
+            return math.inf
+        return self._store.latest.poll_interval_seconds
+
+    def _render_families(self, families: Iterable[Metric], fmt: Format) -> bytes:
+        """Render each family alone: one that raises is left out, logged and counted."""
+        parts: list[bytes] = []
+        for family in families:
+            try:
+                parts.append(_render_one(family, fmt))
+            except Exception:  # a rendering bug must cost one family, never the whole scrape
+                log.exception("family_render_failed", metric=family.name)
+                self._failures.record(family.name)
+        return b"".join(parts)
 
     def _rendered(self, fmt: Format) -> _Rendered:
         # Read the generation before rendering: publish() swaps the snapshot first and bumps
@@ -176,9 +206,26 @@ class Exposition:
             self._rendered(fmt)
 
     def _render_data(self, fmt: Format) -> bytes:
-        if fmt == "openmetrics":
-            return _openmetrics_latest(self._data).removesuffix(_EOF)
-        return text_format.generate_latest(self._data)
+        return self._render_families(self._collector.collect(), fmt)
+
+
+class _OneFamily:
+    """A collector of one ready-made family, so each family is rendered on its own."""
+
+    def __init__(self, family: Metric) -> None:
+        self._family = family
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the family."""
+        yield self._family
+
+
+def _render_one(family: Metric, fmt: Format) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_OneFamily(family))
+    if fmt == "openmetrics":
+        return _openmetrics_latest(registry).removesuffix(_EOF)
+    return text_format.generate_latest(registry)
 
 
 def negotiate_format(accept: str | None) -> Format:

@@ -65,7 +65,11 @@ TASKS_COMPLETED_RETAINED = _cached(
     "result_code",
 )
 QUEUE_OPEN_TASKS = _cached(
-    "acronis_queue_open_tasks", "gauge", "Tasks not yet completed per queue (lod=count).", "queue"
+    "acronis_queue_open_tasks",
+    "gauge",
+    f'Tasks not yet completed per queue (lod=count); queue="{OTHER}" holds the queues without a '
+    "series of their own (all open tasks minus the counted queues).",
+    "queue",
 )
 ACTIVITIES = _cached(
     "acronis_activities",
@@ -84,7 +88,7 @@ ACTIVITIES_COMPLETED_RETAINED = _cached(
 OPEN_TASKS = _cached(
     "acronis_open_tasks",
     "gauge",
-    "Tasks not yet completed, by state, queue, tenant, task type and priority.",
+    "Tasks not yet completed, by state, queue, tenant_id, task_type and priority.",
     "state",
     "queue",
     "tenant_id",
@@ -94,7 +98,7 @@ OPEN_TASKS = _cached(
 OPEN_ACTIVITIES = _cached(
     "acronis_open_activities",
     "gauge",
-    "Activities not yet completed, by state, tenant and activity type.",
+    "Activities not yet completed, by state, tenant_id and activity_type.",
     "state",
     "tenant_id",
     "activity_type",
@@ -102,31 +106,36 @@ OPEN_ACTIVITIES = _cached(
 TASK_OLDEST = _cached(
     "acronis_task_oldest_timestamp_seconds",
     "gauge",
-    "When the oldest open task per state and queue entered that state "
-    "(enqueuedAt; startedAt for started). Alert on time() minus this.",
+    "Oldest open task per state and queue: its startedAt for state started, its enqueuedAt "
+    "for enqueued, assigned and paused. Alert on time() minus this.",
     "state",
     "queue",
 )
 TASKS_BLOCKED = _cached(
     "acronis_tasks_blocked",
     "gauge",
-    "Open tasks with blockers: waiting for a person to answer.",
+    "Open tasks with blockers (waiting for a person to answer), by queue and tenant_id.",
     "queue",
     "tenant_id",
 )
 TASKS_CANCEL_REQUESTED = _cached(
     "acronis_tasks_cancel_requested",
     "gauge",
-    "Open tasks whose cancellation was requested but not yet done.",
+    "Open tasks whose cancellation was requested but not yet done, by queue.",
     "queue",
 )
 TASKS_REASSIGNED = _cached(
-    "acronis_tasks_reassigned", "gauge", "Open tasks assigned more than once (assignCount > 1).", "queue"
+    "acronis_tasks_reassigned",
+    "gauge",
+    "Open tasks assigned more than once (assignCount > 1), by queue.",
+    "queue",
 )
 TENANT_INFO = _cached(
     "acronis_tenant_info",
     "gauge",
-    "Tenants seen in the listings; join on tenant_id for names. Always 1.",
+    "Tenants seen in the listings, by tenant_id with tenant_name, locator, tenant_uuid and "
+    f'parent_tenant_id; also rows for the folded bucket tenant_id="{OTHER}" and for '
+    f'tenant_id="{UNKNOWN}", so joins on tenant_id keep them. Always 1.',
     "tenant_id",
     "tenant_name",
     "locator",
@@ -138,7 +147,7 @@ TENANT_INFO = _cached(
 TASKS_COMPLETED = _cached(
     "acronis_tasks_completed",
     "counter",
-    "Tasks that completed since the exporter started, by result code.",
+    "Tasks that completed since the exporter started, by tenant_id, queue, task_type and result_code.",
     "tenant_id",
     "queue",
     "task_type",
@@ -147,7 +156,7 @@ TASKS_COMPLETED = _cached(
 ACTIVITIES_COMPLETED = _cached(
     "acronis_activities_completed",
     "counter",
-    "Activities that completed since the exporter started, by result code.",
+    "Activities that completed since the exporter started, by tenant_id, activity_type and result_code.",
     "tenant_id",
     "activity_type",
     "result_code",
@@ -155,20 +164,20 @@ ACTIVITIES_COMPLETED = _cached(
 TASK_DURATION = _cached(
     "acronis_task_duration_seconds",
     "histogram",
-    "Run time of completed tasks, startedAt to completedAt.",
+    "Run time of completed tasks, startedAt to completedAt, by queue and result_code.",
     "queue",
     "result_code",
 )
 TASK_QUEUE_WAIT = _cached(
     "acronis_task_queue_wait_seconds",
     "histogram",
-    "Queue wait of completed tasks, enqueuedAt to startedAt.",
+    "Queue wait of completed tasks, enqueuedAt to startedAt, by queue.",
     "queue",
 )
 ACTIVITY_DURATION = _cached(
     "acronis_activity_duration_seconds",
     "histogram",
-    "Run time of completed activities, startedAt to completedAt.",
+    "Run time of completed activities, startedAt to completedAt, by result_code.",
     "result_code",
 )
 
@@ -177,25 +186,25 @@ UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every sourc
 SOURCE_UP = MetricSpec(
     "acronis_exporter_source_up",
     "gauge",
-    "1 if the source refreshed in the last poll, 0 if it kept its last good values.",
+    "1 if the source refreshed in the last poll, 0 if it kept its last good values; by source.",
     ("source",),
 )
 SOURCE_LAST_SUCCESS = MetricSpec(
     "acronis_exporter_last_success_timestamp_seconds",
     "gauge",
-    "When the source last refreshed successfully.",
+    "When the source last refreshed successfully, by source.",
     ("source",),
 )
 SOURCE_DURATION = MetricSpec(
     "acronis_exporter_refresh_duration_seconds",
     "gauge",
-    "How long the source took in the last poll.",
+    "How long the source took in the last poll, by source.",
     ("source",),
 )
 WATERMARK = MetricSpec(
     "acronis_exporter_watermark_timestamp_seconds",
     "gauge",
-    "completedAt up to which completions have been counted.",
+    "completedAt up to which completions have been counted, by kind (tasks, activities).",
     ("kind",),
 )
 TENANTS_FOLDED = MetricSpec(
@@ -206,22 +215,30 @@ TENANTS_FOLDED = MetricSpec(
 LABEL_VALUES_FOLDED = MetricSpec(
     "acronis_exporter_label_values_folded",
     "gauge",
-    f'Distinct label values folded into "{OTHER}" in the last poll.',
+    f'Distinct values of each capped label folded into "{OTHER}" in the last poll, by label.',
     ("label",),
 )
 ITEMS_SKIPPED = MetricSpec(
     "acronis_exporter_items_skipped",
     "counter",
-    "Listed items the exporter could not use (missing or invalid fields).",
+    "Listed items the exporter could not use (missing or invalid fields), by source and reason.",
     ("source", "reason"),
 )
 
+POLL_INTERVAL = MetricSpec(
+    "acronis_exporter_poll_interval_seconds",
+    "gauge",
+    "Configured time between polls; make staleness alerts relative to it.",
+)
+
 # --- Direct instrumentation of the exporter's own work (see SelfMetrics) ------------------
-REFRESHES = MetricSpec("acronis_exporter_refreshes", "counter", "Source refreshes attempted.", ("source",))
+REFRESHES = MetricSpec(
+    "acronis_exporter_refreshes", "counter", "Source refreshes attempted, by source.", ("source",)
+)
 REFRESH_FAILURES = MetricSpec(
     "acronis_exporter_refresh_failures",
     "counter",
-    "Source refreshes that failed, by reason.",
+    "Source refreshes that failed, by source and reason.",
     ("source", "reason"),
 )
 API_REQUESTS = MetricSpec(
@@ -239,7 +256,7 @@ API_REQUEST_FAILURES = MetricSpec(
 API_REQUEST_DURATION = MetricSpec(
     "acronis_exporter_api_request_duration_seconds",
     "histogram",
-    "Latency of HTTP requests to the Acronis API.",
+    "Latency of HTTP requests to the Acronis API, by endpoint.",
     ("endpoint",),
 )
 API_RETRIES = MetricSpec(
@@ -254,13 +271,13 @@ API_THROTTLED = MetricSpec(
 TOKEN_REQUESTS = MetricSpec(
     "acronis_exporter_token_requests",
     "counter",
-    "Access tokens requested (first token and renewals).",
+    "Access tokens requested (first token and renewals), by grant_type.",
     ("grant_type",),
 )
 TOKEN_REQUEST_FAILURES = MetricSpec(
     "acronis_exporter_token_request_failures",
     "counter",
-    "Access token requests that failed.",
+    "Access token requests that failed, by grant_type and reason.",
     ("grant_type", "reason"),
 )
 TOKEN_EXPIRY = MetricSpec(
@@ -271,27 +288,38 @@ POLL_CRASHES = MetricSpec(
     "counter",
     "Polls that ended in an unexpected error (a bug); polling goes on.",
 )
+RENDER_FAILURES = MetricSpec(
+    "acronis_exporter_render_failures",
+    "counter",
+    "Families left out of an exposition because rendering them failed (a bug), by metric.",
+    ("metric",),
+)
 BUILD_INFO = MetricSpec(
     "acronis_exporter_build_info",
     "gauge",
-    "Build of the exporter. Always 1.",
+    "Build of the exporter, by version, revision and python_version. Always 1.",
     ("version", "revision", "python_version"),
 )
 
 SOURCES: Final = (
-    "task_counts",
-    "activity_counts",
-    "open_tasks",
-    "open_activities",
-    "completed_tasks",
-    "completed_activities",
+    *("task_counts", "activity_counts", "open_tasks", "open_activities"),
+    *("completed_tasks", "completed_activities"),
 )
+# Closed vocabularies of the self-metrics' labels (errors.py, client.endpoint_of, config),
+# initialised at 0 so that increase() counts a series' very first event too.
+FAILURE_REASONS: Final = (
+    *("timeout", "connect", "http_4xx", "http_5xx", "throttled"),
+    *("auth", "forbidden", "decode", "shape", "pagination"),
+)
+ENDPOINTS: Final = ("/tasks", "/activities", "/tasks/{id}", "/activities/{id}", "/idp/token")
+GRANT_TYPES: Final = ("client_credentials", "password")
 
 
 class SelfMetrics:
     """The exporter's own counters, instrumented directly as the requests happen.
 
     One instance per registry, shared by the HTTP client, the token source and the poller.
+    Every label set of a closed vocabulary exists at 0 from the start.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -315,3 +343,19 @@ class SelfMetrics:
             registry=registry,
         )
         self.token_expiry = Gauge(TOKEN_EXPIRY.name, TOKEN_EXPIRY.help, registry=registry)
+        self._initialise_closed_vocabularies()
+
+    def _initialise_closed_vocabularies(self) -> None:
+        for source in SOURCES:
+            self.refreshes.labels(source=source)
+            for reason in FAILURE_REASONS:
+                self.refresh_failures.labels(source=source, reason=reason)
+        for endpoint in ENDPOINTS:
+            self.api_request_duration.labels(endpoint=endpoint)
+            for reason in FAILURE_REASONS:
+                self.api_request_failures.labels(endpoint=endpoint, reason=reason)
+                self.api_retries.labels(endpoint=endpoint, reason=reason)
+        for grant_type in GRANT_TYPES:
+            self.token_requests.labels(grant_type=grant_type)
+            for reason in FAILURE_REASONS:
+                self.token_request_failures.labels(grant_type=grant_type, reason=reason)

@@ -259,6 +259,7 @@ class Poller:
             label_values_folded={k: v for k, v in self._labeler.folded.items() if k not in dropped},
             items_skipped=dict(self._skipped),
             dropped_labels=dropped,
+            poll_interval_seconds=self._settings.poll.interval,
         )
 
     def _log_poll(self, snapshot: Snapshot, duration: float, requests: float) -> None:

@@ -114,6 +114,7 @@ class Snapshot:
     label_values_folded: Mapping[str, int] = field(default_factory=dict)  # label -> distinct values folded
     items_skipped: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (source, reason), cumulative
     dropped_labels: frozenset[str] = frozenset()
+    poll_interval_seconds: float = 0.0  # also how long a new counter series is held at 0 (zerofirst.py)
 
     @property
     def up(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import TaskManagerCollector
+from exporter.collector import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME, TaskManagerCollector
 from exporter.metrics import DURATION_BUCKETS, OPEN_STATES, QUEUE_WAIT_BUCKETS, TASK_STATES
 from exporter.snapshot import (
     Completions,
@@ -172,7 +172,7 @@ class TestValues:
         completed = frozenset({("tenant_id", "1496265"), ("queue", "backup"), ("result_code", "ok")})
         assert values[("acronis_tasks_completed_total", completed)] == 25
         names = {dict(labels)["tenant_name"] for name, labels in values if name == "acronis_tenant_info"}
-        assert names == {"John Doe", 'Quote "and" backslash \\'}
+        assert names == {"John Doe", 'Quote "and" backslash \\', FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME}
 
     def test_histogram_buckets_are_cumulative_and_end_at_the_count(self) -> None:
         """Bucket values never decrease, +Inf equals _count, and _sum is the snapshot's total."""
@@ -253,7 +253,7 @@ class TestRobustness:
     """Rendering never raises, whatever the snapshot holds."""
 
     def test_empty_store_renders_only_acronis_up_zero(self) -> None:
-        """Before the first poll the exposition is just acronis_up 0."""
+        """Before the first poll the only series is acronis_up 0."""
         registry = CollectorRegistry()
         registry.register(TaskManagerCollector(SnapshotStore()))
         values = {

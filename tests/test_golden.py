@@ -43,7 +43,7 @@ def without_varying_families(exposition: str) -> str:
 
 @pytest.fixture
 def seeded_exposition(simulator_factory: Callable[..., RunningSimulator], clock: ManualClock) -> str:
-    """Poll a seeded workload three times, 15 simulated minutes apart; yield the data families."""
+    """Poll a seeded workload three times, 15 simulated minutes apart, render after each; return the last."""
     simulator = simulator_factory(seed=20261, tasks=400, open_tasks=60, tenants=8, completion_rate=0.05)
     config = simulator.config
     api = ApiSettings(
@@ -52,6 +52,7 @@ def seeded_exposition(simulator_factory: Callable[..., RunningSimulator], clock:
     settings = Settings(api=api)
     metrics = SelfMetrics(self_registry())
     store = SnapshotStore()
+    exposition = Exposition(store, self_registry())  # scraped after every poll, as Prometheus would
     with TaskManagerClient(
         settings.api, build_auth(settings.api, metrics, clock=clock.now), metrics
     ) as client:
@@ -61,9 +62,9 @@ def seeded_exposition(simulator_factory: Callable[..., RunningSimulator], clock:
                 if poll:
                     simulator.workload.advance(STEP)
                 poller.poll_once()
+                text = exposition.data("text").decode()
         finally:
             poller.close()
-    text = Exposition(store, self_registry()).data("text").decode()
     return without_varying_families(text)
 
 
