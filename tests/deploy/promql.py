@@ -23,6 +23,7 @@ _SELECTOR = re.compile(r"\b([a-z_][a-z0-9_]*)\{([^}]*)\}")
 _MATCHER = re.compile(r"(\w+)\s*(?:=~|!~|!=|=)")
 _METRIC_NAME = re.compile(r"\bacronis_[a-z0-9_]+\b")
 _COMPARISON = re.compile(r" (==|!=|>=|<=|>|<) (?!bool )")
+_ABSENT = re.compile(r"\babsent\(([^()]*)\)")
 # Series the exporter's registry adds beside the catalogue, and Prometheus' own per target.
 OTHER_SERIES = frozenset(
     {"up", "scrape_samples_scraped", "scrape_duration_seconds", "process_resident_memory_bytes",
@@ -54,7 +55,7 @@ def catalogue() -> dict[str, metrics.MetricSpec]:
 
 
 def known_families() -> dict[str, metrics.MetricSpec]:
-    """The catalogue plus the pending families it does not have yet."""
+    """Return the catalogue plus the pending families it does not have yet."""
     return {**PENDING, **catalogue()}
 
 
@@ -96,12 +97,12 @@ def substitute(expr: str, values: Mapping[str, str]) -> str:
 
 
 def without_thresholds(expr: str) -> str:
-    """Turn every filtering comparison into a ``bool`` one, which keeps every series.
+    """Turn every filtering comparison into a ``bool`` one, and ``absent(x)`` into ``x``.
 
     An alert expression then returns data whenever its inputs exist, firing or not: the
     rule files write binary comparisons with one space on each side, which this relies on.
     """
-    return _COMPARISON.sub(lambda match: f" {match.group(1)} bool ", expr)
+    return _COMPARISON.sub(lambda match: f" {match.group(1)} bool ", _ABSENT.sub(r"\1", expr))
 
 
 def family(name: str) -> tuple[str, str]:
