@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # What Grafana substitutes for its built-in variables, at a 1 s scrape interval.
 GRAFANA_BUILTINS: Mapping[str, str] = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
-_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$([A-Za-z_]\w*)")  # $1 is a regex group, not a variable
 _SELECTOR = re.compile(r"\b([a-z_][a-z0-9_]*)\{([^}]*)\}")
 _MATCHER = re.compile(r"(\w+)\s*(?:=~|!~|!=|=)")
 _METRIC_NAME = re.compile(r"\bacronis_[a-z0-9_]+\b")

@@ -7,11 +7,14 @@ import subprocess
 from typing import Any
 
 import pytest
+import yaml
 
 from scripts.assets.grafana_alerts import rule_uid
 from scripts.assets.rules import RUNBOOK_URL, runbook_anchor, runbook_url
 from tests.deploy.paths import (
     GRAFANA_MANAGED,
+    JOB,
+    README,
     RULE_FILES,
     RULE_TESTS,
     RUNBOOK,
@@ -147,3 +150,16 @@ class TestGrafanaManagedCopies:
                 for text in rule["annotations"].values():
                     assert "$value " not in text
                     assert "$value}" not in text
+
+
+class TestScrapeConfiguration:
+    """The README shows a scrape configuration whose job is the one the rules select."""
+
+    def test_readme_scrape_configuration_names_the_rules_job(self) -> None:
+        """The prometheus.yml snippet under "Scrape configuration" scrapes as job acronis-task-exporter."""
+        section = README.read_text().split("## Scrape configuration", 1)[1].split("\n## ", 1)[0]
+        snippet = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+        assert [job["job_name"] for job in snippet["scrape_configs"]] == [JOB]
+        selecting = [rule["alert"] for rule in alert_rules() if f'job="{JOB}"' in rule["expr"]]
+        assert selecting == ["AcronisExporterDown", "AcronisExporterTargetMissing"]
+        assert all(name in section for name in selecting)

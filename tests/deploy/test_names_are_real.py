@@ -9,19 +9,24 @@ exist (tests/deploy/live.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
-from tests.deploy.live import samples
+from tests.deploy.live import DATA_TIMEOUT, samples
 from tests.deploy.paths import DASHBOARDS, RULE_FILES, RUNBOOK, load_json, load_yaml, tool
 from tests.deploy.promql import TARGET_LABELS, alert_queries, family, metric_names, without_thresholds
+from tests.support.processes import wait_until
+from tests.support.prometheus import now
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.deploy.live import Stack
@@ -135,36 +140,70 @@ def label_mentions() -> list[tuple[Mention, str]]:
     ]
 
 
+def labels_seen(stack: Stack) -> dict[str, set[str]]:
+    """Map every sample and family name the exporter has exposed since start to its label names.
+
+    Gauges of things that come and go (tasks waiting for a person) have no series while
+    there are none, so one /metrics snapshot is not enough: Prometheus has kept every one.
+    """
+    reply = httpx.get(
+        stack.prometheus.url + "/api/v1/series",
+        params={"match[]": '{__name__=~"acronis_.+"}', "start": str(stack.started), "end": str(now())},
+        timeout=10.0,
+    ).json()
+    label_sets = [dict(series) for series in reply["data"]]
+    label_sets += [{"__name__": sample.name, **sample.labels} for sample in samples(stack.exporter)]
+    seen: dict[str, set[str]] = {}
+    for labels in label_sets:
+        name = labels.pop("__name__")
+        for key in (name, family(name)[0]):
+            seen.setdefault(key, set()).update(labels)
+    return seen
+
+
+def wait_for_no_problems(stack: Stack, problems: Callable[[dict[str, set[str]]], list[str]]) -> list[str]:
+    """Re-check ``problems`` against what the exporter exposed until none is left or time runs out."""
+    found: list[str] = []
+
+    def solved() -> bool:
+        found[:] = problems(labels_seen(stack))
+        return not found
+
+    with contextlib.suppress(AssertionError):
+        wait_until(solved, timeout=DATA_TIMEOUT, what="every name to be exposed")
+    return found
+
+
 @pytest.mark.prometheus
 @pytest.mark.slow
 class TestMetricsAndLabels:
-    """Metric and label names are checked against a live exporter's /metrics."""
+    """Metric and label names are checked against what a live exporter exposes."""
 
     def test_every_metric_named_is_exposed(self, stack: Stack) -> None:
-        """Each acronis_* name is a sample or family name of the live exposition."""
-        exposed = stack.exposed()
-        missing = [
-            f"{mention.where}: {mention.text}"
-            for mention in metric_mentions()
-            if mention.text not in exposed and not stack.asks_for_missing_pending(mention.text)
-        ]
-        assert metric_mentions()
-        assert missing == []
+        """Each acronis_* name is a sample or family name the exporter exposed."""
+        mentions = [item for item in metric_mentions() if not stack.asks_for_missing_pending(item.text)]
+        assert mentions
+
+        def missing(seen: dict[str, set[str]]) -> list[str]:
+            return [f"{item.where}: {item.text}" for item in mentions if item.text not in seen]
+
+        assert wait_for_no_problems(stack, missing) == []
 
     def test_every_label_matched_exists_on_its_series(self, stack: Stack) -> None:
         """A matcher on a label the series lacks would match nothing, silently."""
-        labels_of: dict[str, set[str]] = {}
-        for sample in samples(stack.exporter):
-            for name in (sample.name, family(sample.name)[0]):
-                labels_of.setdefault(name, set()).update(sample.labels)
-        wrong = [
-            f"{mention.where}: {mention.text} has no label {label!r}"
-            for mention, label in label_mentions()
-            if label not in labels_of.get(mention.text, set())
-            and not stack.asks_for_missing_pending(mention.text)
+        mentions = [
+            (item, label) for item, label in label_mentions() if not stack.asks_for_missing_pending(item.text)
         ]
-        assert label_mentions()
-        assert wrong == []
+        assert mentions
+
+        def wrong(seen: dict[str, set[str]]) -> list[str]:
+            return [
+                f"{item.where}: {item.text} has no label {label!r}"
+                for item, label in mentions
+                if label not in seen.get(item.text, set())
+            ]
+
+        assert wait_for_no_problems(stack, wrong) == []
 
     @pytest.mark.parametrize("path", RULE_FILES, ids=lambda path: path.name)
     def test_annotations_use_only_labels_their_expression_returns(self, stack: Stack, path: Path) -> None:
