@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -52,9 +53,14 @@ class Stack:
         """Return the exporter's family and sample names on /metrics right now."""
         return {name for sample in samples(self.exporter) for name in (sample.name, family(sample.name)[0])}
 
+    @cached_property
+    def missing_pending(self) -> frozenset[str]:
+        """Return the pending families (promql.PENDING) this exporter does not expose."""
+        return frozenset(PENDING) - self.exposed()
+
     def asks_for_missing_pending(self, expr: str) -> bool:
-        """Tell whether ``expr`` reads a pending family (promql.PENDING) this exporter lacks."""
-        return any(family(name)[0] in PENDING and name not in self.exposed() for name in metric_names(expr))
+        """Tell whether ``expr`` reads a pending family this exporter lacks."""
+        return any(family(name)[0] in self.missing_pending for name in metric_names(expr))
 
 
 def samples(exporter: ExporterProcess) -> list[Sample]:
