@@ -18,6 +18,7 @@ from scripts.assets.grafana import render
 from scripts.assets.grafana_alerts import convert
 from scripts.assets.health import HEALTH
 from scripts.assets.overview import OVERVIEW
+from scripts.assets.rules import with_runbook_urls
 from scripts.assets.tenant import TENANT_DASHBOARD
 
 if TYPE_CHECKING:
@@ -51,12 +52,14 @@ def expected_files() -> Iterator[tuple[Path, str]]:
         text = json.dumps(render(dashboard), indent=2) + "\n"
         yield DASHBOARDS / name, text
         yield CHART_FILES / "dashboards" / name, text
-    rules = [yaml.safe_load(path.read_text()) for path in rule_files()]
+    rule_texts = {path: with_runbook_urls(path.read_text()) for path in rule_files()}
+    rules = [yaml.safe_load(text) for text in rule_texts.values()]
     managed = GENERATED_HEADER + yaml.safe_dump(convert(rules), sort_keys=False, width=1000)
     yield GRAFANA_MANAGED, managed
     yield CHART_FILES / "grafana-managed" / GRAFANA_MANAGED.name, managed
-    for path in rule_files():
-        yield CHART_FILES / "alerts" / path.name, path.read_text()
+    for path, text in rule_texts.items():
+        yield path, text
+        yield CHART_FILES / "alerts" / path.name, text
 
 
 def stale_files() -> list[Path]:

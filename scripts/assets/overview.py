@@ -14,9 +14,11 @@ from scripts.assets.panels import (
     quantiles,
     stat,
     sum_by,
+    with_tenant_names,
 )
 
 NOT_OK = 'result_code!="ok"'
+OPEN_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_open_tasks')})"
 OPEN = 'state!="completed"'  # lod=count's "completed" is retention, not current work
 ENQUEUED = 'state="enqueued"'
 
@@ -144,9 +146,7 @@ BACKLOG = Row(
             "short",
             (
                 Target(
-                    f"topk(20, sum by (tenant_id) ({metric('acronis_open_tasks')})"
-                    " * on (tenant_id) group_left (tenant_name)"
-                    f" max by (tenant_id, tenant_name) ({metric('acronis_tenant_info')}))",
+                    f"topk(20, {with_tenant_names(OPEN_BY_TENANT)})",
                     instant=True,
                     format="table",
                 ),

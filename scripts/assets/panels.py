@@ -21,6 +21,19 @@ WARN_IF_ANY = ((None, "green"), (1, "orange"))
 ALERT_IF_ANY = ((None, "green"), (1, "red"))
 FAILURE_RATIO_THRESHOLDS = ((None, "green"), (0.05, "orange"), (0.1, "red"))
 Thresholds = tuple[tuple[float | None, str], ...]
+TENANT_NAMES = f"max by (tenant_id, tenant_name) ({metric('acronis_tenant_info')})"
+
+
+def with_tenant_names(expr_by_tenant: str) -> str:
+    """Attach ``tenant_name`` to a result with one series per ``tenant_id``, dropping none.
+
+    A plain ``* on (tenant_id) group_left (tenant_name)`` join drops every tenant without an
+    acronis_tenant_info series, such as a folded "__other__" bucket when the exporter gives
+    it none; those keep their tenant_id as the name instead.
+    """
+    named = f"{expr_by_tenant} * on (tenant_id) group_left (tenant_name) {TENANT_NAMES}"
+    unnamed = f'label_replace({expr_by_tenant}, "tenant_name", "$1", "tenant_id", "(.*)")'
+    return f"({named}) or on (tenant_id) {unnamed}"
 
 
 def quantiles(histogram: str, *, by: str = "") -> tuple[Target, ...]:

@@ -3,7 +3,8 @@
 The tenant is picked by name (``$tenant``, from acronis_tenant_info) and mapped to its ids
 (``$tenant_id``, hidden) through the same series, because every data series carries only
 ``tenant_id``. Tables and legends that list tenants join the name back on with
-``* on (tenant_id) group_left (tenant_name) acronis_tenant_info``.
+``* on (tenant_id) group_left (tenant_name) acronis_tenant_info``, keeping tenants that have
+no info series (panels.with_tenant_names).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from scripts.assets.panels import (
     per_minute,
     stat,
     sum_by,
+    with_tenant_names,
 )
 
 TENANT = 'tenant_id=~"$tenant_id"'
 TENANT_SCOPE = f"{SCOPE}, {TENANT}"
-NAMES = f"max by (tenant_id, tenant_name) ({metric('acronis_tenant_info')})"
 OPEN_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_open_tasks')})"
 BLOCKED_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_tasks_blocked')})"
 FAILURE_RATIO_BY_TENANT = f"({failure_ratio('acronis_tasks_completed_total', 'tenant_id')})"
@@ -43,14 +44,9 @@ def of_tenant(name: str, *matchers: str) -> str:
     return metric(name, *matchers, scope=TENANT_SCOPE)
 
 
-def named(expr_by_tenant: str) -> str:
-    """Attach ``tenant_name`` to a result that has one series per ``tenant_id``."""
-    return f"{expr_by_tenant} * on (tenant_id) group_left (tenant_name) {NAMES}"
-
-
 def top_ten(expr_by_tenant: str) -> tuple[Target, ...]:
     """Query the ten tenants with the highest ``expr_by_tenant``, each named in the legend."""
-    return (Target(f"topk(10, {named(expr_by_tenant)})", "{{tenant_name}}"),)
+    return (Target(f"topk(10, {with_tenant_names(expr_by_tenant)})", "{{tenant_name}}"),)
 
 
 def tenant_failure_ratio(by: str, window: str = RATE) -> str:

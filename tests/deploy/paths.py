@@ -23,6 +23,8 @@ DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
 COMPOSE = REPO / "deploy" / "compose"
 CHART = REPO / "deploy" / "helm" / "acronis-task-exporter"
 SIDECAR = REPO / "deploy" / "sidecar"
+RUNBOOK = REPO / "docs" / "runbook.md"
+README = REPO / "README.md"
 VENV_BIN = Path(sys.executable).parent
 JOB = "acronis-task-exporter"  # the scrape job name the rules select on
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
 import pytest
+import yaml
 
 from scripts.assets.grafana_alerts import rule_uid
-from tests.deploy.paths import GRAFANA_MANAGED, RULE_FILES, RULE_TESTS, alert_rules, load_yaml, tool
+from scripts.assets.rules import RUNBOOK_URL, runbook_anchor, runbook_url
+from tests.deploy.paths import (
+    GRAFANA_MANAGED,
+    JOB,
+    README,
+    RULE_FILES,
+    RULE_TESTS,
+    RUNBOOK,
+    alert_rules,
+    load_yaml,
+    tool,
+)
 
 SEVERITIES = {"critical", "warning", "info"}
 
@@ -16,6 +29,12 @@ SEVERITIES = {"critical", "warning", "info"}
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     """Run promtool and capture its output."""
     return subprocess.run([tool("promtool"), *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+def runbook_sections() -> dict[str, str]:
+    """Map each `## Heading` of docs/runbook.md to the text under it."""
+    parts = re.split(r"^## (.+)$", RUNBOOK.read_text(), flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def rule_unit_tests() -> list[dict[str, Any]]:
@@ -66,11 +85,31 @@ class TestDocumentation:
     """Every alert tells the person paged what happened and what to do."""
 
     @pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])
-    def test_alert_has_severity_summary_description_and_runbook(self, rule: dict[str, Any]) -> None:
-        """A severity label from the fixed set and the three annotations, none of them empty."""
+    def test_alert_has_severity_summary_description_and_runbook_url(self, rule: dict[str, Any]) -> None:
+        """A severity label from the fixed set, a summary and a description, and a runbook_url."""
         assert rule["labels"]["severity"] in SEVERITIES
-        for annotation in ("summary", "description", "runbook"):
+        for annotation in ("summary", "description"):
             assert rule["annotations"].get(annotation, "").strip(), annotation
+        assert rule["annotations"]["runbook_url"] == runbook_url(rule["alert"])
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
+
+    @pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])
+    def test_runbook_url_anchor_is_a_section_of_the_runbook(self, rule: dict[str, Any]) -> None:
+        """The link lands on `## <AlertName>` in docs/runbook.md, and it says what to check and do."""
+        sections = runbook_sections()
+        assert rule["annotations"]["runbook_url"].startswith(RUNBOOK_URL + "#")
+        assert rule["alert"] in sections, f"docs/runbook.md has no section ## {rule['alert']}"
+        for part in ("**Meaning.**", "**First checks.**", "**Fixes.**"):
+            assert part in sections[rule["alert"]], f"{rule['alert']}: no {part}"
+
+    def test_runbook_has_no_section_without_an_alert(self) -> None:
+        """A renamed or removed alert does not leave a stale section behind."""
+        assert set(runbook_sections()) == {rule["alert"] for rule in alert_rules()}
+
+    def test_runbook_anchors_are_the_ones_github_generates(self) -> None:
+        """GitHub's anchor of `## AcronisExporterDown` is the lower-cased name, which the links use."""
+        for name in runbook_sections():
+            assert runbook_anchor(name) == re.sub(r"[^a-z0-9 _-]", "", name.lower()).replace(" ", "-")
 
     def test_alert_names_are_unique(self) -> None:
         """No two rules share a name (Grafana uids derive from them)."""
@@ -111,3 +150,16 @@ class TestGrafanaManagedCopies:
                 for text in rule["annotations"].values():
                     assert "$value " not in text
                     assert "$value}" not in text
+
+
+class TestScrapeConfiguration:
+    """The README shows a scrape configuration whose job is the one the rules select."""
+
+    def test_readme_scrape_configuration_names_the_rules_job(self) -> None:
+        """The prometheus.yml snippet under "Scrape configuration" scrapes as job acronis-task-exporter."""
+        section = README.read_text().split("## Scrape configuration", 1)[1].split("\n## ", 1)[0]
+        snippet = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+        assert [job["job_name"] for job in snippet["scrape_configs"]] == [JOB]
+        selecting = [rule["alert"] for rule in alert_rules() if f'job="{JOB}"' in rule["expr"]]
+        assert selecting == ["AcronisExporterDown", "AcronisExporterTargetMissing"]
+        assert all(name in section for name in selecting)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
+from scripts.assets.grafana import metric
+from scripts.assets.panels import with_tenant_names
 from tests.deploy.paths import DASHBOARDS, load_json, tool
 from tests.deploy.promql import (
     OTHER_SERIES,
@@ -16,6 +20,7 @@ from tests.deploy.promql import (
     dashboard_queries,
     dashboard_variables,
     family,
+    known_families,
     metric_names,
     selector_labels,
     substitute,
@@ -25,6 +30,23 @@ from tests.support.promtool import assert_rules_pass
 if TYPE_CHECKING:
     from pathlib import Path
 
+SCOPE = {"job": "j", "instance": ".*"}
+# Tenant 7 has an info series, the folded bucket has none (as before the exporter gives it one).
+NAMED_TEST = """
+rule_files: [named.rules.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - {series: 'acronis_open_tasks{job="j", instance="i", tenant_id="7", queue="q"}', values: 3x5}
+      - {series: 'acronis_open_tasks{job="j", instance="i", tenant_id="__other__", queue="q"}', values: 5x5}
+      - {series: 'acronis_tenant_info{job="j", instance="i", tenant_id="7", tenant_name="Acme"}', values: 1x5}
+    promql_expr_test:
+      - expr: named
+        eval_time: 2m
+        exp_samples:
+          - {labels: 'named{tenant_id="7", tenant_name="Acme"}', value: 3}
+          - {labels: 'named{tenant_id="__other__", tenant_name="__other__"}', value: 5}
+"""
 SAMPLE_VALUES = {"job": "acronis-task-exporter", "instance": ".*", "tenant": "Acme", "tenant_id": "1496265"}
 GRID_COLUMNS = 24
 
@@ -110,7 +132,7 @@ class TestQueries:
         """_total only on counters, _bucket/_sum/_count only on histograms, bare names on gauges."""
         for name in metric_names(query.expr):
             base, suffix = family(name)
-            spec = catalogue().get(base)
+            spec = known_families().get(base)
             assert spec is not None, f"{name}: not in exporter/metrics.py"
             expected = {"counter": {"_total"}, "histogram": {"_bucket", "_sum", "_count"}}.get(
                 spec.type, {""}
@@ -124,7 +146,7 @@ class TestQueries:
             if name in OTHER_SERIES or label in TARGET_LABELS:
                 continue
             base, suffix = family(name)
-            labels = set(catalogue()[base].labels) | ({"le"} if suffix == "_bucket" else set())
+            labels = set(known_families()[base].labels) | ({"le"} if suffix == "_bucket" else set())
             assert label in labels, f"{name} has no label {label!r}"
 
     def test_every_query_parses_with_promtool(self, tmp_path: Path) -> None:
@@ -135,3 +157,26 @@ class TestQueries:
         ]
         group = {"name": "queries", "rules": rules}
         assert_rules_pass([group], tmp_path / "queries.rules.yaml", promtool=tool("promtool"))
+
+
+class TestTenantNames:
+    """Joining names on never drops a tenant, e.g. the folded "__other__" bucket."""
+
+    def test_every_tenant_name_join_keeps_tenants_without_an_info_series(self) -> None:
+        """Each group_left (tenant_name) join is the one with_tenant_names builds, with its fallback."""
+        joins = [query for query in dashboard_queries() if "group_left (tenant_name)" in query.expr]
+        assert joins
+        for query in joins:
+            assert "or on (tenant_id) label_replace(" in query.expr, query.where
+
+    def test_with_tenant_names_keeps_other_and_names_the_rest(self, tmp_path: Path) -> None:
+        """promtool: a named tenant gets its name, __other__ without info keeps its id as name."""
+        expr = substitute(with_tenant_names(f"sum by (tenant_id) ({metric('acronis_open_tasks')})"), SCOPE)
+        rules = {"groups": [{"name": "n", "rules": [{"record": "named", "expr": expr}]}]}
+        (tmp_path / "named.rules.yaml").write_text(yaml.safe_dump(rules))
+        (tmp_path / "named.test.yaml").write_text(NAMED_TEST)
+        result = subprocess.run(
+            [tool("promtool"), "test", "rules", str(tmp_path / "named.test.yaml")],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -58,11 +58,24 @@ app.kubernetes.io/component: exporter
 {{- end }}
 
 {{/*
-The Prometheus job name: the ServiceMonitor takes it from the Service's
-app.kubernetes.io/name label, and the alert rules select on it.
+The Prometheus job name: .Values.jobName, else the chart name (the Service's
+app.kubernetes.io/name label). The ServiceMonitor sets it, and the alert rules select on it.
 */}}
 {{- define "acronis-task-exporter.jobName" -}}
-{{- include "acronis-task-exporter.name" . }}
+{{- default (include "acronis-task-exporter.name" .) .Values.jobName }}
+{{- end }}
+
+{{/*
+A rule file (Prometheus or Grafana-managed) with the chart's job name written into its job
+selectors and, when .Values.runbookUrl is set, its runbook links pointed at that document
+(the anchors stay). Call with (dict "text" ... "root" $).
+*/}}
+{{- define "acronis-task-exporter.rulesText" -}}
+{{- $text := .text | replace "job=\"acronis-task-exporter\"" (printf "job=%q" (include "acronis-task-exporter.jobName" .root)) }}
+{{- with .root.Values.runbookUrl }}
+{{- $text = regexReplaceAll "runbook_url: [^#\\s]+#" $text (printf "runbook_url: %s#" .) }}
+{{- end }}
+{{- $text }}
 {{- end }}
 
 {{/*
