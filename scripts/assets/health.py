@@ -74,10 +74,14 @@ STATUS = Row(
             thresholds=WARN_IF_ANY,
         ),
         stat(
-            "Poll crashes, last 24 hours",
-            "Polls that ended in an unexpected error: a bug worth reporting with the log.",
+            "Poll crashes and render failures, last 24 hours",
+            "Polls that ended in an unexpected error, and metric families left out of a scrape "
+            "because they failed to render: bugs worth reporting with the log.",
             "short",
-            Target(f"sum(increase({metric('acronis_exporter_poll_crashes_total')}[24h]))"),
+            Target(
+                f"sum(increase({metric('acronis_exporter_poll_crashes_total')}[24h])) + "
+                f"sum(increase({metric('acronis_exporter_render_failures_total')}[24h]))"
+            ),
             width=4,
             thresholds=WARN_IF_ANY,
         ),
@@ -99,13 +103,15 @@ SOURCES = Row(
         ),
         Panel(
             "Time since last success",
-            "How old each source's data is. It should stay near the poll interval.",
+            "How old each source's data is, beside the poll interval it should stay near. "
+            "AcronisExporterDataStale fires past three intervals.",
             "s",
             (
                 Target(
                     f"time() - max by (source) ({metric('acronis_exporter_last_success_timestamp_seconds')})",
                     "{{source}}",
                 ),
+                Target(f"max({metric('acronis_exporter_poll_interval_seconds')})", "poll interval"),
             ),
         ),
         Panel(
