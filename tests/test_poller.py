@@ -488,7 +488,9 @@ class TestLoop:
         assert line["requests"] >= 2 * (len(TASK_STATES) + len(RESULT_CODES))
         assert line["duration_seconds"] >= 0
 
-    def test_an_unexpected_error_fails_each_source_not_the_poll(self, rig_factory: Callable[..., Rig]) -> None:
+    def test_an_unexpected_error_fails_each_source_not_the_poll(
+        self, rig_factory: Callable[..., Rig]
+    ) -> None:
         """An error no check foresaw (a closed HTTP client) fails each source with reason internal.
 
         The poll itself goes on and publishes: acronis_up reads 0 and /readyz is answered.
