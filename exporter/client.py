@@ -7,7 +7,6 @@ failure onto the ``errors`` tree, marking the ones worth another attempt as ``Re
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import ssl
@@ -20,6 +19,7 @@ import httpx
 
 from exporter import __version__, logs
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
+from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.retry import Retry, RetryPolicy
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ API_PREFIX: Final = "/api/task_manager/v2"
 VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
 _ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
 _COUNT_KEYS: Final = ("count", "total", "size")
+_COUNT_MAX: Final = 2**53  # beyond it a count no longer survives the float it is rendered as
 _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat in our message
 # Label values the failure counter allows (METRICS.md); other reasons fold into these.
 _FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
@@ -130,7 +131,7 @@ class TaskManagerClient:
             for key in _COUNT_KEYS:
                 value = body.get(key)
                 if isinstance(value, int) and not isinstance(value, bool):
-                    return value
+                    return _plausible_count(resource, value)
             if isinstance(body.get("items"), list):
                 _log.warning("count_from_items", endpoint=f"/{resource}", keys=sorted(body)[:10])
                 return len(body["items"])
@@ -156,7 +157,7 @@ class TaskManagerClient:
         sent: set[str] = set()
         for page_number in range(1, budget + 1):
             body = self._request(endpoint, endpoint, query)
-            items, after = _page_items(body, endpoint), _cursor_after(body)
+            items, after = page_items(body, endpoint), cursor_after(body)
             if items:
                 yield items
             if not items or not after:
@@ -257,22 +258,29 @@ class TaskManagerClient:
 
 def _decode(endpoint: str, response: httpx.Response) -> object:
     try:
-        return json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return decode_json(response.content)
+    except BodyError as error:
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
         raise BadPayload(
-            f"GET {endpoint}: HTTP {response.status_code} body is not valid JSON ({kind}, "
+            f"GET {endpoint}: HTTP {response.status_code} body is {error} ({kind}, "
             f"{len(response.content)} bytes)",
             reason="decode",
             status=response.status_code,
         ) from None
 
 
+def _plausible_count(resource: str, value: int) -> int:
+    """Return a count the API could mean: negative or past 2**53 (where floats blur) it cannot."""
+    if not 0 <= value <= _COUNT_MAX:
+        raise BadPayload(f"GET /{resource}: lod=count reply holds an impossible count", reason="shape")
+    return value
+
+
 def _error_detail(response: httpx.Response) -> str:
     """Return ': <code>' from a JSON error body, or '' (never the body itself, never HTML)."""
     try:
-        body = json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode_json(response.content)
+    except BodyError:
         return ""
     if not isinstance(body, dict):
         return ""
@@ -280,22 +288,3 @@ def _error_detail(response: httpx.Response) -> str:
     if not isinstance(code, str) or not code:
         return ""
     return ": " + logs.scrub(code[:_DETAIL_MAX])
-
-
-def _page_items(body: object, endpoint: str) -> list[Item]:
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise BadPayload(f"GET {endpoint}: listing reply has no items list", reason="shape", status=200)
-    return items
-
-
-def _cursor_after(body: object) -> str | None:
-    """Return the next-page cursor: paging.cursors.after, else the reference's top-level cursors.after."""
-    if not isinstance(body, dict):
-        return None
-    for holder in (body.get("paging"), body):
-        cursors = holder.get("cursors") if isinstance(holder, dict) else None
-        after = cursors.get("after") if isinstance(cursors, dict) else None
-        if isinstance(after, str) and after:
-            return after
-    return None

@@ -23,12 +23,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from exporter.metrics import PRIORITIES, RESULT_CODES, TASK_STATES
+from exporter.payloads import MisEncoded
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-Reason = Literal["missing_field", "null_field", "unknown_enum", "bad_time"]
-REASONS: Final = ("missing_field", "null_field", "unknown_enum", "bad_time")
+Reason = Literal["missing_field", "null_field", "unknown_enum", "bad_time", "bad_encoding"]
+REASONS: Final = ("missing_field", "null_field", "unknown_enum", "bad_time", "bad_encoding")
+WHOLE_ITEM: Final = "item"  # the defects key of a flaw no single field owns (bytes that are not UTF-8)
 
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
@@ -65,6 +67,8 @@ class _Item:
         Fields in ``needed`` must hold a value (unset, ``""``, counts as missing); fields in
         ``optional`` may be unset but not defective (null, missing or malformed).
         """
+        if WHOLE_ITEM in self.defects:
+            return self.defects[WHOLE_ITEM]
         for name in needed:
             if name in self.defects:
                 return self.defects[name]
@@ -95,14 +99,8 @@ class ActivityItem(_Item):
     created_at: float | None = None
 
 
-_ATTRIBUTES: Final = {
-    "id": "id",
-    "state": "state",
+_ATTRIBUTES: Final = {  # API names that differ from ours; id, state, tenant, type, ... do not
     "result.code": "result_code",
-    "tenant": "tenant",
-    "type": "type",
-    "queue": "queue",
-    "priority": "priority",
     "enqueuedAt": "enqueued_at",
     "createdAt": "created_at",
     "startedAt": "started_at",
@@ -112,7 +110,7 @@ _ATTRIBUTES: Final = {
 
 
 def _value_of(item: _Item, api_name: str) -> object:
-    return getattr(item, _ATTRIBUTES[api_name], None)
+    return getattr(item, _ATTRIBUTES.get(api_name, api_name), None)
 
 
 class _Reader:
@@ -123,6 +121,8 @@ class _Reader:
         self.defects: dict[str, Reason] = {}
         if not isinstance(raw, Mapping):
             self.defects["id"] = "null_field" if raw is None else "missing_field"
+        if isinstance(raw, MisEncoded):  # readable (repaired), but not to be trusted
+            self.defects[WHOLE_ITEM] = "bad_encoding"
 
     def _get(self, name: str, container: Mapping[str, object] | None = None) -> object:
         source = self.raw if container is None else container

@@ -2,14 +2,15 @@
 
 One poll submits every source's jobs to one bounded thread pool (``api.concurrency``
 workers), so a cycle costs about the longest listing walk, not the sum of all requests.
-Each source is settled by ``_settle``, node_exporter's ``execute()``: success replaces the
-source's data; an ``ApiError`` keeps the last good data, marks the source failed with the
-error's reason, counts and logs it; every attempt is counted. Completion walks are
+Each source is settled by ``Outcomes.settle`` (outcomes.py), node_exporter's ``execute()``:
+success replaces the source's data; any exception keeps the last good data and fails that
+source alone, with the error's reason (``internal`` for one that is not an ``ApiError``),
+counted and logged; every attempt is counted. Completion walks are
 committed only when complete (see completions.py). Then the raw aggregates are labelled
 (grouping.py), queues are counted for the labelled queues, and the snapshot is published.
 
-The loop waits on its stop event between polls, never sleeps, and has exactly one broad
-``except``: a bug is logged and counted, and polling goes on.
+The loop waits on its stop event between polls, never sleeps, and has one broad ``except``
+besides the per-source ones: a bug is logged and counted, and polling goes on.
 """
 
 from __future__ import annotations
@@ -17,22 +18,21 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from exporter import logs
 from exporter.cardinality import Labeler
 from exporter.completions import CompletionTracker
-from exporter.errors import ApiError
 from exporter.grouping import CompletionTotals, label_open_activities, label_open_tasks, open_work_weights
 from exporter.jobs import PollCancelled, submit_counts, submit_poll
 from exporter.metrics import OTHER, SOURCES, UNKNOWN
-from exporter.snapshot import Snapshot, SourceStatus
-from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries
+from exporter.outcomes import Outcomes
+from exporter.snapshot import Snapshot
+from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries, sendable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Mapping
+    from collections.abc import Callable
 
     from exporter.client import TaskManagerClient
     from exporter.config import Settings
@@ -91,8 +91,8 @@ class Poller:
         self._activity_counts: Counts | None = None
         self._open_tasks: OpenTasks | None = None
         self._open_activities: OpenActivities | None = None
-        self._status: dict[str, SourceStatus] = {}
-        self._skipped: Counter[tuple[str, str]] = Counter()
+        self._outcomes = Outcomes(metrics, clock, lambda: self._stop.is_set())  # noqa: PLW0108  run() replaces _stop
+        self._unsendable: set[int] = set()  # hashes of queue names counted as unsendable
         self._poll_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._stop = threading.Event()
@@ -172,71 +172,50 @@ class Poller:
 
     def _settle_all(self, runs: PollJobs, paging: Paging) -> None:
         """Settle the listings, label them, then count the labelled queues and settle the counts."""
+        outcomes = self._outcomes
+        outcomes.start_poll()
         task_scan = self._settle_one(runs.open_tasks)
         activity_scan = self._settle_one(runs.open_activities) if runs.open_activities else None
         self._labeler.start_poll(open_work_weights(task_scan, activity_scan, self._labeler))
         if task_scan is not None:
-            self._open_tasks = label_open_tasks(task_scan, self._labeler)
-            self._skip("open_tasks", task_scan.skipped)
+            with outcomes.guarded("open_tasks"):
+                self._open_tasks = label_open_tasks(task_scan, self._labeler)
+                outcomes.skip("open_tasks", task_scan.skipped)
         if activity_scan is not None:
-            self._open_activities = label_open_activities(activity_scan, self._labeler)
-            self._skip("open_activities", activity_scan.skipped)
+            with outcomes.guarded("open_activities"):
+                self._open_activities = label_open_activities(activity_scan, self._labeler)
+                outcomes.skip("open_activities", activity_scan.skipped)
         for run in (runs.completed_tasks, runs.completed_activities):
             walk = self._settle_one(run) if run is not None else None
             if run is not None and walk is not None:  # a failed walk counts nothing and W stays
-                self._trackers[run.name].commit(walk)
-                self._totals.add(walk.counted, self._labeler)
-                self._skip(run.name, walk.skipped)
+                with outcomes.guarded(run.name):
+                    self._trackers[run.name].commit(walk)
+                    self._totals.add(walk.counted, self._labeler)
+                    outcomes.skip(run.name, walk.skipped)
         queues = queue_count_queries(self._queues_to_count())
         submit_counts(runs.task_counts, self._client, "tasks", queues, paging)
-        counts = self._settle(runs.task_counts)
+        counts = outcomes.settle(runs.task_counts)
         if counts is not None:
             self._task_counts = assemble_counts(counts)
-        activity_counts = self._settle(runs.activity_counts) if runs.activity_counts else None
+        activity_counts = outcomes.settle(runs.activity_counts) if runs.activity_counts else None
         if activity_counts is not None:
             self._activity_counts = assemble_counts(activity_counts)
 
     def _settle_one(self, run: SourceJobs[T]) -> T | None:
         """Settle a source of one job (a listing walk); None when it failed."""
-        results = self._settle(run)
+        results = self._outcomes.settle(run)
         return None if results is None else results[run.name]
-
-    def _settle(self, run: SourceJobs[T]) -> dict[Hashable, T] | None:
-        """Wait for one source and report on it; None when it failed (its last good data stays)."""
-        self._metrics.refreshes.labels(source=run.name).inc()
-        try:
-            results = run.results()
-        except ApiError as error:
-            if error.reason == "cancelled" or self._stop.is_set():
-                raise PollCancelled(run.name) from error
-            self._fail(run.name, run.duration, error)
-            return None
-        self._status[run.name] = SourceStatus(
-            run.name, ok=True, duration_seconds=run.duration, last_success=self._clock()
-        )
-        return results
-
-    def _fail(self, source: str, duration: float, error: ApiError) -> None:
-        previous = self._status.get(source)
-        self._status[source] = SourceStatus(
-            source,
-            ok=False,
-            duration_seconds=duration,
-            last_success=previous.last_success if previous else None,
-            error_reason=error.reason,
-        )
-        self._metrics.refresh_failures.labels(source=source, reason=error.reason).inc()
-        _log.warning("source_refresh_failed", source=source, reason=error.reason, error=str(error))
-
-    def _skip(self, source: str, reasons: Mapping[str, int]) -> None:
-        for reason, n in reasons.items():
-            self._skipped[source, reason] += n
 
     def _queues_to_count(self) -> tuple[str, ...]:
         if "queue" in self._labeler.dropped_labels:
             return ()
         named = self._settings.poll.queues or self._labeler.admitted("queue")
-        return tuple(queue for queue in named if queue not in (OTHER, UNKNOWN, ""))
+        queues = tuple(queue for queue in named if queue not in (OTHER, UNKNOWN, ""))
+        for queue in queues:  # such a queue is left out of the counts, and counted once
+            if not sendable(queue) and hash(queue) not in self._unsendable:
+                self._unsendable.add(hash(queue))
+                self._outcomes.skip("task_counts", {"unsendable": 1})
+        return queues
 
     def _snapshot(self) -> Snapshot:
         tracked = {source: tracker for source, tracker in self._trackers.items() if tracker.baselined}
@@ -248,7 +227,7 @@ class Poller:
         dropped = self._labeler.dropped_labels
         return Snapshot(
             taken_at=self._clock(),
-            sources={name: self._status[name] for name in self.sources if name in self._status},
+            sources={name: status for name in self.sources if (status := self._outcomes.status.get(name))},
             task_counts=self._task_counts,
             activity_counts=self._activity_counts,
             open_tasks=self._open_tasks,
@@ -257,7 +236,7 @@ class Poller:
             tenants=self._labeler.tenants,
             tenants_folded=self._labeler.folded["tenant_id"],
             label_values_folded={k: v for k, v in self._labeler.folded.items() if k not in dropped},
-            items_skipped=dict(self._skipped),
+            items_skipped=dict(self._outcomes.skipped),
             dropped_labels=dropped,
             poll_interval_seconds=self._settings.poll.interval,
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from urllib.parse import quote
 
 from exporter.completions import ACTIVITY_FIELDS, TASK_FIELDS, CompletionTracker, WalkResult
 from exporter.errors import BadPayload
@@ -33,6 +34,7 @@ CountKey = tuple[str, str]  # ("state", "started"), ("result", "ok"), ("queue", 
 ItemT = TypeVar("ItemT", TaskItem, ActivityItem)
 
 OPEN_FILTER: Final = [("state", state) for state in OPEN_STATES]  # repeated keys: any of them
+MAX_QUERY_VALUE: Final = 1024  # encoded characters; real queue names are short identifiers
 NEWEST_PROBE: Final = 20  # newest completions looked at to find a trustworthy W0
 OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
 OPEN_ACTIVITY_FIELDS: Final = ("state", "tenant", "type")
@@ -72,8 +74,17 @@ def count_queries() -> dict[CountKey, Params]:
 
 
 def queue_count_queries(queues: Sequence[str]) -> dict[CountKey, Params]:
-    """Return the counts of open tasks per queue, one request each."""
-    return {("queue", queue): [("queue", queue), *OPEN_FILTER] for queue in queues}
+    """Return the counts of open tasks per queue, one request each (``sendable`` queues only)."""
+    return {("queue", queue): [("queue", queue), *OPEN_FILTER] for queue in queues if sendable(queue)}
+
+
+def sendable(value: str) -> bool:
+    """Tell whether a value the API sent can go back to it in a query string.
+
+    A value longer than ``MAX_QUERY_VALUE`` once encoded would make a URL that servers (and
+    httpx, past 64 KiB) refuse; asked about every poll, it would fail every poll.
+    """
+    return len(quote(value, safe="")) <= MAX_QUERY_VALUE
 
 
 def assemble_counts(results: Mapping[Hashable, int]) -> Counts:
@@ -86,6 +97,27 @@ def assemble_counts(results: Mapping[Hashable, int]) -> Counts:
 
 
 # --- Open work, from one walk of the listing ---------------------------------------------
+
+
+class _SeenIds:
+    """Ids met so far in one walk, so an item the API lists on two pages counts once.
+
+    Kept as hashes: a walk's memory must not grow with the length of the ids the API sends.
+    Python's string hash is keyed per process, so the API cannot aim collisions at it.
+    """
+
+    def __init__(self) -> None:
+        self._hashes: set[int] = set()
+
+    def again(self, item_id: str | None) -> bool:
+        """Record ``item_id``; tell whether it was met before (never for an item without an id)."""
+        if item_id is None:
+            return False
+        key = hash(item_id)
+        if key in self._hashes:
+            return True
+        self._hashes.add(key)
+        return False
 
 
 @dataclass
@@ -102,6 +134,7 @@ class OpenTaskScan:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     listed: int = 0
+    seen: _SeenIds = field(default_factory=_SeenIds, repr=False)
 
     def add(self, item: TaskItem) -> None:
         """Fold one open task in, or count why it was skipped."""
@@ -110,8 +143,8 @@ class OpenTaskScan:
         if reason is not None:
             self.skipped[reason] += 1
             return
-        if item.state not in OPEN_STATES or item.tenant is None:
-            return  # completed between pages: the next poll counts it elsewhere
+        if item.state not in OPEN_STATES or item.tenant is None or self.seen.again(item.id):
+            return  # completed between pages (the next poll counts it elsewhere), or listed twice
         state, queue, tenant = item.state, item.queue or "", item.tenant.id
         self.tenants.setdefault(tenant, item.tenant)
         self.groups[state, queue, tenant, item.type or "", item.priority or ""] += 1
@@ -133,6 +166,7 @@ class OpenActivityScan:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     listed: int = 0
+    seen: _SeenIds = field(default_factory=_SeenIds, repr=False)
 
     def add(self, item: ActivityItem) -> None:
         """Fold one open activity in, or count why it was skipped."""
@@ -141,7 +175,7 @@ class OpenActivityScan:
         if reason is not None:
             self.skipped[reason] += 1
             return
-        if item.state not in OPEN_STATES or item.tenant is None:
+        if item.state not in OPEN_STATES or item.tenant is None or self.seen.again(item.id):
             return
         self.tenants.setdefault(item.tenant.id, item.tenant)
         self.groups[item.state, item.tenant.id, item.type or ""] += 1

@@ -9,7 +9,6 @@ host but never carries a secret or the reply's body. Caching and renewal are ``a
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeGuard
@@ -19,6 +18,7 @@ import httpx
 from exporter import logs
 from exporter.client import USER_AGENT, endpoint_of, http_timeout, tls_verify
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
+from exporter.payloads import BodyError, decode_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 TOKEN_PATH: Final = "/api/2/idp/token"  # noqa: S105 - a URL path, not a password
 DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the reply does not say
+MAX_LIFETIME: Final = 366 * 86400.0  # far beyond any real token; past it the value is garbage
+MAX_EXPIRES_ON: Final = 253402300799.0  # 9999-12-31T23:59:59Z: the last time RFC 3339 can write
 _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
 
 _log = logs.get_logger(component="auth")
@@ -142,13 +144,13 @@ class TokenSource:
         if status >= 300:  # noqa: PLR2004
             raise ApiError(f"token endpoint at {self._where()} answered HTTP {status}", status=status)
         try:
-            body = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = decode_json(response.content)
+        except BodyError as error:
             raise BadPayload(
-                f"token endpoint at {self._where()} sent a body that is not JSON", status=status
+                f"token endpoint at {self._where()} sent a body that is {error}", status=status
             ) from None
         value = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(value, str) or not value:
+        if not isinstance(body, dict) or not isinstance(value, str) or not value:
             raise BadPayload(
                 f"token reply from {self._where()} has no access_token", reason="shape", status=status
             )
@@ -170,21 +172,31 @@ def _plain(secret: SecretStr | None) -> str:
 
 
 def _expires_at(body: dict[str, object], now: float, server_now: float | None) -> float:
-    """Return when the token expires on our clock.
+    """Return when the token expires on our clock; BadPayload for a lifetime no token has.
 
     ``expires_in`` is relative and immune to clock skew, so it wins. ``expires_on`` is
     absolute on the API's clock: its lifetime is measured against the reply's ``Date``
     header (the server's clock), so an API clock hours off ours cannot make every token
     look expired on arrival. A lifetime that still comes out non-positive means the clocks
     disagree beyond what ``Date`` tells; assume the default, and a 401 will renew it.
+    A lifetime past ``MAX_LIFETIME`` (or too large for a float) is refused: a token that
+    never needs renewing would be trusted until the API refused it.
     """
     expires_on, expires_in = body.get("expires_on"), body.get("expires_in")
     if _positive(expires_in):
-        return now + float(expires_in)
+        return now + _bounded(expires_in, MAX_LIFETIME, "expires_in")
     if _positive(expires_on):
-        lifetime = float(expires_on) - (now if server_now is None else server_now)
-        return now + (lifetime if lifetime > 0 else DEFAULT_LIFETIME)
+        at = _bounded(expires_on, MAX_EXPIRES_ON, "expires_on")
+        lifetime = at - (now if server_now is None else server_now)
+        return now + (_bounded(lifetime, MAX_LIFETIME, "expires_on") if lifetime > 0 else DEFAULT_LIFETIME)
     return now + DEFAULT_LIFETIME
+
+
+def _bounded(value: float, limit: float, name: str) -> float:
+    """Return ``value`` as a float if it is at most ``limit``; BadPayload naming the field if not."""
+    if not value <= limit:  # NaN fails too; an int of any size compares exactly, without overflow
+        raise BadPayload(f"token reply: {name} is out of range", reason="shape", status=200)
+    return float(value)
 
 
 def _positive(value: object) -> TypeGuard[int | float]:
@@ -202,8 +214,8 @@ def _server_time(response: httpx.Response) -> float | None:
 def _code(response: httpx.Response) -> str:
     """Return ': <error code>' from an OAuth2 error body; never the body itself."""
     try:
-        body = json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode_json(response.content)
+    except BodyError:
         return ""
     code = body.get("error") or body.get("code") if isinstance(body, dict) else None
     return f": {logs.scrub(code[:60])}" if isinstance(code, str) and code else ""

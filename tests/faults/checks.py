@@ -49,6 +49,7 @@ class Scenario:
     def clear(self) -> None:
         """Switch every simulator fault off and mark the end of the fault."""
         self.rig.sim.faults.clear()
+        self.rig.rewriter.clear()
         self.rig.gate.admit()
         self.fault_end = time.monotonic()
 
@@ -83,6 +84,7 @@ def scenario(rig: Rig) -> Iterator[Scenario]:
     finally:
         current.watch = watch.stop()
         rig.sim.faults.clear()  # a failed scenario must not leak its fault into the next one
+        rig.rewriter.clear()
         rig.gate.admit()
     assert_watch_clean(current.watch)
     assert_prometheus_clean(rig.prometheus, current.wall_start, time.time())

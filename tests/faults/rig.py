@@ -6,7 +6,8 @@ test flips its faults, reads its request log and ground truth, and moves time it
 completions only happen when the test calls ``advance``, which makes "the counters
 equal the ground truth" an exact, race-free comparison. The exporter runs as operators
 run it (the console script, its own process) with a 1 s poll, short timeouts and short
-backoffs; it reaches the simulator through a ``NetGate`` so the API can also vanish.
+backoffs; it reaches the simulator through a ``NetGate`` so the API can also vanish, and
+a ``BodyRewriter`` so a test can send what no simulator fault does.
 Prometheus scrapes the exporter every second for as long as the rig runs.
 """
 
@@ -24,6 +25,7 @@ from exporter.metrics import SOURCES
 from exporter.simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.netgate import NetGate
+from tests.faults.rewriter import BodyRewriter
 from tests.support.processes import ExporterProcess, free_port, start_exporter, wait_until
 from tests.support.prometheus import PrometheusServer, start_prometheus
 
@@ -92,6 +94,7 @@ class Rig:
     clock: ManualClock
     gate: NetGate
     prometheus: PrometheusServer
+    rewriter: BodyRewriter
     workdir: Path
     exporter_args: list[str]
     exporter: ExporterProcess = field(init=False)
@@ -178,6 +181,7 @@ class Rig:
             self.exporter.stop()
         self.prometheus.stop()
         self.gate.stop()
+        self.rewriter.stop()
         self.sim.stop()
         self._client.close()
 
@@ -234,7 +238,8 @@ def running_rig(
     """
     clock = ManualClock(start=time.time() + clock_offset)
     sim = start_simulator(simulator, clock=clock)
-    gate = NetGate(("127.0.0.1", sim.port))
+    rewriter = BodyRewriter(("127.0.0.1", sim.port))  # a plain relay until a test sets a rule
+    gate = NetGate(("127.0.0.1", rewriter.port))
     secret_file = workdir / "client-secret"
     secret_file.write_text(simulator.client_secret + "\n")
     secret_file.chmod(0o600)
@@ -243,7 +248,7 @@ def running_rig(
     try:
         exporter_port = free_port()  # chosen first, so Prometheus' config can name it
         prometheus = start_prometheus({JOB: [f"127.0.0.1:{exporter_port}"]}, workdir=workdir / "prometheus")
-        rig = Rig(sim, clock, gate, prometheus, workdir, args)
+        rig = Rig(sim, clock, gate, prometheus, rewriter, workdir, args)
         rig.start_exporter(port=exporter_port)
         prometheus.wait_for_targets_up()
         yield rig
@@ -252,6 +257,7 @@ def running_rig(
             rig.close()
         else:
             gate.stop()
+            rewriter.stop()
             sim.stop()
 
 

@@ -1,0 +1,155 @@
+r"""Reading the API's JSON bodies into values every later stage can use without a second thought.
+
+Whatever the API sends, what comes out of ``decode_json`` renders: every string is valid
+UTF-8 and every number is finite. That is decided here, once, when a body is parsed, never
+when a value is rendered (one lone surrogate in a tenant name used to make every scrape
+fail). So:
+
+* a lone surrogate escape (``"\udc80"``, valid JSON) becomes U+FFFD;
+* a body that is not valid UTF-8 is still read, if only strings hold the bad bytes: an
+  element of the listing's ``items`` that holds them is marked ``MisEncoded`` (repaired
+  with U+FFFD), so that the one item is skipped and counted; bad bytes anywhere else fail
+  the body;
+* ``NaN``, ``Infinity``, a float that overflows to infinity, an integer too long for
+  Python to read, and nesting too deep to read fail the body (``BodyError``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Final
+
+from exporter.errors import BadPayload
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+_REPLACEMENT: Final = "\ufffd"
+
+
+class BodyError(ValueError):
+    """A body that cannot be read as JSON we accept; the message says why in a few words."""
+
+
+class MisEncoded(dict[str, object]):
+    """A listed item that held bytes that are not UTF-8; repaired for reading, to be skipped."""
+
+
+def decode_json(content: bytes) -> object:
+    """Parse a JSON body into values that render; raise BodyError when it cannot be used."""
+    try:
+        text, clean = content.decode("utf-8-sig"), True
+    except UnicodeDecodeError:
+        # Bad bytes become lone surrogates (U+DC80..U+DCFF), found again below by item.
+        text, clean = content.decode("utf-8", "surrogateescape"), False
+    try:
+        body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BodyError("nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, and Python's limit on integer digits
+        raise BodyError(_why(error)) from None
+    if not clean:
+        return _split_misencoded(body)
+    # Only an escape can put a surrogate into a body that is valid UTF-8: look for one first.
+    return _repaired(body) if _SURROGATE_ESCAPE.search(text) else body
+
+
+def _split_misencoded(body: object) -> object:
+    """Mark the listed items that held bad bytes; fail if bad bytes sit anywhere else.
+
+    A lone surrogate escape in such a body cannot be told from a bad byte any more, so an
+    item holding one is skipped too: the body was broken anyway.
+    """
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(items, list):
+        raise BodyError("not UTF-8")
+    if any(_has_surrogate(value) for key, value in body.items() if key != "items") or any(
+        _SURROGATE.search(key) for key in body
+    ):
+        raise BodyError("not UTF-8 outside the items")
+    for index, item in enumerate(items):
+        if _has_surrogate(item):
+            if not isinstance(item, dict):
+                raise BodyError("not UTF-8 in an item that is not an object")
+            _repaired(item)  # in place
+            items[index] = MisEncoded(item)
+    return body
+
+
+def _has_surrogate(value: object) -> bool:
+    """Tell whether any string in a JSON value, keys included, holds a surrogate."""
+    stack = [value]
+    while stack:  # iterative: nesting may be as deep as the parser allowed
+        current = stack.pop()
+        if isinstance(current, str):
+            if _SURROGATE.search(current):
+                return True
+        elif isinstance(current, dict):
+            stack.extend(current)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
+
+
+def _repaired(value: object) -> object:
+    """Replace every surrogate in the strings of a freshly parsed JSON value by U+FFFD, in place."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(_REPLACEMENT, value)
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            for key in [key for key in current if _SURROGATE.search(key)]:
+                current[_SURROGATE.sub(_REPLACEMENT, key)] = current.pop(key)
+            pairs = current.items()
+        elif isinstance(current, list):
+            pairs = enumerate(current)  # type: ignore[assignment]
+        else:
+            continue
+        for key, item in list(pairs):
+            if isinstance(item, str):
+                current[key] = _SURROGATE.sub(_REPLACEMENT, item)
+            elif isinstance(item, dict | list):
+                stack.append(item)
+    return value
+
+
+def _reject_constant(name: str) -> float:
+    raise BodyError(f"{name} is not a number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BodyError("a number beyond the float range")
+    return value
+
+
+def _why(error: ValueError) -> str:
+    if isinstance(error, BodyError):
+        return str(error)
+    if isinstance(error, json.JSONDecodeError):
+        return "not JSON"
+    return "an integer too long to read"
+
+
+def page_items(body: object, endpoint: str) -> list[Any]:
+    """Return a listing reply's items; BadPayload if it has no items list."""
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise BadPayload(f"GET {endpoint}: listing reply has no items list", reason="shape", status=200)
+    return items
+
+
+def cursor_after(body: object) -> str | None:
+    """Return the next-page cursor: paging.cursors.after, else the reference's top-level cursors.after."""
+    if not isinstance(body, dict):
+        return None
+    for holder in (body.get("paging"), body):
+        cursors = holder.get("cursors") if isinstance(holder, dict) else None
+        after = cursors.get("after") if isinstance(cursors, dict) else None
+        if isinstance(after, str) and after:
+            return after
+    return None
