@@ -1,19 +1,27 @@
-"""Exactly-once counting of completions, on the API's own ``completedAt`` clock.
+"""Exactly-once counting of completions, on the API's own clock.
 
 The API cannot tell us "what completed since last time" directly: completions may be
-written late (backdated ``completedAt``), and a listing may fail half-way. So each kind
-keeps a watermark W, the newest ``completedAt`` counted, and every poll re-lists the
-window ``completedAt > W - overlap``:
+written late (backdated ``completedAt``), a listing may fail half-way, the API's clock may
+move while we walk, and a writer's clock may be wrong. So each kind keeps a horizon H and
+a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
 
 * an id not seen before is counted once and remembered; a re-listed id is not counted again;
-* W only ever moves on the API's own times (the exporter's clock never enters), and not at
-  all by an item whose ``completedAt`` is later than its own ``updatedAt`` (a completion
-  cannot be written before it happens: bad data or a skewed writer);
-* ids older than W - overlap (the horizon) are forgotten, since the window never reaches
-  them again, and anything listed at or below the horizon is ignored: memory stays bounded
-  by the completions of one overlap window, and nothing forgotten can be counted twice;
+* W is the newest trustworthy ``completedAt`` counted, but never later than the API's time
+  (its ``Date``) when the walk began: what completes during a walk, or is written late by
+  up to the overlap, therefore lands above the next H. The exporter's clock never enters.
+  An item whose ``completedAt`` is later than its own ``updatedAt`` does not move W either;
+* a completion dated after the API's time at the end of the walk (a writer's clock in the
+  future) is counted once and reported as skipped with reason ``future_time``; it cannot
+  drag W along, so counting goes on;
+* H is W - overlap after a complete walk. Everything at or below H has been decided: items
+  listed there are ignored and their ids forgotten, so memory stays bounded by one window;
+* a walk that runs out of page budget (a backlog) commits what it got and moves H to the
+  last ``completedAt`` it fully listed (never past began - overlap, where late writes can
+  still land), so the next poll goes on from there: a backlog clears over several polls,
+  exactly once. A partial walk that cannot move H (a budget's worth of identical times)
+  fails with ``pagination``, as does a baseline larger than the budget;
 * a walk is folded into a ``WalkResult`` without touching the tracker, and only a walk that
-  completed is committed: a failed walk counts nothing and leaves W where it was;
+  completed (or made progress through a backlog) is committed: a failed walk counts nothing;
 * an unusable item (a field the counters need is null, missing or invalid) is not counted
   and not remembered, so it is counted if it recovers; while it is in the window W stays
   at or below its ``completedAt`` (or still, if that is unknown) for ``HOLD_POLLS`` polls,
@@ -28,15 +36,18 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
+from exporter.errors import PaginationError
 from exporter.models import ActivityItem, Reason, TaskItem, format_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 HOLD_POLLS: Final = 3
+DATE_RESOLUTION: Final = 1.0  # an HTTP Date is whole seconds, rounded down
+FUTURE: Final = "future_time"  # the skip-report reason of a completion dated after the API's now
 
 Item = TaskItem | ActivityItem
 
@@ -61,6 +72,25 @@ class _Held:
     sightings: int
 
 
+@dataclass
+class Listing:
+    """What a walk learnt besides its items, filled in page by page."""
+
+    began: float | None = None  # the API's time (Date) of the first page
+    ended: float | None = None  # the API's latest time seen during the walk
+    complete: bool = True  # False: the page budget ran out with more to list
+    pages: int = 0
+
+    def saw(self, server_time: float | None, *, more: bool) -> None:
+        """Note one page: its reply's Date and whether a next page exists."""
+        if self.pages == 0:
+            self.began = server_time  # only the first page's time bounds W safely
+        if server_time is not None:
+            self.ended = server_time if self.ended is None else max(self.ended, server_time)
+        self.pages += 1
+        self.complete = not more
+
+
 @dataclass(frozen=True)
 class WalkResult:
     """What one walk of the window found; nothing happens until it is committed."""
@@ -71,6 +101,8 @@ class WalkResult:
     watermark: float | None
     new_ids: Mapping[str, float] = field(repr=False)  # id -> completedAt
     held: Mapping[str, _Held] = field(repr=False)
+    horizon: float | None = None  # H after this walk (never below the tracker's)
+    complete: bool = True  # False: a backlog, worked off page budget by page budget
 
 
 @dataclass
@@ -84,6 +116,18 @@ class _Walk:
     new_ids: dict[str, float] = field(default_factory=dict)
     counted: list[Item] = field(default_factory=list)
     broken: dict[str, tuple[Reason, float | None]] = field(default_factory=dict)
+    last_at: float | None = None  # the latest completedAt listed so far
+    reached: float | None = None  # every completedAt up to here has been listed (ordered walks)
+    ordered: bool = True  # the listing came in completedAt order, as asked
+
+    def place(self, completed_at: float | None) -> None:
+        """Follow the listing's completedAt order, to know how far a cut-off walk got."""
+        if completed_at is None or not self.ordered:
+            return
+        if self.last_at is None or completed_at > self.last_at:
+            self.reached, self.last_at = self.last_at, completed_at  # ties may go on on the next page
+        elif completed_at < self.last_at:
+            self.ordered = False
 
     def usable(self, item: Item, seen: Mapping[str, float]) -> None:
         if item.id is None or item.completed_at is None:  # pragma: no cover - problem() rules it out
@@ -131,16 +175,19 @@ class CompletionTracker:
 
     def window(self, start: float | None = None) -> list[tuple[str, str]]:
         """Return the listing filter for the next walk; ``start`` is W0 for the baseline walk."""
-        watermark = start if not self._baselined else self._watermark
+        horizon = self._horizon if self._baselined else self._horizon_for(start)
         params = [("state", "completed")]
-        if watermark is not None:
-            params.append(("completedAt", f"gt({format_time(watermark - self._overlap)})"))
+        if horizon is not None:
+            params.append(("completedAt", f"gt({format_time(horizon)})"))
         return params
 
-    def fold(self, items: Iterable[Item], *, start: float | None = None) -> WalkResult:
+    def fold(
+        self, items: Iterable[Item], *, start: float | None = None, listing: Listing | None = None
+    ) -> WalkResult:
         """Work out what a walk means without changing the tracker (``start``: W0 for the baseline).
 
-        ``items`` may be a lazy walk: if it raises, nothing has changed.
+        ``items`` may be a lazy walk that fills ``listing`` in as it goes: if it raises,
+        nothing has changed.
         """
         baseline = not self._baselined
         watermark = start if baseline else self._watermark
@@ -148,6 +195,7 @@ class CompletionTracker:
         walk = _Walk(baseline=baseline, start=start, top=watermark)
         for item in items:
             walk.listed += 1
+            walk.place(item.completed_at)
             if item.completed_at is not None and horizon is not None and item.completed_at <= horizon:
                 continue  # decided long ago; its id may have been forgotten
             if item.state not in (None, "completed"):
@@ -157,21 +205,54 @@ class CompletionTracker:
                 walk.usable(item, self._seen)
             else:
                 walk.unusable(item, reason)
+        listing = listing or Listing()
         held, skipped, bound = self._hold(walk.broken)
-        return WalkResult(
+        future = _future(walk.counted, listing.ended)
+        if future:
+            skipped[FUTURE] = future
+        limit = _lowest(bound, listing.began)
+        result = WalkResult(
             counted=tuple(walk.counted),
             skipped=skipped,
             listed=walk.listed,
-            watermark=_advance(watermark, walk.top, bound),
+            watermark=_advance(watermark, walk.top, limit),
             new_ids=walk.new_ids,
             held=held,
+            complete=listing.complete,
         )
+        if listing.complete:
+            return result
+        return replace(result, horizon=self._cut_off(walk, listing, bound, held))
+
+    def _cut_off(
+        self, walk: _Walk, listing: Listing, bound: float | None, held: Mapping[str, _Held]
+    ) -> float | None:
+        """Return H after a walk the page budget cut off, or raise if it cannot make progress."""
+        if walk.baseline:
+            raise PaginationError(
+                "the completions of one overlap window outgrow the page budget (raise api.max-pages)"
+            )
+        if not walk.ordered:
+            raise PaginationError("the API ignored order=asc(completedAt), so a cut-off walk cannot resume")
+        # Late writes may still land up to one overlap behind the API's time at the start.
+        now = listing.began if listing.began is not None else walk.top
+        late = None if now is None else now - self._overlap
+        holding = None if bound is None else bound - self._overlap
+        cut = _lowest(walk.reached, _lowest(late, holding))
+        moved = cut is not None and (self._horizon is None or cut > self._horizon)
+        still_holding = any(h.sightings <= HOLD_POLLS for h in held.values())
+        if not (moved or walk.new_ids or still_holding):
+            raise PaginationError(
+                f"a page budget of completions shares one completedAt ({format_time(walk.last_at or 0.0)})"
+                " and the walk cannot move past it (raise api.max-pages or api.page-size)"
+            )
+        return cut if moved else self._horizon
 
     def commit(self, result: WalkResult) -> None:
         """Adopt a completed walk: remember its ids, move W, forget what fell behind the horizon."""
         self._baselined = True
         self._watermark = result.watermark
-        horizon = self._horizon_for(result.watermark)
+        horizon = self._horizon_for(result.watermark) if result.complete else result.horizon
         if horizon is not None and (self._horizon is None or horizon > self._horizon):
             self._horizon = horizon
         seen = self._seen | dict(result.new_ids)
@@ -210,6 +291,20 @@ def _advance(watermark: float | None, top: float | None, bound: float | None) ->
     if watermark is not None:
         return max(watermark, candidate)
     return None if math.isinf(candidate) else candidate
+
+
+def _lowest(*values: float | None) -> float | None:
+    """Return the lowest of the known values, None if none is known."""
+    known = [value for value in values if value is not None]
+    return min(known, default=None)
+
+
+def _future(counted: Iterable[Item], api_time: float | None) -> int:
+    """Count the completions dated after the API's own time (a writer's clock in the future)."""
+    if api_time is None:
+        return 0
+    latest = api_time + DATE_RESOLUTION
+    return sum(1 for item in counted if item.completed_at is not None and item.completed_at > latest)
 
 
 def _fingerprint(item: Item) -> str:
