@@ -33,14 +33,14 @@ counters count completions since the exporter started.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
+from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
-from exporter.models import ActivityItem, Reason, TaskItem, format_time
+from exporter.models import Reason, format_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 HOLD_POLLS: Final = 3
 DATE_RESOLUTION: Final = 1.0  # an HTTP Date is whole seconds, rounded down
 FUTURE: Final = "future_time"  # the skip-report reason of a completion dated after the API's now
-
-Item = TaskItem | ActivityItem
 
 # What each kind's counters and histograms cannot do without (needed), and what they may
 # lack but must not find corrupt (optional: "" is "not started", null is a broken item).
@@ -64,34 +62,6 @@ ACTIVITY_FIELDS: Final = (
 
 
 @dataclass(frozen=True)
-class _Held:
-    """An unusable item still in the window."""
-
-    reason: Reason
-    completed_at: float | None
-    sightings: int
-
-
-@dataclass
-class Listing:
-    """What a walk learnt besides its items, filled in page by page."""
-
-    began: float | None = None  # the API's time (Date) of the first page
-    ended: float | None = None  # the API's latest time seen during the walk
-    complete: bool = True  # False: the page budget ran out with more to list
-    pages: int = 0
-
-    def saw(self, server_time: float | None, *, more: bool) -> None:
-        """Note one page: its reply's Date and whether a next page exists."""
-        if self.pages == 0:
-            self.began = server_time  # only the first page's time bounds W safely
-        if server_time is not None:
-            self.ended = server_time if self.ended is None else max(self.ended, server_time)
-        self.pages += 1
-        self.complete = not more
-
-
-@dataclass(frozen=True)
 class WalkResult:
     """What one walk of the window found; nothing happens until it is committed."""
 
@@ -100,50 +70,9 @@ class WalkResult:
     listed: int
     watermark: float | None
     new_ids: Mapping[str, float] = field(repr=False)  # id -> completedAt
-    held: Mapping[str, _Held] = field(repr=False)
+    held: Mapping[str, Held] = field(repr=False)
     horizon: float | None = None  # H after this walk (never below the tracker's)
     complete: bool = True  # False: a backlog, worked off page budget by page budget
-
-
-@dataclass
-class _Walk:
-    """Scratch state of one walk in progress."""
-
-    baseline: bool
-    start: float | None
-    top: float | None  # newest trustworthy completedAt listed
-    listed: int = 0
-    new_ids: dict[str, float] = field(default_factory=dict)
-    counted: list[Item] = field(default_factory=list)
-    broken: dict[str, tuple[Reason, float | None]] = field(default_factory=dict)
-    last_at: float | None = None  # the latest completedAt listed so far
-    reached: float | None = None  # every completedAt up to here has been listed (ordered walks)
-    ordered: bool = True  # the listing came in completedAt order, as asked
-
-    def place(self, completed_at: float | None) -> None:
-        """Follow the listing's completedAt order, to know how far a cut-off walk got."""
-        if completed_at is None or not self.ordered:
-            return
-        if self.last_at is None or completed_at > self.last_at:
-            self.reached, self.last_at = self.last_at, completed_at  # ties may go on on the next page
-        elif completed_at < self.last_at:
-            self.ordered = False
-
-    def usable(self, item: Item, seen: Mapping[str, float]) -> None:
-        if item.id is None or item.completed_at is None:  # pragma: no cover - problem() rules it out
-            return
-        if item.updated_at is None or item.completed_at <= item.updated_at:
-            self.top = item.completed_at if self.top is None else max(self.top, item.completed_at)
-        if item.id not in seen and item.id not in self.new_ids:
-            self.new_ids[item.id] = item.completed_at
-            if not self.baseline:
-                self.counted.append(item)
-
-    def unusable(self, item: Item, reason: Reason) -> None:
-        if not self.baseline:
-            self.broken[item.id or _fingerprint(item)] = (reason, item.completed_at)
-        elif item.id is not None:  # completed before our time either way: never count it
-            self.new_ids[item.id] = item.completed_at or self.start or 0.0
 
 
 class CompletionTracker:
@@ -156,7 +85,7 @@ class CompletionTracker:
         self._watermark: float | None = None
         self._horizon: float | None = None  # listed items at or below it are ignored for good
         self._seen: dict[str, float] = {}
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, Held] = {}
 
     @property
     def baselined(self) -> bool:
@@ -192,7 +121,7 @@ class CompletionTracker:
         baseline = not self._baselined
         watermark = start if baseline else self._watermark
         horizon = self._horizon_for(watermark) if baseline else self._horizon
-        walk = _Walk(baseline=baseline, start=start, top=watermark)
+        walk = WalkState(baseline=baseline, start=start, top=watermark)
         for item in items:
             walk.listed += 1
             walk.place(item.completed_at)
@@ -225,7 +154,7 @@ class CompletionTracker:
         return replace(result, horizon=self._cut_off(walk, listing, bound, held))
 
     def _cut_off(
-        self, walk: _Walk, listing: Listing, bound: float | None, held: Mapping[str, _Held]
+        self, walk: WalkState, listing: Listing, bound: float | None, held: Mapping[str, Held]
     ) -> float | None:
         """Return H after a walk the page budget cut off, or raise if it cannot make progress."""
         if walk.baseline:
@@ -238,7 +167,7 @@ class CompletionTracker:
         now = listing.began if listing.began is not None else walk.top
         late = None if now is None else now - self._overlap
         holding = None if bound is None else bound - self._overlap
-        cut = _lowest(walk.reached, _lowest(late, holding))
+        cut = None if walk.reached is None else _lowest(walk.reached, late, holding)
         moved = cut is not None and (self._horizon is None or cut > self._horizon)
         still_holding = any(h.sightings <= HOLD_POLLS for h in held.values())
         if not (moved or walk.new_ids or still_holding):
@@ -266,9 +195,9 @@ class CompletionTracker:
 
     def _hold(
         self, unusable: Mapping[str, tuple[Reason, float | None]]
-    ) -> tuple[dict[str, _Held], dict[str, int], float | None]:
+    ) -> tuple[dict[str, Held], dict[str, int], float | None]:
         """Track unusable items across polls; return them, first-time skips, and W's upper bound."""
-        held: dict[str, _Held] = {}
+        held: dict[str, Held] = {}
         skipped: Counter[str] = Counter()
         bound: float | None = None
         for key, (reason, completed_at) in unusable.items():
@@ -276,7 +205,7 @@ class CompletionTracker:
             if previous is None:
                 skipped[reason] += 1  # once per item, however long it stays broken
             sightings = 1 if previous is None else previous.sightings + 1
-            held[key] = _Held(reason, completed_at, sightings)
+            held[key] = Held(reason, completed_at, sightings)
             if sightings <= HOLD_POLLS:
                 limit = completed_at if completed_at is not None else -math.inf
                 bound = limit if bound is None else min(bound, limit)
@@ -305,8 +234,3 @@ def _future(counted: Iterable[Item], api_time: float | None) -> int:
         return 0
     latest = api_time + DATE_RESOLUTION
     return sum(1 for item in counted if item.completed_at is not None and item.completed_at > latest)
-
-
-def _fingerprint(item: Item) -> str:
-    """Return a stable key for an item without an id, so it is recognised on the next poll."""
-    return "~" + hashlib.sha256(repr(item).encode()).hexdigest()[:20]

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from exporter import logs
+from exporter.completion_walk import Listing
 from exporter.completions import (
     ACTIVITY_FIELDS,
     DATE_RESOLUTION,
     TASK_FIELDS,
     CompletionTracker,
-    Listing,
     WalkResult,
 )
 from exporter.errors import BadPayload
