@@ -247,6 +247,8 @@ def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: L
         listing.saw(page.server_time, more=page.more)
         for raw in page:
             yield kind.parse(raw)
+    if listing.pages < paging.max_pages:
+        listing.complete = True  # it ended on an empty page (endless cursors), not on the budget
 
 
 def _walk(
