@@ -19,6 +19,7 @@ import httpx
 
 from exporter import __version__, logs
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
+from exporter.pages import Page, http_date
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.retry import Retry, RetryPolicy
 
@@ -103,8 +104,9 @@ class TaskManagerClient:
             limits=httpx.Limits(max_connections=api.concurrency, max_keepalive_connections=api.concurrency),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
-            event_hooks={"request": [self._admit], "response": [self._count_response]},
+            event_hooks={"request": [self._admit], "response": [self._count_response, self._note_date]},
         )
+        self._last_reply = threading.local()  # the Date of this thread's latest reply
 
     def stop_sending(self) -> None:
         """Stop every request from going out from now on (shutdown); waits in progress end at once."""
@@ -137,7 +139,7 @@ class TaskManagerClient:
                 return len(body["items"])
         raise BadPayload(f"GET /{resource}: lod=count reply holds no count", reason="shape", status=200)
 
-    def iter_pages(
+    def iter_pages(  # noqa: PLR0913  the listing, its paging, and how a spent page budget ends
         self,
         resource: Resource,
         params: Sequence[tuple[str, str]] = (),
@@ -145,21 +147,24 @@ class TaskManagerClient:
         lod: str,
         limit: int | None = None,
         max_pages: int | None = None,
-    ) -> Iterator[list[Item]]:
+        partial: bool = False,
+    ) -> Iterator[Page]:
         """Yield every page of a listing, following `after` cursors to the end.
 
         Raises PaginationError when a cursor repeats or the walk outgrows `max_pages`: an
-        incomplete walk must never pass for a complete one.
+        incomplete walk must never pass for a complete one. With ``partial`` the walk just
+        stops after `max_pages`, and the last page's ``more`` tells the caller so.
         """
         endpoint, page_limit = f"/{resource}", str(limit or self._api.page_size)
         budget = max_pages or self._api.max_pages
         query: list[tuple[str, str]] = [("limit", page_limit), ("lod", lod), *params]
         sent: set[str] = set()
         for page_number in range(1, budget + 1):
+            self._last_reply.date = None
             body = self._request(endpoint, endpoint, query)
             items, after = page_items(body, endpoint), cursor_after(body)
             if items:
-                yield items
+                yield Page(items, more=bool(after), server_time=http_date(self._last_reply.date))
             if not items or not after:
                 return
             if after in sent:
@@ -167,6 +172,8 @@ class TaskManagerClient:
             sent.add(after)
             # API notes: the cursor encodes the query, so later pages carry no filters.
             query = [("after", after), ("limit", page_limit), ("lod", lod)]
+        if partial:
+            return
         raise PaginationError(f"GET {endpoint}: still more pages after {budget} (api.max_pages)")
 
     def iter_items(
@@ -248,6 +255,10 @@ class TaskManagerClient:
         """Count every HTTP exchange, including the one auth repeats after a 401."""
         endpoint = endpoint_of(response.request.url.path)
         self._metrics.api_requests.labels(endpoint=endpoint, code=str(response.status_code)).inc()
+
+    def _note_date(self, response: httpx.Response) -> None:
+        """Remember the reply's Date for the page being fetched on this thread (the last reply wins)."""
+        self._last_reply.date = response.headers.get("Date")
 
     def _count_failure(self, endpoint: str, error: ApiError) -> None:
         if error.reason == "cancelled":

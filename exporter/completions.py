@@ -1,19 +1,27 @@
-"""Exactly-once counting of completions, on the API's own ``completedAt`` clock.
+"""Exactly-once counting of completions, on the API's own clock.
 
 The API cannot tell us "what completed since last time" directly: completions may be
-written late (backdated ``completedAt``), and a listing may fail half-way. So each kind
-keeps a watermark W, the newest ``completedAt`` counted, and every poll re-lists the
-window ``completedAt > W - overlap``:
+written late (backdated ``completedAt``), a listing may fail half-way, the API's clock may
+move while we walk, and a writer's clock may be wrong. So each kind keeps a horizon H and
+a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
 
 * an id not seen before is counted once and remembered; a re-listed id is not counted again;
-* W only ever moves on the API's own times (the exporter's clock never enters), and not at
-  all by an item whose ``completedAt`` is later than its own ``updatedAt`` (a completion
-  cannot be written before it happens: bad data or a skewed writer);
-* ids older than W - overlap (the horizon) are forgotten, since the window never reaches
-  them again, and anything listed at or below the horizon is ignored: memory stays bounded
-  by the completions of one overlap window, and nothing forgotten can be counted twice;
+* W is the newest trustworthy ``completedAt`` counted, but never later than the API's time
+  (its ``Date``) when the walk began: what completes during a walk, or is written late by
+  up to the overlap, therefore lands above the next H. The exporter's clock never enters.
+  An item whose ``completedAt`` is later than its own ``updatedAt`` does not move W either;
+* a completion dated after the API's time at the end of the walk (a writer's clock in the
+  future) is counted once and reported as skipped with reason ``future_time``; it cannot
+  drag W along, so counting goes on;
+* H is W - overlap after a complete walk. Everything at or below H has been decided: items
+  listed there are ignored and their ids forgotten, so memory stays bounded by one window;
+* a walk that runs out of page budget (a backlog) commits what it got and moves H to the
+  last ``completedAt`` it fully listed (never past began - overlap, where late writes can
+  still land), so the next poll goes on from there: a backlog clears over several polls,
+  exactly once. A partial walk that cannot move H (a budget's worth of identical times)
+  fails with ``pagination``, as does a baseline larger than the budget;
 * a walk is folded into a ``WalkResult`` without touching the tracker, and only a walk that
-  completed is committed: a failed walk counts nothing and leaves W where it was;
+  completed (or made progress through a backlog) is committed: a failed walk counts nothing;
 * an unusable item (a field the counters need is null, missing or invalid) is not counted
   and not remembered, so it is counted if it recovers; while it is in the window W stays
   at or below its ``completedAt`` (or still, if that is unknown) for ``HOLD_POLLS`` polls,
@@ -25,20 +33,21 @@ counters count completions since the exporter started.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
-from exporter.models import ActivityItem, Reason, TaskItem, format_time
+from exporter.completion_walk import Held, Item, Listing, WalkState
+from exporter.errors import PaginationError
+from exporter.models import Reason, format_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 HOLD_POLLS: Final = 3
-
-Item = TaskItem | ActivityItem
+DATE_RESOLUTION: Final = 1.0  # an HTTP Date is whole seconds, rounded down
+FUTURE: Final = "future_time"  # the skip-report reason of a completion dated after the API's now
 
 # What each kind's counters and histograms cannot do without (needed), and what they may
 # lack but must not find corrupt (optional: "" is "not started", null is a broken item).
@@ -53,15 +62,6 @@ ACTIVITY_FIELDS: Final = (
 
 
 @dataclass(frozen=True)
-class _Held:
-    """An unusable item still in the window."""
-
-    reason: Reason
-    completed_at: float | None
-    sightings: int
-
-
-@dataclass(frozen=True)
 class WalkResult:
     """What one walk of the window found; nothing happens until it is committed."""
 
@@ -70,36 +70,9 @@ class WalkResult:
     listed: int
     watermark: float | None
     new_ids: Mapping[str, float] = field(repr=False)  # id -> completedAt
-    held: Mapping[str, _Held] = field(repr=False)
-
-
-@dataclass
-class _Walk:
-    """Scratch state of one walk in progress."""
-
-    baseline: bool
-    start: float | None
-    top: float | None  # newest trustworthy completedAt listed
-    listed: int = 0
-    new_ids: dict[str, float] = field(default_factory=dict)
-    counted: list[Item] = field(default_factory=list)
-    broken: dict[str, tuple[Reason, float | None]] = field(default_factory=dict)
-
-    def usable(self, item: Item, seen: Mapping[str, float]) -> None:
-        if item.id is None or item.completed_at is None:  # pragma: no cover - problem() rules it out
-            return
-        if item.updated_at is None or item.completed_at <= item.updated_at:
-            self.top = item.completed_at if self.top is None else max(self.top, item.completed_at)
-        if item.id not in seen and item.id not in self.new_ids:
-            self.new_ids[item.id] = item.completed_at
-            if not self.baseline:
-                self.counted.append(item)
-
-    def unusable(self, item: Item, reason: Reason) -> None:
-        if not self.baseline:
-            self.broken[item.id or _fingerprint(item)] = (reason, item.completed_at)
-        elif item.id is not None:  # completed before our time either way: never count it
-            self.new_ids[item.id] = item.completed_at or self.start or 0.0
+    held: Mapping[str, Held] = field(repr=False)
+    horizon: float | None = None  # H after this walk (never below the tracker's)
+    complete: bool = True  # False: a backlog, worked off page budget by page budget
 
 
 class CompletionTracker:
@@ -112,7 +85,7 @@ class CompletionTracker:
         self._watermark: float | None = None
         self._horizon: float | None = None  # listed items at or below it are ignored for good
         self._seen: dict[str, float] = {}
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, Held] = {}
 
     @property
     def baselined(self) -> bool:
@@ -131,23 +104,27 @@ class CompletionTracker:
 
     def window(self, start: float | None = None) -> list[tuple[str, str]]:
         """Return the listing filter for the next walk; ``start`` is W0 for the baseline walk."""
-        watermark = start if not self._baselined else self._watermark
+        horizon = self._horizon if self._baselined else self._horizon_for(start)
         params = [("state", "completed")]
-        if watermark is not None:
-            params.append(("completedAt", f"gt({format_time(watermark - self._overlap)})"))
+        if horizon is not None:
+            params.append(("completedAt", f"gt({format_time(horizon)})"))
         return params
 
-    def fold(self, items: Iterable[Item], *, start: float | None = None) -> WalkResult:
+    def fold(
+        self, items: Iterable[Item], *, start: float | None = None, listing: Listing | None = None
+    ) -> WalkResult:
         """Work out what a walk means without changing the tracker (``start``: W0 for the baseline).
 
-        ``items`` may be a lazy walk: if it raises, nothing has changed.
+        ``items`` may be a lazy walk that fills ``listing`` in as it goes: if it raises,
+        nothing has changed.
         """
         baseline = not self._baselined
         watermark = start if baseline else self._watermark
         horizon = self._horizon_for(watermark) if baseline else self._horizon
-        walk = _Walk(baseline=baseline, start=start, top=watermark)
+        walk = WalkState(baseline=baseline, start=start, top=watermark)
         for item in items:
             walk.listed += 1
+            walk.place(item.completed_at)
             if item.completed_at is not None and horizon is not None and item.completed_at <= horizon:
                 continue  # decided long ago; its id may have been forgotten
             if item.state not in (None, "completed"):
@@ -157,21 +134,54 @@ class CompletionTracker:
                 walk.usable(item, self._seen)
             else:
                 walk.unusable(item, reason)
+        listing = listing or Listing()
         held, skipped, bound = self._hold(walk.broken)
-        return WalkResult(
+        future = _future(walk.counted, listing.ended)
+        if future:
+            skipped[FUTURE] = future
+        limit = _lowest(bound, listing.began)
+        result = WalkResult(
             counted=tuple(walk.counted),
             skipped=skipped,
             listed=walk.listed,
-            watermark=_advance(watermark, walk.top, bound),
+            watermark=_advance(watermark, walk.top, limit),
             new_ids=walk.new_ids,
             held=held,
+            complete=listing.complete,
         )
+        if listing.complete:
+            return result
+        return replace(result, horizon=self._cut_off(walk, listing, bound, held))
+
+    def _cut_off(
+        self, walk: WalkState, listing: Listing, bound: float | None, held: Mapping[str, Held]
+    ) -> float | None:
+        """Return H after a walk the page budget cut off, or raise if it cannot make progress."""
+        if walk.baseline:
+            raise PaginationError(
+                "the completions of one overlap window outgrow the page budget (raise api.max-pages)"
+            )
+        if not walk.ordered:
+            raise PaginationError("the API ignored order=asc(completedAt), so a cut-off walk cannot resume")
+        # Late writes may still land up to one overlap behind the API's time at the start.
+        now = listing.began if listing.began is not None else walk.top
+        late = None if now is None else now - self._overlap
+        holding = None if bound is None else bound - self._overlap
+        cut = None if walk.reached is None else _lowest(walk.reached, late, holding)
+        moved = cut is not None and (self._horizon is None or cut > self._horizon)
+        still_holding = any(h.sightings <= HOLD_POLLS for h in held.values())
+        if not (moved or walk.new_ids or still_holding):
+            raise PaginationError(
+                f"a page budget of completions shares one completedAt ({format_time(walk.last_at or 0.0)})"
+                " and the walk cannot move past it (raise api.max-pages or api.page-size)"
+            )
+        return cut if moved else self._horizon
 
     def commit(self, result: WalkResult) -> None:
         """Adopt a completed walk: remember its ids, move W, forget what fell behind the horizon."""
         self._baselined = True
         self._watermark = result.watermark
-        horizon = self._horizon_for(result.watermark)
+        horizon = self._horizon_for(result.watermark) if result.complete else result.horizon
         if horizon is not None and (self._horizon is None or horizon > self._horizon):
             self._horizon = horizon
         seen = self._seen | dict(result.new_ids)
@@ -185,9 +195,9 @@ class CompletionTracker:
 
     def _hold(
         self, unusable: Mapping[str, tuple[Reason, float | None]]
-    ) -> tuple[dict[str, _Held], dict[str, int], float | None]:
+    ) -> tuple[dict[str, Held], dict[str, int], float | None]:
         """Track unusable items across polls; return them, first-time skips, and W's upper bound."""
-        held: dict[str, _Held] = {}
+        held: dict[str, Held] = {}
         skipped: Counter[str] = Counter()
         bound: float | None = None
         for key, (reason, completed_at) in unusable.items():
@@ -195,7 +205,7 @@ class CompletionTracker:
             if previous is None:
                 skipped[reason] += 1  # once per item, however long it stays broken
             sightings = 1 if previous is None else previous.sightings + 1
-            held[key] = _Held(reason, completed_at, sightings)
+            held[key] = Held(reason, completed_at, sightings)
             if sightings <= HOLD_POLLS:
                 limit = completed_at if completed_at is not None else -math.inf
                 bound = limit if bound is None else min(bound, limit)
@@ -212,6 +222,15 @@ def _advance(watermark: float | None, top: float | None, bound: float | None) ->
     return None if math.isinf(candidate) else candidate
 
 
-def _fingerprint(item: Item) -> str:
-    """Return a stable key for an item without an id, so it is recognised on the next poll."""
-    return "~" + hashlib.sha256(repr(item).encode()).hexdigest()[:20]
+def _lowest(*values: float | None) -> float | None:
+    """Return the lowest of the known values, None if none is known."""
+    known = [value for value in values if value is not None]
+    return min(known, default=None)
+
+
+def _future(counted: Iterable[Item], api_time: float | None) -> int:
+    """Count the completions dated after the API's own time (a writer's clock in the future)."""
+    if api_time is None:
+        return 0
+    latest = api_time + DATE_RESOLUTION
+    return sum(1 for item in counted if item.completed_at is not None and item.completed_at > latest)

@@ -18,16 +18,25 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 from urllib.parse import quote
 
-from exporter.completions import ACTIVITY_FIELDS, TASK_FIELDS, CompletionTracker, WalkResult
+from exporter import logs
+from exporter.completion_walk import Listing
+from exporter.completions import (
+    ACTIVITY_FIELDS,
+    DATE_RESOLUTION,
+    TASK_FIELDS,
+    CompletionTracker,
+    WalkResult,
+)
 from exporter.errors import BadPayload
 from exporter.metrics import OPEN_STATES, RESULT_CODES, TASK_STATES
-from exporter.models import ActivityItem, TaskItem, Tenant, parse_activity, parse_task
+from exporter.models import ActivityItem, TaskItem, Tenant, format_time, parse_activity, parse_task
 from exporter.snapshot import Counts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 
     from exporter.client import Resource, TaskManagerClient
+    from exporter.pages import Page
 
 Params = list[tuple[str, str]]
 CountKey = tuple[str, str]  # ("state", "started"), ("result", "ok"), ("queue", "backup")
@@ -38,6 +47,8 @@ MAX_QUERY_VALUE: Final = 1024  # encoded characters; real queue names are short 
 NEWEST_PROBE: Final = 20  # newest completions looked at to find a trustworthy W0
 OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
 OPEN_ACTIVITY_FIELDS: Final = ("state", "tenant", "type")
+
+_log = logs.get_logger(component="sources")
 
 
 @dataclass(frozen=True)
@@ -203,41 +214,75 @@ def scan_open_activities(client: TaskManagerClient, paging: Paging) -> OpenActiv
 def walk_completions(
     client: TaskManagerClient, kind: Kind[ItemT], tracker: CompletionTracker, paging: Paging
 ) -> WalkResult:
-    """Walk the completion window and fold it; the caller commits the result if it wants it.
+    """Walk the completion window in completedAt order and fold it; the caller commits the result.
 
-    The first walk is the baseline: its window reaches back from the newest completion.
+    The first walk is the baseline: its window reaches back from the newest completion. A
+    window larger than the page budget is walked one budget per poll (see completions.py).
     """
-    start = None
+    start: float | None = None
     if not tracker.baselined:
         start = newest_completion(client, kind, paging)
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
-    items = _walk(client, kind, tracker.window(start), lod="short", paging=paging)
-    return tracker.fold(items, start=start)
+    listing = Listing()
+    params = [*tracker.window(start), ("order", "asc(completedAt)")]
+    pages = client.iter_pages(
+        kind.resource, params, lod="short", limit=paging.page_size, max_pages=paging.max_pages, partial=True
+    )
+    result = tracker.fold(_follow(pages, kind, paging, listing), start=start, listing=listing)
+    if not result.complete:
+        _log.info(
+            "completion_backlog",
+            resource=kind.resource,
+            pages=listing.pages,
+            counted=len(result.counted),
+            watermark=None if result.watermark is None else format_time(result.watermark),
+            api_time=None if listing.began is None else format_time(listing.began),
+        )
+    return result
 
 
 def newest_completion(client: TaskManagerClient, kind: Kind[ItemT], paging: Paging) -> float | None:
-    """Return the newest trustworthy completedAt (the API's clock), or None if nothing completed.
+    """Return W0 for the baseline: the newest trustworthy completedAt, never past the API's now.
 
-    A completedAt later than its item's own updatedAt (a skewed writer) would put W in the
-    future and hide every real completion, so such items are passed over.
+    A completedAt later than its item's own updatedAt (a skewed writer) or than the reply's
+    Date (a writer's clock in the future) would put W ahead and hide every real completion,
+    so such items are passed over; if every one of them is, the API's now is W0.
     """
     params = [("state", "completed"), ("order", "desc(completedAt)")]
     pages = client.iter_pages(kind.resource, params, lod="short", limit=NEWEST_PROBE, max_pages=1)
-    page = next(pages, [])  # the first page is all we want; the rest of the walk is never sent
+    page = next(pages, None)  # the first page is all we want; the rest of the walk is never sent
+    if page is None:
+        paging.on_page(0)
+        return None
     paging.on_page(len(page))
-    items = [kind.parse(raw) for raw in page]
+    now = page.server_time
+    latest = None if now is None else now + DATE_RESOLUTION
     times = [
         item.completed_at
-        for item in items
-        if item.completed_at is not None and (item.updated_at is None or item.completed_at <= item.updated_at)
+        for item in map(kind.parse, page)
+        if item.completed_at is not None
+        and (item.updated_at is None or item.completed_at <= item.updated_at)
+        and (latest is None or item.completed_at <= latest)
     ]
-    if items and not times:
+    if not times and now is None:
         raise BadPayload(
-            f"GET /{kind.resource}: none of the newest {len(items)} completions has a usable completedAt",
+            f"GET /{kind.resource}: none of the newest {len(page)} completions has a usable completedAt",
             reason="shape",
         )
-    return max(times, default=None)
+    newest = max(times, default=now)
+    return newest if now is None or newest is None else min(newest, now)
+
+
+def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: Listing) -> Iterator[ItemT]:
+    """Yield a walk's items, noting each page's Date and whether more pages remain."""
+    for page in pages:
+        paging.on_page(len(page))
+        listing.saw(page.server_time, more=page.more)
+        for raw in page:
+            yield kind.parse(raw)
+    if listing.pages < paging.max_pages:
+        listing.complete = True  # it ended on an empty page (endless cursors), not on the budget
 
 
 def _walk(

@@ -4,7 +4,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.completions import HOLD_POLLS, TASK_FIELDS, CompletionTracker, WalkResult
+from exporter.completion_walk import Listing
+from exporter.completions import FUTURE, HOLD_POLLS, TASK_FIELDS, CompletionTracker, WalkResult
+from exporter.errors import PaginationError
 from exporter.models import TaskItem, format_time, parse_task
 
 if TYPE_CHECKING:
@@ -182,3 +184,124 @@ class TestClockSkew:
         assert counted_ids(poll(tracker, skewed, done(3, 30))) == ["2", "3"]
         assert tracker.watermark == W0 + 30
         assert poll(tracker, skewed, done(3, 30)).counted == ()
+
+
+def walk(tracker: CompletionTracker, *items: TaskItem, began: float, more: bool = False) -> WalkResult:
+    """Fold and commit one walk whose first page the API served at W0 + ``began``."""
+    listing = Listing()
+    listing.saw(W0 + began, more=more)
+    result = tracker.fold(items, listing=listing)
+    tracker.commit(result)
+    return result
+
+
+def window_start(tracker: CompletionTracker) -> str:
+    """Return the next walk's completedAt filter."""
+    return dict(tracker.window())["completedAt"]
+
+
+class TestApiTime:
+    """W never passes the API's own time when the walk began (its Date header)."""
+
+    def test_future_dated_completion_is_counted_once_reported_and_does_not_stop_counting(self) -> None:
+        """A completedAt a century ahead is counted and reported once; W stays on the API clock."""
+        tracker = tracker_after_baseline(done(1, 0))
+        future = done(2, 2_300_000_000.0)
+        first = walk(tracker, done(3, 10), future, began=20)
+        assert counted_ids(first) == ["3", "2"]
+        assert first.skipped == {FUTURE: 1}
+        assert tracker.watermark == W0 + 20
+        second = walk(tracker, done(3, 10), future, done(4, 30), began=40)
+        assert counted_ids(second) == ["4"]
+        assert second.skipped == {}
+        assert tracker.watermark == W0 + 40  # the API's time at the start of the walk, not 2099
+
+    def test_a_completion_during_the_walk_lands_in_the_next_window(self) -> None:
+        """The clock jumps an hour mid-walk: W stays at the walk's start, so a missed item is counted next."""
+        tracker = tracker_after_baseline(done(1, 0))
+        walk(tracker, done(2, 10), done(3, 3600 + 50), began=20)
+        assert tracker.watermark == W0 + 20
+        assert window_start(tracker) == f"gt({format_time(W0 + 20 - OVERLAP)})"
+        missed = done(4, 25)  # completed after the walk began, behind the cursor
+        assert counted_ids(walk(tracker, done(2, 10), missed, done(3, 3650), began=3700)) == ["4"]
+        assert tracker.watermark == W0 + 3650
+
+    def test_completions_just_inside_the_dates_second_are_not_future(self) -> None:
+        """A Date is whole seconds, so a completedAt up to a second past it is the present, not the future."""
+        tracker = tracker_after_baseline(done(1, 0))
+        assert walk(tracker, done(2, 20.9), began=20).skipped == {}
+
+
+class TestBacklog:
+    """A window larger than the page budget is worked off over polls, exactly once."""
+
+    def test_a_cut_off_walk_resumes_where_it_stopped_and_counts_each_once(self) -> None:
+        """Each poll lists one budget in completedAt order; together they count every item once."""
+        tracker = tracker_after_baseline(done(1, 0))
+        backlog = [done(n, 10.0 * n) for n in range(2, 400)]
+        counted: list[str | None] = []
+        for poll_number in range(20):
+            window = window_start(tracker)
+            listed = [item for item in backlog if f"gt({format_time(item.completed_at or 0)})" > window][:50]
+            result = walk(tracker, *listed, began=4000 + 100 * poll_number, more=len(listed) == 50)
+            counted += counted_ids(result)
+            if result.complete:
+                break
+        assert counted == [str(n) for n in range(2, 400)]
+        assert tracker.watermark == W0 + 3990
+
+    def test_a_cut_off_walk_moves_h_past_what_it_listed_not_back_to_w_minus_overlap(self) -> None:
+        """The next walk starts at the last completedAt listed in full, so a dense backlog still moves."""
+        tracker = tracker_after_baseline(done(1, 0))
+        result = walk(tracker, *(done(n, n) for n in range(2, 52)), began=4000, more=True)
+        assert not result.complete
+        assert window_start(tracker) == f"gt({format_time(W0 + 50)})"
+        assert counted_ids(walk(tracker, done(51, 51), done(52, 52), began=4001)) == ["52"]
+
+    def test_h_never_passes_where_late_writes_can_still_land(self) -> None:
+        """Near the API's present, a cut-off walk moves H no further than began - overlap."""
+        tracker = tracker_after_baseline(done(1, 0))
+        walk(tracker, *(done(n, 100 + n) for n in range(2, 52)), began=160, more=True)
+        assert window_start(tracker) == f"gt({format_time(W0 + 160 - OVERLAP)})"
+
+    def test_items_that_tie_at_the_cut_are_listed_again_and_counted_once(self) -> None:
+        """Ties at the last completedAt may go on on the next page, so H stays below them."""
+        tracker = tracker_after_baseline(done(1, 0))
+        walk(tracker, done(2, 10), done(3, 20), done(4, 20), began=4000, more=True)
+        assert window_start(tracker) == f"gt({format_time(W0 + 10)})"
+        assert counted_ids(walk(tracker, done(3, 20), done(4, 20), done(5, 20), began=4001)) == ["5"]
+
+    def test_a_walk_that_cannot_move_fails_instead_of_pretending(self) -> None:
+        """A budget of identical completedAt listed again with nothing new is stuck: a pagination error."""
+        tracker = tracker_after_baseline(done(1, 0))
+        same = [done(n, 20) for n in range(2, 12)]
+        assert len(walk(tracker, *same, began=4000, more=True).counted) == 10
+        listing = Listing()
+        listing.saw(W0 + 4001, more=True)
+        with pytest.raises(PaginationError):
+            tracker.fold(same, listing=listing)
+
+    def test_a_cut_off_walk_out_of_order_fails(self) -> None:
+        """An API that ignores order=asc(completedAt) cannot be resumed from a cut: a pagination error."""
+        tracker = tracker_after_baseline(done(1, 0))
+        listing = Listing()
+        listing.saw(W0 + 4000, more=True)
+        with pytest.raises(PaginationError):
+            tracker.fold([done(2, 30), done(3, 10)], listing=listing)
+
+    def test_a_baseline_over_the_budget_fails(self) -> None:
+        """The baseline must see the whole overlap window, or it would count old completions later."""
+        tracker = CompletionTracker(overlap=OVERLAP, fields=TASK_FIELDS)
+        listing = Listing()
+        listing.saw(W0, more=True)
+        with pytest.raises(PaginationError):
+            tracker.fold([done(1, -30), done(2, -20)], start=W0, listing=listing)
+        assert not tracker.baselined
+
+    def test_a_broken_item_in_a_backlog_holds_then_lets_go(self) -> None:
+        """A broken item at the start of a backlog holds H for HOLD_POLLS polls, then the backlog moves on."""
+        tracker = tracker_after_baseline(done(1, 0))
+        page = [done(2, 10, queue=None), *(done(n, 10.0 * n) for n in range(3, 12))]
+        for _ in range(HOLD_POLLS + 1):
+            walk(tracker, *page, began=4000, more=True)
+        assert window_start(tracker) == f"gt({format_time(W0 + 100)})"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, validate_call
 
 if TYPE_CHECKING:
+    from exporter.simulator.clock import ManualClock
     from exporter.simulator.tokens import TokenStore
 
 API_PREFIX = "/api/task_manager"
@@ -47,6 +48,7 @@ class Faults:
     def __init__(self, tokens: TokenStore, latency: float = 0.0) -> None:
         self._tokens = tokens
         self._rules: list[Rule] = []
+        self._jumps: list[tuple[ManualClock, float, Rule]] = []  # clock jumps waiting for their page
         self._lock = threading.Lock()
         self.added_latency = latency
         self._initial_latency = latency
@@ -137,10 +139,22 @@ class Faults:
             Rule("corrupt_items", times, API_PREFIX, {"mode": mode, "count": count, "fraction": fraction})
         )
 
+    def jump_clock(
+        self, clock: ManualClock, seconds: float, *, page: int = 1, path_prefix: str = API_PREFIX
+    ) -> None:
+        """Move ``clock`` on by ``seconds`` while the ``page``-th continuation page under a path is served.
+
+        That page's items are read before the jump, its Date after, and the next page
+        sees the workload caught up: a clock step in the middle of a walk. Python only.
+        """
+        with self._lock:
+            self._jumps.append((clock, seconds, Rule("jump_clock", page, path_prefix)))
+
     def clear(self) -> None:
         """Switch every fault off and restore credentials, scopes and the configured latency."""
         with self._lock:
             self._rules.clear()
+            self._jumps.clear()
         self._tokens.revoked = False
         self._tokens.scopeless = False
         self.added_latency = self._initial_latency
@@ -157,6 +171,8 @@ class Faults:
 
     def take(self, kind: str, path: str) -> Rule | None:
         """Consume one occurrence of a fault of `kind` that applies to `path`, if any."""
+        if kind == "repeat_cursor":  # asked exactly once per continuation page: clock jumps count them
+            self._count_page(path)
         with self._lock:
             for rule in self._rules:
                 if rule.kind == kind and path.startswith(rule.path_prefix):
@@ -166,6 +182,16 @@ class Faults:
                             self._rules.remove(rule)
                     return rule
         return None
+
+    def _count_page(self, path: str) -> None:
+        with self._lock:
+            due = [jump for jump in self._jumps if path.startswith(jump[2].path_prefix)]
+            for jump in due:
+                jump[2].remaining = (jump[2].remaining or 1) - 1
+            fired = [jump for jump in due if jump[2].remaining == 0]
+            self._jumps = [jump for jump in self._jumps if jump not in fired]
+        for clock, seconds, _ in fired:
+            clock.advance(seconds)
 
     def _add(self, rule: Rule) -> None:
         with self._lock:
