@@ -37,6 +37,7 @@ _STOPPING = ApiError(503, "ServiceUnavailable", "the simulator is stopping")
 _INTERNAL = ApiError(500, "InternalError", "the simulator failed to answer; its log has the traceback")
 MAX_BODY = 1 << 20  # token forms and fault specs are tiny; reading a declared 10 GB would allocate it
 _DIGITS = re.compile(r"[0-9]+")
+_LINGER_SECONDS = 1.0
 _ITEM = re.compile(r"^/api/task_manager/v2/(tasks|activities)(?:/([^/]*))?/?$")
 
 
@@ -77,6 +78,25 @@ class SimulatorServer(ThreadingHTTPServer):
         finally:
             with self._lock:
                 self._open.pop(threading.current_thread(), None)
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]  # the stdlib's is untyped
+        """Close a connection without resetting it: a reply sent before the request was read must arrive.
+
+        Closing a socket with unread input (a 414's rest of the URL, a 413's body) sends a TCP
+        reset, which can destroy the reply in the client's buffer. Reading what is left first, for a
+        bounded time and size, lets the client see the reply and then end-of-file.
+        """
+        with contextlib.suppress(OSError):
+            request.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            drained = 0
+            while drained < MAX_BODY and (left := deadline - time.monotonic()) > 0:
+                request.settimeout(left)
+                chunk = request.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        self.close_request(request)
 
     @property
     def in_flight(self) -> int:
@@ -192,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
         Same as the stdlib's, but with the documented JSON error body instead of an HTML page.
         """
         del explain  # the stdlib's HTML detail; the JSON body carries `message`
+        # An unreadable request line leaves the stdlib's default, HTTP/0.9, which would send the body
+        # with no status line at all; nobody speaks 0.9 any more, so answer as nginx does.
+        self.request_version = "HTTP/1.0" if self.request_version == "HTTP/0.9" else self.request_version
         phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
         payload = encode_json(error_body("HTTP", re.sub(r"[^A-Za-z]", "", phrase), message or phrase))
         self.send_response(code)  # the standard phrase: `message` may echo the client's bytes
