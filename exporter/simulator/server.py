@@ -178,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             path, query = _split(self.path)
             status, headers, payload = self._dispatch(path, query)
+        except _CLIENT_GONE:
+            raise  # routine, not a bug: handle() logs it at debug level and ends the connection
         except Exception:  # noqa: BLE001  the root of dispatch: whatever broke, the client gets an answer
             sim.log_failure(self.command, path, traceback.format_exc())
             self.close_connection = True  # the request's body may be half read: start afresh

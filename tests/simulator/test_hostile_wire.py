@@ -8,6 +8,8 @@ refusals the stdlib's HTTP parser makes itself (URL too long, too many headers) 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 from typing import TYPE_CHECKING
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 
 from exporter.simulator.api import TaskManagerApi
 
+from .helpers import wait_until
 from .rawhttp import API, RawReply, basic, exchange, get, post
 
 if TYPE_CHECKING:
@@ -224,3 +227,22 @@ class TestUnexpectedErrors:
         assert len(failures) == 1
         assert failures[0]["level"] == "error"
         assert "RuntimeError: a bug nobody foresaw" in failures[0]["traceback"]
+
+    def test_a_client_hanging_up_mid_body_is_routine(
+        self, simulator_factory: Callable[..., RunningSimulator], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A reset while the body is read is logged as a disconnect at debug level, not as a 500."""
+        sim = simulator_factory(log_requests=True)
+        events: list[str] = []
+
+        def logged(event: str) -> bool:
+            err = capsys.readouterr().err
+            events.extend(json.loads(line)["event"] for line in err.splitlines() if line.startswith("{"))
+            return event in events
+
+        with socket.create_connection(("127.0.0.1", sim.port)) as sock:
+            sock.sendall(b"POST " + TOKEN.encode() + b" HTTP/1.1\r\nContent-Length: 1000\r\n\r\ngrant_type")
+            assert wait_until(lambda: sim.in_flight == 1)  # the server now waits for the rest of the body
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+        assert wait_until(lambda: logged("client_disconnected"))
+        assert "request_failed" not in events
