@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -26,6 +27,8 @@ FAULT_NAMES = frozenset({
     "drop_scope", "truncate_json", "malformed_json", "wrong_shape", "repeat_cursor", "endless_pages",
     "corrupt_items", "clear",
 })  # fmt: skip
+MAX_ADVANCE = 366 * 86400.0
+_MAX_UNIX_SECONDS = 9.2e9  # int64 nanoseconds, where the store keeps times, end in 2262
 _WINDOW = ("written_after", "written_until", "completed_after", "completed_until")
 
 
@@ -54,10 +57,10 @@ class Admin:
     def _set_faults(self, body: bytes) -> Reply:
         try:
             requested = json.loads(body or b"null")
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
             raise bad_request("body must be JSON") from None
         for spec in requested if isinstance(requested, list) else [requested]:
-            if not isinstance(spec, dict) or spec.get("fault") not in FAULT_NAMES:
+            if not isinstance(spec, dict) or not _known_fault(spec.get("fault")):
                 raise bad_request(f"each fault needs 'fault', one of {sorted(FAULT_NAMES)}", value=str(spec))
             arguments = {key: value for key, value in spec.items() if key != "fault"}
             try:
@@ -71,10 +74,7 @@ class Admin:
         if query.get("kind", "tasks") not in ("tasks", "activities"):
             raise bad_request("kind must be tasks or activities", parameter="kind")
         kind: Kind = "activities" if query.get("kind") == "activities" else "tasks"
-        try:
-            window = {name: float(query[name]) for name in _WINDOW if name in query}
-        except ValueError:
-            raise bad_request("window bounds are Unix seconds") from None
+        window = {name: _unix_seconds(name, query[name]) for name in _WINDOW if name in query}
         result: dict[str, Any] = {
             "now": self._sim.clock.now(),
             "kind": kind,
@@ -93,11 +93,31 @@ class Admin:
     def _advance(self, query: dict[str, str]) -> Reply:
         if not isinstance(self._sim.clock, ManualClock):
             raise ApiError(409, "Conflict", "advance needs a manual clock", domain="Simulator")
-        try:
-            seconds = float(query.get("seconds", ""))
-        except ValueError:
-            raise bad_request("seconds must be a number", parameter="seconds") from None
-        if seconds < 0:
-            raise bad_request("seconds must be >= 0", parameter="seconds")
+        seconds = _number("seconds", query.get("seconds", ""))
+        if not 0 <= seconds <= MAX_ADVANCE:  # an infinite or huge step would loop on arrivals for ever
+            raise bad_request(f"seconds must be from 0 to {MAX_ADVANCE}", parameter="seconds")
         self._sim.workload.advance(seconds)
         return Reply(200, {"now": self._sim.clock.now()})
+
+
+def _number(name: str, text: str) -> float:
+    """Parse a finite number; inf and nan are refused like any other non-number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise bad_request(f"{name} must be a number", parameter=name) from None
+    if not math.isfinite(value):
+        raise bad_request(f"{name} must be a finite number", parameter=name)
+    return value
+
+
+def _unix_seconds(name: str, text: str) -> float:
+    value = _number(name, text)
+    if abs(value) > _MAX_UNIX_SECONDS:
+        raise bad_request(f"{name} must be Unix seconds within +-{_MAX_UNIX_SECONDS:g}", parameter=name)
+    return value
+
+
+def _known_fault(name: object) -> bool:
+    """Tell a fault name from anything else JSON can hold (a list is not even hashable)."""
+    return isinstance(name, str) and name in FAULT_NAMES

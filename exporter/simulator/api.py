@@ -7,6 +7,7 @@ serve a shape the reference does not have (faults that corrupt items apply after
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from pydantic import TypeAdapter
 from exporter.simulator import listing, render, schema
 from exporter.simulator.errors import bad_request, not_found
 from exporter.simulator.models import Activity, Task
+from exporter.simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,6 +32,7 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(list[Task]),
     "activities": TypeAdapter(list[Activity]),
 }
+_SIGNED_INTEGER = re.compile(r"[+-]?[0-9]+")
 _UNKNOWN_ENUMS = {"state": "suspended", "priority": "urgent"}
 _CORRUPTED_FIELDS = ("tenant", "queue", "type", "startedAt", "completedAt", "result")
 
@@ -62,7 +65,8 @@ class TaskManagerApi:
         limit = query.limit or self._config.default_page_size
         if self._config.max_page_size is not None:
             limit = min(limit, self._config.max_page_size)  # a silent cap, like other Acronis services
-        sql = listing.page_sql(query, grant.locator, limit + 1)  # one extra row tells if a next page exists
+        # One extra row tells if a next page exists; SQLite's LIMIT is an int64 like the API's own.
+        sql = listing.page_sql(query, grant.locator, min(limit, INT64_MAX - 1) + 1)
         rows = self._store.read(sql.text, sql.args)
         more, rows = len(rows) > limit, rows[:limit]
         after = self._next_cursor(query, rows, more=more, sent=dict(params).get("after"), path=path)
@@ -72,10 +76,13 @@ class TaskManagerApi:
     def get_item(self, kind: str, raw_id: str, params: Sequence[tuple[str, str]], grant: Grant) -> Reply:
         """Return one item by id; 404 if unknown, deleted (unless allow_deleted) or out of scope."""
         lod, allow_deleted = _single_params(params)
-        if not raw_id.isdigit():
+        if not _SIGNED_INTEGER.fullmatch(raw_id):
             raise bad_request("the id must be an integer", parameter="id", value=raw_id)
+        item_id = ascii_int(raw_id)
         columns = ", ".join(schema.COLUMNS[kind])
-        rows = self._store.read(f"SELECT {columns} FROM {kind} WHERE id = ?", (int(raw_id),))  # noqa: S608  names are ours
+        # An id outside int64 cannot exist: that is a 404 like any other unknown id.
+        in_range = INT64_MIN <= item_id <= INT64_MAX
+        rows = self._store.read(f"SELECT {columns} FROM {kind} WHERE id = ?", (item_id,)) if in_range else []  # noqa: S608  names are ours
         deleted = schema.COLUMNS[kind].index("deleted")
         tenant = schema.COLUMNS[kind].index("tenant_id")
         if (

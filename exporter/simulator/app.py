@@ -87,6 +87,10 @@ class Simulator:
                 status=status, response_bytes=size, duration_ms=round(seconds * 1000, 2),
             )  # fmt: skip
 
+    def log_failure(self, method: str, path: str, trace: str) -> None:
+        """Log a request that broke the simulator (answered 500), with its traceback, always."""
+        self._log.error("request_failed", method=method, path=path[:512], traceback=trace)
+
     def log_client_gone(self, client: str, error: str) -> None:
         """Log a client that hung up mid-request, at debug level, alongside the request log."""
         if self.config.log_requests:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+_ECHO_LIMIT = 256  # a hostile 60 kB value is echoed in part: enough to recognise, not to amplify
 _KB_LINK = {"lineTag": "", "serCode": "", "version": "", "build": 0, "product": "", "os": ""}
 
 
@@ -38,10 +39,16 @@ def error_body(
         "domain": domain,
         "code": code,
         "reason": code,  # "Obsolete. Same as in 'code' field" (reference)
-        "context": dict(context or {}),
+        "context": {key: _cut(value) for key, value in (context or {}).items()},
         "kbLink": dict(_KB_LINK),
-        "debug": {"msg": message},
+        "debug": {"msg": _cut(message)},
     }
+
+
+def _cut(value: object) -> object:
+    if isinstance(value, str) and len(value) > _ECHO_LIMIT:
+        return value[:_ECHO_LIMIT] + "..."
+    return value
 
 
 def bad_request(message: str, **context: object) -> ApiError:

@@ -54,7 +54,7 @@ class Faults:
         self._initial_latency = latency
 
     @validate_call
-    def latency(self, seconds: Annotated[float, Field(ge=0)]) -> None:
+    def latency(self, seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]) -> None:
         """Add `seconds` of delay to every request."""
         self.added_latency = seconds
 
@@ -64,7 +64,7 @@ class Faults:
         status: Annotated[int, Field(ge=400, le=599)],
         times: Times = 1,
         path_prefix: str = API_PREFIX,
-        retry_after: float | str | None = None,
+        retry_after: Annotated[float, Field(allow_inf_nan=False)] | str | None = None,
         html: bool = False,  # noqa: FBT001, FBT002  the issue's signature, also called from JSON
     ) -> None:
         """Answer the next `times` requests under `path_prefix` with `status`.

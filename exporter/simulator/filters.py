@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 
 from exporter.simulator import catalog
 from exporter.simulator.errors import bad_request
-from exporter.simulator.timefmt import parse_time
+from exporter.simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int, parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OPERATOR = re.compile(r"^(like|gt|lt)\((.*)\)$", re.DOTALL)
+_SIGNED_INTEGER = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.ParseInt reads: no spaces, no "1_000"
+MAX_VALUE_LENGTH = 4096  # longer than any stored string; also keeps LIKE patterns within SQLite's limit
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,12 @@ def _values_in(
     return build
 
 
-def _integer(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise bad_request(f"{name} must be an integer", parameter=name, value=value) from None
+def _integer(name: str, value: str) -> int | None:
+    """Return the integer, or None (which no row equals) for one outside int64: no item has that id."""
+    if not _SIGNED_INTEGER.fullmatch(value):
+        raise bad_request(f"{name} must be an integer", parameter=name, value=value)
+    number = ascii_int(value)
+    return number if INT64_MIN <= number <= INT64_MAX else None
 
 
 def _uuid(name: str, value: str) -> str:
@@ -70,6 +73,14 @@ def _boolean(name: str, value: str) -> int:
     return int(lowered in ("true", "1"))
 
 
+def any_of(parts: Sequence[str]) -> str:
+    """OR the parts as a balanced tree: a flat chain of 1000 ORs passes SQLite's expression depth limit."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return f"({any_of(parts[:middle])} OR {any_of(parts[middle:])})"
+
+
 def _likeable(column: str) -> Callable[[str, list[str]], Sql]:
     """Exact values or `like(value)` (a substring match), OR-ed together."""
 
@@ -86,7 +97,7 @@ def _likeable(column: str) -> Callable[[str, list[str]], Sql]:
             else:
                 parts.append(f"{column} = ?")
                 args.append(value)
-        return Sql("(" + " OR ".join(parts) + ")", tuple(args))
+        return Sql(f"({any_of(parts)})", tuple(args))
 
     return build
 
@@ -128,7 +139,7 @@ def _tags(name: str, values: list[str]) -> Sql:
     del name  # every tag filter reads the same column
     parts = ["tags LIKE ? ESCAPE '\\'"] * len(values)
     args = tuple("%," + re.sub(r"([\\%_])", r"\\\1", value) + ",%" for value in values)
-    return Sql("(" + " OR ".join(parts) + ")", args)
+    return Sql(f"({any_of(parts)})", args)
 
 
 def _executor(name: str, values: list[str]) -> Sql:
@@ -189,6 +200,8 @@ def where(kind: str, params: Sequence[tuple[str, str]]) -> list[Sql]:
     for name, value in params:
         if name not in FILTERS[kind]:
             raise bad_request(f"unknown query parameter {name!r}", parameter=name)
+        if len(value) > MAX_VALUE_LENGTH:
+            raise bad_request(f"{name}: a value is longer than {MAX_VALUE_LENGTH} characters", parameter=name)
         grouped[name].append(value)
     for name, values in grouped.items():
         if (name in _TIME_FILTERS and len(values) > 2) or (name in _SINGLE and len(values) > 1):  # noqa: PLR2004  gt + lt

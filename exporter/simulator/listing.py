@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from exporter.simulator import catalog, filters, schema
 from exporter.simulator.errors import bad_request
+from exporter.simulator.timefmt import INT64_MAX, ascii_int
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from exporter.simulator.cursors import CursorCodec
 
 _ORDER = re.compile(r"^(asc|desc)\(([A-Za-z]+)\)$")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts Arabic-Indic digits
 _ORDER_FIELDS = {
     "tasks": {
         "id": "id", "uuid": "uuid", "type": "type", "priority": "priority", "startedByUser": "started_by",
@@ -92,9 +94,11 @@ def _lod(value: str | None) -> str:
 
 
 def _limit(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise bad_request("limit must be a positive integer", parameter="limit", value=value)
-    return int(value)
+    """Return the page size: an integer from 1 to int64's maximum, the API's own integer type."""
+    number = ascii_int(value) if _DIGITS.fullmatch(value) else 0
+    if not 1 <= number <= INT64_MAX:
+        raise bad_request(f"limit must be an integer from 1 to {INT64_MAX}", parameter="limit", value=value)
+    return number
 
 
 def _flag(name: str, value: str) -> bool:

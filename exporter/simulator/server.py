@@ -9,19 +9,22 @@ finish before the database closes.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import socket
 import threading
 import time
+import traceback
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from exporter.simulator.api import Reply
-from exporter.simulator.errors import ApiError, error_body
+from exporter.simulator.errors import ApiError, bad_request, error_body
 from exporter.simulator.requestlog import RequestRecord
 from exporter.simulator.store import StoreClosedError
+from exporter.simulator.wirefaults import encode_json, mangle
+from exporter.simulator.wirefaults import failure as failure_reply
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,12 +34,11 @@ if TYPE_CHECKING:
 # A client that timed out or closed its connection mid-reply: routine, never an error.
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _STOPPING = ApiError(503, "ServiceUnavailable", "the simulator is stopping")
+_INTERNAL = ApiError(500, "InternalError", "the simulator failed to answer; its log has the traceback")
+MAX_BODY = 1 << 20  # token forms and fault specs are tiny; reading a declared 10 GB would allocate it
+_DIGITS = re.compile(r"[0-9]+")
+_LINGER_SECONDS = 1.0
 _ITEM = re.compile(r"^/api/task_manager/v2/(tasks|activities)(?:/([^/]*))?/?$")
-_PROXY_401 = (
-    "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
-    "<center><h1>401 Authorization Required</h1></center>\r\n"
-    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
 
 
 class SimulatorServer(ThreadingHTTPServer):
@@ -76,6 +78,25 @@ class SimulatorServer(ThreadingHTTPServer):
         finally:
             with self._lock:
                 self._open.pop(threading.current_thread(), None)
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]  # the stdlib's is untyped
+        """Close a connection without resetting it: a reply sent before the request was read must arrive.
+
+        Closing a socket with unread input (a 414's rest of the URL, a 413's body) sends a TCP
+        reset, which can destroy the reply in the client's buffer. Reading what is left first, for a
+        bounded time and size, lets the client see the reply and then end-of-file.
+        """
+        with contextlib.suppress(OSError):
+            request.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            drained = 0
+            while drained < MAX_BODY and (left := deadline - time.monotonic()) > 0:
+                request.settimeout(left)
+                chunk = request.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        self.close_request(request)
 
     @property
     def in_flight(self) -> int:
@@ -152,17 +173,19 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         arrived = time.monotonic()
         sim = self.server.simulator
-        parts = urlsplit(self.path)
-        path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
-        body = self._read_body()
-        if sim.faults.added_latency and not path.startswith("/_sim/"):
-            time.sleep(sim.faults.added_latency)  # the simulator's own delay, not a test waiting
+        path = self.path
+        query: list[tuple[str, str]] = []
         try:
-            status, headers, payload = self._respond(path, query, body)
-        except StoreClosedError:  # stop() gave up waiting for this request: answer like a server going down
-            status, headers, payload = _STOPPING.status, {"Connection": "close"}, _json(_STOPPING.body())
-        except ApiError as error:
-            status, headers, payload = error.status, {}, _json(error.body())
+            path, query = _split(self.path)
+            status, headers, payload = self._dispatch(path, query)
+        except _CLIENT_GONE:
+            raise  # routine, not a bug: handle() logs it at debug level and ends the connection
+        except Exception:  # noqa: BLE001  the root of dispatch: whatever broke, the client gets an answer
+            sim.log_failure(self.command, path, traceback.format_exc())
+            self.close_connection = True  # the request's body may be half read: start afresh
+            status, headers, payload = _INTERNAL.status, {}, encode_json(_INTERNAL.body())
+        if self.close_connection:
+            headers["Connection"] = "close"
         # Logged before it is sent: a client holding the reply finds it in the log, and one that
         # hung up before reading it still counts.
         sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
@@ -171,20 +194,55 @@ class Handler(BaseHTTPRequestHandler):
             self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
         )
 
+    def _dispatch(self, path: str, query: list[tuple[str, str]]) -> tuple[int, dict[str, str], bytes]:
+        """Answer one parsed request; refusals become their status and the documented body."""
+        sim = self.server.simulator
+        try:
+            body = self._read_body()
+            if sim.faults.added_latency and not path.startswith("/_sim/"):
+                time.sleep(sim.faults.added_latency)  # the simulator's own delay, not a test waiting
+            return self._respond(path, query, body)
+        except StoreClosedError:  # stop() gave up waiting for this request: answer like a server going down
+            self.close_connection = True
+            return _STOPPING.status, {}, encode_json(_STOPPING.body())
+        except ApiError as error:
+            return error.status, {}, encode_json(error.body())
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Refuse what the stdlib cannot parse (a URL or header too long, bad syntax, an unknown method).
+
+        Same as the stdlib's, but with the documented JSON error body instead of an HTML page.
+        """
+        del explain  # the stdlib's HTML detail; the JSON body carries `message`
+        # An unreadable request line leaves the stdlib's default, HTTP/0.9, which would send the body
+        # with no status line at all; nobody speaks 0.9 any more, so answer as nginx does.
+        self.request_version = "HTTP/1.0" if self.request_version == "HTTP/0.9" else self.request_version
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        payload = encode_json(error_body("HTTP", re.sub(r"[^A-Za-z]", "", phrase), message or phrase))
+        self.send_response(code)  # the standard phrase: `message` may echo the client's bytes
+        self.send_header("Connection", "close")
+        with_body = code >= 200 and code not in (204, 205, 304) and self.command != "HEAD"  # noqa: PLR2004
+        if with_body:
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(payload)
+
     def _respond(
         self, path: str, query: list[tuple[str, str]], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         sim = self.server.simulator
         if path.startswith("/_sim/"):
             reply = sim.admin.handle(self.command, path, query, body)
-            return reply.status, reply.headers, _json(reply.body)
+            return reply.status, reply.headers, encode_json(reply.body)
         failure = sim.faults.take("fail", path)
         if failure is not None:
-            return _failure(failure.options)
+            return failure_reply(failure.options)
         reply = self._route(path, query, body)
-        payload = _json(reply.body)
+        payload = encode_json(reply.body)
         if reply.status == 200:  # noqa: PLR2004  only successful bodies get mangled
-            payload = _mangle(sim, path, payload)
+            payload = mangle(sim, path, payload)
         return reply.status, reply.headers, payload
 
     def _route(self, path: str, query: list[tuple[str, str]], body: bytes) -> Reply:
@@ -202,10 +260,21 @@ class Handler(BaseHTTPRequestHandler):
         kind, item_id = match.groups()
         if item_id is None:
             return sim.api.list_items(kind, path, query, grant)
-        return sim.api.get_item(kind, item_id, query, grant)
+        return sim.api.get_item(kind, unquote(item_id), query, grant)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        """Read a Content-Length body of at most MAX_BODY bytes; refuse anything else before reading."""
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # the unread chunks would be taken for the next request
+            raise ApiError(411, "LengthRequired", "send the body with a Content-Length, not chunked")
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not _DIGITS.fullmatch(declared):
+            self.close_connection = True
+            raise bad_request("Content-Length must be a non-negative integer", header="Content-Length")
+        if len(declared) > len(str(MAX_BODY)) or int(declared) > MAX_BODY:
+            self.close_connection = True  # not read: the client may still be sending it
+            raise ApiError(413, "PayloadTooLarge", f"the body may be at most {MAX_BODY} bytes")
+        length = int(declared)
         return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
@@ -218,34 +287,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-def _json(body: Any) -> bytes:  # noqa: ANN401  any JSON-able value
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _failure(options: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    status: int = options["status"]
-    headers: dict[str, str] = {}
-    retry_after = options["retry_after"]
-    if retry_after is not None:
-        headers["Retry-After"] = retry_after if isinstance(retry_after, str) else str(round(retry_after))
-    if options["html"]:
-        headers["Content-Type"] = "text/html"
-        page = _PROXY_401 if status == 401 else f"<html><body><h1>{status}</h1></body></html>"  # noqa: PLR2004
-        return status, headers, page.encode()
-    code = {401: "Unauthorized", 403: "Forbidden", 429: "TooManyRequests", 503: "ServiceUnavailable"}
-    return (
-        status,
-        headers,
-        _json(error_body("TaskManager", code.get(status, "InternalError"), "injected fault")),
-    )
-
-
-def _mangle(sim: Simulator, path: str, payload: bytes) -> bytes:
-    """Apply body faults: wrong shape, truncation, not JSON at all."""
-    if sim.faults.take("wrong_shape", path):
-        payload = _json([{"unexpected": "shape"}])
-    if sim.faults.take("truncate_json", path):
-        payload = payload[: max(1, len(payload) // 2)]
-    if sim.faults.take("malformed_json", path):
-        payload = b"<<not json>> {items: [ oops"
-    return payload
+def _split(target: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split a request target into its path and query pairs; a target urlsplit cannot read is a 400."""
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "//[" reads as an unclosed IPv6 host
+        raise bad_request("malformed request target") from None
+    # Escapes that are not UTF-8 decode to U+FFFD, as Go's url package keeps them: a value, not a crash.
+    return parts.path, parse_qsl(parts.query, keep_blank_values=True)

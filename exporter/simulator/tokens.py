@@ -8,7 +8,6 @@ on the simulator's clock, so a manual clock moved two hours expires every token.
 from __future__ import annotations
 
 import base64
-import binascii
 import secrets
 import threading
 from dataclasses import dataclass
@@ -114,8 +113,8 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     if not header or not header.lower().startswith("basic "):
         return None
     try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text all are ValueErrors
         return None
     return user, password
 

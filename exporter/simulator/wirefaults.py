@@ -1,0 +1,52 @@
+"""Faults applied on the wire: an injected status, or a successful body mangled on its way out."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from exporter.simulator.errors import error_body
+
+if TYPE_CHECKING:
+    from exporter.simulator.app import Simulator
+
+_PROXY_401 = (
+    "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
+    "<center><h1>401 Authorization Required</h1></center>\r\n"
+    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def encode_json(body: Any) -> bytes:  # noqa: ANN401  any JSON-able value
+    """Encode a reply body compactly."""
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def failure(options: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """Answer like the `fail` fault says: its status, Retry-After, and a JSON or HTML body."""
+    status: int = options["status"]
+    headers: dict[str, str] = {}
+    retry_after = options["retry_after"]
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after if isinstance(retry_after, str) else str(round(retry_after))
+    if options["html"]:
+        headers["Content-Type"] = "text/html"
+        page = _PROXY_401 if status == 401 else f"<html><body><h1>{status}</h1></body></html>"  # noqa: PLR2004
+        return status, headers, page.encode()
+    code = {401: "Unauthorized", 403: "Forbidden", 429: "TooManyRequests", 503: "ServiceUnavailable"}
+    return (
+        status,
+        headers,
+        encode_json(error_body("TaskManager", code.get(status, "InternalError"), "injected fault")),
+    )
+
+
+def mangle(sim: Simulator, path: str, payload: bytes) -> bytes:
+    """Apply body faults: wrong shape, truncation, not JSON at all."""
+    if sim.faults.take("wrong_shape", path):
+        payload = encode_json([{"unexpected": "shape"}])
+    if sim.faults.take("truncate_json", path):
+        payload = payload[: max(1, len(payload) // 2)]
+    if sim.faults.take("malformed_json", path):
+        payload = b"<<not json>> {items: [ oops"
+    return payload
