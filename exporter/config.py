@@ -25,7 +25,7 @@ from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at r
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import HttpUrl, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict, SettingsError
 
 from exporter import config_sources
 from exporter.config_sections import ApiSettings, LogSettings, MetricsSettings, PollSettings, WebSettings
@@ -145,3 +145,5 @@ def load(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings
             return CliApp.run(Settings, cli_args=args, cli_settings_source=source)
         except ValidationError as error:
             raise ConfigError(config_sources.one_line(error, Settings.model_fields)) from None
+        except SettingsError as error:  # a section given a value that is not even JSON
+            raise ConfigError(config_sources.unparsable(error)) from None
