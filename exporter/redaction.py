@@ -31,11 +31,9 @@ _URL_USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<us
 
 
 def _base64_forms(raw: bytes) -> set[str]:
-    """Return the standard and URL-safe base64 of `raw`, unpadded (a prefix of the padded form)."""
-    return {
-        base64.b64encode(raw).decode().rstrip("="),
-        base64.urlsafe_b64encode(raw).decode().rstrip("="),
-    }
+    """Return the standard and URL-safe base64 of `raw`, padded and not (JWTs and URLs drop the padding)."""
+    padded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return padded | {form.rstrip("=") for form in padded}
 
 
 def encoded_forms(secret: str) -> set[str]:

@@ -247,13 +247,34 @@ class TestErrors:
         with pytest.raises(ConfigError, match=r"config.file: cannot read .*nowhere.yaml"):
             load(["--config.file", str(tmp_path / "nowhere.yaml")])
 
-    def test_unknown_flag_exits_2_with_a_readable_last_line(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """Exit 2 with argparse's usage error, and the last stderr line says what was wrong."""
-        with pytest.raises(SystemExit) as caught:
+    def test_unknown_flag_is_named_with_a_suggestion_and_nothing_printed(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A mistyped flag is one ConfigError line naming it; argparse prints no usage block."""
+        with pytest.raises(ConfigError) as caught:
             load(["--api.ulr", URL])
-        assert caught.value.code == 2
-        last_line = capsys.readouterr().err.strip().splitlines()[-1]
-        assert last_line == f"acronis-task-exporter: error: unrecognized arguments: --api.ulr {URL}"
+        assert str(caught.value) == "unknown flag --api.ulr; did you mean --api.url?"
+        assert capsys.readouterr().err == ""
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["--api.client-secrt", SECRET],
+            [f"--api.client-secrt={SECRET}"],
+            ["--demo", SECRET],
+            [f"--demo={SECRET}"],
+            ["--log.level", "info", SECRET, "--api.client-secret"],
+            ["--api.client-secret"],
+        ],
+        ids=["typo-then-value", "typo=value", "stray-value", "flag=value", "trailing", "missing-value"],
+    )
+    def test_usage_errors_never_repeat_a_value(self, argv: list[str]) -> None:
+        """Whatever argparse objects to, the line names a flag at most, never a value given."""
+        with pytest.raises(ConfigError) as caught:
+            load(minimal(*argv))
+        assert SECRET not in str(caught.value)
+        assert SECRET[:4] not in str(caught.value)
+        assert "\n" not in str(caught.value)
 
 
 class TestDemoAndHelpers:
@@ -325,6 +346,136 @@ class TestHelp:
         assert config.__doc__ is not None
         assert "1. command-line flags" in config.__doc__
         assert "4. defaults" in config.__doc__
+
+
+def numeric_settings() -> list[tuple[str, type]]:
+    """Return (dotted name, int or float) for every numeric setting of every section."""
+    found: list[tuple[str, type]] = []
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for name, inner in model.model_fields.items():
+            kind = inner.annotation
+            if kind is int or kind is float:
+                found.append((f"{section}.{name}", int if kind is int else float))
+    return found
+
+
+NUMERIC = numeric_settings()
+NOT_A_NUMBER = ["inf", "-inf", "nan", "1e400", "1e12", "-1"]
+
+
+class TestNumbers:
+    """Every numeric setting refuses non-finite, negative and absurdly large values, from any source."""
+
+    def test_the_settings_have_numbers_to_check(self) -> None:
+        """The table below covers the timeouts, the interval, the overlap and the page size."""
+        names = {name for name, _ in NUMERIC}
+        assert {"api.timeout", "poll.interval", "poll.completion_overlap", "api.page_size"} <= names
+
+    @pytest.mark.parametrize("value", NOT_A_NUMBER)
+    @pytest.mark.parametrize(("name", "kind"), NUMERIC, ids=[name for name, _ in NUMERIC])
+    def test_flag(self, name: str, kind: type, value: str) -> None:
+        """--section.name=<value> is one line naming the setting."""
+        flag = "--" + name.replace("_", "-")
+        with pytest.raises(ConfigError) as caught:
+            load(["--demo", f"{flag}={value}"])
+        assert str(caught.value).startswith(f"{name}: "), kind
+
+    @pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+    @pytest.mark.parametrize(("name", "kind"), NUMERIC, ids=[name for name, _ in NUMERIC])
+    def test_environment(self, monkeypatch: pytest.MonkeyPatch, name: str, kind: type, value: str) -> None:
+        """ACRONIS_EXPORTER_SECTION__NAME=<value> is refused the same way."""
+        monkeypatch.setenv(ENV_PREFIX + name.replace(".", "__").upper(), value)
+        with pytest.raises(ConfigError) as caught:
+            load(["--demo"])
+        assert str(caught.value).startswith(f"{name}: "), kind
+
+    @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1.0e+300"])
+    @pytest.mark.parametrize(("name", "kind"), NUMERIC, ids=[name for name, _ in NUMERIC])
+    def test_yaml(self, tmp_path: Path, name: str, kind: type, value: str) -> None:
+        """YAML's own infinities and NaN are refused the same way."""
+        section, key = name.split(".")
+        path = tmp_path / "exporter.yaml"
+        path.write_text(f"{section}:\n  {key}: {value}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load(["--demo", "--config.file", str(path)])
+        assert str(caught.value).startswith(f"{name}: "), kind
+
+    @pytest.mark.parametrize(
+        ("flag", "expected"),
+        [
+            ("--poll.interval=inf", "poll.interval: input should be a finite number"),
+            ("--api.timeout=86401", "api.timeout: input should be less than or equal to 86400"),
+            ("--api.connect-timeout=0", "api.connect_timeout: input should be greater than 0"),
+            ("--api.max-pages=10000000", "api.max_pages: input should be less than or equal to 1000000"),
+        ],
+    )
+    def test_the_line_says_what_is_wrong(self, flag: str, expected: str) -> None:
+        """Finite, positive where zero is meaningless, and at most a day or a million."""
+        with pytest.raises(ConfigError, match=re.escape(expected)):
+            load(["--demo", flag])
+
+    def test_a_day_and_a_million_are_accepted(self) -> None:
+        """The bounds are generous: the largest accepted values still load."""
+        settings = load(["--demo", "--poll.interval", "86400", "--api.max-pages", "1000000"])
+        assert (settings.poll.interval, settings.api.max_pages) == (86400.0, 1_000_000)
+
+
+class TestFiles:
+    """Secret and TLS files that cannot be used stop the start with one line naming the file."""
+
+    @pytest.mark.parametrize(
+        ("content", "problem"),
+        [(b"\xff\xfe\x00secret", "is not UTF-8 text"), (b"", "is empty"), (b"  \n\t\n", "is empty")],
+        ids=["binary", "empty", "blank"],
+    )
+    @pytest.mark.parametrize(
+        "setting",
+        [
+            "api.client_secret_file",
+            "api.password_file",
+            "api.bearer_token_file",
+            "web.basic_auth_password_file",
+        ],
+    )
+    def test_unusable_secret_file(self, tmp_path: Path, setting: str, content: bytes, problem: str) -> None:
+        """A binary, empty or blank secret file is refused at start-up, by path."""
+        path = tmp_path / "secret"
+        path.write_bytes(content)
+        flag = "--" + setting.replace("_", "-")
+        extra = ["--web.basic-auth-username", "u"] if setting.startswith("web.") else []
+        with pytest.raises(ConfigError) as caught:
+            load(["--demo", flag, str(path), *extra])
+        assert str(caught.value).startswith(f"{setting}: {path} {problem}")
+
+    def test_a_section_given_garbage_in_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """ACRONIS_EXPORTER_API=garbage names the variable and how sections are set."""
+        monkeypatch.setenv("ACRONIS_EXPORTER_API", "garbage")
+        with pytest.raises(ConfigError) as caught:
+            load(["--demo"])
+        message = str(caught.value)
+        assert message.startswith("api: cannot parse the environment variable ACRONIS_EXPORTER_API;")
+        assert "ACRONIS_EXPORTER_API__<SETTING>" in message
+
+    def test_a_section_given_a_scalar_in_yaml(self, tmp_path: Path) -> None:
+        """api: 5 in YAML is one line saying a section is a mapping."""
+        path = tmp_path / "exporter.yaml"
+        path.write_text("api: 5\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"^api: expected a mapping of settings"):
+            load(["--demo", "--config.file", str(path)])
+
+
+class TestUrlUserinfo:
+    """A user:password@ in api.url is dropped, so no log, error or page can show it."""
+
+    def test_userinfo_is_dropped_and_nothing_else(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Host, port and path stay; the password is nowhere in the settings."""
+        monkeypatch.setenv("ACRONIS_EXPORTER_API__CLIENT_SECRET", SECRET)
+        settings = load(minimal("--api.url", "https://ops:url-pass-word@dc.example:8443/base"))
+        assert settings.api.base_url == "https://dc.example:8443/base"
+        assert "url-pass-word" not in repr(settings) + str(settings.redacted())
 
 
 def setting_names() -> list[str]:
