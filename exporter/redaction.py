@@ -25,8 +25,11 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
 REDACTED: Final = "[REDACTED]"
-# A registered value, or a fragment of one, this short would scrub ordinary words everywhere.
+# A registered value this short would scrub ordinary words everywhere.
 MIN_SECRET_LENGTH: Final = 4
+# A cut-off fragment is masked from this length on. Shorter would mangle ordinary text: a
+# password ending in "2026" would mask the start of every timestamp.
+MIN_FRAGMENT_LENGTH: Final = 8
 _URL_USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#@\s:]*):[^/?#@\s]*@")
 
 
@@ -126,21 +129,21 @@ def clip(text: str, limit: int) -> str:
 
 
 def _mask_fragments(text: str, form: str) -> str:
-    """Mask a proper prefix of `form` that ends `text`, and a proper suffix of it that starts `text`."""
-    head = form[:MIN_SECRET_LENGTH]
+    """Mask a proper prefix of `form` that ends `text`, and a proper suffix that starts it (8+ characters)."""
+    if len(form) <= MIN_FRAGMENT_LENGTH or len(text) < MIN_FRAGMENT_LENGTH:
+        return text
+    head = form[:MIN_FRAGMENT_LENGTH]
     start = text.find(head, max(0, len(text) - len(form) + 1))
     while start != -1:
         if form.startswith(text[start:]):  # the first hit is the longest fragment
             text = text[:start] + REDACTED
             break
         start = text.find(head, start + 1)
-    if len(text) < MIN_SECRET_LENGTH:
-        return text
-    tail = text[:MIN_SECRET_LENGTH]
+    tail = text[:MIN_FRAGMENT_LENGTH]
     offset = form.find(tail, 1)
     while offset != -1:
         fragment = form[offset:]
-        if text.startswith(fragment):
+        if text.startswith(fragment):  # the first hit is the longest fragment
             return REDACTED + text[len(fragment) :]
         offset = form.find(tail, offset + 1)
     return text
