@@ -1,8 +1,10 @@
 """The command line: ``acronis-task-exporter`` and ``python -m exporter``.
 
 Exit codes: 0 success (or a clean stop on SIGTERM/SIGINT); 1 a runtime failure (a
-source failed in ``--once``, credentials refused in ``--check-config``, the listen port
-taken); 2 unusable settings, reported as one line on stderr that never holds a secret.
+source failed in ``--once``, credentials refused or any other failed check in
+``--check-config``, the listen port taken); 2 unusable settings, including a usage error
+or a secret or TLS file that does not load, reported as one line on stderr that never
+holds a secret nor a value given on the command line.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from exporter import config
+from exporter import client, config, listener
 from exporter.config import ENV_PREFIX, ApiSettings, Settings, WebSettings, load
 from exporter.errors import ConfigError
+from tests.support import certs
 
 URL = "https://eu2-cloud.acronis.com"
 SECRET = "s3cr3t-client-secret-value"  # noqa: S105 - a test value that must never leak
@@ -465,6 +466,26 @@ class TestFiles:
         path.write_text("api: 5\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=r"^api: expected a mapping of settings"):
             load(["--demo", "--config.file", str(path)])
+
+
+class TestTlsFiles:
+    """The listener and the API client load TLS files as the settings check them: named, never prompting."""
+
+    def test_listener_refuses_an_encrypted_key_at_once(self, tmp_path: Path) -> None:
+        """A key changed to an encrypted one after start-up fails with the file named, not a prompt."""
+        cert, key = certs.self_signed(tmp_path)
+        encrypted = certs.encrypted_copy(key)
+        expected = rf"^web.tls_key_file: {re.escape(str(encrypted))} is encrypted"
+        with pytest.raises(ConfigError, match=expected):
+            listener.tls_context(str(cert), str(encrypted))
+
+    def test_client_names_a_ca_file_that_holds_no_certificate(self, tmp_path: Path) -> None:
+        """The API client's CA bundle is named when it does not load."""
+        cert, key = certs.self_signed(tmp_path)
+        api = ApiSettings(ca_file=cert)
+        assert client.tls_verify(api) is not True
+        with pytest.raises(ConfigError, match=rf"^api.ca_file: {re.escape(str(key))} holds no usable PEM"):
+            client.tls_verify(api.model_copy(update={"ca_file": key}))
 
 
 class TestUrlUserinfo:
