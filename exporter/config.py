@@ -14,8 +14,9 @@ rotated Kubernetes secret is picked up. ``load()`` turns every problem into a
 ``ConfigError`` with one line that names the setting, and never its value.
 
 This module holds the root ``Settings`` and ``load()``; the sections are in
-``config_sections``, and the flag, environment and YAML plumbing with the one-line
-error in ``config_sources``. Import them all from here.
+``config_sections``, the values they share (bounded numbers, secret and TLS files) in
+``config_values``, and the flag, environment and YAML plumbing with the one-line error
+(usage errors included) in ``config_sources``. Import them all from here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The sections of the settings: api, poll, metrics, web and log, each a frozen model.
 
-Each field's docstring is its --help text. Validators check what one section can check
-alone (ranges, pairs that go together, files that must be readable, regular expressions);
-whether the whole is usable (a URL and credentials unless --demo) is ``Settings``'s to say.
+Each field's docstring is its --help text. Numbers take the shared bounded types of
+``config_values`` (finite, and at most a day or a million). Validators check what one
+section can check alone (pairs that go together, secret and TLS files that must load,
+regular expressions); whether the whole is usable (a URL and credentials unless --demo) is
+``Settings``'s to say.
 Secret values are ``SecretStr``; a secret given as a file is re-read on every use, so that
 a rotated Kubernetes secret is picked up.
 """

@@ -160,7 +160,8 @@ def unparsable(error: SettingsError) -> str:
         "EnvSettingsSource": f"the environment variable {ENV_PREFIX}{name.upper()}",
         "CliSettingsSource": f"the flag --{name}",
     }.get(match["source"] or "CliSettingsSource", "its value")
-    return f"{name}: cannot parse {where}; {_section_hint(name)}"
+    hint = _section_hint(name) if "." not in name else "see --help"
+    return f"{name}: cannot parse {where}; {hint}"
 
 
 def _section_hint(name: str) -> str:
