@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 _DAY: Final = 86_400.0  # no timeout, delay, interval or window the exporter takes is longer
+_MAX_SECRET_BYTES: Final = 64 * 1024  # a JWT is a few KiB; more is a wrong file
 _MAX_COUNT: Final = 1_000_000  # beyond any real tenant, queue or page count, still a finite loop
 
 
@@ -49,9 +50,14 @@ DroppableLabel = Literal["tenant_id", "queue", "task_type", "activity_type", "pr
 def read_secret_file(path: Path) -> str:
     """Return the file's stripped text; raise ValueError naming the file, never quoting it."""
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file():  # a FIFO or a device (/dev/zero) blocks or never ends
+            raise ValueError(f"{path} is not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_SECRET_BYTES + 1)
     except OSError as error:
         raise ValueError(f"cannot read {path} ({error.strerror or type(error).__name__})") from None
+    if len(raw) > _MAX_SECRET_BYTES:
+        raise ValueError(f"{path} is larger than {_MAX_SECRET_BYTES // 1024} KiB, too large for a secret")
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:

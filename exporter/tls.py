@@ -42,6 +42,7 @@ def server_context(cert_file: Path, key_file: Path, *, section: str = "web") -> 
     cert, key = f"{section}.tls_cert_file", f"{section}.tls_key_file"
     # Parsing the certificate alone first tells a bad certificate from a bad key.
     _load_certificates(ssl.create_default_context(), cert_file, cert)
+    _must_be_regular(key_file, key)
     try:
         context.load_cert_chain(cert_file, key_file, password=_refuse_passphrase)
     except _PassphraseAsked:
@@ -63,12 +64,19 @@ def client_context(ca_file: Path, *, setting: str = "api.ca_file") -> ssl.SSLCon
 
 
 def _load_certificates(context: ssl.SSLContext, path: Path, setting: str) -> None:
+    _must_be_regular(path, setting)
     try:
         context.load_verify_locations(cafile=path)
     except ssl.SSLError as error:
         raise TlsFileError(setting, f"{path} holds no usable PEM certificate{_why(error)}") from None
     except (OSError, ValueError) as error:
         raise TlsFileError(setting, f"cannot read {path}{_why(error)}") from None
+
+
+def _must_be_regular(path: Path, setting: str) -> None:
+    """Refuse a FIFO or a device before OpenSSL blocks on it or reads it forever."""
+    if path.exists() and not path.is_file():  # a missing file is OpenSSL's to report
+        raise TlsFileError(setting, f"{path} is not a regular file")
 
 
 def _why(error: Exception) -> str:

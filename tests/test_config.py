@@ -451,6 +451,31 @@ class TestFiles:
             load(["--demo", flag, str(path), *extra])
         assert str(caught.value).startswith(f"{setting}: {path} {problem}")
 
+    @pytest.mark.parametrize(
+        ("flag", "setting"),
+        [
+            ("--api.client-secret-file", "api.client_secret_file"),
+            ("--api.ca-file", "api.ca_file"),
+            ("--web.tls-cert-file", "web.tls_cert_file"),
+        ],
+    )
+    def test_a_device_or_directory_is_refused_without_reading_it(
+        self, tmp_path: Path, flag: str, setting: str
+    ) -> None:
+        """/dev/zero would never end and a FIFO would block: only regular files are read."""
+        extra = ["--web.tls-key-file", str(tmp_path)] if setting.startswith("web.") else []
+        for path in ("/dev/zero", str(tmp_path)):
+            with pytest.raises(ConfigError) as caught:
+                load(["--demo", flag, path, *extra])
+            assert str(caught.value).startswith(f"{setting}: {path} is not a regular file")
+
+    def test_an_oversized_secret_file_is_refused(self, tmp_path: Path) -> None:
+        """A file far larger than any secret is a wrong file, not a secret to hold in memory."""
+        path = tmp_path / "secret"
+        path.write_bytes(b"a" * (64 * 1024 + 1))
+        with pytest.raises(ConfigError, match=r"api.client_secret_file: .* is larger than 64 KiB"):
+            load(minimal("--api.client-secret-file", str(path)))
+
     def test_a_section_given_garbage_in_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """ACRONIS_EXPORTER_API=garbage names the variable and how sections are set."""
         monkeypatch.setenv("ACRONIS_EXPORTER_API", "garbage")
