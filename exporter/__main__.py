@@ -1,8 +1,10 @@
 """The command line: ``acronis-task-exporter`` and ``python -m exporter``.
 
 Exit codes: 0 success (or a clean stop on SIGTERM/SIGINT); 1 a runtime failure (a
-source failed in ``--once``, credentials refused in ``--check-config``, the listen port
-taken); 2 unusable settings, reported as one line on stderr that never holds a secret.
+source failed in ``--once``, credentials refused or any other failed check in
+``--check-config``, the listen port taken); 2 unusable settings, including a usage error
+or a secret or TLS file that does not load, reported as one line on stderr that never
+holds a secret nor a value given on the command line.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = config.load(sys.argv[1:] if argv is None else list(argv))
     except ConfigError as error:
         return _fail(str(error), status=2)
-    except SystemExit as exit_:  # argparse: --help (0) or an unknown flag (2), already printed
+    except SystemExit as exit_:  # argparse's --help (0); usage errors arrive as ConfigError
         return exit_.code if isinstance(exit_.code, int) else 2
     logs.configure(settings.log)
     _raise_on_signals()
@@ -91,7 +93,8 @@ def _raise_on_signals() -> None:
 
 
 def _fail(message: str, *, status: int) -> int:
-    _say(f"{PROG}: error: {logs.scrub(message)}", sys.stderr)
+    one_line = " ".join(logs.scrub(message).split())  # scrubbed whole, then joined: always one line
+    _say(f"{PROG}: error: {one_line}", sys.stderr)
     return status
 
 
@@ -117,6 +120,10 @@ def _check_config(settings: Settings) -> int:
         tasks = check_credentials(settings)
     except ApiError as error:
         return _fail(f"{settings.api.base_url} refused the check ({error.reason}): {error}", status=1)
+    except ConfigError:
+        raise  # unusable settings: main() says so with exit 2
+    except Exception as error:  # noqa: BLE001 - the check answers in one line, never a traceback
+        return _fail(f"{settings.api.base_url} check failed ({type(error).__name__}): {error}", status=1)
     _say(
         f"{PROG}: configuration ok: {settings.api.base_url} granted a token; {tasks} tasks visible",
         sys.stdout,

@@ -123,14 +123,11 @@ def register_secrets(settings: Settings) -> None:
     File-based secrets are read here too (raising ConfigError if a file became unreadable).
     """
     api, web = settings.api, settings.web
-    secrets = (
-        api.resolved_client_secret(),
-        api.resolved_password(),
-        api.resolved_bearer_token(),
-        web.resolved_basic_auth_password(),
-    )
-    for secret in secrets:
-        logs.register_secret(secret)
+    # With the user they go with: each pair also travels as base64 in an HTTP Basic header.
+    logs.register_credentials(api.client_id, api.resolved_client_secret())
+    logs.register_credentials(api.username, api.resolved_password())
+    logs.register_secret(api.resolved_bearer_token())
+    logs.register_credentials(web.basic_auth_username, web.resolved_basic_auth_password())
 
 
 def check_credentials(settings: Settings) -> int:

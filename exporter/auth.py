@@ -141,8 +141,8 @@ def build_auth(
     clock: Callable[[], float] = time.time,
 ) -> httpx.Auth:
     """Return the auth the settings ask for, with every secret it holds registered for redaction."""
-    for secret in (api.resolved_client_secret(), api.resolved_password()):
-        logs.register_secret(secret)
+    logs.register_credentials(api.client_id, api.resolved_client_secret())  # and its HTTP Basic form
+    logs.register_secret(api.resolved_password())
     bearer = api.resolved_bearer_token()
     if bearer is not None:
         return StaticBearerAuth(bearer)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import re
-import ssl
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Final, Literal, Required, Self, TypedDict, Unpack
@@ -17,13 +16,14 @@ from urllib.parse import quote
 
 import httpx
 
-from exporter import __version__, logs
+from exporter import __version__, logs, tls
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page, http_date
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.retry import Retry, RetryPolicy
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Iterator, Sequence
     from types import TracebackType
 
@@ -58,7 +58,7 @@ def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
     if api.insecure_skip_verify:
         return False
     if api.ca_file is not None:
-        return ssl.create_default_context(cafile=str(api.ca_file))
+        return tls.client_context(api.ca_file)  # names the file when it does not load
     return True
 
 
@@ -298,4 +298,4 @@ def _error_detail(response: httpx.Response) -> str:
     code = body.get("code") or body.get("reason") or body.get("error")
     if not isinstance(code, str) or not code:
         return ""
-    return ": " + logs.scrub(code[:_DETAIL_MAX])
+    return ": " + logs.clip(code, _DETAIL_MAX)  # scrubbed whole, then cut

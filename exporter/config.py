@@ -14,8 +14,9 @@ rotated Kubernetes secret is picked up. ``load()`` turns every problem into a
 ``ConfigError`` with one line that names the setting, and never its value.
 
 This module holds the root ``Settings`` and ``load()``; the sections are in
-``config_sections``, and the flag, environment and YAML plumbing with the one-line
-error in ``config_sources``. Import them all from here.
+``config_sections``, the values they share (bounded numbers, secret and TLS files) in
+``config_values``, and the flag, environment and YAML plumbing with the one-line error
+(usage errors included) in ``config_sources``. Import them all from here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at r
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import HttpUrl, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict, SettingsError
 
 from exporter import config_sources
 from exporter.config_sections import ApiSettings, LogSettings, MetricsSettings, PollSettings, WebSettings
@@ -145,3 +146,5 @@ def load(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings
             return CliApp.run(Settings, cli_args=args, cli_settings_source=source)
         except ValidationError as error:
             raise ConfigError(config_sources.one_line(error, Settings.model_fields)) from None
+        except SettingsError as error:  # a section given a value that is not even JSON
+            raise ConfigError(config_sources.unparsable(error)) from None

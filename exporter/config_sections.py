@@ -1,16 +1,18 @@
 """The sections of the settings: api, poll, metrics, web and log, each a frozen model.
 
-Each field's docstring is its --help text. Validators check what one section can check
-alone (ranges, pairs that go together, files that must be readable, regular expressions);
-whether the whole is usable (a URL and credentials unless --demo) is ``Settings``'s to say.
+Each field's docstring is its --help text. Numbers take the shared bounded types of
+``config_values`` (finite, and at most a day or a million). Validators check what one
+section can check alone (pairs that go together, secret and TLS files that must load,
+regular expressions); whether the whole is usable (a URL and credentials unless --demo) is
+``Settings``'s to say.
 Secret values are ``SecretStr``; a secret given as a file is re-read on every use, so that
 a rotated Kubernetes secret is picked up.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from functools import partial
 from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at runtime
 from typing import Annotated, Literal, Self
 
@@ -27,50 +29,26 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import NoDecode
 
+from exporter import tls
 from exporter.config_sources import invalid_setting
-from exporter.errors import ConfigError
+from exporter.config_values import (
+    Count,
+    DroppableLabel,
+    PositiveSeconds,
+    Seconds,
+    StrList,
+    check_secret_file,
+    check_tls,
+    read_secret,
+    split_list,
+    without_userinfo,
+)
 
 _LISTEN_ADDRESS = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):(?P<port>\d{1,5})$")
 
 
-def _split_list(value: object) -> object:
-    """Accept `a,b` as well as JSON `["a","b"]` from the environment, where lists arrive as one string."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
-
-
-StrList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
-DroppableLabel = Literal["tenant_id", "queue", "task_type", "activity_type", "priority"]
-
-
-def _check_readable(path: Path | None, setting: str) -> None:
-    """Fail at start-up, naming the file, rather than on first use; never read out the content."""
-    if path is None:
-        return
-    try:
-        with path.open("rb") as handle:
-            handle.read(1)
-    except OSError as error:
-        raise invalid_setting(
-            setting, f"cannot read {path} ({error.strerror or type(error).__name__})"
-        ) from None
-
-
-def _read_secret(value: SecretStr | None, path: Path | None, setting: str) -> SecretStr | None:
-    if path is None:
-        return value
-    try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
-    except OSError as error:
-        raise ConfigError(f"{setting}: cannot read {path} ({error.strerror})") from None
-
-
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class ApiSettings(_Section):
@@ -102,26 +80,33 @@ class ApiSettings(_Section):
     """PEM bundle to verify the API's TLS certificate with."""
     insecure_skip_verify: bool = False
     """Do not verify the API's TLS certificate (logged loudly)."""
-    timeout: float = Field(30.0, gt=0)
+    timeout: PositiveSeconds = 30.0
     """Seconds to wait for one response."""
-    connect_timeout: float = Field(10.0, gt=0)
+    connect_timeout: PositiveSeconds = 10.0
     """Seconds to wait for a connection."""
     max_retries: int = Field(2, ge=0, le=10)
     """Retries per request after 429, 5xx and transport errors."""
-    backoff_initial: float = Field(1.0, ge=0)
+    backoff_initial: Seconds = 1.0
     """First retry delay in seconds (exponential, full jitter)."""
-    backoff_max: float = Field(30.0, ge=0)
+    backoff_max: Seconds = 30.0
     """Longest retry delay in seconds."""
-    retry_after_max: float = Field(300.0, ge=0)
+    retry_after_max: Seconds = 300.0
     """Longest Retry-After we wait for; beyond it the request fails at once."""
     concurrency: int = Field(4, ge=1, le=32)
     """Requests in flight at once."""
     page_size: int = Field(500, ge=1, le=10000)
     """Items per listing page (limit)."""
-    max_pages: int = Field(2000, ge=1)
+    max_pages: Count = 2000
     """Pages one listing may take before it is abandoned as endless."""
-    token_refresh_margin: float = Field(900.0, ge=0)
+    token_refresh_margin: Seconds = 900.0
     """Renew the access token this many seconds before it expires."""
+
+    @field_validator("url")
+    @classmethod
+    def _without_userinfo(cls, url: HttpUrl | None) -> HttpUrl | None:
+        # Credentials go in api.client_id/client_secret; a user:password@ in the URL would
+        # only be shown wherever the URL is (logs, errors, the landing page): drop it.
+        return without_userinfo(url)
 
     @property
     def base_url(self) -> str:
@@ -130,23 +115,24 @@ class ApiSettings(_Section):
 
     def resolved_client_secret(self) -> SecretStr | None:
         """Return the client secret, read from the file when one is set."""
-        return _read_secret(self.client_secret, self.client_secret_file, "api.client_secret_file")
+        return read_secret(self.client_secret, self.client_secret_file, "api.client_secret_file")
 
     def resolved_password(self) -> SecretStr | None:
         """Return the password, read from the file when one is set."""
-        return _read_secret(self.password, self.password_file, "api.password_file")
+        return read_secret(self.password, self.password_file, "api.password_file")
 
     def resolved_bearer_token(self) -> SecretStr | None:
         """Return the static bearer token, read from the file when one is set."""
-        return _read_secret(self.bearer_token, self.bearer_token_file, "api.bearer_token_file")
+        return read_secret(self.bearer_token, self.bearer_token_file, "api.bearer_token_file")
 
     @model_validator(mode="after")
     def _files_are_readable_and_unambiguous(self) -> Self:
         for name in ("client_secret", "password", "bearer_token"):
             if getattr(self, name) is not None and getattr(self, f"{name}_file") is not None:
                 raise invalid_setting(f"api.{name}", f"set api.{name} or api.{name}_file, not both")
-            _check_readable(getattr(self, f"{name}_file"), f"api.{name}_file")
-        _check_readable(self.ca_file, "api.ca_file")
+            check_secret_file(getattr(self, f"{name}_file"), f"api.{name}_file")
+        if self.ca_file is not None and not self.insecure_skip_verify:
+            check_tls(partial(tls.client_context, self.ca_file))
         if self.backoff_initial > self.backoff_max:
             raise invalid_setting("api.backoff_initial", "must not exceed api.backoff_max")
         return self
@@ -168,11 +154,11 @@ class ApiSettings(_Section):
 class PollSettings(_Section):
     """Polling: how often, and what."""
 
-    interval: float = Field(60.0, gt=0)
+    interval: PositiveSeconds = 60.0
     """Seconds between polls."""
     jitter: float = Field(0.1, ge=0, le=0.5)
     """Random spread of the interval, as a fraction of it."""
-    completion_overlap: float = Field(600.0, ge=0)
+    completion_overlap: Seconds = 600.0
     """Seconds the completion window reaches back behind the watermark, for late writes."""
     queues: StrList = []
     """Queues to count (empty: discover them from the listings)."""
@@ -183,7 +169,7 @@ class PollSettings(_Section):
 class MetricsSettings(_Section):
     """Cardinality: which tenants and how many label values reach /metrics."""
 
-    max_tenants: int = Field(100, ge=1)
+    max_tenants: Count = 100
     """Tenants with their own series; the rest fold into tenant_id="__other__"."""
     tenant_allow: StrList = []
     """Only these tenant ids (empty: all)."""
@@ -195,13 +181,13 @@ class MetricsSettings(_Section):
     """Never tenants whose name matches this regular expression."""
     tenant_locator_prefix: StrList = []
     """Only tenants whose locator starts with one of these, e.g. /1/1496262/."""
-    max_queues: int = Field(50, ge=1)
+    max_queues: Count = 50
     """Queues with their own series; the rest fold into "__other__"."""
-    max_task_types: int = Field(50, ge=1)
+    max_task_types: Count = 50
     """Task and activity types with their own series; the rest fold into "__other__"."""
     # task_type and priority multiply every tenant's series by types x priorities: at
     # 5,000 tenants and 20,000 open tasks that was 110,000 series. Opt in with an empty list.
-    drop_labels: Annotated[list[DroppableLabel], NoDecode, BeforeValidator(_split_list)] = [
+    drop_labels: Annotated[list[DroppableLabel], NoDecode, BeforeValidator(split_list)] = [
         "task_type",
         "priority",
     ]
@@ -251,7 +237,7 @@ class WebSettings(_Section):
 
     def resolved_basic_auth_password(self) -> SecretStr | None:
         """Return the basic-auth password, read from the file when one is set."""
-        return _read_secret(
+        return read_secret(
             self.basic_auth_password, self.basic_auth_password_file, "web.basic_auth_password_file"
         )
 
@@ -269,9 +255,10 @@ class WebSettings(_Section):
         )
 
     @model_validator(mode="after")
-    def _files_are_readable(self) -> Self:
-        for name in ("tls_cert_file", "tls_key_file", "basic_auth_password_file"):
-            _check_readable(getattr(self, name), f"web.{name}")
+    def _files_are_usable(self) -> Self:
+        check_secret_file(self.basic_auth_password_file, "web.basic_auth_password_file")
+        if self.tls_cert_file is not None and self.tls_key_file is not None:
+            check_tls(partial(tls.server_context, self.tls_cert_file, self.tls_key_file))
         return self
 
 

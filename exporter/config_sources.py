@@ -9,13 +9,15 @@ Nothing here knows the settings themselves.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from argparse import ArgumentParser, RawDescriptionHelpFormatter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import yaml
 from pydantic_core import PydanticCustomError
@@ -28,12 +30,18 @@ if TYPE_CHECKING:
 
     from pydantic import ValidationError
     from pydantic_core import ErrorDetails
-    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsError
 
 ENV_PREFIX = "ACRONIS_EXPORTER_"
 PROG = "acronis-task-exporter"
 _HELP_WIDTH = 100  # fixed, so that --help reads the same in every terminal (and in the golden test)
 _INVALID_SETTING = "invalid_setting"
+_UNRECOGNIZED = "unrecognized arguments: "
+_FLAG_SHAPE = re.compile(r"^--?[A-Za-z][A-Za-z0-9_.-]*$")
+_UNPARSABLE = re.compile(
+    r'field "(?P<field>[\w.]+)" from source "(?P<source>\w+)"|encountered for (?P<flag>[\w.]+):'
+)
+_NOT_A_SECTION = frozenset({"model_type", "model_attributes_type", "dict_type"})
 _EPILOG = """\
 Lists take repeated flags (--poll.queues a --poll.queues b) or, in the environment,
 a,b or a JSON list. Secrets are best passed as files (--api.client-secret-file) or
@@ -54,9 +62,38 @@ def invalid_setting(path: str, problem: str) -> PydanticCustomError:
     return PydanticCustomError(_INVALID_SETTING, "{path}: {problem}", {"path": path, "problem": problem})
 
 
+class _UsageParser(ArgumentParser):
+    """argparse whose usage errors are one ConfigError line that never repeats a value given."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the problem as a ConfigError instead of printing usage and exiting."""
+        flags = [flag for action in self._actions for flag in action.option_strings]
+        raise ConfigError(usage_problem(message, flags))
+
+
+def usage_problem(message: str, known_flags: Collection[str]) -> str:
+    """Say what argparse found wrong, naming at most an unknown flag: a value may be a secret.
+
+    `--api.client-secrt VALUE` reaches argparse as two unrecognized tokens; only the first
+    token shaped like a flag is named, cut at any ``=``, and the rest is never repeated.
+    """
+    if message.startswith(_UNRECOGNIZED):
+        tokens = [token.split("=", 1)[0] for token in message.removeprefix(_UNRECOGNIZED).split()]
+        unknown = [t for t in tokens if _FLAG_SHAPE.match(t) and t not in known_flags]
+        if not unknown:
+            return "unexpected value on the command line (not repeated here; values follow their flag)"
+        close = difflib.get_close_matches(unknown[0], known_flags, n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; see --help"
+        return f"unknown flag {unknown[0]}{hint}"
+    # argparse quotes what it was given ("invalid choice: 'x'", "ignored explicit argument 'x'"):
+    # keep what comes before the first quote, which names the flag and the kind of problem.
+    problem = re.split(r"['\"]", message, maxsplit=1)[0].rstrip(" :,")
+    return f"{problem}; see --help"
+
+
 def root_parser(description: str | None) -> ArgumentParser:
     """Return the parser frame pydantic-settings adds the flags to."""
-    return ArgumentParser(
+    return _UsageParser(
         prog=PROG,
         usage="%(prog)s [flags]",
         description=description,
@@ -83,7 +120,7 @@ def yaml_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource:
 
 
 def _yaml_path(args: list[str], environ: dict[str, str] | None) -> Path | None:
-    parser = ArgumentParser(add_help=False, allow_abbrev=False)
+    parser = _UsageParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--config.file", "--config-file", dest="file")
     known, _ = parser.parse_known_args(args)
     if known.file:
@@ -110,6 +147,28 @@ def _read_yaml(path: Path | None) -> dict[str, Any]:
     return data
 
 
+def unparsable(error: SettingsError) -> str:
+    """Describe a value pydantic-settings could not even parse (``ACRONIS_EXPORTER_API=garbage``).
+
+    Its message names the field and the source, never the value; only those are kept.
+    """
+    match = _UNPARSABLE.search(str(error))
+    if match is None:
+        return "settings: a flag or environment variable cannot be parsed; see --help"
+    name = match["field"] or match["flag"]
+    where = {
+        "EnvSettingsSource": f"the environment variable {ENV_PREFIX}{name.upper()}",
+        "CliSettingsSource": f"the flag --{name}",
+    }.get(match["source"] or "CliSettingsSource", "its value")
+    hint = _section_hint(name) if "." not in name else "see --help"
+    return f"{name}: cannot parse {where}; {hint}"
+
+
+def _section_hint(name: str) -> str:
+    variable = f"{ENV_PREFIX}{name.upper()}__<SETTING>"
+    return f"a section takes one value per setting, e.g. --{name}.<setting> or {variable}"
+
+
 def one_line(error: ValidationError, top_level: Collection[str]) -> str:
     """Describe the first problem in one line naming the setting and how to set it, never its value.
 
@@ -126,6 +185,9 @@ def _describe(problem: ErrorDetails, top_level: Collection[str]) -> str:
     if problem["type"] == _INVALID_SETTING:
         path = str(problem.get("ctx", {}).get("path", ""))
         text = problem["msg"]
+    elif problem["type"] in _NOT_A_SECTION and len(problem["loc"]) == 1:
+        name = str(problem["loc"][0])
+        return f"{name}: expected a mapping of settings; {_section_hint(name)}"
     elif problem["type"] == "extra_forbidden":
         return ".".join(str(part) for part in problem["loc"]) + ": unknown setting"
     else:

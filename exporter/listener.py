@@ -13,11 +13,12 @@ import socket
 import ssl
 import sys
 import threading
+from pathlib import Path
 from socketserver import TCPServer, ThreadingMixIn
 from typing import TYPE_CHECKING, Final
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from exporter import __version__, logs
+from exporter import __version__, logs, tls
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -113,11 +114,8 @@ def _tls_handshake(context: ssl.SSLContext, request: socket.socket) -> ssl.SSLSo
 
 
 def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
-    """Server-side TLS: TLS 1.2 or newer, Python's secure cipher defaults."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_file, key_file)
-    return context
+    """Server-side TLS: TLS 1.2 or newer, Python's secure cipher defaults; never a pass-phrase prompt."""
+    return tls.server_context(Path(cert_file), Path(key_file))
 
 
 class MetricsServer:

@@ -4,35 +4,46 @@ Owns the processor chain for both structlog and stdlib ``logging`` (httpx, the W
 server, libraries), so every line has one format. Exceptions are rendered to text
 *before* ``redact_secrets`` runs, so a secret inside an exception message or traceback
 is scrubbed like any other value. The exporter registers the secret values it holds
-(client secret, password, tokens) with ``register_secret`` as it learns them.
+(client secret, password, tokens) with ``register_secret`` as it learns them; what a
+secret looks like in text (its encodings, a URL's password, a cut-off fragment) is
+``redaction``'s to know, re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 from typing import TYPE_CHECKING, Final, TextIO
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
+from exporter.redaction import REDACTED, clip, forget_secret, register_credentials, register_secret, scrub
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from pydantic import SecretStr
     from structlog.typing import EventDict, Processor, WrappedLogger
 
     from exporter.config import LogSettings
 
-REDACTED: Final = "[REDACTED]"
+__all__ = [
+    "REDACTED",
+    "clip",
+    "configure",
+    "forget_secret",
+    "get_logger",
+    "redact_secrets",
+    "register_credentials",
+    "register_secret",
+    "scrub",
+]
+
 _SECRET_KEYS: Final = frozenset(
     {"client_secret", "password", "access_token", "refresh_token", "id_token", "authorization"}
     | {"token", "secret", "bearer_token", "api_key", "cookie", "set_cookie"}
 )
 _SECRET_SUFFIXES: Final = ("_secret", "_password", "_token")
-# A registered "secret" this short would scrub ordinary words out of every line.
-_MIN_SECRET_LENGTH: Final = 4
 _LEVELS: Final = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -40,53 +51,6 @@ _LEVELS: Final = {
     "error": logging.ERROR,
 }
 _NOISY_LOGGERS: Final = ("httpx", "httpcore")  # one INFO line per request is noise at our poll rate
-
-
-class _SecretRegistry:
-    """The secret strings the process holds; read on every log line, written a few times at start."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: tuple[str, ...] = ()
-
-    def add(self, value: str) -> None:
-        with self._lock:
-            if value not in self._values:
-                # Longest first, so a secret containing another is replaced whole.
-                self._values = tuple(sorted({*self._values, value}, key=len, reverse=True))
-
-    def discard(self, value: str) -> None:
-        with self._lock:
-            self._values = tuple(known for known in self._values if known != value)
-
-    @property
-    def values(self) -> tuple[str, ...]:
-        return self._values
-
-
-_secrets = _SecretRegistry()
-
-
-def register_secret(value: str | SecretStr | None) -> None:
-    """Scrub this value out of every log line from now on (no-op for None and very short values)."""
-    if value is None:
-        return
-    plain = value if isinstance(value, str) else value.get_secret_value()
-    if len(plain) >= _MIN_SECRET_LENGTH:
-        _secrets.add(plain)
-
-
-def forget_secret(value: str) -> None:
-    """Stop scrubbing a value that is no longer in use (a replaced access token)."""
-    _secrets.discard(value)
-
-
-def scrub(text: str) -> str:
-    """Return `text` with every registered secret replaced by a marker."""
-    for secret in _secrets.values:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def _is_secret_key(key: str) -> bool:

@@ -114,12 +114,15 @@ class TokenSource:
         api = self._api
         secret = _plain(api.resolved_client_secret())
         basic = (api.client_id, secret) if api.client_id and secret else None
+        # Re-read files may hold a rotated secret: register it, and the Basic form it travels in.
+        logs.register_credentials(api.client_id, secret)
         if api.grant_type == "password":
             form = {
                 "grant_type": "password",
                 "username": api.username or "",
                 "password": _plain(api.resolved_password()),
             }
+            logs.register_secret(form["password"])
         else:
             form = {"grant_type": "client_credentials"}
         if api.tenant_id:
@@ -218,4 +221,4 @@ def _code(response: httpx.Response) -> str:
     except BodyError:
         return ""
     code = body.get("error") or body.get("code") if isinstance(body, dict) else None
-    return f": {logs.scrub(code[:60])}" if isinstance(code, str) and code else ""
+    return f": {logs.clip(code, 60)}" if isinstance(code, str) and code else ""  # scrubbed whole, then cut

@@ -247,13 +247,34 @@ class TestErrors:
         with pytest.raises(ConfigError, match=r"config.file: cannot read .*nowhere.yaml"):
             load(["--config.file", str(tmp_path / "nowhere.yaml")])
 
-    def test_unknown_flag_exits_2_with_a_readable_last_line(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """Exit 2 with argparse's usage error, and the last stderr line says what was wrong."""
-        with pytest.raises(SystemExit) as caught:
+    def test_unknown_flag_is_named_with_a_suggestion_and_nothing_printed(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A mistyped flag is one ConfigError line naming it; argparse prints no usage block."""
+        with pytest.raises(ConfigError) as caught:
             load(["--api.ulr", URL])
-        assert caught.value.code == 2
-        last_line = capsys.readouterr().err.strip().splitlines()[-1]
-        assert last_line == f"acronis-task-exporter: error: unrecognized arguments: --api.ulr {URL}"
+        assert str(caught.value) == "unknown flag --api.ulr; did you mean --api.url?"
+        assert capsys.readouterr().err == ""
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["--api.client-secrt", SECRET],
+            [f"--api.client-secrt={SECRET}"],
+            ["--demo", SECRET],
+            [f"--demo={SECRET}"],
+            ["--log.level", "info", SECRET, "--api.client-secret"],
+            ["--api.client-secret"],
+        ],
+        ids=["typo-then-value", "typo=value", "stray-value", "flag=value", "trailing", "missing-value"],
+    )
+    def test_usage_errors_never_repeat_a_value(self, argv: list[str]) -> None:
+        """Whatever argparse objects to, the line names a flag at most, never a value given."""
+        with pytest.raises(ConfigError) as caught:
+            load(minimal(*argv))
+        assert SECRET not in str(caught.value)
+        assert SECRET[:4] not in str(caught.value)
+        assert "\n" not in str(caught.value)
 
 
 class TestDemoAndHelpers:

@@ -6,16 +6,23 @@ every fault that makes it log errors. Then everything it produced is collected: 
 and stdout, every /metrics body in both formats, the landing page, probes and error
 pages, ``--check-config`` and ``--once`` runs with good and bad credentials, and the
 text, repr and traceback of an authentication error raised in-process. No collected
-text may contain a secret, an access token the simulator issued, or the base64 form
-in which a secret travels in a Basic header.
+text may contain a secret, an access token the simulator issued, the base64 form in
+which a secret travels in a Basic header, its form-encoded form, or eight characters of
+one. A second scan runs against an API that echoes the credentials it receives inside its
+error codes, padded so that the exporter's cut of the code falls inside the secret.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import threading
 import traceback
+import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -44,6 +51,10 @@ CLIENT_SECRET = "cs-LEAKCANARY-91b2e7f04c"  # noqa: S105 - canaries, not credent
 PASSWORD = "pw-LEAKCANARY-5d8a13c6e2"  # noqa: S105
 WEB_PASSWORD = "web-LEAKCANARY-0f6b29d7a4"  # noqa: S105
 WRONG_SECRET = "wrong-LEAKCANARY-77c1d3e9b8"  # noqa: S105
+URL_PASSWORD = "url-LEAKCANARY-3a9d5c1e70"  # noqa: S105
+# For the echoing API: characters that base64, form and URL encoding all change.
+ECHO_SECRET = "echo+LEAKCANARY/9e4&a1=c7"  # noqa: S105
+ECHO_PASSWORD = "pw echo+LEAKCANARY&3f=b2%"  # noqa: S105
 FAILURES = "acronis_exporter_refresh_failures_total"
 RETRY_AFTER_MAX = 2.0
 
@@ -162,6 +173,12 @@ def _collect_cli_runs(sim: RunningSimulator, args: list[str], collected: Collect
     wrong = [*args[:4], "--api.client-secret", WRONG_SECRET, *args[6:], "--check-config"]
     result = run_exporter(wrong)
     collected.add("--check-config (wrong secret)", result.stdout + result.stderr)
+    result = run_exporter([*args, "--api.client-secrt", WRONG_SECRET, "--check-config"])
+    collected.add("usage error (mistyped secret flag)", result.stdout + result.stderr)
+    in_url = ["--api.url", sim.url.replace("://", f"://{USERNAME}:{URL_PASSWORD}@"), *args[2:]]
+    for name, extra in (("check-config", ["--check-config"]), ("once", ["--once"])):
+        result = run_exporter([*in_url, *extra])
+        collected.add(f"--{name} (password in api.url)", result.stdout + result.stderr)
 
 
 def _collect_in_process(sim: RunningSimulator, args: list[str], collected: Collected) -> None:
@@ -215,12 +232,115 @@ def collected(simulator: RunningSimulator, tmp_path_factory: pytest.TempPathFact
         "password": PASSWORD,
         "web password": WEB_PASSWORD,
         "wrong secret": WRONG_SECRET,
+        "password in api.url": URL_PASSWORD,
+        "form-encoded password": quote_plus(PASSWORD),
         "Basic client credentials": _basic(CLIENT_ID, CLIENT_SECRET),
         "Basic wrong credentials": _basic(CLIENT_ID, WRONG_SECRET),
         "Basic web credentials": _basic(WEB_USER, WEB_PASSWORD),
     }
     found.secrets.update({f"access token #{n}": token for n, token in enumerate(_issued_tokens(sim), 1)})
     return found
+
+
+TOKEN_CUT = 60  # characters of a token endpoint's error code the exporter repeats
+API_CUT = 200  # characters of an API error code it repeats
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    """An API that repeats what it was sent inside its error codes, cut where the exporter cuts.
+
+    ``mode`` picks what is echoed: the token request's Basic header, its form body (the
+    password grant's URL-encoded password), or an API request's bearer token. The echo is
+    padded so that the exporter's cut falls inside the secret part.
+    """
+
+    mode = "basic"
+    issued: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        """Answer the token endpoint: echo the credentials, or issue a token in api mode."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        if self.mode == "api":
+            token = f"tok-LEAKCANARY-{len(self.issued):04d}-{uuid.uuid4().hex}"
+            self.issued.append(token)
+            self._reply(200, {"access_token": token, "expires_in": 7200})
+            return
+        # The form's last field is the password: echo from there, so the cut can reach it.
+        echoed = self.headers.get("Authorization", "") if self.mode == "basic" else body[body.rfind("&") :]
+        self._reply(401, {"error": _straddle(echoed, TOKEN_CUT)})
+
+    def do_GET(self) -> None:
+        """Answer the API: echo the bearer token so that the cut falls inside it."""
+        echoed = self.headers.get("Authorization", "")
+        self._reply(400, {"code": _straddle(echoed, API_CUT)})
+
+    def _reply(self, status: int, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        """Keep the test output quiet."""
+
+
+def _straddle(echoed: str, cut: int) -> str:
+    """Pad `echoed` so that the cut at `cut` falls 8 characters before its end, inside the secret.
+
+    Each echo ends with its secret: the Basic value, the form's last field (the password),
+    the bearer token.
+    """
+    return "x" * max(0, cut - len(echoed) + 8) + echoed
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[str]:
+    """Serve the echoing API on a free loopback port; yield its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _pieces(secret: str, length: int = 8) -> set[str]:
+    """Return every `length`-character piece of `secret`: finding one means part of it leaked."""
+    return {secret[start : start + length] for start in range(len(secret) - length + 1)}
+
+
+def _basic_secret_part(user: str, secret: str) -> str:
+    """Return the part of base64(user:secret) that encodes only the secret."""
+    encoded = _basic(user, secret)
+    return encoded[4 * (len(user) // 3 + 1) :].rstrip("=")
+
+
+class TestEchoedAndCutSecrets:
+    """An API echoing what it was sent, cut mid-secret, shows no secret, encoding or piece of one."""
+
+    @pytest.mark.parametrize("mode", ["basic", "form", "api"])
+    def test_echoed_credentials_leak_nothing(self, echo_server: str, tmp_path: Path, mode: str) -> None:
+        """--check-config and --once against the echo: no secret, no base64 or URL form, no 8 characters."""
+        _EchoHandler.mode = mode
+        grant = ["--api.grant-type", "password", "--api.username", USERNAME] if mode == "form" else []
+        args = [
+            "--api.url", echo_server, "--api.client-id", CLIENT_ID,
+            "--api.client-secret-file", str(_write(tmp_path / "client-secret", ECHO_SECRET)),
+            "--api.password-file", str(_write(tmp_path / "password", ECHO_PASSWORD)),
+            *grant, "--api.max-retries", "0", "--log.level", "debug", "--log.format", "json",
+        ]  # fmt: skip
+        produced = ""
+        for extra in (["--check-config"], ["--once"]):
+            result = run_exporter([*args, *extra], timeout=60)
+            assert result.returncode == 1, result.stderr
+            produced += result.stdout + result.stderr
+        assert "[REDACTED]" in produced, "no echo reached the output: the test would prove nothing"
+        secrets = [ECHO_SECRET, ECHO_PASSWORD, quote_plus(ECHO_PASSWORD), *_EchoHandler.issued]
+        secrets.append(_basic_secret_part(CLIENT_ID, ECHO_SECRET))
+        leaks = [piece for secret in secrets for piece in _pieces(secret) if piece in produced]
+        assert leaks == [], f"pieces of secrets in the output: {leaks[:5]}"
 
 
 class TestNoSecretLeaks:
@@ -244,3 +364,10 @@ class TestNoSecretLeaks:
             if secret in text
         ]
         assert leaks == [], f"{len(leaks)} leaks: {sorted(set(leaks))[:20]}"
+
+    def test_no_piece_of_a_secret_appears_either(self, collected: Collected) -> None:
+        """No eight characters of a canary survive anywhere: a cut secret is still a leak."""
+        canaries = [CLIENT_SECRET, PASSWORD, WEB_PASSWORD, WRONG_SECRET, URL_PASSWORD]
+        pieces = {piece for canary in canaries for piece in _pieces(canary)}
+        leaks = {where for where, text in collected.texts if any(piece in text for piece in pieces)}
+        assert leaks == set(), f"pieces of secrets in: {sorted(leaks)}"

@@ -1,0 +1,103 @@
+"""The values settings are made of: bounded numbers, lists, secret files, TLS files, URLs.
+
+Shared by every section in ``config_sections``, so that a rule is stated once: every
+number is finite and bounded, a secret file is readable, UTF-8 and not empty, a TLS file
+loads (naming the file when it does not), a URL never keeps a password.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at runtime
+from typing import TYPE_CHECKING, Annotated, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BeforeValidator, Field, HttpUrl, SecretStr
+from pydantic_settings import NoDecode
+
+from exporter.config_sources import invalid_setting
+from exporter.errors import ConfigError
+from exporter.tls import TlsFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_DAY: Final = 86_400.0  # no timeout, delay, interval or window the exporter takes is longer
+_MAX_SECRET_BYTES: Final = 64 * 1024  # a JWT is a few KiB; more is a wrong file
+_MAX_COUNT: Final = 1_000_000  # beyond any real tenant, queue or page count, still a finite loop
+
+
+def split_list(value: object) -> object:
+    """Accept `a,b` as well as JSON `["a","b"]` from the environment, where lists arrive as one string."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+# The shared numeric types. Every number a section takes is finite (``_Section`` forbids inf
+# and NaN for all of them) and bounded above, from a flag, the environment or YAML alike:
+# an infinite interval or timeout once made polls run back to back or crash.
+Seconds = Annotated[float, Field(ge=0, le=_DAY)]
+PositiveSeconds = Annotated[float, Field(gt=0, le=_DAY)]
+Count = Annotated[int, Field(ge=1, le=_MAX_COUNT)]
+StrList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
+DroppableLabel = Literal["tenant_id", "queue", "task_type", "activity_type", "priority"]
+
+
+def read_secret_file(path: Path) -> str:
+    """Return the file's stripped text; raise ValueError naming the file, never quoting it."""
+    try:
+        if path.exists() and not path.is_file():  # a FIFO or a device (/dev/zero) blocks or never ends
+            raise ValueError(f"{path} is not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_SECRET_BYTES + 1)
+    except OSError as error:
+        raise ValueError(f"cannot read {path} ({error.strerror or type(error).__name__})") from None
+    if len(raw) > _MAX_SECRET_BYTES:
+        raise ValueError(f"{path} is larger than {_MAX_SECRET_BYTES // 1024} KiB, too large for a secret")
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    if not text:
+        raise ValueError(f"{path} is empty")
+    return text
+
+
+def read_secret(value: SecretStr | None, path: Path | None, setting: str) -> SecretStr | None:
+    """Return the secret, from its file when one is set; raise a one-line ConfigError naming the file."""
+    if path is None:
+        return value
+    try:
+        return SecretStr(read_secret_file(path))
+    except ValueError as problem:
+        raise ConfigError(f"{setting}: {problem}") from None
+
+
+def check_secret_file(path: Path | None, setting: str) -> None:
+    """Read a secret file once at start-up, so that a missing, empty or binary one stops it there."""
+    if path is None:
+        return
+    try:
+        read_secret_file(path)
+    except ValueError as problem:
+        raise invalid_setting(setting, str(problem)) from None
+
+
+def check_tls(load: Callable[[], object]) -> None:
+    """Load TLS files at start-up, so that a bad one stops it there with one line naming the file."""
+    try:
+        load()
+    except TlsFileError as error:
+        raise invalid_setting(error.setting, error.problem) from None
+
+
+def without_userinfo(url: HttpUrl | None) -> HttpUrl | None:
+    """Return `url` without any user:password@."""
+    if url is None or (url.username is None and url.password is None):
+        return url
+    parts = urlsplit(str(url))
+    return HttpUrl(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))

@@ -1,0 +1,149 @@
+"""Secret scrubbing: the registry of secret values and every form in which they reach text.
+
+A secret reaches a log line, an error or a usage message in more forms than its own: a
+client id and secret travel base64-encoded in an HTTP Basic header, a password grant sends
+the password URL-encoded in a form body, a URL may carry ``user:password@``, an echoed
+JSON body escapes quotes and backslashes. ``register_secret`` and ``register_credentials``
+record each such form; ``scrub`` replaces every one of them, masks the password of any URL
+userinfo, and masks a fragment of a registered form left at either end of a text that was
+cut before it reached us. ``clip`` is how a text is shortened: scrub the whole, then cut,
+so that a secret straddling the cut is gone before the cut can expose its first characters.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pydantic import SecretStr
+
+REDACTED: Final = "[REDACTED]"
+# A registered value this short would scrub ordinary words everywhere.
+MIN_SECRET_LENGTH: Final = 4
+# A cut-off fragment is masked from this length on. Shorter would mangle ordinary text: a
+# password ending in "2026" would mask the start of every timestamp.
+MIN_FRAGMENT_LENGTH: Final = 8
+_URL_USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#@\s:]*):[^/?#@\s]*@")
+
+
+def _base64_forms(raw: bytes) -> set[str]:
+    """Return the standard and URL-safe base64 of `raw`, padded and not (JWTs and URLs drop the padding)."""
+    padded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return padded | {form.rstrip("=") for form in padded}
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """Return `secret` and every encoding of it that can reach a log line or an error."""
+    return {
+        secret,
+        quote(secret, safe=""),  # URL path or query, form body (RFC 3986)
+        quote_plus(secret),  # application/x-www-form-urlencoded (the password grant's body)
+        json.dumps(secret)[1:-1],  # an echoed JSON body
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],  # an exception message that holds a repr()
+        *_base64_forms(secret.encode()),
+    }
+
+
+class _SecretRegistry:
+    """The forms to scrub, by the value they derive from; read on every log line, written rarely."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._forms: dict[str, frozenset[str]] = {}
+        self._values: tuple[str, ...] = ()
+
+    def add(self, key: str, forms: Iterable[str]) -> None:
+        with self._lock:
+            if key not in self._forms:
+                self._forms[key] = frozenset(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
+                self._publish()
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            if self._forms.pop(key, None) is not None:
+                self._publish()
+
+    def _publish(self) -> None:
+        # Longest first, so a form containing another is replaced whole.
+        forms = set().union(*self._forms.values())
+        self._values = tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return self._values
+
+
+_secrets = _SecretRegistry()
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Scrub this value and its encodings out of every text from now on (no-op for short values)."""
+    if value is None:
+        return
+    plain = value if isinstance(value, str) else value.get_secret_value()
+    if len(plain) >= MIN_SECRET_LENGTH:
+        _secrets.add(plain, encoded_forms(plain))
+
+
+def register_credentials(user: str | None, secret: str | SecretStr | None) -> None:
+    """Scrub the secret, and the base64 `user:secret` an HTTP Basic header carries, from now on."""
+    if secret is None:
+        return
+    plain = secret if isinstance(secret, str) else secret.get_secret_value()
+    register_secret(plain)
+    if user is not None and len(plain) >= MIN_SECRET_LENGTH:
+        pair = f"{user}:{plain}"
+        _secrets.add("\0basic\0" + pair, _base64_forms(pair.encode()))
+
+
+def forget_secret(value: str) -> None:
+    """Stop scrubbing a value that is no longer in use (a replaced access token)."""
+    _secrets.discard(value)
+
+
+def scrub(text: str) -> str:
+    """Return `text` with every registered secret form, URL password and cut-off fragment masked."""
+    forms = _secrets.values
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    if "://" in text:
+        text = _URL_USERINFO.sub(rf"\g<scheme>\g<user>:{REDACTED}@", text)
+    for form in forms:
+        text = _mask_fragments(text, form)
+    return text
+
+
+def clip(text: str, limit: int) -> str:
+    """Return `text` scrubbed, then cut to `limit` characters: never cut first, or a cut secret leaks."""
+    scrubbed = scrub(text)
+    return scrubbed if len(scrubbed) <= limit else scrubbed[:limit] + "..."
+
+
+def _mask_fragments(text: str, form: str) -> str:
+    """Mask a proper prefix of `form` that ends `text`, and a proper suffix that starts it (8+ characters)."""
+    if len(form) <= MIN_FRAGMENT_LENGTH or len(text) < MIN_FRAGMENT_LENGTH:
+        return text
+    head = form[:MIN_FRAGMENT_LENGTH]
+    start = text.find(head, max(0, len(text) - len(form) + 1))
+    while start != -1:
+        if form.startswith(text[start:]):  # the first hit is the longest fragment
+            text = text[:start] + REDACTED
+            break
+        start = text.find(head, start + 1)
+    tail = text[:MIN_FRAGMENT_LENGTH]
+    offset = form.find(tail, 1)
+    while offset != -1:
+        fragment = form[offset:]
+        if text.startswith(fragment):  # the first hit is the longest fragment
+            return REDACTED + text[len(fragment) :]
+        offset = form.find(tail, offset + 1)
+    return text

@@ -1,0 +1,195 @@
+"""Unusable settings, run as operators run them: exit 2, one line on stderr, no secret in any form.
+
+Every case runs the real console script with the client secret in its environment and
+then checks the whole of stderr: exactly one line, the program's error prefix, the
+setting or flag at fault named, and neither the secret nor its base64, URL-encoded or
+partial forms anywhere in what the process wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING
+from urllib.parse import quote_plus
+
+import pytest
+
+from tests.support.certs import encrypted_copy, self_signed
+from tests.support.processes import run_exporter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from exporter.simulator import RunningSimulator
+
+PROG = "acronis-task-exporter"
+CLIENT_ID = "cli-errors-client"
+CANARY = "cli-Canary+Secret/7d2f"
+API = ["--api.url", "https://dc.example", "--api.client-id", CLIENT_ID]
+# Fails fast: a check that reaches the network at all should not wait on retries.
+FAST = ["--api.max-retries", "0", "--api.timeout", "5"]
+
+
+def secret_forms(secret: str, user: str = CLIENT_ID) -> dict[str, str]:
+    """Return every form of `secret` that must not be shown, including its halves."""
+    return {
+        "plain": secret,
+        "base64": base64.b64encode(secret.encode()).decode().rstrip("="),
+        "basic": base64.b64encode(f"{user}:{secret}".encode()).decode().rstrip("="),
+        "form-encoded": quote_plus(secret),
+        "first half": secret[: len(secret) // 2],
+        "second half": secret[len(secret) // 2 :],
+    }
+
+
+def assert_one_clean_line(stderr: str, *expected: str) -> None:
+    """Stderr is one error line naming `expected`, and no form of the canary appears."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"{PROG}: error: "), stderr
+    for part in expected:
+        assert part in lines[0], f"{part!r} not in {lines[0]!r}"
+    leaks = [what for what, form in secret_forms(CANARY).items() if form in stderr]
+    assert leaks == [], f"{leaks} of the secret in {stderr!r}"
+
+
+def run(args: list[str], env: dict[str, str] | None = None, *, canary_in_env: bool = True) -> tuple[int, str]:
+    """Run the exporter, by default with the canary secret in its environment; return exit code, stderr."""
+    secret = {"ACRONIS_EXPORTER_API__CLIENT_SECRET": CANARY} if canary_in_env else {}
+    result = run_exporter(args, env={**secret, **(env or {})}, timeout=60)
+    assert result.stdout == ""
+    return result.returncode, result.stderr
+
+
+class TestUsage:
+    """A mistyped flag names the flag; the value given with it is never echoed."""
+
+    @pytest.mark.parametrize(
+        ("args", "expected"),
+        [
+            (
+                ["--api.client-secrt", CANARY],
+                "unknown flag --api.client-secrt; did you mean --api.client-secret",
+            ),
+            ([f"--api.client-secrt={CANARY}"], "unknown flag --api.client-secrt"),
+            (["--demo", CANARY], "unexpected value on the command line"),
+            ([f"--demo={CANARY}"], "argument --demo"),
+            (["--api.timeout", "-inf"], "argument --api.timeout: expected one argument"),
+        ],
+        ids=["typo-value", "typo=value", "stray-value", "switch=value", "dash-value"],
+    )
+    def test_usage_error_is_one_line_without_the_value(self, args: list[str], expected: str) -> None:
+        """Exit 2 and one line: no usage block, no value."""
+        code, stderr = run([*API, *args])
+        assert code == 2
+        assert_one_clean_line(stderr, expected)
+
+
+class TestNumbers:
+    """Non-finite and out-of-range numbers are refused from flags, environment and YAML."""
+
+    @pytest.mark.parametrize(
+        ("args", "env", "expected"),
+        [
+            (["--poll.interval", "inf"], {}, "poll.interval: input should be a finite number"),
+            (["--api.timeout", "inf"], {}, "api.timeout: input should be a finite number"),
+            (["--poll.completion-overlap", "inf"], {}, "poll.completion_overlap: input should be a finite"),
+            ([], {"ACRONIS_EXPORTER_POLL__INTERVAL": "nan"}, "poll.interval: input should be a finite"),
+            ([], {"ACRONIS_EXPORTER_API__PAGE_SIZE": "99999999"}, "api.page_size: input should be less than"),
+            (["--api.connect-timeout", "100000"], {}, "api.connect_timeout: input should be less than"),
+        ],
+        ids=["interval-inf", "timeout-inf", "overlap-inf", "env-nan", "env-huge-page", "timeout-over-a-day"],
+    )
+    def test_number_is_refused_in_one_line(self, args: list[str], env: dict[str, str], expected: str) -> None:
+        """Exit 2, one line naming the setting."""
+        code, stderr = run([*API, *args], env)
+        assert code == 2
+        assert_one_clean_line(stderr, expected)
+
+    def test_yaml_infinity_is_refused(self, tmp_path: Path) -> None:
+        """YAML's .inf is a float too, and refused like the flag."""
+        config = tmp_path / "exporter.yaml"
+        config.write_text("poll:\n  interval: .inf\n", encoding="utf-8")
+        code, stderr = run([*API, "--config.file", str(config)])
+        assert code == 2
+        assert_one_clean_line(stderr, "poll.interval: input should be a finite number")
+
+
+class TestFiles:
+    """Secret and TLS files that cannot be used are named; nothing hangs or shows a traceback."""
+
+    @pytest.mark.parametrize(
+        ("content", "problem"),
+        [(b"\xff\xfe" + CANARY.encode(), "is not UTF-8 text"), (b"\n", "is empty")],
+        ids=["not-utf8", "empty"],
+    )
+    def test_unusable_secret_file(self, tmp_path: Path, content: bytes, problem: str) -> None:
+        """The file is named with its problem, also under --check-config."""
+        path = tmp_path / "client-secret"
+        path.write_bytes(content)
+        args = [*API, "--api.client-secret-file", str(path), "--check-config"]
+        code, stderr = run(args, canary_in_env=False)  # the canary is in the file
+        assert code == 2
+        assert_one_clean_line(stderr, f"api.client_secret_file: {path} {problem}")
+
+    def test_a_section_given_garbage_in_the_environment(self) -> None:
+        """ACRONIS_EXPORTER_API=garbage is a line naming the variable, not a traceback."""
+        code, stderr = run(["--demo", "--check-config"], {"ACRONIS_EXPORTER_API": "garbage"})
+        assert code == 2
+        assert_one_clean_line(stderr, "ACRONIS_EXPORTER_API")
+
+    @pytest.mark.parametrize("broken", ["cert", "key", "mismatch", "encrypted"])
+    def test_web_tls_files_that_do_not_load(self, tmp_path: Path, broken: str) -> None:
+        """A certificate or key that does not load names its file; an encrypted key never prompts."""
+        cert, key = self_signed(tmp_path)
+        junk = tmp_path / "junk.pem"
+        junk.write_text("not a PEM file\n", encoding="utf-8")
+        files = {
+            "cert": (junk, key, "web.tls_cert_file", junk),
+            "key": (cert, junk, "web.tls_key_file", junk),
+            "mismatch": (cert, self_signed(tmp_path, "other")[1], "web.tls_key_file", None),
+            "encrypted": (cert, encrypted_copy(key), "web.tls_key_file", None),
+        }
+        cert_file, key_file, setting, named = files[broken]
+        args = ["--demo", "--web.tls-cert-file", str(cert_file), "--web.tls-key-file", str(key_file)]
+        code, stderr = run(args)
+        assert code == 2
+        assert_one_clean_line(stderr, setting, str(named or key_file))
+
+    def test_api_ca_file_that_does_not_load(self, tmp_path: Path) -> None:
+        """--check-config with a CA bundle that holds no certificate names the file."""
+        bundle = tmp_path / "ca.pem"
+        bundle.write_text("not a certificate\n", encoding="utf-8")
+        code, stderr = run([*API, "--api.ca-file", str(bundle), "--check-config"])
+        assert code == 2
+        assert_one_clean_line(stderr, "api.ca_file", str(bundle))
+
+
+class TestCheckConfig:
+    """--check-config answers in one line whatever the API sends, and never shows a URL password."""
+
+    @pytest.mark.parametrize("fault", ["wrong_shape", "malformed_json", "truncate_json"])
+    def test_api_data_errors_are_one_line(
+        self, simulator_factory: Callable[..., RunningSimulator], fault: str
+    ) -> None:
+        """A count reply we cannot read: exit 1, the last line says so, no traceback."""
+        sim = simulator_factory(wall_clock=True)
+        getattr(sim.faults, fault)(times=None)
+        args = ["--api.url", sim.url, "--api.client-id", sim.config.client_id, *FAST, "--check-config"]
+        result = run_exporter(args, env={"ACRONIS_EXPORTER_API__CLIENT_SECRET": sim.config.client_secret})
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1].startswith(f"{PROG}: error: {sim.url} refused the check")
+
+    def test_url_password_is_never_shown(self, simulator_factory: Callable[..., RunningSimulator]) -> None:
+        """A user:password@ in api.url appears nowhere in what the check writes."""
+        sim = simulator_factory(wall_clock=True)
+        password = "url-Pass-5e8b0c"  # noqa: S105
+        url = sim.url.replace("://", f"://ops:{password}@")
+        args = ["--api.url", url, "--api.client-id", sim.config.client_id, *FAST, "--check-config"]
+        for secret in (sim.config.client_secret, "wrong-secret-value"):
+            result = run_exporter(args, env={"ACRONIS_EXPORTER_API__CLIENT_SECRET": secret})
+            assert result.returncode in (0, 1), result.stderr
+            assert password not in result.stdout + result.stderr
+            assert password[:8] not in result.stdout + result.stderr

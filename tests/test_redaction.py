@@ -1,0 +1,168 @@
+"""Redaction: every form a secret reaches text in is scrubbed, and cutting never exposes a part.
+
+The rule under test is: scrub the whole text, then cut it (``clip``). A property check
+runs it over many random secrets placed at random offsets around random cut positions,
+and asserts that no four-character piece of the secret (nor of its encoded forms)
+survives, which cutting first and scrubbing after fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+import string
+from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
+
+import pytest
+import structlog
+
+from exporter import logs, redaction
+from exporter.config import LogSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+CLIENT_ID = "redaction-client"
+# Characters that URL-, form- and JSON-encoding all change, so every form differs from the plain one.
+SECRET = 'rd-Secret+/ &=%"\\-4b1e9a'  # noqa: S105 - a test value that must never be written
+# The secret alphabet and the filler alphabet share no character, and neither can be read
+# inside the marker: any four characters of a secret found afterwards are a leak.
+SECRET_ALPHABET = string.ascii_lowercase + string.digits
+FILLER_ALPHABET = " .,;:-_()!?#*~"
+MIN_FRAGMENT = 4
+
+
+@pytest.fixture(autouse=True)
+def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Give each test an empty secret registry, so random secrets do not outlive it."""
+    monkeypatch.setattr(redaction, "_secrets", redaction._SecretRegistry())
+    yield
+    structlog.reset_defaults()
+
+
+def _fragments(secret: str, length: int = MIN_FRAGMENT) -> set[str]:
+    """Return every piece of `secret` at least `length` characters long."""
+    return {
+        secret[start:end] for start in range(len(secret)) for end in range(start + length, len(secret) + 1)
+    }
+
+
+def _basic(user: str, secret: str) -> str:
+    return base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+class TestEncodedForms:
+    """A secret is scrubbed in every encoding in which it travels."""
+
+    @pytest.mark.parametrize(
+        ("form", "encode"),
+        [
+            ("plain", lambda s: s),
+            ("HTTP Basic user:secret", lambda s: _basic(CLIENT_ID, s)),
+            ("base64 of the secret", lambda s: base64.b64encode(s.encode()).decode()),
+            ("URL-safe base64", lambda s: base64.urlsafe_b64encode(s.encode()).decode()),
+            ("URL-encoded", lambda s: quote(s, safe="")),
+            ("form-encoded", quote_plus),
+            ("JSON-escaped", lambda s: json.dumps(s)[1:-1]),
+        ],
+    )
+    def test_each_form_is_scrubbed(self, form: str, encode: object) -> None:
+        """The form a header, a body, a URL or an echoed JSON reply carries is masked."""
+        assert callable(encode)
+        logs.register_credentials(CLIENT_ID, SECRET)
+        text = f"token endpoint said: Authorization: Basic {encode(SECRET)} (HTTP 401)"
+        scrubbed = logs.scrub(text)
+        assert encode(SECRET) not in scrubbed, form
+        assert logs.REDACTED in scrubbed
+
+    def test_basic_form_is_scrubbed_in_a_written_log_line(self) -> None:
+        """A log line echoing a Basic header holds the marker, not the credentials."""
+        output = io.StringIO()
+        logs.configure(LogSettings(format="json"), stream=output)
+        logs.register_credentials(CLIENT_ID, SECRET)
+        logs.get_logger().warning("echoed", header=f"Basic {_basic(CLIENT_ID, SECRET)}")
+        line = json.loads(output.getvalue())
+        assert line["header"] == f"Basic {logs.REDACTED}"
+
+    def test_forgetting_a_token_forgets_its_encodings(self) -> None:
+        """A replaced token's base64 form is no longer masked either."""
+        token = "tok-3c7e1f9a2b"  # noqa: S105
+        encoded = base64.b64encode(token.encode()).decode().rstrip("=")
+        logs.register_secret(token)
+        assert encoded not in logs.scrub(encoded)
+        logs.forget_secret(token)
+        assert logs.scrub(encoded) == encoded
+
+
+class TestUrls:
+    """A password in a URL's userinfo is masked wherever a URL appears."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://user:hunter2-pw@dc.example/api",
+            "http://u:p%40ss-word@[::1]:8443/x",
+            "https://:only-password@dc.example",
+        ],
+    )
+    def test_userinfo_password_is_masked(self, url: str) -> None:
+        """Only the password goes; scheme, user and host stay readable."""
+        password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+        scrubbed = logs.scrub(f"cannot reach {url} (ConnectError)")
+        assert password not in scrubbed
+        assert f":{logs.REDACTED}@" in scrubbed
+
+    def test_a_url_without_userinfo_is_unchanged(self) -> None:
+        """Ports and paths are not mistaken for passwords."""
+        text = "GET https://dc.example:8443/api/task_manager/v2/tasks?after=a:b"
+        assert logs.scrub(text) == text
+
+
+class TestCutting:
+    """Cutting a text never leaves part of a secret in it."""
+
+    def test_a_secret_straddling_the_cut_leaves_nothing(self) -> None:
+        """clip() scrubs before it cuts: the first characters of a cut secret are gone too."""
+        logs.register_secret(SECRET)
+        text = "x" * 50 + SECRET + "y" * 50
+        for limit in range(50, 50 + len(SECRET) + 1):
+            clipped = logs.clip(text, limit)
+            assert not any(piece in clipped for piece in _fragments(SECRET)), limit
+
+    def test_a_fragment_cut_off_elsewhere_is_masked(self) -> None:
+        """Text that arrives already cut (by a server, a library) loses a secret's prefix or suffix."""
+        logs.register_secret(SECRET)
+        assert logs.scrub("error: " + SECRET[:9]) == f"error: {logs.REDACTED}"
+        assert logs.scrub(SECRET[-9:] + " was refused") == f"{logs.REDACTED} was refused"
+
+    def test_short_pieces_at_the_ends_are_left_alone(self) -> None:
+        """Fewer than eight characters at an end are ordinary text, or a year would mask timestamps."""
+        logs.register_secret("Summer-holidays-2026")
+        timestamp = "2026-12-01T20:25:42Z"
+        assert logs.scrub(timestamp) == timestamp
+        assert logs.scrub("the poll finished: Summer") == "the poll finished: Summer"
+
+    def test_random_secrets_at_random_cuts_leak_nothing(self) -> None:
+        """Property: for random secrets, offsets and cut positions, no 4+ character piece survives."""
+        rng = random.Random(20261201)  # noqa: S311 - seeded test data, so a failure reproduces
+        for _ in range(400):
+            secret = "".join(rng.choices(SECRET_ALPHABET, k=rng.randint(8, 48)))
+            logs.register_credentials(CLIENT_ID, secret)
+            before = "".join(rng.choices(FILLER_ALPHABET, k=rng.randint(0, 80)))
+            after = "".join(rng.choices(FILLER_ALPHABET, k=rng.randint(0, 80)))
+            form = rng.choice([secret, _basic(CLIENT_ID, secret)])
+            text = before + form + after
+            limit = rng.randint(0, len(text))
+            clipped = logs.clip(text, limit)
+            pieces = _fragments(secret) | _fragments(base64.b64encode(secret.encode()).decode()[:-4])
+            leaked = [piece for piece in pieces if piece in clipped]
+            assert leaked == [], f"{clipped!r} (limit {limit}) holds {leaked[:3]} of {secret!r}"
+            logs.forget_secret(secret)
+
+    def test_the_property_check_sees_a_cut_secret(self) -> None:
+        """The check above can fail: a text cut without scrubbing holds the secret's first characters."""
+        text = "x" * 50 + SECRET
+        assert any(piece in text[:58] for piece in _fragments(SECRET))
