@@ -30,6 +30,10 @@ from pydantic_settings import NoDecode
 from exporter.config_sources import invalid_setting
 from exporter.errors import ConfigError
 
+# A full task is about 2 KB of JSON; 8 KiB each leaves room for long error texts while
+# four replies in flight, parsed, stay well inside the Helm chart's 256 MiB.
+REPLY_BYTES_PER_ITEM = 8 * 1024
+REPLY_BYTES_MIN = 64 * 1024  # the envelope, and the least any reply may be allowed
 _LISTEN_ADDRESS = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):(?P<port>\d{1,5})$")
 
 
@@ -103,7 +107,7 @@ class ApiSettings(_Section):
     insecure_skip_verify: bool = False
     """Do not verify the API's TLS certificate (logged loudly)."""
     timeout: float = Field(30.0, gt=0)
-    """Seconds to wait for one response."""
+    """Seconds one request may take in all: connect, send, headers and body."""
     connect_timeout: float = Field(10.0, gt=0)
     """Seconds to wait for a connection."""
     max_retries: int = Field(2, ge=0, le=10)
@@ -120,8 +124,17 @@ class ApiSettings(_Section):
     """Items per listing page (limit)."""
     max_pages: int = Field(2000, ge=1)
     """Pages one listing may take before it is abandoned as endless."""
+    max_reply_bytes: int | None = Field(None, ge=REPLY_BYTES_MIN)
+    """Largest reply body read, once decompressed (default: 8 KiB per item of a page, plus 64 KiB)."""
     token_refresh_margin: float = Field(900.0, ge=0)
     """Renew the access token this many seconds before it expires."""
+
+    @property
+    def reply_byte_cap(self) -> int:
+        """The byte cap of one reply: api.max_reply_bytes, or derived from api.page_size."""
+        if self.max_reply_bytes is not None:
+            return self.max_reply_bytes
+        return self.page_size * REPLY_BYTES_PER_ITEM + REPLY_BYTES_MIN
 
     @property
     def base_url(self) -> str:
@@ -235,6 +248,8 @@ class WebSettings(_Section):
     """Password for --web.basic-auth-username."""
     basic_auth_password_file: Path | None = None
     """File holding the basic-auth password."""
+    max_connections: int = Field(64, ge=2, le=4096)
+    """Connections served at once; past it the one idle longest is closed for the newcomer."""
 
     @field_validator("listen_address")
     @classmethod
