@@ -125,7 +125,7 @@ class ApiSettings(_Section):
     max_pages: int = Field(2000, ge=1)
     """Pages one listing may take before it is abandoned as endless."""
     max_reply_bytes: int | None = Field(None, ge=REPLY_BYTES_MIN)
-    """Largest reply body read, once decompressed (default: 8 KiB per item of a page, plus 64 KiB)."""
+    """Largest reply body read, once decompressed; unset: 8 KiB per item of --api.page-size plus 64 KiB."""
     token_refresh_margin: float = Field(900.0, ge=0)
     """Renew the access token this many seconds before it expires."""
 

@@ -14,10 +14,11 @@ fails every job of the poll that has not started yet, with the same error.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
-from concurrent.futures import Future, wait
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -104,10 +105,11 @@ class SourceJobs(Generic[T]):
         """Wait for every job; return their results, or raise the first error in submission order."""
         futures = list(self._futures.values())
         if self._probe is not None:
-            wait([self._probe])  # the probe releases the held jobs: only then are all futures live
+            _settle(self._probe)  # the probe releases the held jobs: only then are all futures live
             if self._probe.cancelled():  # it never ran, so nothing will release them
                 self._cancel_held()
-        wait(futures)
+        for future in futures:
+            _settle(future)
         if any(future.cancelled() for future in futures):
             raise PollCancelled(self.name)
         return {key: future.result() for key, future in self._futures.items()}
@@ -183,6 +185,16 @@ class SourceJobs(Generic[T]):
             ended = time.monotonic()
             with self._lock:
                 self._last_end = ended if self._last_end is None else max(self._last_end, ended)
+
+
+def _settle(future: Future[Any]) -> None:
+    """Wait until ``future`` is done or cancelled.
+
+    Not ``concurrent.futures.wait``: it misses a future cancelled by a pool's shutdown,
+    which never notifies its waiters, and would wait forever.
+    """
+    with contextlib.suppress(CancelledError):
+        future.exception()
 
 
 def _cancel_unfilled(placeholder: Future[Any], done: Future[Any]) -> None:

@@ -217,6 +217,21 @@ ITEMS_SKIPPED = MetricSpec(
 )
 
 # --- Direct instrumentation of the exporter's own work (see SelfMetrics) ------------------
+# The reasons a refresh or a request fails with: a closed vocabulary, as they are label
+# values (README). too_large: a reply over --api.max-reply-bytes (or the token reply's cap).
+FAILURE_REASONS: Final = (
+    "timeout",
+    "connect",
+    "http_4xx",
+    "http_5xx",
+    "throttled",
+    "auth",
+    "forbidden",
+    "decode",
+    "shape",
+    "too_large",
+    "pagination",
+)
 REFRESHES = MetricSpec("acronis_exporter_refreshes", "counter", "Source refreshes attempted.", ("source",))
 REFRESH_FAILURES = MetricSpec(
     "acronis_exporter_refresh_failures",

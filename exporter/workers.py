@@ -62,7 +62,8 @@ class DaemonPool(Executor):
         for _ in range(stop_marks):
             self._jobs.put(None)  # one stop mark per worker, after whatever still runs
         for future, _ in dropped:  # outside every lock: their callbacks may do what they like
-            future.cancel()
+            if future.cancel():
+                future.set_running_or_notify_cancel()  # wakes concurrent.futures.wait() too
         if wait:
             for thread in threads:
                 thread.join()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
@@ -32,7 +33,7 @@ def test_sighup_and_sigusr1_are_logged_and_the_exporter_keeps_serving(tmp_path: 
             for count in (1, 2):  # a second one too: the handler stays installed
                 exporter.send_signal(signal.SIGHUP)
                 wait_until(
-                    lambda n=count: _logged(exporter, "reload_not_supported", n), timeout=10.0, what="SIGHUP"
+                    partial(_logged, exporter, "reload_not_supported", count), timeout=10.0, what="SIGHUP"
                 )
             assert exporter.returncode is None
             assert exporter.get("/metrics").status_code == 200

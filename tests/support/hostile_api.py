@@ -65,7 +65,7 @@ class HostileApi(StopsOnExit):
         """The stub's base URL."""
         assert self._server is not None  # set in __post_init__
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def set(self, endpoint: Endpoint, mode: Mode) -> None:
         """Answer ``endpoint`` in ``mode`` from the next request on."""
