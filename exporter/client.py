@@ -17,12 +17,12 @@ from urllib.parse import quote
 
 import httpx
 
-from exporter import __version__, logs
+from exporter import logs
 from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
-from exporter.replies import ACCEPT_ENCODING
 from exporter.retry import Retry, RetryPolicy
-from exporter.transport import http_timeout, http_transport, read_reply
+from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
+from exporter.transport import http_client, read_reply
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 Resource = Literal["tasks", "activities"]
 Item = dict[str, Any]
-USER_AGENT: Final = f"acronis-task-exporter/{__version__}"
 API_PREFIX: Final = "/api/task_manager/v2"
 VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
 _ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
@@ -83,16 +82,12 @@ class TaskManagerClient:
         self._retry = RetryPolicy(api, metrics, stop=self._stop, rng=rng)
         if api.insecure_skip_verify:
             _log.warning("tls_verification_disabled", url=api.base_url, setting="api.insecure_skip_verify")
-        self._http = httpx.Client(
+        self._http = http_client(
+            api,
+            connections=api.concurrency,
+            transport=transport,
             base_url=api.base_url + API_PREFIX,
             auth=auth,
-            timeout=http_timeout(api),
-            headers={
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            transport=http_transport(api, transport, connections=api.concurrency),
             event_hooks={"request": [self._admit], "response": [self._count_response]},
         )
 

@@ -152,12 +152,18 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class DeadlineTransport(httpx.HTTPTransport):
-    """httpx's own transport, with the connection pool's sockets bound by ``request_deadline``."""
+def keep_deadlines(client: httpx.Client) -> httpx.Client:
+    """Make every transport of ``client`` keep ``request_deadline``: the direct one and any proxy's.
 
-    def __init__(self, **kwargs: Any) -> None:  # noqa: ANN401 - httpx.HTTPTransport's keywords
-        super().__init__(**kwargs)
-        # httpx has no public hook for httpcore's network backend; the pool (proxied or
-        # not) keeps it here. tests/test_deadline.py fails if a new httpx moves it.
-        pool = self._pool
-        pool._network_backend = _DeadlineBackend(pool._network_backend)  # noqa: SLF001
+    The client is built as usual first, so HTTPS_PROXY and NO_PROXY from the environment
+    are honoured as before; a transport that is not httpx's own (a test's) is left alone.
+    httpx has no public hook for httpcore's network backend: this reaches for the pools'
+    attribute, and tests/test_deadline.py fails if a new httpx moves it.
+    """
+    transports = [client._transport, *client._mounts.values()]  # noqa: SLF001
+    for transport in transports:
+        if isinstance(transport, httpx.HTTPTransport):
+            pool = transport._pool  # noqa: SLF001
+            if not isinstance(pool._network_backend, _DeadlineBackend):  # noqa: SLF001
+                pool._network_backend = _DeadlineBackend(pool._network_backend)  # noqa: SLF001
+    return client

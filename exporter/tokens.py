@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Final, TypeGuard
 import httpx
 
 from exporter import logs
-from exporter.client import USER_AGENT, endpoint_of
+from exporter.client import endpoint_of
 from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
-from exporter.replies import ACCEPT_ENCODING
-from exporter.transport import http_timeout, http_transport, read_reply
+from exporter.transport import http_client, read_reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,15 +85,7 @@ class TokenSource:
         # A client per mint: tokens are minted every couple of hours, and this keeps the
         # token endpoint's connection entirely apart from the API's authenticated pool.
         with (
-            httpx.Client(
-                timeout=http_timeout(self._api),
-                headers={
-                    "User-Agent": USER_AGENT,
-                    "Accept": "application/json",
-                    "Accept-Encoding": ACCEPT_ENCODING,
-                },
-                transport=http_transport(self._api, self._transport, connections=1),
-            ) as http,
+            http_client(self._api, connections=1, transport=self._transport) as http,
             request_deadline(self._api.timeout),
         ):
             try:

@@ -1,23 +1,28 @@
 """How the exporter's HTTP clients reach the API: TLS, timeouts, the transport, bounded replies.
 
-Both clients (the Task Manager one and the token endpoint's) send through a
-``DeadlineTransport``, so every request is bounded as a whole by ``api.timeout``, and read
-every reply through ``read_reply``, so no reply can hold more than its byte cap in memory.
+Both clients (the Task Manager one and the token endpoint's) keep ``deadline``'s request
+deadline, so every request is bounded as a whole by ``api.timeout``, and read every reply
+through ``read_reply``, so no reply can hold more than its byte cap in memory.
 """
 
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from exporter.deadline import DeadlineTransport
+from exporter import __version__
+from exporter.deadline import keep_deadlines
 from exporter.errors import BadPayload
-from exporter.replies import ReplyTooLarge, ReplyUnreadable, read_capped
+from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from exporter.config import ApiSettings
+
+USER_AGENT: Final = f"acronis-task-exporter/{__version__}"
 
 ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its code is ever shown
 
@@ -36,14 +41,27 @@ def http_timeout(api: ApiSettings) -> httpx.Timeout:
     return httpx.Timeout(api.timeout, connect=min(api.connect_timeout, api.timeout))
 
 
-def http_transport(
-    api: ApiSettings, transport: httpx.BaseTransport | None, *, connections: int
-) -> httpx.BaseTransport:
-    """Return ``transport`` (a test's), else one whose sockets keep the request deadline."""
-    if transport is not None:
-        return transport
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return DeadlineTransport(verify=tls_verify(api), limits=limits)
+def http_client(  # noqa: PLR0913 - httpx.Client keywords the two clients differ in
+    api: ApiSettings,
+    *,
+    connections: int,
+    transport: httpx.BaseTransport | None,
+    base_url: str = "",
+    auth: httpx.Auth | None = None,
+    event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+) -> httpx.Client:
+    """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured)."""
+    client = httpx.Client(
+        base_url=base_url,
+        auth=auth,
+        event_hooks=event_hooks,
+        timeout=http_timeout(api),
+        verify=tls_verify(api),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
+        transport=transport,
+    )
+    return keep_deadlines(client)
 
 
 def read_reply(streamed: httpx.Response, *, cap: int, what: str) -> httpx.Response:

@@ -2,7 +2,7 @@
 
 The client and the token source talk to ``tests/support/hostile_api.py``: the deadline
 must hold against a reply that drips, the stop event must end a read that hangs, and the
-byte cap must stop a flood or a gzip bomb. These go through ``DeadlineTransport``, so they
+byte cap must stop a flood or a gzip bomb. These go through ``deadline.keep_deadlines``, so they
 also fail if a new httpx moves the connection pool's network backend.
 """
 
