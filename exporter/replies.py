@@ -41,6 +41,7 @@ def read_capped(response: httpx.Response, cap: int, *, truncate: bool = False) -
         body = _read_body(response, encoding, cap)
     if len(body) > cap:
         if not truncate:
+            body.clear()  # a traceback keeps this frame alive as long as the error: free the bytes now
             raise ReplyTooLarge(f"more than {cap} bytes")
         del body[cap:]
     headers = [
