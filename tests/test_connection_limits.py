@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from exporter.config import WebSettings
+from exporter.listener import MetricsServer
 from tests.support.hostile_api import CLIENT_ID, CLIENT_SECRET, HostileApi
 from tests.support.processes import EXPORTER_COMMAND, ExporterProcess, child_env, free_port
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +82,26 @@ def test_a_scrape_gets_through_hundreds_of_idle_connections(tmp_path: Path) -> N
             for sock in idle:
                 sock.close()
         assert exporter.returncode is None, exporter.stderr()[-2000:]
+
+
+def _hello(_environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello\n"]
+
+
+def test_past_the_limit_the_connection_idle_longest_makes_room() -> None:
+    """With two slots taken by idle sockets, a third connection evicts the first; a scrape then gets in."""
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0", max_connections=2), _hello)
+    server.start()
+    first = socket.create_connection(server.address, timeout=10.0)
+    second = socket.create_connection(server.address, timeout=10.0)
+    try:
+        with socket.create_connection(server.address, timeout=10.0):
+            assert first.recv(1) == b"", "the connection idle longest was not closed"
+        response = httpx.get(f"http://127.0.0.1:{server.address[1]}/", timeout=10.0)
+        assert response.status_code == 200
+        assert response.text == "hello\n"
+    finally:
+        first.close()
+        second.close()
+        server.shutdown()
