@@ -15,7 +15,7 @@ import threading
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Final, TextIO
 
-from exporter import __version__, config, logs
+from exporter import __version__, config, logs, signals
 from exporter.errors import ApiError, ConfigError
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     logs.configure(settings.log)
     _raise_on_signals()
+    signals.install()  # SIGHUP and SIGUSR1 are logged, never fatal
     try:
         return _run(settings)
     except ConfigError as error:  # a secret file that vanished between validation and use

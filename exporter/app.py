@@ -9,10 +9,11 @@ prints; ``__main__`` does that.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from exporter import logs
+from exporter import logs, signals
 from exporter.allocator import release_freed_memory, tune_allocator
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
@@ -24,7 +25,7 @@ from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from prometheus_client import CollectorRegistry
 
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     from exporter.simulator import RunningSimulator
 
 DEMO_POLL_INTERVAL: Final = 15.0  # seconds: lively in a demo, still gentle on the simulator
-_JOIN_TIMEOUT: Final = 1.5  # a poll stuck in an HTTP read must not hold up exit
+# Seconds close() waits for the loops in all: in-flight reads end within deadline.STOP_SLICE
+# of the stop, and whatever still runs after this is a daemon thread that exit abandons.
+_JOIN_BUDGET: Final = 1.0
 _log = logs.get_logger(component="app")
 
 
@@ -77,6 +80,7 @@ class Exporter:
         try:
             self._threads.append(server.start())
             self._start("poller", self.poller.run, self.stop)
+            signals.report_state_with(self.state)
             _log.info("exporter_started", listen_address=server.url, api_url=self.settings.api.base_url)
             self.stop.wait()
         finally:
@@ -88,11 +92,26 @@ class Exporter:
     def close(self) -> None:
         """Stop the poll loop and release the HTTP connections."""
         self.stop.set()
+        deadline = time.monotonic() + _JOIN_BUDGET
         for thread in self._threads:
-            thread.join(timeout=_JOIN_TIMEOUT)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.poller.close()
         self.client.close()
         _log.info("exporter_stopped")
+
+    def state(self) -> Mapping[str, object]:
+        """Return what SIGUSR1 logs: readiness, health, and each source's latest outcome."""
+        snapshot = self.store.latest
+        return {
+            "ready": self.store.first_published.is_set(),
+            "healthy": self.poller.healthy(),
+            "up": snapshot.up,
+            "snapshot_taken_at": snapshot.taken_at or None,
+            "sources": {
+                name: {"ok": status.ok, "reason": status.error_reason, "last_success": status.last_success}
+                for name, status in snapshot.sources.items()
+            },
+        }
 
     def _start(self, name: str, target: Callable[..., object], *args: object) -> None:
         # Daemon threads: an HTTP read stuck past the join timeout must not block exit.

@@ -16,14 +16,16 @@ from urllib.parse import quote
 
 import httpx
 
-from exporter import __version__, logs, tls
+from exporter import logs
+from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page, http_date
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.retry import Retry, RetryPolicy
+from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
+from exporter.transport import http_client, read_reply
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Iterator, Sequence
     from types import TracebackType
 
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
 
 Resource = Literal["tasks", "activities"]
 Item = dict[str, Any]
-USER_AGENT: Final = f"acronis-task-exporter/{__version__}"
 API_PREFIX: Final = "/api/task_manager/v2"
 VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
 _ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
@@ -51,20 +52,6 @@ class Paging(TypedDict, total=False):
     lod: Required[str]
     limit: int | None
     max_pages: int | None
-
-
-def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
-    """Return what httpx should verify the API's certificate with."""
-    if api.insecure_skip_verify:
-        return False
-    if api.ca_file is not None:
-        return tls.client_context(api.ca_file)  # names the file when it does not load
-    return True
-
-
-def http_timeout(api: ApiSettings) -> httpx.Timeout:
-    """Return the per-request timeout, with its own connect limit."""
-    return httpx.Timeout(api.timeout, connect=api.connect_timeout)
 
 
 def endpoint_of(path: str) -> str:
@@ -93,17 +80,16 @@ class TaskManagerClient:
         self._api = api
         self._metrics = metrics
         rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
-        self._retry = RetryPolicy(api, metrics, stop=stop or threading.Event(), rng=rng)
+        self._stop = stop or threading.Event()
+        self._retry = RetryPolicy(api, metrics, stop=self._stop, rng=rng)
         if api.insecure_skip_verify:
             _log.warning("tls_verification_disabled", url=api.base_url, setting="api.insecure_skip_verify")
-        self._http = httpx.Client(
+        self._http = http_client(
+            api,
+            connections=api.concurrency,
+            transport=transport,
             base_url=api.base_url + API_PREFIX,
             auth=auth,
-            timeout=http_timeout(api),
-            verify=tls_verify(api),
-            limits=httpx.Limits(max_connections=api.concurrency, max_keepalive_connections=api.concurrency),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=transport,
             event_hooks={"request": [self._admit], "response": [self._count_response, self._note_date]},
         )
         self._last_reply = threading.local()  # the Date of this thread's latest reply
@@ -205,27 +191,39 @@ class TaskManagerClient:
     def _attempt(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
         started = time.perf_counter()
         try:
-            response = self._http.get(path, params=list(params))
+            with (
+                request_deadline(self._api.timeout, self._stop),
+                self._http.stream("GET", path, params=list(params)) as streamed,
+            ):
+                response = read_reply(streamed, cap=self._api.reply_byte_cap, what=f"GET {endpoint}")
         except httpx.TimeoutException:
+            if self._stop.is_set():
+                raise self._cancelled(endpoint) from None
             error = ApiUnavailable(
-                f"GET {endpoint}: no response within {self._api.timeout:g}s", reason="timeout"
+                f"GET {endpoint}: no full reply within {self._api.timeout:g}s", reason="timeout"
             )
             raise Retry(error) from None
         except httpx.TransportError as exc:
+            if self._stop.is_set():  # shutdown cut the read short
+                raise self._cancelled(endpoint) from None
             host = self._http.base_url.host
             error = ApiUnavailable(
                 f"GET {endpoint}: cannot reach {host} ({type(exc).__name__})", reason="connect"
             )
             raise Retry(error) from None
         except ApiUnavailable as error:
-            if error.reason == "cancelled":  # shutdown, from the gate at the wire
-                raise
+            if error.reason == "cancelled" or self._stop.is_set():  # shutdown, at the gate or mid-mint
+                raise self._cancelled(endpoint) from None
             raise Retry(error) from None  # the token endpoint was down: worth another go
         finally:
             self._metrics.api_request_duration.labels(endpoint=endpoint).observe(
                 time.perf_counter() - started
             )
         return self._interpret(endpoint, response)
+
+    @staticmethod
+    def _cancelled(endpoint: str) -> ApiUnavailable:
+        return ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
 
     def _interpret(self, endpoint: str, response: httpx.Response) -> object:
         status = response.status_code

@@ -44,6 +44,11 @@ from exporter.config_values import (
     without_userinfo,
 )
 
+# A full task is about 2 KB of JSON; 8 KiB each leaves room for long error texts while
+# four replies in flight, parsed, stay well inside the Helm chart's 256 MiB.
+REPLY_BYTES_PER_ITEM = 8 * 1024
+REPLY_BYTES_MIN = 64 * 1024  # the envelope, and the least any reply may be allowed
+REPLY_BYTES_MAX = 1024**3  # past a GiB no reply could be held, let alone parsed, in the chart's limit
 _LISTEN_ADDRESS = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):(?P<port>\d{1,5})$")
 
 
@@ -81,7 +86,7 @@ class ApiSettings(_Section):
     insecure_skip_verify: bool = False
     """Do not verify the API's TLS certificate (logged loudly)."""
     timeout: PositiveSeconds = 30.0
-    """Seconds to wait for one response."""
+    """Seconds one request may take in all: connect, send, headers and body."""
     connect_timeout: PositiveSeconds = 10.0
     """Seconds to wait for a connection."""
     max_retries: int = Field(2, ge=0, le=10)
@@ -98,6 +103,8 @@ class ApiSettings(_Section):
     """Items per listing page (limit)."""
     max_pages: Count = 2000
     """Pages one listing may take before it is abandoned as endless."""
+    max_reply_bytes: int | None = Field(None, ge=REPLY_BYTES_MIN, le=REPLY_BYTES_MAX)
+    """Largest reply body read, once decompressed; unset: 8 KiB per item of --api.page-size plus 64 KiB."""
     token_refresh_margin: Seconds = 900.0
     """Renew the access token this many seconds before it expires."""
 
@@ -107,6 +114,13 @@ class ApiSettings(_Section):
         # Credentials go in api.client_id/client_secret; a user:password@ in the URL would
         # only be shown wherever the URL is (logs, errors, the landing page): drop it.
         return without_userinfo(url)
+
+    @property
+    def reply_byte_cap(self) -> int:
+        """The byte cap of one reply: api.max_reply_bytes, or derived from api.page_size."""
+        if self.max_reply_bytes is not None:
+            return self.max_reply_bytes
+        return self.page_size * REPLY_BYTES_PER_ITEM + REPLY_BYTES_MIN
 
     @property
     def base_url(self) -> str:
@@ -221,6 +235,8 @@ class WebSettings(_Section):
     """Password for --web.basic-auth-username."""
     basic_auth_password_file: Path | None = None
     """File holding the basic-auth password."""
+    max_connections: int = Field(64, ge=2, le=4096)
+    """Connections served at once; past it the one idle longest is closed for the newcomer."""
 
     @field_validator("listen_address")
     @classmethod

@@ -14,12 +14,14 @@ fails every job of the poll that has not started yet, with the same error.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
-from concurrent.futures import Future, wait
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from exporter.errors import ApiError
 from exporter.sources import (
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from exporter.sources import CountKey, OpenActivityScan, OpenTaskScan, Paging, Params
 
 T = TypeVar("T")
+R = TypeVar("R")
 POLL_WIDE_REASONS: Final = frozenset({"auth", "forbidden", "throttled"})
 
 
@@ -79,6 +82,7 @@ class SourceJobs(Generic[T]):
         self._own = Breaker(reasons=None)  # once one job failed, the source has failed
         self._futures: dict[Hashable, Future[T]] = {}
         self._probe: Future[T] | None = None
+        self._released = False  # the probe has finished: jobs go straight to the pool
         self._held: list[tuple[Future[T], Callable[[], T]]] = []  # waiting for the probe
         self._lock = threading.Lock()
         self._first_start: float | None = None
@@ -87,24 +91,25 @@ class SourceJobs(Generic[T]):
     def submit(self, key: Hashable, job: Callable[[], T]) -> None:
         """Queue ``job``; its result will be found under ``key``."""
         with self._lock:
-            probe = self._probe
-            if probe is not None and not probe.done():
-                future: Future[T] = Future()
-                self._held.append((future, job))
-            else:
-                future = self._pool.submit(self._timed, job)
-            self._futures[key] = future
-            if probe is None:
+            if self._probe is None:
+                future = self._to_pool(partial(self._probe_then_release, job))
                 self._probe = future
-        if probe is None:  # outside the lock: a callback on a finished future runs right here
-            future.add_done_callback(self._release)
+            elif self._released:
+                future = self._to_pool(partial(self._timed, job))
+            else:
+                future = Future()
+                self._held.append((future, job))
+            self._futures[key] = future
 
     def results(self) -> dict[Hashable, T]:
         """Wait for every job; return their results, or raise the first error in submission order."""
         futures = list(self._futures.values())
         if self._probe is not None:
-            wait([self._probe])  # the probe releases the held jobs: only then are all futures live
-        wait(futures)
+            _settle(self._probe)  # the probe releases the held jobs: only then are all futures live
+            if self._probe.cancelled():  # it never ran, so nothing will release them
+                self._cancel_held()
+        for future in futures:
+            _settle(future)
         if any(future.cancelled() for future in futures):
             raise PollCancelled(self.name)
         return {key: future.result() for key, future in self._futures.items()}
@@ -114,16 +119,38 @@ class SourceJobs(Generic[T]):
         for future in self._futures.values():
             future.cancel()
 
-    def _release(self, _probe: Future[T]) -> None:
+    def _to_pool(self, call: Callable[[], R]) -> Future[R]:
+        """Submit ``call`` to the pool; after its shutdown, return a future already cancelled."""
+        try:
+            return self._pool.submit(call)
+        except RuntimeError:  # the pool was shut down: nothing more will run
+            future: Future[R] = Future()
+            future.cancel()
+            return future
+
+    def _probe_then_release(self, job: Callable[[], T]) -> T:
+        """Run the probe, then send the jobs it held back.
+
+        The release runs here, in the worker, never in a done-callback: a callback may run
+        inside the pool's shutdown (cancelling the probe), where submitting would deadlock.
+        """
+        try:
+            return self._timed(job)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         with self._lock:
-            held, self._held = self._held, []
-        for index, (placeholder, job) in enumerate(held):
-            try:
-                self._pool.submit(self._run_into, placeholder, job)
-            except RuntimeError:  # the pool was shut down: nothing more will run
-                for cancelled, _ in held[index:]:
-                    cancelled.cancel()
-                return
+            held, self._held, self._released = self._held, [], True
+        for placeholder, job in held:
+            inner = self._to_pool(partial(self._run_into, placeholder, job))
+            inner.add_done_callback(partial(_cancel_unfilled, placeholder))
+
+    def _cancel_held(self) -> None:
+        with self._lock:
+            held, self._held, self._released = self._held, [], True
+        for placeholder, _ in held:
+            placeholder.cancel()
 
     def _run_into(self, placeholder: Future[T], job: Callable[[], T]) -> None:
         if not placeholder.set_running_or_notify_cancel():
@@ -158,6 +185,22 @@ class SourceJobs(Generic[T]):
             ended = time.monotonic()
             with self._lock:
                 self._last_end = ended if self._last_end is None else max(self._last_end, ended)
+
+
+def _settle(future: Future[Any]) -> None:
+    """Wait until ``future`` is done or cancelled.
+
+    Not ``concurrent.futures.wait``: it misses a future cancelled by a pool's shutdown,
+    which never notifies its waiters, and would wait forever.
+    """
+    with contextlib.suppress(CancelledError):
+        future.exception()
+
+
+def _cancel_unfilled(placeholder: Future[Any], done: Future[Any]) -> None:
+    """Cancel ``placeholder`` when the pool cancelled the job that was to fill it (plain futures only)."""
+    if done.cancelled():
+        placeholder.cancel()
 
 
 @dataclass

@@ -9,16 +9,19 @@ What is served lives in ``server``.
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import sys
 import threading
+import time
 from pathlib import Path
 from socketserver import TCPServer, ThreadingMixIn
 from typing import TYPE_CHECKING, Final
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from exporter import __version__, logs, tls
+from exporter.connections import Connections, connection_limit
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -28,7 +31,8 @@ if TYPE_CHECKING:
 log = logs.get_logger(component="server")
 
 NAME: Final = "acronis-task-exporter"
-_CONNECTION_TIMEOUT: Final = 60.0  # seconds a client may idle mid-request before we drop it
+_CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may stall one read or write before we drop it
+_ACCEPT_PAUSE: Final = 0.1  # seconds to wait after accept() ran out of file descriptors
 _TLS_HANDSHAKE: Final = 0x16  # first byte of every TLS record that opens a handshake
 _PLAIN_TO_TLS: Final = (
     b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
@@ -43,6 +47,11 @@ class _QuietHandler(WSGIRequestHandler):
     sys_version = ""  # do not advertise the Python version in the Server header
     timeout = _CONNECTION_TIMEOUT
     disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK stall
+
+    def parse_request(self) -> bool:
+        """Mark the connection busy once its request line is in: from then on it is never evicted."""
+        self.server.connections.busy(self.connection)  # type: ignore[attr-defined]
+        return super().parse_request()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Record one request at debug level."""
@@ -60,6 +69,37 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     request_queue_size = 128
     allow_reuse_address = True
     tls: ssl.SSLContext | None = None
+    connections = Connections(64)  # replaced per server by MetricsServer
+    _out_of_files_logged = 0.0
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        try:
+            return super().get_request()
+        except OSError as error:
+            if error.errno in (errno.EMFILE, errno.ENFILE):
+                # Without a free descriptor the pending connection stays queued and select()
+                # wakes at once: free one and pause, or the serving thread spins.
+                self.connections.evict_oldest()
+                self._note_out_of_files()
+                threading.Event().wait(_ACCEPT_PAUSE)
+            raise
+
+    def _note_out_of_files(self) -> None:
+        now = time.monotonic()
+        if now - self._out_of_files_logged >= 60.0:  # noqa: PLR2004 - once a minute at most
+            self._out_of_files_logged = now
+            log.warning("http_out_of_file_descriptors", connection_limit=self.connections.limit)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        if not self.connections.admit(request):
+            log.debug("http_connection_refused", reason="every slot busy", limit=self.connections.limit)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        self.connections.done(request)
+        super().shutdown_request(request)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup of the bind address (getfqdn),
@@ -78,6 +118,7 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
         wrapped = _tls_handshake(self.tls, request)
         if wrapped is None:
             return
+        self.connections.wrapped(request, wrapped)
         try:
             super().finish_request(wrapped, client_address)
         finally:  # the caller closes the plain socket, which wrapping detached: close ours
@@ -125,6 +166,7 @@ class MetricsServer:
         host, port = web.host_port()
         self._server = _bind(host, port)
         self._server.set_app(app)
+        self._server.connections = Connections(connection_limit(web.max_connections))
         if web.tls_cert_file is not None and web.tls_key_file is not None:
             self._server.tls = tls_context(str(web.tls_cert_file), str(web.tls_key_file))
         self.scheme = "https" if self._server.tls is not None else "http"

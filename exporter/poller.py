@@ -18,7 +18,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from exporter import logs
@@ -30,6 +29,7 @@ from exporter.metrics import OTHER, SOURCES, UNKNOWN
 from exporter.outcomes import Outcomes
 from exporter.snapshot import Snapshot
 from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries, sendable
+from exporter.workers import DaemonPool
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,7 +94,7 @@ class Poller:
         self._outcomes = Outcomes(metrics, clock, lambda: self._stop.is_set())  # noqa: PLW0108  run() replaces _stop
         self._unsendable: set[int] = set()  # hashes of queue names counted as unsendable
         self._poll_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
         self._stop = threading.Event()
         self._loop_thread: threading.Thread | None = None
         self._last_progress = time.monotonic()
@@ -163,7 +163,11 @@ class Poller:
         return time.monotonic() - self._last_progress <= self._stall_limit()
 
     def close(self) -> None:
-        """Release the thread pool; a later poll starts a new one."""
+        """Drop the jobs not yet started and release the pool, without waiting; a later poll starts a new one.
+
+        Its workers are daemon threads, and cancelling runs no callback that submits again
+        (jobs.py), so this returns at once whatever the API is doing.
+        """
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -255,10 +259,9 @@ class Poller:
 
     # --- Loop plumbing ----------------------------------------------------------------------
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self) -> DaemonPool:
         if self._pool is None:
-            workers = self._settings.api.concurrency
-            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="acronis-poll")
+            self._pool = DaemonPool(self._settings.api.concurrency, name="acronis-poll")
         return self._pool
 
     def _on_page(self, items: int) -> None:

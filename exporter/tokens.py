@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Final, TypeGuard
 import httpx
 
 from exporter import logs
-from exporter.client import USER_AGENT, endpoint_of, http_timeout, tls_verify
+from exporter.client import endpoint_of
+from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
 from exporter.payloads import BodyError, decode_json
+from exporter.transport import http_client, read_reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from exporter.metrics import SelfMetrics
 
 TOKEN_PATH: Final = "/api/2/idp/token"  # noqa: S105 - a URL path, not a password
+TOKEN_REPLY_MAX: Final = 64 * 1024  # bytes: a token reply is a JWT and a few fields
 DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the reply does not say
 MAX_LIFETIME: Final = 366 * 86400.0  # far beyond any real token; past it the value is garbage
 MAX_EXPIRES_ON: Final = 253402300799.0  # 9999-12-31T23:59:59Z: the last time RFC 3339 can write
@@ -83,22 +86,23 @@ class TokenSource:
         started = time.perf_counter()
         # A client per mint: tokens are minted every couple of hours, and this keeps the
         # token endpoint's connection entirely apart from the API's authenticated pool.
-        with httpx.Client(
-            timeout=http_timeout(self._api),
-            verify=tls_verify(self._api),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=self._transport,
-        ) as http:
+        with (
+            http_client(self._api, connections=1, transport=self._transport) as http,
+            request_deadline(self._api.timeout),
+        ):
             try:
-                response = http.post(
+                with http.stream(
+                    "POST",
                     self._api.base_url + TOKEN_PATH,
                     data=form,
                     auth=httpx.BasicAuth(*basic) if basic else httpx.USE_CLIENT_DEFAULT,
-                )
+                ) as streamed:
+                    response = read_reply(
+                        streamed, cap=TOKEN_REPLY_MAX, what=f"token endpoint at {self._where()}"
+                    )
             except httpx.TimeoutException:
-                raise ApiUnavailable(
-                    f"token request to {self._where()} timed out", reason="timeout"
-                ) from None
+                message = f"token request to {self._where()} got no full reply within {self._api.timeout:g}s"
+                raise ApiUnavailable(message, reason="timeout") from None
             except httpx.TransportError as exc:
                 message = f"cannot reach {self._where()} ({type(exc).__name__})"
                 raise ApiUnavailable(message, reason="connect") from None

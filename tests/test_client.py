@@ -333,7 +333,7 @@ class TestServerErrors:
         with pytest.raises(ApiUnavailable) as caught:
             harness.client.count("tasks")
         assert caught.value.reason == "timeout"
-        assert "no response within 0.2s" in str(caught.value)
+        assert "no full reply within 0.2s" in str(caught.value)
         assert harness.sample("acronis_exporter_api_retries_total", endpoint="/tasks", reason="timeout") == 1
         assert harness.sample(
             "acronis_exporter_api_request_failures_total", endpoint="/tasks", reason="timeout"

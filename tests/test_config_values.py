@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import BaseModel
 
-from exporter import client, listener
+from exporter import listener, transport
 from exporter.config import ENV_PREFIX, ApiSettings, Settings, load
 from exporter.errors import ConfigError
 from tests.support import certs
@@ -198,9 +198,9 @@ class TestTlsFiles:
         """The API client's CA bundle is named when it does not load."""
         cert, key = certs.self_signed(tmp_path)
         api = ApiSettings(ca_file=cert)
-        assert client.tls_verify(api) is not True
+        assert transport.tls_verify(api) is not True
         with pytest.raises(ConfigError, match=rf"^api.ca_file: {re.escape(str(key))} holds no usable PEM"):
-            client.tls_verify(api.model_copy(update={"ca_file": key}))
+            transport.tls_verify(api.model_copy(update={"ca_file": key}))
 
 
 class TestUrlUserinfo:

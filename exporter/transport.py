@@ -1,0 +1,82 @@
+"""How the exporter's HTTP clients reach the API: TLS, timeouts, the transport, bounded replies.
+
+Both clients (the Task Manager one and the token endpoint's) keep ``deadline``'s request
+deadline, so every request is bounded as a whole by ``api.timeout``, and read every reply
+through ``read_reply``, so no reply can hold more than its byte cap in memory.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+
+from exporter import __version__, tls
+from exporter.deadline import keep_deadlines
+from exporter.errors import BadPayload
+from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable, Mapping
+
+    from exporter.config import ApiSettings
+
+USER_AGENT: Final = f"acronis-task-exporter/{__version__}"
+
+ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its code is ever shown
+
+
+def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
+    """Return what httpx should verify the API's certificate with."""
+    if api.insecure_skip_verify:
+        return False
+    if api.ca_file is not None:
+        return tls.client_context(api.ca_file)  # names the file when it does not load
+    return True
+
+
+def http_timeout(api: ApiSettings) -> httpx.Timeout:
+    """Return httpx's per-operation timeouts; ``request_deadline`` bounds the whole request."""
+    return httpx.Timeout(api.timeout, connect=min(api.connect_timeout, api.timeout))
+
+
+def http_client(  # noqa: PLR0913 - httpx.Client keywords the two clients differ in
+    api: ApiSettings,
+    *,
+    connections: int,
+    transport: httpx.BaseTransport | None,
+    base_url: str = "",
+    auth: httpx.Auth | None = None,
+    event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+) -> httpx.Client:
+    """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured)."""
+    client = httpx.Client(
+        base_url=base_url,
+        auth=auth,
+        event_hooks=event_hooks,
+        timeout=http_timeout(api),
+        verify=tls_verify(api),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
+        transport=transport,
+    )
+    return keep_deadlines(client)
+
+
+def read_reply(streamed: httpx.Response, *, cap: int, what: str) -> httpx.Response:
+    """Read a streamed reply: a 2xx one whole under ``cap``, an error one only its first bytes.
+
+    ``what`` names the request in the error (``GET /tasks``, ``token endpoint at host``).
+    Raises BadPayload with reason ``too_large`` over the cap, ``decode`` for an encoding
+    we did not ask for.
+    """
+    ok = streamed.status_code < 300  # noqa: PLR2004 - the 2xx range
+    limit = cap if ok else ERROR_REPLY_MAX
+    try:
+        return read_capped(streamed, limit, truncate=not ok)
+    except ReplyTooLarge:
+        message = f"{what}: reply larger than {limit} bytes"
+        raise BadPayload(message, reason="too_large", status=streamed.status_code) from None
+    except ReplyUnreadable as exc:
+        raise BadPayload(f"{what}: {exc}", reason="decode", status=streamed.status_code) from None
