@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
-from exporter.metrics import OTHER, UNKNOWN
 from exporter.snapshot import TenantInfo
+from exporter.vocabulary import OTHER, UNKNOWN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -33,9 +33,9 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from exporter import logs
-from exporter import metrics as m
+from exporter import catalogue, logs
 from exporter.snapshot import HistogramData, Snapshot, SnapshotStore
+from exporter.vocabulary import OPEN_STATES, OTHER, RESULT_CODES, TASK_STATES, UNKNOWN
 from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:
@@ -118,7 +118,9 @@ class RenderFailures:
         """Yield ``acronis_exporter_render_failures_total{metric}``."""
         with self._lock:
             counts = sorted(self._counts.items())
-        family = CounterMetricFamily(m.RENDER_FAILURES.name, m.RENDER_FAILURES.help, labels=["metric"])
+        family = CounterMetricFamily(
+            catalogue.RENDER_FAILURES.name, catalogue.RENDER_FAILURES.help, labels=["metric"]
+        )
         for metric, count in counts:
             family.add_metric([metric], float(count))
         yield family
@@ -127,7 +129,7 @@ class RenderFailures:
 # --- generic building blocks ------------------------------------------------------------
 
 
-def _kept(spec: m.MetricSpec, dropped: frozenset[str]) -> tuple[int, ...]:
+def _kept(spec: catalogue.MetricSpec, dropped: frozenset[str]) -> tuple[int, ...]:
     return tuple(index for index, label in enumerate(spec.labels) if label not in dropped)
 
 
@@ -144,7 +146,7 @@ def _project(
 
 
 def _simple(
-    spec: m.MetricSpec,
+    spec: catalogue.MetricSpec,
     values: Mapping[K, float],
     dropped: frozenset[str] = frozenset(),
     merge: Callable[[float, float], float] = operator.add,
@@ -170,7 +172,7 @@ def _merge_histograms(left: HistogramData, right: HistogramData) -> HistogramDat
 
 
 def _histogram(
-    spec: m.MetricSpec, series: Mapping[K, HistogramData], dropped: frozenset[str]
+    spec: catalogue.MetricSpec, series: Mapping[K, HistogramData], dropped: frozenset[str]
 ) -> HistogramMetricFamily:
     positions = _kept(spec, dropped)
     merged: dict[Key, HistogramData] = {}
@@ -207,7 +209,7 @@ def _every(names: Iterable[str], counts: Mapping[str, int]) -> dict[Key, float]:
 def _every_open_state(groups: Mapping[K, int]) -> dict[Key, float]:
     """Each open state for every group (the key minus its leading state) that has any item."""
     seen = {key[1:] for key in groups}
-    values: dict[Key, float] = {(state, *rest): 0.0 for rest in seen for state in m.OPEN_STATES}
+    values: dict[Key, float] = {(state, *rest): 0.0 for rest in seen for state in OPEN_STATES}
     values.update({key: float(count) for key, count in groups.items()})
     return values
 
@@ -220,41 +222,41 @@ UNKNOWN_TENANT_NAME: Final = "(unknown: items that name no tenant)"
 
 def _tasks(snapshot: Snapshot) -> Metric:
     counts = snapshot.task_counts
-    return _simple(m.TASKS, _every(m.TASK_STATES, counts.by_state) if counts else {})
+    return _simple(catalogue.TASKS, _every(TASK_STATES, counts.by_state) if counts else {})
 
 
 def _tasks_retained(snapshot: Snapshot) -> Metric:
     counts = snapshot.task_counts
-    values = _every(m.RESULT_CODES, counts.completed_by_result) if counts else {}
-    return _simple(m.TASKS_COMPLETED_RETAINED, values)
+    values = _every(RESULT_CODES, counts.completed_by_result) if counts else {}
+    return _simple(catalogue.TASKS_COMPLETED_RETAINED, values)
 
 
 def _queue_open_tasks(snapshot: Snapshot) -> Metric:
     """Open tasks per counted queue, and the rest under ``__other__``, so the sum is every open task."""
     if (counts := snapshot.task_counts) is None:
-        return _simple(m.QUEUE_OPEN_TASKS, {}, snapshot.dropped_labels)
+        return _simple(catalogue.QUEUE_OPEN_TASKS, {}, snapshot.dropped_labels)
     queues = {(queue,): float(n) for queue, n in counts.open_by_queue.items()}
-    open_total = sum(counts.by_state.get(state, 0) for state in m.OPEN_STATES)
+    open_total = sum(counts.by_state.get(state, 0) for state in OPEN_STATES)
     # Counted a moment apart, the parts may exceed the total by a few: never show a negative.
-    queues[m.OTHER,] = queues.get((m.OTHER,), 0.0) + max(open_total - sum(queues.values()), 0.0)
-    return _simple(m.QUEUE_OPEN_TASKS, queues, snapshot.dropped_labels)
+    queues[OTHER,] = queues.get((OTHER,), 0.0) + max(open_total - sum(queues.values()), 0.0)
+    return _simple(catalogue.QUEUE_OPEN_TASKS, queues, snapshot.dropped_labels)
 
 
 def _activities(snapshot: Snapshot) -> Metric:
     counts = snapshot.activity_counts
-    return _simple(m.ACTIVITIES, _every(m.TASK_STATES, counts.by_state) if counts else {})
+    return _simple(catalogue.ACTIVITIES, _every(TASK_STATES, counts.by_state) if counts else {})
 
 
 def _activities_retained(snapshot: Snapshot) -> Metric:
     counts = snapshot.activity_counts
-    values = _every(m.RESULT_CODES, counts.completed_by_result) if counts else {}
-    return _simple(m.ACTIVITIES_COMPLETED_RETAINED, values)
+    values = _every(RESULT_CODES, counts.completed_by_result) if counts else {}
+    return _simple(catalogue.ACTIVITIES_COMPLETED_RETAINED, values)
 
 
-def _open_tasks_part(spec: m.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, float]]) -> Builder:
+def _open_tasks_part(spec: catalogue.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, float]]) -> Builder:
     def build(snapshot: Snapshot) -> Metric:
         tasks = snapshot.open_tasks
-        merge = min if spec is m.TASK_OLDEST else operator.add
+        merge = min if spec is catalogue.TASK_OLDEST else operator.add
         return _simple(spec, part(tasks) if tasks else {}, snapshot.dropped_labels, merge)
 
     return build
@@ -263,20 +265,22 @@ def _open_tasks_part(spec: m.MetricSpec, part: Callable[[OpenTasks], Mapping[Key
 def _open_activities(snapshot: Snapshot) -> Metric:
     activities = snapshot.open_activities
     values = _every_open_state(activities.by_group) if activities else {}
-    return _simple(m.OPEN_ACTIVITIES, values, snapshot.dropped_labels)
+    return _simple(catalogue.OPEN_ACTIVITIES, values, snapshot.dropped_labels)
 
 
 def _tenant_info(snapshot: Snapshot) -> Metric:
     """Every labelled tenant, plus rows for ``__other__`` and ``unknown`` so that joins keep them."""
     if "tenant_id" in snapshot.dropped_labels or not snapshot.sources:  # no poll, or nothing to join on
-        return _simple(m.TENANT_INFO, {})
+        return _simple(catalogue.TENANT_INFO, {})
     info = {(t.id, t.name, t.locator, t.uuid, t.parent_id): 1.0 for t in snapshot.tenants.values()}
-    info[m.OTHER, FOLDED_TENANT_NAME, "", "", ""] = 1.0
-    info[m.UNKNOWN, UNKNOWN_TENANT_NAME, "", "", ""] = 1.0
-    return _simple(m.TENANT_INFO, info, merge=max)
+    info[OTHER, FOLDED_TENANT_NAME, "", "", ""] = 1.0
+    info[UNKNOWN, UNKNOWN_TENANT_NAME, "", "", ""] = 1.0
+    return _simple(catalogue.TENANT_INFO, info, merge=max)
 
 
-def _completion_counter(spec: m.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]) -> Builder:
+def _completion_counter(
+    spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]
+) -> Builder:
     def build(snapshot: Snapshot) -> Metric:
         done = snapshot.completions
         return _simple(spec, _floats(part(done)) if done else {}, snapshot.dropped_labels)
@@ -285,7 +289,7 @@ def _completion_counter(spec: m.MetricSpec, part: Callable[[Completions], Mappin
 
 
 def _completion_histogram(
-    spec: m.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
+    spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
 ) -> Builder:
     def build(snapshot: Snapshot) -> Metric:
         done = snapshot.completions
@@ -296,8 +300,8 @@ def _completion_histogram(
 
 def _activity_duration(done: Completions) -> Mapping[Key, HistogramData]:
     """Every result code from the start (a closed vocabulary), 0 until one completes with it."""
-    empty = HistogramData(m.DURATION_BUCKETS, (0,) * (len(m.DURATION_BUCKETS) + 1), 0.0)
-    series: dict[Key, HistogramData] = {(code,): empty for code in m.RESULT_CODES}
+    empty = HistogramData(catalogue.DURATION_BUCKETS, (0,) * (len(catalogue.DURATION_BUCKETS) + 1), 0.0)
+    series: dict[Key, HistogramData] = {(code,): empty for code in RESULT_CODES}
     series.update(_keyed(done.activity_duration))
     return series
 
@@ -306,10 +310,10 @@ def _activity_duration(done: Completions) -> Mapping[Key, HistogramData]:
 
 
 def _up(snapshot: Snapshot) -> Metric:
-    return _simple(m.UP, {(): 1.0 if snapshot.up else 0.0})
+    return _simple(catalogue.UP, {(): 1.0 if snapshot.up else 0.0})
 
 
-def _by_source(spec: m.MetricSpec, value: Callable[[SourceStatus], float | None]) -> Builder:
+def _by_source(spec: catalogue.MetricSpec, value: Callable[[SourceStatus], float | None]) -> Builder:
     def build(snapshot: Snapshot) -> Metric:
         values = {(s.name,): value(s) for s in snapshot.sources.values()}
         return _simple(spec, {key: v for key, v in values.items() if v is not None})
@@ -319,22 +323,22 @@ def _by_source(spec: m.MetricSpec, value: Callable[[SourceStatus], float | None]
 
 def _watermark(snapshot: Snapshot) -> Metric:
     done = snapshot.completions
-    return _simple(m.WATERMARK, _by_one(done.watermarks) if done else {})
+    return _simple(catalogue.WATERMARK, _by_one(done.watermarks) if done else {})
 
 
 def _tenants_folded(snapshot: Snapshot) -> Metric:
     # Before the first poll there is nothing to have folded: no series rather than a false 0.
-    return _simple(m.TENANTS_FOLDED, {(): float(snapshot.tenants_folded)} if snapshot.sources else {})
+    return _simple(catalogue.TENANTS_FOLDED, {(): float(snapshot.tenants_folded)} if snapshot.sources else {})
 
 
 def _label_values_folded(snapshot: Snapshot) -> Metric:
     folded = _by_one(snapshot.label_values_folded) if snapshot.sources else {}
-    return _simple(m.LABEL_VALUES_FOLDED, folded)
+    return _simple(catalogue.LABEL_VALUES_FOLDED, folded)
 
 
 def _poll_interval(snapshot: Snapshot) -> Metric:
     interval = snapshot.poll_interval_seconds
-    return _simple(m.POLL_INTERVAL, {(): interval} if interval > 0 else {})  # 0: not from a poller
+    return _simple(catalogue.POLL_INTERVAL, {(): interval} if interval > 0 else {})  # 0: not from a poller
 
 
 def _floats(values: Mapping[K, float]) -> dict[K, float]:
@@ -351,34 +355,52 @@ def _by_one(values: Mapping[str, float]) -> dict[Key, float]:
     return {(name,): float(value) for name, value in values.items()}
 
 
-FAMILIES: tuple[tuple[m.MetricSpec, Builder], ...] = (
-    (m.TASKS, _tasks),
-    (m.TASKS_COMPLETED_RETAINED, _tasks_retained),
-    (m.QUEUE_OPEN_TASKS, _queue_open_tasks),
-    (m.ACTIVITIES, _activities),
-    (m.ACTIVITIES_COMPLETED_RETAINED, _activities_retained),
-    (m.OPEN_TASKS, _open_tasks_part(m.OPEN_TASKS, lambda t: _every_open_state(t.by_group))),
-    (m.TASK_OLDEST, _open_tasks_part(m.TASK_OLDEST, lambda t: _keyed(t.oldest))),
-    (m.TASKS_BLOCKED, _open_tasks_part(m.TASKS_BLOCKED, lambda t: _floats(_keyed(t.blocked)))),
+FAMILIES: tuple[tuple[catalogue.MetricSpec, Builder], ...] = (
+    (catalogue.TASKS, _tasks),
+    (catalogue.TASKS_COMPLETED_RETAINED, _tasks_retained),
+    (catalogue.QUEUE_OPEN_TASKS, _queue_open_tasks),
+    (catalogue.ACTIVITIES, _activities),
+    (catalogue.ACTIVITIES_COMPLETED_RETAINED, _activities_retained),
+    (catalogue.OPEN_TASKS, _open_tasks_part(catalogue.OPEN_TASKS, lambda t: _every_open_state(t.by_group))),
+    (catalogue.TASK_OLDEST, _open_tasks_part(catalogue.TASK_OLDEST, lambda t: _keyed(t.oldest))),
     (
-        m.TASKS_CANCEL_REQUESTED,
-        _open_tasks_part(m.TASKS_CANCEL_REQUESTED, lambda t: _by_one(t.cancel_requested)),
+        catalogue.TASKS_BLOCKED,
+        _open_tasks_part(catalogue.TASKS_BLOCKED, lambda t: _floats(_keyed(t.blocked))),
     ),
-    (m.TASKS_REASSIGNED, _open_tasks_part(m.TASKS_REASSIGNED, lambda t: _by_one(t.reassigned))),
-    (m.OPEN_ACTIVITIES, _open_activities),
-    (m.TENANT_INFO, _tenant_info),
-    (m.TASKS_COMPLETED, _completion_counter(m.TASKS_COMPLETED, lambda d: _keyed(d.tasks))),
-    (m.ACTIVITIES_COMPLETED, _completion_counter(m.ACTIVITIES_COMPLETED, lambda d: _keyed(d.activities))),
-    (m.TASK_DURATION, _completion_histogram(m.TASK_DURATION, lambda d: _keyed(d.task_duration))),
-    (m.TASK_QUEUE_WAIT, _completion_histogram(m.TASK_QUEUE_WAIT, lambda d: _keyed(d.task_queue_wait))),
-    (m.ACTIVITY_DURATION, _completion_histogram(m.ACTIVITY_DURATION, _activity_duration)),
-    (m.UP, _up),
-    (m.SOURCE_UP, _by_source(m.SOURCE_UP, lambda s: float(s.ok))),
-    (m.SOURCE_LAST_SUCCESS, _by_source(m.SOURCE_LAST_SUCCESS, lambda s: s.last_success)),
-    (m.SOURCE_DURATION, _by_source(m.SOURCE_DURATION, lambda s: s.duration_seconds)),
-    (m.WATERMARK, _watermark),
-    (m.TENANTS_FOLDED, _tenants_folded),
-    (m.LABEL_VALUES_FOLDED, _label_values_folded),
-    (m.POLL_INTERVAL, _poll_interval),
-    (m.ITEMS_SKIPPED, lambda snapshot: _simple(m.ITEMS_SKIPPED, _floats(snapshot.items_skipped))),
+    (
+        catalogue.TASKS_CANCEL_REQUESTED,
+        _open_tasks_part(catalogue.TASKS_CANCEL_REQUESTED, lambda t: _by_one(t.cancel_requested)),
+    ),
+    (
+        catalogue.TASKS_REASSIGNED,
+        _open_tasks_part(catalogue.TASKS_REASSIGNED, lambda t: _by_one(t.reassigned)),
+    ),
+    (catalogue.OPEN_ACTIVITIES, _open_activities),
+    (catalogue.TENANT_INFO, _tenant_info),
+    (catalogue.TASKS_COMPLETED, _completion_counter(catalogue.TASKS_COMPLETED, lambda d: _keyed(d.tasks))),
+    (
+        catalogue.ACTIVITIES_COMPLETED,
+        _completion_counter(catalogue.ACTIVITIES_COMPLETED, lambda d: _keyed(d.activities)),
+    ),
+    (
+        catalogue.TASK_DURATION,
+        _completion_histogram(catalogue.TASK_DURATION, lambda d: _keyed(d.task_duration)),
+    ),
+    (
+        catalogue.TASK_QUEUE_WAIT,
+        _completion_histogram(catalogue.TASK_QUEUE_WAIT, lambda d: _keyed(d.task_queue_wait)),
+    ),
+    (catalogue.ACTIVITY_DURATION, _completion_histogram(catalogue.ACTIVITY_DURATION, _activity_duration)),
+    (catalogue.UP, _up),
+    (catalogue.SOURCE_UP, _by_source(catalogue.SOURCE_UP, lambda s: float(s.ok))),
+    (catalogue.SOURCE_LAST_SUCCESS, _by_source(catalogue.SOURCE_LAST_SUCCESS, lambda s: s.last_success)),
+    (catalogue.SOURCE_DURATION, _by_source(catalogue.SOURCE_DURATION, lambda s: s.duration_seconds)),
+    (catalogue.WATERMARK, _watermark),
+    (catalogue.TENANTS_FOLDED, _tenants_folded),
+    (catalogue.LABEL_VALUES_FOLDED, _label_values_folded),
+    (catalogue.POLL_INTERVAL, _poll_interval),
+    (
+        catalogue.ITEMS_SKIPPED,
+        lambda snapshot: _simple(catalogue.ITEMS_SKIPPED, _floats(snapshot.items_skipped)),
+    ),
 )

@@ -41,8 +41,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics_format
 
 from exporter import __version__, logs
+from exporter.catalogue import BUILD_INFO
 from exporter.collector import FAMILIES, RenderFailures, TaskManagerCollector
-from exporter.metrics import BUILD_INFO
 from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:

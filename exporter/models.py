@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from exporter.metrics import PRIORITIES, RESULT_CODES, TASK_STATES
 from exporter.payloads import MisEncoded
+from exporter.vocabulary import PRIORITIES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
