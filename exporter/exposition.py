@@ -42,7 +42,8 @@ from prometheus_client.openmetrics import exposition as openmetrics_format
 
 from exporter import __version__, logs
 from exporter.catalogue import BUILD_INFO
-from exporter.collector import FAMILIES, RenderFailures, TaskManagerCollector
+from exporter.collector import RenderFailures, TaskManagerCollector
+from exporter.families import FAMILIES
 from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
-from exporter.collector import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME, TaskManagerCollector
+from exporter.collector import TaskManagerCollector
+from exporter.families import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME
 from exporter.snapshot import (
     Completions,
     Counts,

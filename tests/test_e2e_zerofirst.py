@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from exporter.collector import FOLDED_TENANT_NAME
+from exporter.families import FOLDED_TENANT_NAME
 from exporter.simulator import SimulatorConfig, start_simulator
 from exporter.vocabulary import OPEN_STATES, OTHER
 from tests.support.processes import start_exporter
