@@ -13,14 +13,8 @@ import itertools
 import time
 from typing import TYPE_CHECKING
 
-from exporter.metrics import (
-    DURATION_BUCKETS,
-    OPEN_STATES,
-    QUEUE_WAIT_BUCKETS,
-    RESULT_CODES,
-    SOURCES,
-    TASK_STATES,
-)
+from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.selfmetrics import SOURCES
 from exporter.snapshot import (
     Completions,
     Counts,
@@ -31,6 +25,7 @@ from exporter.snapshot import (
     SourceStatus,
     TenantInfo,
 )
+from exporter.vocabulary import OPEN_STATES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -13,9 +13,9 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from exporter import __version__, config, logs, signals
+from exporter import PRODUCT, __version__, config, logs, signals
 from exporter.errors import ApiError, ConfigError
 
 if TYPE_CHECKING:
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
     from exporter.config import Settings
     from exporter.listener import MetricsServer
-
-PROG: Final = "acronis-task-exporter"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,7 +93,7 @@ def _raise_on_signals() -> None:
 
 def _fail(message: str, *, status: int) -> int:
     one_line = " ".join(logs.scrub(message).split())  # scrubbed whole, then joined: always one line
-    _say(f"{PROG}: error: {one_line}", sys.stderr)
+    _say(f"{PRODUCT}: error: {one_line}", sys.stderr)
     return status
 
 
@@ -126,7 +124,7 @@ def _check_config(settings: Settings) -> int:
     except Exception as error:  # noqa: BLE001 - the check answers in one line, never a traceback
         return _fail(f"{settings.api.base_url} check failed ({type(error).__name__}): {error}", status=1)
     _say(
-        f"{PROG}: configuration ok: {settings.api.base_url} granted a token; {tasks} tasks visible",
+        f"{PRODUCT}: configuration ok: {settings.api.base_url} granted a token; {tasks} tasks visible",
         sys.stdout,
     )
     return 0
@@ -166,7 +164,7 @@ def _announce_demo(server: MetricsServer, settings: Settings) -> None:
     shown = "localhost" if host in {"", "::", "0.0.0.0"} else host  # noqa: S104 - comparing, not binding
     shown = f"[{shown}]" if ":" in shown else shown
     _say(
-        f"{PROG} demo: metrics at {server.scheme}://{shown}:{port}/metrics "
+        f"{PRODUCT} demo: metrics at {server.scheme}://{shown}:{port}/metrics "
         f"(simulated Acronis API at {settings.api.base_url}; Ctrl-C to stop)",
         sys.stderr,
     )

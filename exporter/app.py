@@ -19,8 +19,8 @@ from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
 from exporter.listener import MetricsServer
-from exporter.metrics import SelfMetrics
 from exporter.poller import Poller
+from exporter.selfmetrics import SelfMetrics
 from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from exporter.config import ApiSettings
-    from exporter.metrics import SelfMetrics
+    from exporter.selfmetrics import SelfMetrics
 
 # After a freshly minted token meets a 401 too (a proxy refusing everything, say), 401s are
 # returned as they are for this long instead of each costing a token request: a fault must

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from exporter.metrics import OTHER, UNKNOWN
 from exporter.snapshot import TenantInfo
+from exporter.vocabulary import OTHER, UNKNOWN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from exporter.models import Tenant
-
-CAPPED_LABELS: Final = ("tenant_id", "queue", "task_type", "activity_type")
 
 
 class MetricsRules(Protocol):

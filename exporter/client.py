@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from exporter.config import ApiSettings
-    from exporter.metrics import SelfMetrics
+    from exporter.selfmetrics import SelfMetrics
 
 Resource = Literal["tasks", "activities"]
 Item = dict[str, Any]

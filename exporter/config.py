@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict, SettingsError
 
-from exporter import config_sources
+from exporter import PRODUCT, config_sources
 from exporter.config_sections import ApiSettings, LogSettings, MetricsSettings, PollSettings, WebSettings
-from exporter.config_sources import ENV_PREFIX, PROG, invalid_setting
+from exporter.config_sources import ENV_PREFIX, invalid_setting
 from exporter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         frozen=True,
         extra="forbid",
         use_attribute_docstrings=True,
-        cli_prog_name=PROG,
+        cli_prog_name=PRODUCT,
         cli_kebab_case=True,
         cli_show_env_vars=True,
         cli_implicit_flags=True,

@@ -23,6 +23,7 @@ import yaml
 from pydantic_core import PydanticCustomError
 from pydantic_settings import InitSettingsSource
 
+from exporter import PRODUCT
 from exporter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsError
 
 ENV_PREFIX = "ACRONIS_EXPORTER_"
-PROG = "acronis-task-exporter"
 _HELP_WIDTH = 100  # fixed, so that --help reads the same in every terminal (and in the golden test)
 _INVALID_SETTING = "invalid_setting"
 _UNRECOGNIZED = "unrecognized arguments: "
@@ -42,16 +42,16 @@ _UNPARSABLE = re.compile(
     r'field "(?P<field>[\w.]+)" from source "(?P<source>\w+)"|encountered for (?P<flag>[\w.]+):'
 )
 _NOT_A_SECTION = frozenset({"model_type", "model_attributes_type", "dict_type"})
-_EPILOG = """\
+_EPILOG = f"""\
 Lists take repeated flags (--poll.queues a --poll.queues b) or, in the environment,
 a,b or a JSON list. Secrets are best passed as files (--api.client-secret-file) or
 environment variables: flags show up in the process list.
 
 Examples:
-  acronis-task-exporter --demo
-  ACRONIS_EXPORTER_API__CLIENT_SECRET=... acronis-task-exporter \\
+  {PRODUCT} --demo
+  ACRONIS_EXPORTER_API__CLIENT_SECRET=... {PRODUCT} \\
       --api.url https://eu2-cloud.acronis.com --api.client-id 0f1e...
-  acronis-task-exporter --config.file /etc/acronis-task-exporter.yaml --check-config
+  {PRODUCT} --config.file /etc/{PRODUCT}.yaml --check-config
 """
 # The YAML file's content, handed from yaml_file() to yaml_source() for one parse.
 _YAML_DATA: ContextVar[dict[str, Any]] = ContextVar("yaml_data", default={})  # noqa: B039 - never mutated
@@ -94,7 +94,7 @@ def usage_problem(message: str, known_flags: Collection[str]) -> str:
 def root_parser(description: str | None) -> ArgumentParser:
     """Return the parser frame pydantic-settings adds the flags to."""
     return _UsageParser(
-        prog=PROG,
+        prog=PRODUCT,
         usage="%(prog)s [flags]",
         description=description,
         epilog=_EPILOG,

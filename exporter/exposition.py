@@ -41,8 +41,9 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics_format
 
 from exporter import __version__, logs
-from exporter.collector import FAMILIES, RenderFailures, TaskManagerCollector
-from exporter.metrics import BUILD_INFO
+from exporter.catalogue import BUILD_INFO
+from exporter.collector import RenderFailures, TaskManagerCollector
+from exporter.families import FAMILIES
 from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:
@@ -97,8 +98,10 @@ class BuildInfoCollector:
 def self_registry(revision: str | None = None) -> CollectorRegistry:
     """Return a registry for the exporter's own metrics: build info, process_*, python_*.
 
-    Pass it to ``metrics.SelfMetrics`` for the directly instrumented counters.
+    Pass it to ``selfmetrics.SelfMetrics`` for the directly instrumented counters.
     """
+    # client_python's switch is process-wide and read at collection: flipped here only, where
+    # the registry that holds the exporter's library counters (SelfMetrics) is made.
     _disable_created_series()  # no _created series: they double the counters
     registry = CollectorRegistry()
     registry.register(BuildInfoCollector(revision=revision))
@@ -130,7 +133,6 @@ class Exposition:
     """Renders /metrics: cached data families plus the live self registry, per scrape."""
 
     def __init__(self, store: SnapshotStore, live: CollectorRegistry) -> None:
-        _disable_created_series()
         self._store = store
         self._live = live
         self._failures = RenderFailures(spec.name for spec, _ in FAMILIES)

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections import Counter
 from typing import TYPE_CHECKING, TypeVar
 
-from exporter.metrics import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
 from exporter.models import ActivityItem, TaskItem
 from exporter.snapshot import Completions, HistogramData, OpenActivities, OpenTasks
 

@@ -20,7 +20,7 @@ from socketserver import TCPServer, ThreadingMixIn
 from typing import TYPE_CHECKING, Final
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from exporter import __version__, logs, tls
+from exporter import PRODUCT, __version__, logs, tls
 from exporter.connections import Connections, connection_limit
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logs.get_logger(component="server")
 
-NAME: Final = "acronis-task-exporter"
 _CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may stall one read or write before we drop it
 _ACCEPT_PAUSE: Final = 0.1  # seconds to wait after accept() ran out of file descriptors
 _TLS_HANDSHAKE: Final = 0x16  # first byte of every TLS record that opens a handshake
@@ -43,7 +42,7 @@ _PLAIN_TO_TLS: Final = (
 class _QuietHandler(WSGIRequestHandler):
     """Logs requests through structlog at debug instead of printing to stderr."""
 
-    server_version = f"{NAME}/{__version__}"
+    server_version = f"{PRODUCT}/{__version__}"
     sys_version = ""  # do not advertise the Python version in the Server header
     timeout = _CONNECTION_TIMEOUT
     disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK stall

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from exporter.metrics import PRIORITIES, RESULT_CODES, TASK_STATES
 from exporter.payloads import MisEncoded
+from exporter.vocabulary import PRIORITIES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 Reason = Literal["missing_field", "null_field", "unknown_enum", "bad_time", "bad_encoding"]
-REASONS: Final = ("missing_field", "null_field", "unknown_enum", "bad_time", "bad_encoding")
 WHOLE_ITEM: Final = "item"  # the defects key of a flaw no single field owns (bytes that are not UTF-8)
 
 _RFC3339: Final = re.compile(

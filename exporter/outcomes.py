@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Mapping
 
     from exporter.jobs import SourceJobs
-    from exporter.metrics import SelfMetrics
+    from exporter.selfmetrics import SelfMetrics
 
 T = TypeVar("T")
 INTERNAL = "internal"  # the refresh-failure reason of an exception that is not an ApiError

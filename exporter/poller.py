@@ -25,10 +25,11 @@ from exporter.cardinality import Labeler
 from exporter.completions import CompletionTracker
 from exporter.grouping import CompletionTotals, label_open_activities, label_open_tasks, open_work_weights
 from exporter.jobs import PollCancelled, submit_counts, submit_poll
-from exporter.metrics import OTHER, SOURCES, UNKNOWN
 from exporter.outcomes import Outcomes
+from exporter.selfmetrics import SOURCES
 from exporter.snapshot import Snapshot
 from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries, sendable
+from exporter.vocabulary import OTHER, UNKNOWN
 from exporter.workers import DaemonPool
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from exporter.client import TaskManagerClient
     from exporter.config import Settings
     from exporter.jobs import PollJobs, SourceJobs
-    from exporter.metrics import SelfMetrics
+    from exporter.selfmetrics import SelfMetrics
     from exporter.snapshot import Counts, OpenActivities, OpenTasks, SnapshotStore
 
 T = TypeVar("T")

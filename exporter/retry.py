@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from exporter.config import ApiSettings
-    from exporter.metrics import SelfMetrics
+    from exporter.selfmetrics import SelfMetrics
 
 # Operators know these lines (api_request_retried, api_throttled) as the client's.
 _log = logs.get_logger(component="client")

@@ -19,9 +19,8 @@ import html
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from exporter import __version__, logs
+from exporter import PRODUCT, __version__, logs
 from exporter.errors import ConfigError
-from exporter.listener import NAME
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -110,7 +109,7 @@ class ExporterApp:
     def _respond(self, method: str, path: str, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
         if path not in OPEN_PATHS and self._auth and not self._auth.allows(environ.get("HTTP_AUTHORIZATION")):
             status, headers, body = _text("401 Unauthorized", "unauthorized\n")
-            headers.append(("WWW-Authenticate", f'Basic realm="{NAME}", charset="UTF-8"'))
+            headers.append(("WWW-Authenticate", f'Basic realm="{PRODUCT}", charset="UTF-8"'))
             return status, headers, body
         route = {
             "/metrics": self._metrics,
@@ -160,9 +159,9 @@ def landing_page(api_host: str) -> bytes:
     source = f"<p>Data centre: <code>{html.escape(api_host)}</code></p>" if api_host else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{NAME}</title></head>
+<head><meta charset="utf-8"><title>{PRODUCT}</title></head>
 <body>
-<h1>{NAME} {html.escape(__version__)}</h1>
+<h1>{PRODUCT} {html.escape(__version__)}</h1>
 <p>Prometheus exporter for the Acronis Cyber Protect Cloud Task Manager API v2.</p>
 {source}
 <ul>

@@ -12,7 +12,6 @@ folded into ``__other__``, and a dropped label dimension has the value ``""`` in
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -151,8 +150,3 @@ class SnapshotStore:
         self.first_published.set()
         for listener in self._listeners:
             listener()
-
-
-def now() -> float:
-    """Wall-clock unix seconds; one name so the poller's clock is easy to find."""
-    return time.time()

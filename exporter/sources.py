@@ -28,9 +28,9 @@ from exporter.completions import (
     WalkResult,
 )
 from exporter.errors import BadPayload
-from exporter.metrics import OPEN_STATES, RESULT_CODES, TASK_STATES
 from exporter.models import ActivityItem, TaskItem, Tenant, format_time, parse_activity, parse_task
 from exporter.snapshot import Counts
+from exporter.vocabulary import OPEN_STATES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from exporter.config import ApiSettings
-    from exporter.metrics import SelfMetrics
+    from exporter.selfmetrics import SelfMetrics
 
 TOKEN_PATH: Final = "/api/2/idp/token"  # noqa: S105 - a URL path, not a password
 TOKEN_REPLY_MAX: Final = 64 * 1024  # bytes: a token reply is a JWT and a few fields

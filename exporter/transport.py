@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from exporter import __version__, tls
+from exporter import PRODUCT, __version__, tls
 from exporter.deadline import keep_deadlines
 from exporter.errors import BadPayload
 from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from exporter.config import ApiSettings
 
-USER_AGENT: Final = f"acronis-task-exporter/{__version__}"
+USER_AGENT: Final = f"{PRODUCT}/{__version__}"
 
 ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its code is ever shown
 

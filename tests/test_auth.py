@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from exporter.auth import REMINT_BACKOFF, OAuth2Auth, StaticBearerAuth, build_auth
 from exporter.client import TaskManagerClient
 from exporter.errors import ApiError, ApiUnavailable, AuthError, PermissionDenied
-from exporter.metrics import SelfMetrics
+from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TOKEN_PATH, Token, TokenSource
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 

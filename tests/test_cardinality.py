@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from exporter.cardinality import Labeler, StickyCap, TenantFilter
 from exporter.config import MetricsSettings
-from exporter.metrics import OTHER, UNKNOWN
 from exporter.models import Tenant
+from exporter.vocabulary import OTHER, UNKNOWN
 
 ACME = Tenant(id="42", name="Acme GmbH", locator="/1/7/42/", parent_id="7")
 TEST = Tenant(id="43", name="test-lab", locator="/1/7/43/", parent_id="7")

@@ -20,9 +20,10 @@ from exporter.auth import OAuth2Auth, StaticBearerAuth
 from exporter.client import TaskManagerClient, endpoint_of
 from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
-from exporter.metrics import OPEN_STATES, SelfMetrics
 from exporter.retry import retry_after_seconds
+from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TokenSource
+from exporter.vocabulary import OPEN_STATES
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME, TaskManagerCollector
-from exporter.metrics import DURATION_BUCKETS, OPEN_STATES, QUEUE_WAIT_BUCKETS, TASK_STATES
+from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.collector import TaskManagerCollector
+from exporter.families import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME
 from exporter.snapshot import (
     Completions,
     Counts,
@@ -22,6 +23,7 @@ from exporter.snapshot import (
     SourceStatus,
     TenantInfo,
 )
+from exporter.vocabulary import OPEN_STATES, TASK_STATES
 
 GOLDEN = Path(__file__).parent / "golden"
 T = 1_790_000_000.0

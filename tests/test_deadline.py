@@ -19,7 +19,7 @@ from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload
 from exporter.exposition import self_registry
-from exporter.metrics import FAILURE_REASONS, SelfMetrics
+from exporter.selfmetrics import FAILURE_REASONS, SelfMetrics
 from exporter.tokens import TokenSource
 from tests.support.hostile_api import CLIENT_ID, CLIENT_SECRET, HostileApi
 from tests.support.processes import wait_until

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from exporter.collector import FOLDED_TENANT_NAME
-from exporter.metrics import OPEN_STATES, OTHER
+from exporter.families import FOLDED_TENANT_NAME
 from exporter.simulator import SimulatorConfig, start_simulator
+from exporter.vocabulary import OPEN_STATES, OTHER
 from tests.support.processes import start_exporter
 from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
 

@@ -10,11 +10,12 @@ import pytest
 from pydantic import HttpUrl, SecretStr
 
 from exporter.auth import build_auth
+from exporter.catalogue import SOURCE_DURATION
 from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings, Settings
 from exporter.exposition import Exposition, self_registry
-from exporter.metrics import SOURCE_DURATION, SelfMetrics
 from exporter.poller import Poller
+from exporter.selfmetrics import SelfMetrics
 from exporter.snapshot import SnapshotStore
 from tests.support.prometheus import PROMTOOL, require_prometheus
 from tests.test_collector import assert_golden

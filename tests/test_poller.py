@@ -13,9 +13,10 @@ from structlog.testing import capture_logs
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings, MetricsSettings, PollSettings, Settings
-from exporter.metrics import OTHER, RESULT_CODES, TASK_STATES, SelfMetrics
 from exporter.poller import Poller
+from exporter.selfmetrics import SelfMetrics
 from exporter.snapshot import Snapshot, SnapshotStore
+from exporter.vocabulary import OTHER, RESULT_CODES, TASK_STATES
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:

@@ -20,10 +20,10 @@ from pydantic import HttpUrl, SecretStr
 from exporter.app import build
 from exporter.completions import CompletionTracker
 from exporter.config import ApiSettings, PollSettings, Settings
-from exporter.metrics import OPEN_STATES, RESULT_CODES, TASK_STATES
 from exporter.models import parse_activity, parse_task
 from exporter.payloads import BodyError, decode_json
 from exporter.sources import ACTIVITIES, TASKS, OpenActivityScan, OpenTaskScan
+from exporter.vocabulary import OPEN_STATES, RESULT_CODES, TASK_STATES
 from tests.faults.rewriter import BodyRewriter
 from tests.support.prometheus import PROMTOOL, prometheus_available
 

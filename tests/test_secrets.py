@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter.config import load
 from exporter.errors import ApiError
-from exporter.metrics import SelfMetrics
+from exporter.selfmetrics import SelfMetrics
 from exporter.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from exporter.tokens import TokenSource
 from tests.faults.exposition import Exposition

@@ -21,7 +21,7 @@ from exporter.app import build
 from exporter.config import ApiSettings, Settings, WebSettings
 from exporter.exposition import Exposition, self_registry
 from exporter.listener import MetricsServer
-from exporter.metrics import SelfMetrics
+from exporter.selfmetrics import SelfMetrics
 from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import Snapshot, SnapshotStore
 from tests.test_collector import hand_built_snapshot

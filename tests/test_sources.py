@@ -12,8 +12,8 @@ from exporter.client import TaskManagerClient
 from exporter.completions import CompletionTracker
 from exporter.config import ApiSettings
 from exporter.errors import PaginationError
-from exporter.metrics import OPEN_STATES, SelfMetrics
 from exporter.models import parse_time
+from exporter.selfmetrics import SelfMetrics
 from exporter.sources import (
     TASKS,
     Paging,
@@ -25,6 +25,7 @@ from exporter.sources import (
     scan_open_tasks,
     walk_completions,
 )
+from exporter.vocabulary import OPEN_STATES
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from exporter import metrics
+from exporter import catalogue as specs
 from tests.deploy.paths import DASHBOARDS, alert_rules, load_json
 
 if TYPE_CHECKING:
@@ -30,11 +30,11 @@ OTHER_SERIES = frozenset(
      "process_cpu_seconds_total"}
 )  # fmt: skip
 TARGET_LABELS = frozenset({"job", "instance"})
-# Families another branch adds to exporter/metrics.py, which the rules may name before it
+# Families another branch adds to exporter/catalogue.py, which the rules may name before it
 # lands (issue 11). Once the catalogue has a family, its own spec wins; the live tests ask
 # no data of a pending family the running exporter does not expose yet.
-PENDING: Mapping[str, metrics.MetricSpec] = {
-    "acronis_exporter_poll_interval_seconds": metrics.MetricSpec(
+PENDING: Mapping[str, specs.MetricSpec] = {
+    "acronis_exporter_poll_interval_seconds": specs.MetricSpec(
         "acronis_exporter_poll_interval_seconds", "gauge", "Seconds between polls (--poll.interval)."
     ),
 }
@@ -49,12 +49,12 @@ class Query:
     instant: bool = False  # Grafana runs it at "now" only (tables), not over the time range
 
 
-def catalogue() -> dict[str, metrics.MetricSpec]:
-    """Every metric family of exporter/metrics.py by exposition name (counters without _total)."""
-    return {spec.name: spec for spec in vars(metrics).values() if isinstance(spec, metrics.MetricSpec)}
+def catalogue() -> dict[str, specs.MetricSpec]:
+    """Every metric family of exporter/catalogue.py by exposition name (counters without _total)."""
+    return {spec.name: spec for spec in vars(specs).values() if isinstance(spec, specs.MetricSpec)}
 
 
-def known_families() -> dict[str, metrics.MetricSpec]:
+def known_families() -> dict[str, specs.MetricSpec]:
     """Return the catalogue plus the pending families it does not have yet."""
     return {**PENDING, **catalogue()}
 

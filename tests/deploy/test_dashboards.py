@@ -133,7 +133,7 @@ class TestQueries:
         for name in metric_names(query.expr):
             base, suffix = family(name)
             spec = known_families().get(base)
-            assert spec is not None, f"{name}: not in exporter/metrics.py"
+            assert spec is not None, f"{name}: not in exporter/catalogue.py"
             expected = {"counter": {"_total"}, "histogram": {"_bucket", "_sum", "_count"}}.get(
                 spec.type, {""}
             )

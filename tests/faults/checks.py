@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from exporter.metrics import SOURCES
+from exporter.selfmetrics import SOURCES
 from tests.faults.rig import JOB, POLL_INTERVAL, Rig, failures, last_success, source_up
 from tests.faults.truth import assert_counts_exact
 from tests.faults.watch import ScrapeWatch, WatchReport

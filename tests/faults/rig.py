@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from exporter.metrics import SOURCES
+from exporter.selfmetrics import SOURCES
 from exporter.simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.netgate import NetGate

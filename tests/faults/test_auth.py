@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.metrics import SOURCES
+from exporter.selfmetrics import SOURCES
 from tests.faults.checks import absorb, fail_and_recover, new_failures, scenario
 from tests.faults.truth import assert_counts_exact
 

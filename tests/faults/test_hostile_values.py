@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from exporter.metrics import SOURCES
+from exporter.selfmetrics import SOURCES
 from tests.faults.checks import fail_and_recover, scenario
 from tests.faults.truth import assert_counts_exact
 

@@ -1,9 +1,9 @@
-"""The metric catalogue: every family's name, type, HELP and labels, in one place.
+"""The metric catalogue: every family's name, type, HELP, labels and buckets, in one place.
 
 Data families (``acronis_*``) are rendered from the poll snapshot by the collector and
 are cached: their HELP says so, and no sample carries a timestamp (Prometheus "Writing
 exporters": expensive data may be cached if HELP says so). The exporter's own activity
-(``acronis_exporter_*``) is instrumented directly, which the same guide allows.
+(``acronis_exporter_*``) is instrumented directly (selfmetrics.py), which the same guide allows.
 """
 
 from __future__ import annotations
@@ -11,22 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from exporter.vocabulary import OTHER, UNKNOWN
 
 MetricType = Literal["gauge", "counter", "histogram", "info"]
 
 CACHED: Final = " Cached: refreshed every poll, not on scrape."
-
-TASK_STATES: Final = ("enqueued", "assigned", "started", "paused", "completed")
-OPEN_STATES: Final = ("enqueued", "assigned", "started", "paused")
-RESULT_CODES: Final = ("ok", "error", "warning", "cancelled", "abandoned", "timedout")
-PRIORITIES: Final = ("low", "belowNormal", "normal", "aboveNormal", "high")
-
-# The bucket that cardinality control folds surplus label values into. Documented in the
-# README; a double underscore cannot clash with an Acronis tenant id, queue or type.
-OTHER: Final = "__other__"
-# Value of a label whose field the API left empty or omitted.
-UNKNOWN: Final = "unknown"
 
 # A second to two hours: where most task run times and queue waits fall. Each histogram
 # then reaches a day, by the steps that suit its own long tail.
@@ -34,6 +23,8 @@ _UP_TO_TWO_HOURS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800
 # Task run times span seconds (scans) to a day (first full backups of big machines).
 DURATION_BUCKETS: Final = (*_UP_TO_TWO_HOURS, 14400.0, 28800.0, 86400.0)
 QUEUE_WAIT_BUCKETS: Final = (*_UP_TO_TWO_HOURS, 21600.0, 86400.0)
+# Latency of one HTTP request to the API: ten milliseconds to a minute.
+API_LATENCY_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -300,65 +291,3 @@ BUILD_INFO = MetricSpec(
     "Build of the exporter, by version, revision and python_version. Always 1.",
     ("version", "revision", "python_version"),
 )
-
-SOURCES: Final = (
-    *("task_counts", "activity_counts", "open_tasks", "open_activities"),
-    *("completed_tasks", "completed_activities"),
-)
-# Closed vocabularies of the self-metrics' labels (errors.py, client.endpoint_of, config),
-# initialised at 0 so that increase() counts a series' very first event too.
-# The reasons a refresh or a request fails with: a closed vocabulary, as they are label
-# values (README). too_large: a reply over --api.max-reply-bytes (or the token reply's cap);
-# internal: a bug in one source's work (outcomes.py), which fails that source alone.
-FAILURE_REASONS: Final = (
-    *("timeout", "connect", "http_4xx", "http_5xx", "throttled", "auth", "forbidden"),
-    *("decode", "shape", "too_large", "pagination", "internal"),
-)
-ENDPOINTS: Final = ("/tasks", "/activities", "/tasks/{id}", "/activities/{id}", "/idp/token")
-GRANT_TYPES: Final = ("client_credentials", "password")
-
-
-class SelfMetrics:
-    """The exporter's own counters, instrumented directly as the requests happen.
-
-    One instance per registry, shared by the HTTP client, the token source and the poller.
-    Every label set of a closed vocabulary exists at 0 from the start.
-    """
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        def counter(spec: MetricSpec) -> Counter:
-            return Counter(spec.name, spec.help, spec.labels, registry=registry)
-
-        self.refreshes = counter(REFRESHES)
-        self.refresh_failures = counter(REFRESH_FAILURES)
-        self.api_requests = counter(API_REQUESTS)
-        self.api_request_failures = counter(API_REQUEST_FAILURES)
-        self.api_retries = counter(API_RETRIES)
-        self.api_throttled_seconds = counter(API_THROTTLED)
-        self.token_requests = counter(TOKEN_REQUESTS)
-        self.token_request_failures = counter(TOKEN_REQUEST_FAILURES)
-        self.poll_crashes = counter(POLL_CRASHES)
-        self.api_request_duration = Histogram(
-            API_REQUEST_DURATION.name,
-            API_REQUEST_DURATION.help,
-            API_REQUEST_DURATION.labels,
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
-            registry=registry,
-        )
-        self.token_expiry = Gauge(TOKEN_EXPIRY.name, TOKEN_EXPIRY.help, registry=registry)
-        self._initialise_closed_vocabularies()
-
-    def _initialise_closed_vocabularies(self) -> None:
-        for source in SOURCES:
-            self.refreshes.labels(source=source)
-            for reason in FAILURE_REASONS:
-                self.refresh_failures.labels(source=source, reason=reason)
-        for endpoint in ENDPOINTS:
-            self.api_request_duration.labels(endpoint=endpoint)
-            for reason in FAILURE_REASONS:
-                self.api_request_failures.labels(endpoint=endpoint, reason=reason)
-                self.api_retries.labels(endpoint=endpoint, reason=reason)
-        for grant_type in GRANT_TYPES:
-            self.token_requests.labels(grant_type=grant_type)
-            for reason in FAILURE_REASONS:
-                self.token_request_failures.labels(grant_type=grant_type, reason=reason)
