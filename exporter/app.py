@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from exporter.config import Settings
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 DEMO_POLL_INTERVAL: Final = 15.0  # seconds: lively in a demo, still gentle on the simulator
 _JOIN_TIMEOUT: Final = 1.5  # a poll stuck in an HTTP read must not hold up exit
@@ -143,7 +143,7 @@ def check_credentials(settings: Settings) -> int:
 
 def start_demo_simulator() -> RunningSimulator:
     """Start the embedded simulator on a free loopback port with a lively, seeded workload."""
-    from exporter.simulator import SimulatorConfig, start_simulator  # noqa: PLC0415 - demo only
+    from simulator import SimulatorConfig, start_simulator  # noqa: PLC0415 - demo only
 
     config = SimulatorConfig(
         host="127.0.0.1",

@@ -24,7 +24,7 @@ import pytest
 
 from exporter.collector import FOLDED_TENANT_NAME
 from exporter.metrics import OPEN_STATES, OTHER
-from exporter.simulator import SimulatorConfig, start_simulator
+from simulator import SimulatorConfig, start_simulator
 from tests.support.processes import start_exporter
 from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from exporter.simulator.api import Reply
-from exporter.simulator.clock import ManualClock
-from exporter.simulator.errors import ApiError, bad_request
+from simulator.api import Reply
+from simulator.clock import ManualClock
+from simulator.errors import ApiError, bad_request
 
 if TYPE_CHECKING:
-    from exporter.simulator.app import Simulator
-    from exporter.simulator.truth import Kind
+    from simulator.app import Simulator
+    from simulator.truth import Kind
 
 FAULT_NAMES = frozenset({
     "latency", "fail", "expire_tokens", "revoke_credentials", "restore_credentials", "token_endpoint_down",
