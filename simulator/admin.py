@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from simulator.api import Reply
+from simulator.api_errors import ApiError, bad_request
 from simulator.clock import ManualClock
-from simulator.errors import ApiError, bad_request
 
 if TYPE_CHECKING:
     from simulator.clock import Clock

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from simulator import listing, render, schema
-from simulator.errors import bad_request, not_found
+from simulator.api_errors import bad_request, not_found
 from simulator.models import Activity, Task
 from simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from simulator.faults import Faults
     from simulator.population import World
     from simulator.store import Store
-    from simulator.tokens import Grant
+    from simulator.token_endpoint import Grant
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(list[Task]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import error_body
+from simulator.api_errors import error_body
 
 if TYPE_CHECKING:
     from simulator.population import Linked, World

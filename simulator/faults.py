@@ -15,7 +15,7 @@ from pydantic import Field, validate_call
 
 if TYPE_CHECKING:
     from simulator.clock import ManualClock
-    from simulator.tokens import TokenStore
+    from simulator.token_endpoint import TokenStore
 
 API_PREFIX = "/api/task_manager"
 TOKEN_PATH = "/api/2/idp/token"  # noqa: S105  a URL path, not a password

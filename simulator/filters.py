@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simulator import catalog
-from simulator.errors import bad_request
+from simulator.api_errors import bad_request
 from simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int, parse_time
 
 if TYPE_CHECKING:

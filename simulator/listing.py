@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from simulator import catalog, filters, schema
-from simulator.errors import bad_request
+from simulator.api_errors import bad_request
 from simulator.timefmt import INT64_MAX, ascii_int
 
 if TYPE_CHECKING:

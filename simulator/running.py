@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Self
 
-from simulator.app import Simulator
 from simulator.clock import Clock, WallClock
-from simulator.server import SimulatorServer
+from simulator.core import Simulator
+from simulator.http_server import SimulatorServer
 from simulator.workload import Ticker
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from simulator.population import build_world
 from simulator.requestlog import RequestLog
 from simulator.spawn import Spawner
 from simulator.store import Store
-from simulator.tokens import TokenStore, parse_basic
+from simulator.token_endpoint import TokenStore, parse_basic
 from simulator.truth import Truth
 from simulator.workload import Workload
 

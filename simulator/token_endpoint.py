@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import ApiError
+from simulator.api_errors import ApiError
 
 if TYPE_CHECKING:
     from simulator.clock import Clock

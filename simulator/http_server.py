@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from simulator.api import Reply
-from simulator.errors import ApiError, bad_request, error_body
+from simulator.api_errors import ApiError, bad_request, error_body
 from simulator.requestlog import RequestRecord
 from simulator.store import StoreClosedError
 from simulator.wirefaults import encode_json, mangle
@@ -29,7 +29,7 @@ from simulator.wirefaults import failure as failure_reply
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from simulator.app import Simulator
+    from simulator.core import Simulator
 
 # A client that timed out or closed its connection mid-reply: routine, never an error.
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
