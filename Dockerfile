@@ -19,6 +19,8 @@ WORKDIR /src
 RUN python -m venv /opt/acronis-task-exporter
 COPY pyproject.toml README.md ./
 COPY exporter ./exporter
+# The simulator is a sibling package, shipped for --demo and the compose demo stack.
+COPY simulator ./simulator
 # Not editable, no dev extras: the runtime gets the package and its dependencies only.
 RUN /opt/acronis-task-exporter/bin/pip install --no-cache-dir . \
     && /opt/acronis-task-exporter/bin/python -m compileall -q /opt/acronis-task-exporter

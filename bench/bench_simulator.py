@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from exporter.simulator import SimulatorConfig, start_simulator
+from simulator import SimulatorConfig, start_simulator
 
 SIZES = (10_000, 100_000, 1_000_000)
 REPEATS = 15

@@ -25,7 +25,7 @@ from bench.traffic import CycleTraffic, summarise
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from exporter.simulator.requestlog import RequestRecord
+    from simulator.requestlog import RequestRecord
 
 _POLL_SECONDS = 0.05
 _POLL_FINISHED = "poll_finished"

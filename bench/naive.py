@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from prometheus_client.metrics_core import Metric
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 SCRAPE_INTERVAL_SECONDS = 15.0  # Prometheus' common scrape interval: the naive cost recurs at it
 

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from bench.scales import Plan, Scale
-    from exporter.simulator import RunningSimulator
-    from exporter.simulator.truth import Kind
+    from simulator import RunningSimulator
+    from simulator.truth import Kind
 
 KINDS: tuple[Kind, ...] = ("tasks", "activities")
 _DEFAULTS = ApiSettings()  # the exporter runs with its default concurrency and token margin

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bench import naive, procstat, scrape_latency
 from bench.scenario import ScaleResult, run_scale
-from exporter.simulator import SimulatorConfig, start_simulator
+from simulator import SimulatorConfig, start_simulator
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bench.naive import NaiveResult
     from bench.scales import Plan, Scale
     from bench.scrape_latency import ScrapeLatencyRow
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 SEED = 7  # the same workload on every run, so runs compare
 

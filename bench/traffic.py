@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from exporter.simulator.requestlog import RequestRecord
+    from simulator.requestlog import RequestRecord
 
 RequestKind = Literal["token", "count", "first_page", "next_page", "other"]
 ListingKey = tuple[str, tuple[tuple[str, str], ...]]  # (tasks|activities, sorted filters)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from exporter.config import Settings
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 DEMO_POLL_INTERVAL: Final = 15.0  # seconds: lively in a demo, still gentle on the simulator
 # Seconds close() waits for the loops in all: in-flight reads end within deadline.STOP_SLICE
@@ -162,7 +162,7 @@ def check_credentials(settings: Settings) -> int:
 
 def start_demo_simulator() -> RunningSimulator:
     """Start the embedded simulator on a free loopback port with a lively, seeded workload."""
-    from exporter.simulator import SimulatorConfig, start_simulator  # noqa: PLC0415 - demo only
+    from simulator import SimulatorConfig, start_simulator  # noqa: PLC0415 - demo only
 
     config = SimulatorConfig(
         host="127.0.0.1",

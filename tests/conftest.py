@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from exporter.simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
+from simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from exporter.config import ApiSettings
-    from exporter.simulator import ManualClock, RunningSimulator
-    from exporter.simulator.requestlog import RequestRecord
+    from simulator import ManualClock, RunningSimulator
+    from simulator.requestlog import RequestRecord
 
 LIFETIME = 7200.0
 MARGIN = 900.0

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 PROG = "acronis-task-exporter"
 CLIENT_ID = "cli-errors-client"

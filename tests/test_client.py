@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     import io
     from collections.abc import Callable, Iterator
 
-    from exporter.simulator import ManualClock, RunningSimulator
-    from exporter.simulator.requestlog import RequestRecord
+    from simulator import ManualClock, RunningSimulator
+    from simulator.requestlog import RequestRecord
 
 TASKS_PATH = "/api/task_manager/v2/tasks"
 OPEN = [("state", state) for state in OPEN_STATES]

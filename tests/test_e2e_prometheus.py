@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from exporter.vocabulary import TASK_STATES
+from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.support.processes import ExporterProcess, start_exporter
 from tests.support.prometheus import PrometheusServer, Sample, prometheus_available, start_prometheus
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from exporter.families import FOLDED_TENANT_NAME
-from exporter.simulator import SimulatorConfig, start_simulator
 from exporter.vocabulary import OPEN_STATES, OTHER
+from simulator import SimulatorConfig, start_simulator
 from tests.support.processes import start_exporter
 from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
 

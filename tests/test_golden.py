@@ -23,7 +23,7 @@ from tests.test_collector import assert_golden
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import ManualClock, RunningSimulator
+    from simulator import ManualClock, RunningSimulator
 
 # How long each source took depends on the machine, not the workload: never golden.
 VARYING_FAMILIES = frozenset({SOURCE_DURATION.name})

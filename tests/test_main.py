@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.simulator.config import DEMO_CLIENT_SECRET
+from simulator.config import DEMO_CLIENT_SECRET
 from tests.support.processes import run_exporter, start_exporter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 PROG = "acronis-task-exporter"
 # A secret value the bad-settings tests hand over; it must never be echoed back.

@@ -22,7 +22,7 @@ from tests.support.processes import wait_until
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from exporter.simulator import ManualClock, RunningSimulator
+    from simulator import ManualClock, RunningSimulator
 
 STEP = 30.0  # simulated seconds between polls
 OVERLAP = 120.0

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.simulator.config import DEMO_CLIENT_SECRET
+from simulator.config import DEMO_CLIENT_SECRET
 from tests.support.processes import start_exporter
 from tests.support.prometheus import PROMTOOL, prometheus_available
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 pytestmark = pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package")
 GOLDEN = Path(__file__).parent / "golden"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from exporter.app import Exporter
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 FAST = settings(
     max_examples=40,

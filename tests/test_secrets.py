@@ -31,8 +31,8 @@ from prometheus_client import CollectorRegistry
 from exporter.config import load
 from exporter.errors import ApiError
 from exporter.selfmetrics import SelfMetrics
-from exporter.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from exporter.tokens import TokenSource
+from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.watch import ScrapeWatch
 from tests.support.processes import run_exporter, start_exporter, wait_until

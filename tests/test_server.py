@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from prometheus_client.metrics_core import Metric
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 # What Prometheus 2.x sends when it scrapes.
 PROMETHEUS_ACCEPT = (

@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from exporter.client import Resource
-    from exporter.simulator import ManualClock, RunningSimulator
-    from exporter.simulator.requestlog import RequestRecord
     from exporter.snapshot import Counts
     from exporter.sources import CountKey, Params
+    from simulator import ManualClock, RunningSimulator
+    from simulator.requestlog import RequestRecord
 
     Connect = Callable[..., tuple[RunningSimulator, TaskManagerClient]]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.deploy.paths import JOB, RULE_FILES
 from tests.deploy.promql import PENDING, family, metric_names
 from tests.support.processes import ExporterProcess, start_exporter, wait_until

@@ -136,9 +136,16 @@ class TestBuildContext:
 
     def test_package_metadata_the_build_needs_is_in_the_context(self) -> None:
         """pyproject.toml's readme and packages are copied (pip install . needs them)."""
-        project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-        assert build_context_includes(project["readme"])
-        assert build_context_includes("exporter/__init__.py")
+        pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+        assert build_context_includes(pyproject["project"]["readme"])
+        packages = [
+            pattern.rstrip("*") for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+        ]
+        assert "simulator" in packages  # --demo and the compose demo stack run the image's simulator
+        copied = {arguments.split()[0] for name, arguments in instructions() if name == "COPY"}
+        for package in packages:
+            assert build_context_includes(f"{package}/__init__.py"), package
+            assert package in copied, f"the Dockerfile does not COPY {package}"
 
 
 class TestHealthCheckScript:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exporter.simulator.timefmt import http_date
+from simulator.timefmt import http_date
 
 if TYPE_CHECKING:
     from collections.abc import Callable

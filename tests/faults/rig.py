@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from exporter.selfmetrics import SOURCES
-from exporter.simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
+from simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.netgate import NetGate
 from tests.faults.rewriter import BodyRewriter
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
 
-    from exporter.simulator.requestlog import RequestRecord
+    from simulator.requestlog import RequestRecord
 
 JOB = "exporter"
 CLIENT_ID = "fault-suite-client"

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.simulator.api import listing_path
-from exporter.simulator.timefmt import to_ns
+from simulator.api import listing_path
+from simulator.timefmt import to_ns
 from tests.faults.checks import scenario
 from tests.faults.rig import COMPLETION_OVERLAP, MAX_PAGES, PAGE_SIZE, running_rig, source_up, with_simulator
 from tests.faults.truth import assert_counts_exact
@@ -22,7 +22,7 @@ from tests.support.prometheus import require_prometheus
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from exporter.simulator.truth import Kind
+    from simulator.truth import Kind
     from tests.faults.exposition import Exposition
     from tests.faults.rig import Rig
 

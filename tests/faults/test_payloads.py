@@ -13,7 +13,7 @@ from tests.faults.truth import assert_counts_exact
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator.faults import Faults
+    from simulator.faults import Faults
     from tests.faults.rig import Rig
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from exporter.selfmetrics import SOURCES
-from exporter.simulator.timefmt import http_date
+from simulator.timefmt import http_date
 from tests.faults.checks import absorb, fail_and_recover, new_failures, scenario
 from tests.faults.rig import (
     ACTIVITY_SOURCES,

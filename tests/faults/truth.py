@@ -17,7 +17,7 @@ from tests.support.processes import WaitTimeoutError, wait_until
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from exporter.simulator.truth import Kind
+    from simulator.truth import Kind
     from tests.faults.exposition import Exposition
     from tests.faults.rig import Rig
 

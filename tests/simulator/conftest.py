@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from exporter.simulator import ManualClock, SimulatorConfig, start_simulator
+from simulator import ManualClock, SimulatorConfig, start_simulator
 
 from .helpers import Api
 from .rawhttp import Client
@@ -15,7 +15,7 @@ from .rawhttp import Client
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import httpx
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 API = "/api/task_manager/v2"
 Params = list[tuple[str, str]]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from exporter.simulator.models import ErrorBody
+from simulator.models import ErrorBody
 
 if TYPE_CHECKING:
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 API = "/api/task_manager/v2"
 ERROR_KEYS = {"domain", "code", "reason", "context", "kbLink", "debug"}

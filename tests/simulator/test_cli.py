@@ -48,9 +48,9 @@ class TestConsoleScript:
         assert "request_served" in events
 
     def test_module_entry_point_rejects_bad_flags(self) -> None:
-        """Running `python -m exporter.simulator` exits 2 on an invalid setting."""
+        """Running `python -m simulator` exits 2 on an invalid setting."""
         result = subprocess.run(
-            [sys.executable, "-m", "exporter.simulator", "--open-tasks", "10", "--tasks", "5"],
+            [sys.executable, "-m", "simulator", "--open-tasks", "10", "--tasks", "5"],
             capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         assert result.returncode == 2

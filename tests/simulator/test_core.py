@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from exporter.simulator.models import Activity, Task
+from simulator.models import Activity, Task
 
 from .helpers import Api
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import ManualClock, RunningSimulator
+    from simulator import ManualClock, RunningSimulator
 
 
 class TestToken:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.simulator.models import ErrorBody
+from simulator.models import ErrorBody
 
 if TYPE_CHECKING:
     from .helpers import Api

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from exporter.simulator.timefmt import http_date
+from simulator.timefmt import http_date
 
 from .helpers import after_of
 
 if TYPE_CHECKING:
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
     from .helpers import Api
 

@@ -14,13 +14,13 @@ from urllib.parse import quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.simulator.filters import FILTERS
-from exporter.simulator.listing import CONTROL
+from simulator.filters import FILTERS
+from simulator.listing import CONTROL
 
 from .rawhttp import API, RawReply, get
 
 if TYPE_CHECKING:
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 KINDS = ("tasks", "activities")
 NAMES = sorted({*FILTERS["tasks"], *FILTERS["activities"], *CONTROL})

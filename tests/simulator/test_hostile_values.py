@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from exporter.simulator.filters import FILTERS, MAX_VALUE_LENGTH
-from exporter.simulator.listing import CONTROL
+from simulator.filters import FILTERS, MAX_VALUE_LENGTH
+from simulator.listing import CONTROL
 
 if TYPE_CHECKING:
     from .rawhttp import Client

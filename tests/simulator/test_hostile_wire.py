@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from exporter.simulator.api import TaskManagerApi
+from simulator.api import TaskManagerApi
 
 from .helpers import wait_until
 from .rawhttp import API, RawReply, basic, exchange, get, post
@@ -23,7 +23,7 @@ from .rawhttp import API, RawReply, basic, exchange, get, post
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 TOKEN = "/api/2/idp/token"  # noqa: S105  a path
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from exporter.simulator.timefmt import format_ns, http_date
+from simulator.timefmt import format_ns, http_date
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
     from .helpers import Api
 

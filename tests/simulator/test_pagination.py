@@ -9,7 +9,7 @@ from .helpers import Api, after_of
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 
 class TestWalk:

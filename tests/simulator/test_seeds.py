@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from exporter.simulator.models import Activity, ActivityPage, ErrorBody, Task, TaskPage
+from simulator.models import Activity, ActivityPage, ErrorBody, Task, TaskPage
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"  # shared/ sits beside the clone
 pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"{SEEDS} is absent (it is present in CI)")

@@ -15,7 +15,7 @@ from .helpers import API, Api, wait_until
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 
 class TestAddresses:

@@ -9,7 +9,7 @@ from .helpers import Api
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 VIEWER = "urn:acronis.com::task_manager::viewer"
 

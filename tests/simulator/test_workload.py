@@ -11,7 +11,7 @@ from .helpers import Api, wait_until
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from exporter.simulator import ManualClock, RunningSimulator
+    from simulator import ManualClock, RunningSimulator
 
 
 def snapshot(sim: RunningSimulator) -> list[tuple[str, str, float]]:
@@ -28,7 +28,7 @@ class TestDeterminism:
 
     def test_slicing_time_does_not_change_the_result(self) -> None:
         """advance(60) twice equals advance(120) once (separate clocks)."""
-        from exporter.simulator import ManualClock, SimulatorConfig, start_simulator  # noqa: PLC0415  local setup
+        from simulator import ManualClock, SimulatorConfig, start_simulator  # noqa: PLC0415  local setup
 
         config = SimulatorConfig(tasks=300, open_tasks=40, tenants=12, seed=11)
         with (

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from exporter.client import TaskManagerClient
-    from exporter.simulator import RunningSimulator
+    from simulator import RunningSimulator
 
 
 class RecordingTokenSource(TokenSource):

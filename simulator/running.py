@@ -5,19 +5,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Self
 
-from exporter.simulator.app import Simulator
-from exporter.simulator.clock import Clock, WallClock
-from exporter.simulator.server import SimulatorServer
-from exporter.simulator.workload import Ticker
+from simulator.clock import Clock, WallClock
+from simulator.core import Simulator
+from simulator.http_server import SimulatorServer
+from simulator.workload import Ticker
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from exporter.simulator.config import SimulatorConfig
-    from exporter.simulator.faults import Faults
-    from exporter.simulator.requestlog import RequestLog
-    from exporter.simulator.truth import Truth
-    from exporter.simulator.workload import Workload
+    from simulator.config import SimulatorConfig
+    from simulator.faults import Faults
+    from simulator.requestlog import RequestLog
+    from simulator.truth import Truth
+    from simulator.workload import Workload
 
 
 class RunningSimulator:

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from exporter.simulator import lifecycle, parallel, spawn
-from exporter.simulator.population import make_uuid
+from simulator import lifecycle, parallel, spawn
+from simulator.population import make_uuid
 
 if TYPE_CHECKING:
     import random
     from collections.abc import Iterator
 
-    from exporter.simulator.lifecycle import Plan
-    from exporter.simulator.store import Store
+    from simulator.lifecycle import Plan
+    from simulator.store import Store
 
 _PARALLEL_FROM = 50_000  # below this, forking costs more than it saves
 _DELETED_SHARE = 0.003  # soft-deleted completed tasks, hidden unless allow_deleted=true

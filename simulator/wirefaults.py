@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from exporter.simulator.errors import error_body
+from simulator.api_errors import error_body
 
 if TYPE_CHECKING:
-    from exporter.simulator.app import Simulator
+    from simulator.core import Simulator
 
 _PROXY_401 = (
     "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"

@@ -9,8 +9,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from exporter.simulator.config import SimulatorConfig
-from exporter.simulator.running import start_simulator
+from simulator.config import SimulatorConfig
+from simulator.running import start_simulator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -9,23 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from exporter.simulator import history, lifecycle
-from exporter.simulator.admin import Admin
-from exporter.simulator.api import TaskManagerApi
-from exporter.simulator.clock import ManualClock
-from exporter.simulator.cursors import CursorCodec
-from exporter.simulator.faults import Faults
-from exporter.simulator.population import build_world
-from exporter.simulator.requestlog import RequestLog
-from exporter.simulator.spawn import Spawner
-from exporter.simulator.store import Store
-from exporter.simulator.tokens import TokenStore, parse_basic
-from exporter.simulator.truth import Truth
-from exporter.simulator.workload import Workload
+from simulator import history, lifecycle
+from simulator.admin import Admin
+from simulator.api import TaskManagerApi
+from simulator.clock import ManualClock
+from simulator.cursors import CursorCodec
+from simulator.faults import Faults
+from simulator.population import build_world
+from simulator.requestlog import RequestLog
+from simulator.spawn import Spawner
+from simulator.store import Store
+from simulator.token_endpoint import TokenStore, parse_basic
+from simulator.truth import Truth
+from simulator.workload import Workload
 
 if TYPE_CHECKING:
-    from exporter.simulator.clock import Clock
-    from exporter.simulator.config import SimulatorConfig
+    from simulator.clock import Clock
+    from simulator.config import SimulatorConfig
 
 
 class Simulator:
@@ -58,7 +58,7 @@ class Simulator:
         )
         self.truth = Truth(self.store, self.world)
         self.requests = RequestLog()
-        self.admin = Admin(self)
+        self.admin = Admin(faults=self.faults, truth=self.truth, clock=clock, workload=self.workload)
         self._log: Any = structlog.wrap_logger(
             structlog.PrintLogger(sys.stderr),
             processors=[

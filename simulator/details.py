@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from exporter.simulator.errors import error_body
+from simulator.api_errors import error_body
 
 if TYPE_CHECKING:
-    from exporter.simulator.population import Linked, World
+    from simulator.population import Linked, World
 
 _SCHEDULER = "5e1b06e5-3f44-4f8a-9d2c-2c1f6b1d8a11"  # the policy scheduler that issues scheduled tasks
 _NOT_CANCELLABLE = {"A59E8BF2-39C3-42C4-B667-CB672381A214", "CollectSystemInfo", "VaultCompact"}

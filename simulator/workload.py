@@ -11,17 +11,17 @@ import heapq
 import threading
 from typing import TYPE_CHECKING
 
-from exporter.simulator import lifecycle, spawn
-from exporter.simulator.clock import ManualClock
-from exporter.simulator.history import OpenTask
+from simulator import lifecycle, spawn
+from simulator.clock import ManualClock
+from simulator.history import OpenTask
 
 if TYPE_CHECKING:
     import random
     import sqlite3
 
-    from exporter.simulator.clock import Clock
-    from exporter.simulator.history import History
-    from exporter.simulator.store import Store
+    from simulator.clock import Clock
+    from simulator.history import History
+    from simulator.store import Store
 
 _TASK_UPDATE = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in spawn.TASK_MUTABLE)} WHERE id = ?"  # noqa: S608  names are ours
 _ACTIVITY_UPDATE = (

@@ -11,12 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
-from exporter.simulator import catalog
-from exporter.simulator.timefmt import to_ns, to_seconds
+from simulator import catalog
+from simulator.timefmt import to_ns, to_seconds
 
 if TYPE_CHECKING:
-    from exporter.simulator.population import TenantRecord, World
-    from exporter.simulator.store import Store
+    from simulator.population import TenantRecord, World
+    from simulator.store import Store
 
 Kind = Literal["tasks", "activities"]
 

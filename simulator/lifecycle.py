@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
-from exporter.simulator import catalog
-from exporter.simulator.sampling import Weighted
+from simulator import catalog
+from simulator.sampling import Weighted
 
 if TYPE_CHECKING:
     import random

@@ -19,12 +19,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from exporter.simulator import schema
+from simulator import schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from exporter.simulator.store import Store
+    from simulator.store import Store
 
 
 class RowSource(Protocol):

@@ -11,14 +11,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from exporter.simulator import catalog, filters, schema
-from exporter.simulator.errors import bad_request
-from exporter.simulator.timefmt import INT64_MAX, ascii_int
+from simulator import catalog, filters, schema
+from simulator.api_errors import bad_request
+from simulator.timefmt import INT64_MAX, ascii_int
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from exporter.simulator.cursors import CursorCodec
+    from simulator.cursors import CursorCodec
 
 _ORDER = re.compile(r"^(asc|desc)\(([A-Za-z]+)\)$")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts Arabic-Indic digits

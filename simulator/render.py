@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from exporter.simulator import details, schema
-from exporter.simulator.timefmt import format_ns
+from simulator import details, schema
+from simulator.timefmt import format_ns
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from exporter.simulator.population import World
+    from simulator.population import World
 
 LEVEL = {"tiny": 0, "short": 1, "long": 2, "full": 3, "debug": 4}
 _TASK_INDEX = {name: i for i, name in enumerate(schema.TASK_COLUMNS)}

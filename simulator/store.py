@@ -12,12 +12,12 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from exporter.simulator import schema
+from simulator import schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
-    from exporter.simulator.population import World
+    from simulator.population import World
 
 
 class StoreClosedError(RuntimeError):

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from exporter.simulator import catalog, lifecycle
-from exporter.simulator.population import make_uuid
-from exporter.simulator.sampling import Weighted, pick
-from exporter.simulator.timefmt import to_ns
+from simulator import catalog, lifecycle
+from simulator.population import make_uuid
+from simulator.sampling import Weighted, pick
+from simulator.timefmt import to_ns
 
 if TYPE_CHECKING:
     import random
 
-    from exporter.simulator.population import World
+    from simulator.population import World
 
 _ID_EPOCH = 1_420_070_400  # 2015-01-01: ids are microseconds since then, shifted past 2^53
 _ID_SHIFT = 12

@@ -13,11 +13,11 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from exporter.simulator.errors import ApiError
+from simulator.api_errors import ApiError
 
 if TYPE_CHECKING:
-    from exporter.simulator.clock import Clock
-    from exporter.simulator.config import SimulatorConfig
+    from simulator.clock import Clock
+    from simulator.config import SimulatorConfig
 
 VIEWER = "urn:acronis.com::task_manager::viewer"
 ADMIN = "urn:acronis.com::task_manager::admin"

@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 
-from exporter.simulator import listing, render, schema
-from exporter.simulator.errors import bad_request, not_found
-from exporter.simulator.models import Activity, Task
-from exporter.simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int
+from simulator import listing, render, schema
+from simulator.api_errors import bad_request, not_found
+from simulator.models import Activity, Task
+from simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from exporter.simulator.config import SimulatorConfig
-    from exporter.simulator.cursors import CursorCodec
-    from exporter.simulator.faults import Faults
-    from exporter.simulator.population import World
-    from exporter.simulator.store import Store
-    from exporter.simulator.tokens import Grant
+    from simulator.config import SimulatorConfig
+    from simulator.cursors import CursorCodec
+    from simulator.faults import Faults
+    from simulator.population import World
+    from simulator.store import Store
+    from simulator.token_endpoint import Grant
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "tasks": TypeAdapter(list[Task]),

@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exporter.simulator import catalog
-from exporter.simulator.errors import bad_request
-from exporter.simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int, parse_time
+from simulator import catalog
+from simulator.api_errors import bad_request
+from simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int, parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

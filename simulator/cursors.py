@@ -14,7 +14,7 @@ import hmac
 import json
 from typing import Any
 
-from exporter.simulator.errors import bad_request
+from simulator.api_errors import bad_request
 
 
 class CursorCodec:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, validate_call
 
 if TYPE_CHECKING:
-    from exporter.simulator.clock import ManualClock
-    from exporter.simulator.tokens import TokenStore
+    from simulator.clock import ManualClock
+    from simulator.token_endpoint import TokenStore
 
 API_PREFIX = "/api/task_manager"
 TOKEN_PATH = "/api/2/idp/token"  # noqa: S105  a URL path, not a password

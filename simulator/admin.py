@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from exporter.simulator.api import Reply
-from exporter.simulator.clock import ManualClock
-from exporter.simulator.errors import ApiError, bad_request
+from simulator.api import Reply
+from simulator.api_errors import ApiError, bad_request
+from simulator.clock import ManualClock
 
 if TYPE_CHECKING:
-    from exporter.simulator.app import Simulator
-    from exporter.simulator.truth import Kind
+    from simulator.clock import Clock
+    from simulator.faults import Faults
+    from simulator.truth import Kind, Truth
+    from simulator.workload import Workload
 
 FAULT_NAMES = frozenset({
     "latency", "fail", "expire_tokens", "revoke_credentials", "restore_credentials", "token_endpoint_down",
@@ -35,8 +37,10 @@ _WINDOW = ("written_after", "written_until", "completed_after", "completed_until
 class Admin:
     """Serves /_sim/*."""
 
-    def __init__(self, simulator: Simulator) -> None:
-        self._sim = simulator
+    # Given the parts it drives, not the Simulator that owns them: app builds the Admin, so
+    # admin importing app (even for its type) would close an import cycle.
+    def __init__(self, *, faults: Faults, truth: Truth, clock: Clock, workload: Workload) -> None:
+        self._faults, self._ground_truth, self._clock, self._workload = faults, truth, clock, workload
 
     def handle(self, method: str, path: str, query: list[tuple[str, str]], body: bytes) -> Reply:
         """Route one admin request."""
@@ -44,10 +48,10 @@ class Admin:
         if route == ("POST", "/_sim/faults"):
             return self._set_faults(body)
         if route == ("DELETE", "/_sim/faults"):
-            self._sim.faults.clear()
+            self._faults.clear()
             return Reply(200, {"faults": []})
         if route == ("GET", "/_sim/faults"):
-            return Reply(200, {"faults": self._sim.faults.active()})
+            return Reply(200, {"faults": self._faults.active()})
         if route == ("GET", "/_sim/truth"):
             return Reply(200, self._truth(dict(query)))
         if route == ("POST", "/_sim/advance"):
@@ -64,19 +68,19 @@ class Admin:
                 raise bad_request(f"each fault needs 'fault', one of {sorted(FAULT_NAMES)}", value=str(spec))
             arguments = {key: value for key, value in spec.items() if key != "fault"}
             try:
-                getattr(self._sim.faults, spec["fault"])(**arguments)
+                getattr(self._faults, spec["fault"])(**arguments)
             except (ValidationError, TypeError) as error:
                 raise bad_request(f"bad arguments for {spec['fault']}: {error}") from None
-        return Reply(200, {"faults": self._sim.faults.active()})
+        return Reply(200, {"faults": self._faults.active()})
 
     def _truth(self, query: dict[str, str]) -> dict[str, Any]:
-        truth = self._sim.truth
+        truth = self._ground_truth
         if query.get("kind", "tasks") not in ("tasks", "activities"):
             raise bad_request("kind must be tasks or activities", parameter="kind")
         kind: Kind = "activities" if query.get("kind") == "activities" else "tasks"
         window = {name: _unix_seconds(name, query[name]) for name in _WINDOW if name in query}
         result: dict[str, Any] = {
-            "now": self._sim.clock.now(),
+            "now": self._clock.now(),
             "kind": kind,
             "counts_by_state": truth.counts_by_state(kind),
             "tenants": len(truth.tenants()),
@@ -91,13 +95,13 @@ class Admin:
         return result
 
     def _advance(self, query: dict[str, str]) -> Reply:
-        if not isinstance(self._sim.clock, ManualClock):
+        if not isinstance(self._clock, ManualClock):
             raise ApiError(409, "Conflict", "advance needs a manual clock", domain="Simulator")
         seconds = _number("seconds", query.get("seconds", ""))
         if not 0 <= seconds <= MAX_ADVANCE:  # an infinite or huge step would loop on arrivals for ever
             raise bad_request(f"seconds must be from 0 to {MAX_ADVANCE}", parameter="seconds")
-        self._sim.workload.advance(seconds)
-        return Reply(200, {"now": self._sim.clock.now()})
+        self._workload.advance(seconds)
+        return Reply(200, {"now": self._clock.now()})
 
 
 def _number(name: str, text: str) -> float:

@@ -19,17 +19,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from exporter.simulator.api import Reply
-from exporter.simulator.errors import ApiError, bad_request, error_body
-from exporter.simulator.requestlog import RequestRecord
-from exporter.simulator.store import StoreClosedError
-from exporter.simulator.wirefaults import encode_json, mangle
-from exporter.simulator.wirefaults import failure as failure_reply
+from simulator.api import Reply
+from simulator.api_errors import ApiError, bad_request, error_body
+from simulator.requestlog import RequestRecord
+from simulator.store import StoreClosedError
+from simulator.wirefaults import encode_json, mangle
+from simulator.wirefaults import failure as failure_reply
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from exporter.simulator.app import Simulator
+    from simulator.core import Simulator
 
 # A client that timed out or closed its connection mid-reply: routine, never an error.
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)

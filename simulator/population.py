@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from exporter.simulator import catalog
+from simulator import catalog
 
 if TYPE_CHECKING:
     import random
