@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.image, pytest.mark.slow, pytest.mark.timeout(2 * image.BUILD_TIMEOUT)]
 
-TAG = "localhost/acronis-task-exporter:image-test"
+TAG = f"localhost/acronis-task-exporter:image-test-{os.getpid()}"  # two runs on one machine never collide
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 CREATED = "2026-12-01T12:34:56Z"
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
