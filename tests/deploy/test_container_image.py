@@ -1,8 +1,8 @@
 """The Dockerfile: lint-clean, non-root, no secrets, and a build context that holds what it copies.
 
-No Docker engine runs here, so the image is never built in the suite; hadolint (the real
-linter) and the checks below stand in, and the health-check script runs against a real
-exporter.
+These read the Dockerfile itself (hadolint, the real linter, and the checks below) and run
+the health-check script against a real exporter; test_image_build.py builds the image and
+runs it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 import tomllib
 from typing import TYPE_CHECKING
 
+from exporter import __version__
 from tests.deploy.paths import DOCKERFILE, DOCKERIGNORE, REPO, tool
 from tests.support.processes import free_port, start_exporter
 
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
 
 HEALTHCHECK = REPO / "deploy" / "docker" / "healthcheck.py"
 SECRET_WORDS = re.compile(r"secret|password|token|api_key|credential", re.IGNORECASE)
+OCI_KEYS = (
+    "title",
+    "description",
+    "version",
+    "revision",
+    "created",
+    "source",
+    "documentation",
+    "licenses",
+    "url",
+)
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -36,6 +49,12 @@ def final_stage() -> list[tuple[str, str]]:
     steps = instructions()
     last_from = max(index for index, (name, _) in enumerate(steps) if name == "FROM")
     return steps[last_from:]
+
+
+def arg_defaults() -> dict[str, str]:
+    """Return each ``ARG NAME=default`` of the Dockerfile (the last one wins)."""
+    pairs = (arguments.partition("=") for name, arguments in instructions() if name == "ARG")
+    return {key: value.strip('"') for key, sep, value in pairs if sep}
 
 
 def build_context_includes(path: str) -> bool:
@@ -103,17 +122,44 @@ class TestRuntimeImage:
         assert "healthcheck.py" in healthcheck
         assert "/healthz" in HEALTHCHECK.read_text()
 
-    def test_image_carries_oci_labels(self) -> None:
-        """Title, version, revision, source licence and description labels."""
+    def test_image_carries_every_oci_label(self) -> None:
+        """The nine annotations, from title to url, are set in the final stage."""
         labels = " ".join(arguments for name, arguments in final_stage() if name == "LABEL")
-        for key in ("title", "description", "version", "revision", "licenses"):
+        for key in OCI_KEYS:
             assert f"org.opencontainers.image.{key}=" in labels
+
+    def test_label_defaults_are_valid_without_build_arguments(self) -> None:
+        """A bare ``docker build`` labels the package's version, an RFC 3339 time, an https source."""
+        defaults = arg_defaults()
+        assert defaults["VERSION"] == __version__
+        assert RFC3339.fullmatch(defaults["CREATED"])
+        assert defaults["SOURCE_URL"].startswith("https://")
 
     def test_no_secret_is_baked_into_the_image(self) -> None:
         """No ENV or ARG names a secret, so none can end up in a layer or `docker inspect`."""
         for name, arguments in instructions():
             if name in {"ENV", "ARG"}:
                 assert not SECRET_WORDS.search(arguments), arguments
+
+
+class TestReproducibleBuild:
+    """The base is pinned, nothing is pulled besides it, and the locks are what gets installed."""
+
+    def test_base_image_is_pinned_by_digest(self) -> None:
+        """PYTHON_IMAGE defaults to python:3.11-slim-bookworm@sha256:<64 hex>; every FROM uses it."""
+        assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", arg_defaults()["PYTHON_IMAGE"])
+        froms = [arguments.split()[0] for name, arguments in instructions() if name == "FROM"]
+        assert set(froms) == {"${PYTHON_IMAGE}"}
+
+    def test_no_syntax_directive_makes_buildkit_pull_a_frontend(self) -> None:
+        """No ``# syntax=`` parser directive: BuildKit would fetch that frontend image first."""
+        assert not re.search(r"^#\s*syntax\s*=", DOCKERFILE.read_text(), re.IGNORECASE | re.MULTILINE)
+
+    def test_dependencies_are_installed_from_the_locks_with_hashes(self) -> None:
+        """Each lock is installed in --require-hashes mode: an unpinned or altered wheel fails the build."""
+        runs = " ".join(arguments for name, arguments in instructions() if name == "RUN")
+        for lock in ("requirements.lock", "requirements-build.lock"):
+            assert re.search(rf"--require-hashes\s+(-r|--requirement)\s+{re.escape(lock)}", runs), lock
 
 
 class TestBuildContext:
