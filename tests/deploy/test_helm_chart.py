@@ -21,6 +21,7 @@ from tests.deploy.chart import (
     values_cases,
 )
 from tests.deploy.paths import CHART, DASHBOARDS, JOB, alert_rules, load_json, tool
+from tests.support import certs
 from tests.support.promtool import assert_rules_pass
 
 if TYPE_CHECKING:
@@ -271,7 +272,8 @@ def pod_files_in(root: Path, objects: list[dict[str, Any]], monkeypatch: pytest.
     (root / "config").mkdir()
     (root / "config" / "config.yaml").write_text(configmap["data"]["config.yaml"].replace(mount, str(root)))
     (root / "ca").mkdir()
-    (root / "ca" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")  # readable is all config checks
+    cert, _key = certs.self_signed(root / "ca")  # the exporter loads the CA bundle at start
+    cert.rename(root / "ca" / "ca.pem")
     (root / "credentials").mkdir()
     exporter = container(objects)
     for arg in exporter["args"]:

@@ -103,7 +103,12 @@ class TestDrippingReplies:
         with _start(api, tmp_path, "--api.timeout", "1", "--api.max-retries", "0") as exporter:
             api.set("api", "drip")
             wait_until(lambda: _source_failed(exporter, "timeout"), timeout=30.0, what="a timeout failure")
-            assert _reasons(exporter, "acronis_exporter_api_request_failures").get("timeout", 0) > 0
+            # Zero-first: a counter shows its first events one poll interval after it was first seen.
+            wait_until(
+                lambda: _reasons(exporter, "acronis_exporter_api_request_failures").get("timeout", 0) > 0,
+                timeout=30.0,
+                what="api_request_failures{reason=timeout}",
+            )
 
     def test_a_dripping_token_reply_fails_the_mint_with_reason_timeout(
         self, api: HostileApi, tmp_path: Path
@@ -131,7 +136,11 @@ class TestHugeReplies:
             api.set("api", mode)
             wait_until(lambda: _source_failed(exporter, "too_large"), timeout=60.0, what="too_large failures")
             wait_until(lambda: api.received("api", mode) >= 3 * CONCURRENCY, timeout=60.0, what="more floods")
-            assert _reasons(exporter, "acronis_exporter_refresh_failures").get("too_large", 0) > 0
+            wait_until(  # zero-first: shown one poll interval after the series was first seen
+                lambda: _reasons(exporter, "acronis_exporter_refresh_failures").get("too_large", 0) > 0,
+                timeout=30.0,
+                what="refresh_failures{reason=too_large}",
+            )
             assert _peak_rss(exporter) < CHART_MEMORY_LIMIT
 
     @pytest.mark.parametrize("endpoint", ["token"])
