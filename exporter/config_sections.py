@@ -34,6 +34,7 @@ from exporter.config_sources import invalid_setting
 from exporter.config_values import (
     Count,
     DroppableLabel,
+    PollInterval,
     PositiveSeconds,
     Seconds,
     StrList,
@@ -168,8 +169,8 @@ class ApiSettings(_Section):
 class PollSettings(_Section):
     """Polling: how often, and what."""
 
-    interval: PositiveSeconds = 60.0
-    """Seconds between polls."""
+    interval: PollInterval = 60.0
+    """Seconds between polls (at least 1)."""
     jitter: float = Field(0.1, ge=0, le=0.5)
     """Random spread of the interval, as a fraction of it."""
     completion_overlap: Seconds = 600.0

@@ -42,6 +42,9 @@ def split_list(value: object) -> object:
 # an infinite interval or timeout once made polls run back to back or crash.
 Seconds = Annotated[float, Field(ge=0, le=_DAY)]
 PositiveSeconds = Annotated[float, Field(gt=0, le=_DAY)]
+# Polls closer than a second apart would hammer the API as if polling back to back (a tiny
+# interval is no better than an infinite loop); nothing the API reports changes that fast.
+PollInterval = Annotated[float, Field(ge=1, le=_DAY)]
 Count = Annotated[int, Field(ge=1, le=_MAX_COUNT)]
 StrList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
 DroppableLabel = Literal["tenant_id", "queue", "task_type", "activity_type", "priority"]

@@ -164,7 +164,7 @@ class TestErrors:
             (["--api.url", "not a url", "--api.client-id", "c"], "api.url: input should be a valid URL"),
             (["--api.url", "ftp://dc.example", "--api.client-id", "c"], "api.url: URL scheme should be"),
             (["--api.url", URL], "api.client_id: field required for the client_credentials grant"),
-            (minimal("--poll.interval", "-5"), "poll.interval: input should be greater than 0"),
+            (minimal("--poll.interval", "-5"), "poll.interval: input should be greater than or equal to 1"),
             (minimal("--poll.jitter", "0.9"), "poll.jitter: input should be less than or equal to 0.5"),
             (minimal("--api.page-size", "0"), "api.page_size: input should be greater than or equal to 1"),
             (minimal("--api.concurrency", "64"), "api.concurrency: input should be less than or equal to 32"),

@@ -98,6 +98,7 @@ class TestNumbers:
         ("flag", "expected"),
         [
             ("--poll.interval=inf", "poll.interval: input should be a finite number"),
+            ("--poll.interval=1e-9", "poll.interval: input should be greater than or equal to 1"),
             ("--api.timeout=86401", "api.timeout: input should be less than or equal to 86400"),
             ("--api.connect-timeout=0", "api.connect_timeout: input should be greater than 0"),
             ("--api.max-pages=10000000", "api.max_pages: input should be less than or equal to 1000000"),

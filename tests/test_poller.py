@@ -494,7 +494,7 @@ class TestLoop:
 
         The poll itself goes on and publishes: acronis_up reads 0 and /readyz is answered.
         """
-        rig = rig_factory(poll={"interval": 0.01, "jitter": 0.0})
+        rig = rig_factory(poll={"interval": 1.0, "jitter": 0.0})
         rig.client.close()
         with capture_logs() as logs:
             snapshot = rig.poller.poll_once()

@@ -214,7 +214,7 @@ def collected(simulator: RunningSimulator, tmp_path_factory: pytest.TempPathFact
     args = _args(sim, tmp_path)
     web = ["--web.basic-auth-username", WEB_USER, "--web.basic-auth-password-file",
            str(_write(tmp_path / "web-password", WEB_PASSWORD))]  # fmt: skip
-    run = [*args, *web, "--poll.interval", "0.5", "--log.level", "debug", "--log.format", "json"]
+    run = [*args, *web, "--poll.interval", "1", "--log.level", "debug", "--log.format", "json"]
     found = Collected()
     client = httpx.Client(auth=(WEB_USER, WEB_PASSWORD), timeout=10.0)
     with start_exporter(run, workdir=tmp_path / "run") as exporter:
