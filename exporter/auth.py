@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Final
 import httpx
 
 from exporter import logs
-from exporter.client import endpoint_of
 from exporter.tokens import Token, TokenSource
+from exporter.transport import endpoint_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator

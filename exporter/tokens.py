@@ -8,7 +8,6 @@ host but never carries a secret or the reply's body. Caching and renewal are ``a
 
 from __future__ import annotations
 
-import email.utils
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeGuard
@@ -16,11 +15,10 @@ from typing import TYPE_CHECKING, Final, TypeGuard
 import httpx
 
 from exporter import logs
-from exporter.client import endpoint_of
 from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
 from exporter.payloads import BodyError, decode_json
-from exporter.transport import http_client, read_reply
+from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,6 +34,8 @@ DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the re
 MAX_LIFETIME: Final = 366 * 86400.0  # far beyond any real token; past it the value is garbage
 MAX_EXPIRES_ON: Final = 253402300799.0  # 9999-12-31T23:59:59Z: the last time RFC 3339 can write
 _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
+_ERROR_KEYS: Final = ("error", "code")  # OAuth2 names its error code "error"
+_CODE_MAX: Final = 60  # characters of the error code we repeat in our message
 
 _log = logs.get_logger(component="auth")
 
@@ -136,8 +136,9 @@ class TokenSource:
     def _parse(self, response: httpx.Response) -> Token:
         status = response.status_code
         if status in (400, 401):
+            code = error_code(response, keys=_ERROR_KEYS, limit=_CODE_MAX)
             raise AuthError(
-                f"{self._who()} was refused by {self._where()} (HTTP {status}{_code(response)})",
+                f"{self._who()} was refused by {self._where()} (HTTP {status}{code})",
                 status=status,
             )
         if status == 403:  # noqa: PLR2004
@@ -162,7 +163,7 @@ class TokenSource:
                 f"token reply from {self._where()} has no access_token", reason="shape", status=status
             )
         now = self._clock()
-        return Token(value, _expires_at(body, now, _server_time(response)), issued_at=now)
+        return Token(value, _expires_at(body, now, http_date(response.headers.get("Date"))), issued_at=now)
 
     def _who(self) -> str:
         if self._api.grant_type == "password":
@@ -208,21 +209,3 @@ def _bounded(value: float, limit: float, name: str) -> float:
 
 def _positive(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-def _server_time(response: httpx.Response) -> float | None:
-    """Return the reply's Date header as unix seconds, if it has a readable one."""
-    try:
-        return email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def _code(response: httpx.Response) -> str:
-    """Return ': <error code>' from an OAuth2 error body; never the body itself."""
-    try:
-        body = decode_json(response.content)
-    except BodyError:
-        return ""
-    code = body.get("error") or body.get("code") if isinstance(body, dict) else None
-    return f": {logs.clip(code, 60)}" if isinstance(code, str) and code else ""  # scrubbed whole, then cut

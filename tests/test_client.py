@@ -17,19 +17,21 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from exporter.auth import OAuth2Auth, StaticBearerAuth
-from exporter.client import TaskManagerClient, endpoint_of
+from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
 from exporter.retry import retry_after_seconds
 from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TokenSource
+from exporter.transport import endpoint_of
 from exporter.vocabulary import OPEN_STATES
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:
     import io
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
+    from exporter.pages import Page, RawItem
     from simulator import ManualClock, RunningSimulator
     from simulator.requestlog import RequestRecord
 
@@ -98,6 +100,11 @@ def harness(harness_factory: Callable[..., Harness]) -> Harness:
     return harness_factory()
 
 
+def _items(pages: Iterable[Page]) -> list[RawItem]:
+    """Return every item of a listing walk, as the sources read them: page by page."""
+    return [item for page in pages for item in page]
+
+
 def wait_for(condition: Callable[[], bool], deadline: float = 30.0) -> None:
     """Poll `condition` until it holds; fail after `deadline` seconds."""
     give_up = time.monotonic() + deadline
@@ -164,7 +171,7 @@ class TestPagination:
 
     def test_later_pages_send_only_after_limit_and_lod(self, harness: Harness) -> None:
         """The first page carries the filters; the cursor carries them afterwards."""
-        list(harness.client.iter_items("tasks", OPEN, lod="short", limit=10))
+        _items(harness.client.iter_pages("tasks", OPEN, lod="short", limit=10))
         pages = math.ceil(len(harness.sim.truth.open_items("tasks")) / 10)
         first, *later = [entry.query for entry in harness.api_requests(pages)]
         assert first == [("limit", "10"), ("lod", "short"), *OPEN]
@@ -177,7 +184,7 @@ class TestPagination:
     ) -> None:
         """When the API returns fewer items than asked, the cursor still leads to every item."""
         harness = harness_factory(max_page_size=60)
-        items = list(harness.client.iter_items("tasks", lod="tiny", limit=500))
+        items = _items(harness.client.iter_pages("tasks", lod="tiny", limit=500))
         assert len(items) == sum(harness.sim.truth.counts_by_state("tasks").values())
 
     def test_repeated_cursor_is_a_pagination_error(self, harness: Harness) -> None:
@@ -189,7 +196,7 @@ class TestPagination:
     def test_endless_cursors_end_at_the_first_empty_page(self, harness: Harness) -> None:
         """A fresh cursor past the last item leads to an empty page, which ends the walk."""
         harness.sim.faults.endless_pages()
-        items = list(harness.client.iter_items("tasks", lod="tiny", limit=1000))
+        items = _items(harness.client.iter_pages("tasks", lod="tiny", limit=1000))
         assert len(items) == sum(harness.sim.truth.counts_by_state("tasks").values())
         assert len(harness.api_requests(2)) == 2
 
@@ -206,15 +213,6 @@ class TestPagination:
         with pytest.raises(BadPayload) as caught:
             next(harness.client.iter_pages("tasks", lod="tiny"))
         assert caught.value.reason == "shape"
-
-    def test_get_returns_one_item_and_404_is_an_api_error(self, harness: Harness) -> None:
-        """/tasks/{id} returns the item; an unknown id is ApiError(http_4xx) with status 404."""
-        first = next(harness.client.iter_items("tasks", lod="tiny", limit=1))
-        assert harness.client.get("tasks", first["idString"])["idString"] == first["idString"]
-        with pytest.raises(ApiError) as caught:
-            harness.client.get("tasks", "1")
-        assert (caught.value.reason, caught.value.status) == ("http_4xx", 404)
-        assert "GET /tasks/{id}: HTTP 404" in str(caught.value)
 
 
 class TestThrottling:
@@ -390,17 +388,14 @@ class TestInstrumentation:
     """Request counters use route templates and status codes, never raw URLs."""
 
     def test_requests_are_counted_by_endpoint_template_and_code(self, harness: Harness) -> None:
-        """Counts, gets, the token request and a failed try all land on template labels."""
-        item = next(harness.client.iter_items("tasks", lod="tiny", limit=1))
-        harness.client.get("tasks", item["idString"])
+        """Counts, listings, the token request and a failed try all land on template labels."""
+        next(harness.client.iter_pages("tasks", lod="tiny", limit=1))
         harness.sim.faults.fail(500)
         harness.client.count("activities")
         assert harness.sample("acronis_exporter_api_requests_total", endpoint="/idp/token", code="200") == 1
-        assert harness.sample("acronis_exporter_api_requests_total", endpoint="/tasks/{id}", code="200") == 1
+        assert harness.sample("acronis_exporter_api_requests_total", endpoint="/tasks", code="200") == 1
         assert harness.sample("acronis_exporter_api_requests_total", endpoint="/activities", code="500") == 1
-        assert (
-            harness.sample("acronis_exporter_api_request_duration_seconds_count", endpoint="/tasks/{id}") == 1
-        )
+        assert harness.sample("acronis_exporter_api_request_duration_seconds_count", endpoint="/tasks") == 1
         exposition = generate_latest(harness.registry).decode()
         for family in text_string_to_metric_families(exposition):
             for sample in family.samples:
