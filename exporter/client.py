@@ -19,6 +19,7 @@ from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
+from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
 from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
 from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
@@ -54,8 +55,10 @@ class TaskManagerClient:
         transport: httpx.BaseTransport | None = None,
         stop: threading.Event | None = None,
         rng: random.Random | None = None,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self._api = api
+        self._secrets = secrets if secrets is not None else SecretRegistry()  # scrubs error codes
         self._metrics = metrics
         rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
         self._stop = stop or threading.Event()
@@ -191,7 +194,9 @@ class TaskManagerClient:
         status = response.status_code
         if status < 300:  # noqa: PLR2004 - the 2xx range
             return _decode(endpoint, response)
-        detail = error_code(response, keys=("code", "reason", "error"), limit=_DETAIL_MAX)
+        detail = error_code(
+            response, keys=("code", "reason", "error"), limit=_DETAIL_MAX, secrets=self._secrets
+        )
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
             message = f"GET {endpoint}: HTTP {status}{detail}"
             self._retry.throttled(endpoint, status, message, response.headers.get("Retry-After"))

@@ -18,6 +18,7 @@ from exporter import logs
 from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
 from exporter.payloads import BodyError, decode_json
+from exporter.redaction import SecretRegistry
 from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
 
 if TYPE_CHECKING:
@@ -64,8 +65,11 @@ class TokenSource:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self._api, self._metrics, self._transport, self._clock = api, metrics, transport, clock
+        # The app's registry, so that log lines never carry a token; a registry of its own otherwise.
+        self._secrets = secrets if secrets is not None else SecretRegistry()
         self.grant_type: str = api.grant_type
 
     def mint(self) -> Token:
@@ -76,10 +80,14 @@ class TokenSource:
         except ApiError as error:
             self._metrics.token_request_failures.labels(grant_type=self.grant_type, reason=error.reason).inc()
             raise
-        logs.register_secret(token.value)
+        self._secrets.register(token.value)
         self._metrics.token_expiry.set(token.expires_at)
         _log.info("token_minted", grant_type=self.grant_type, expires_at=token.expires_at)
         return token
+
+    def forget(self, token: Token) -> None:
+        """Stop scrubbing a token that is no longer in use, so the registry holds only live ones."""
+        self._secrets.forget(token.value)
 
     def _request_token(self) -> Token:
         form, basic = self._form()
@@ -119,14 +127,14 @@ class TokenSource:
         secret = _plain(api.resolved_client_secret())
         basic = (api.client_id, secret) if api.client_id and secret else None
         # Re-read files may hold a rotated secret: register it, and the Basic form it travels in.
-        logs.register_credentials(api.client_id, secret)
+        self._secrets.register_credentials(api.client_id, secret)
         if api.grant_type == "password":
             form = {
                 "grant_type": "password",
                 "username": api.username or "",
                 "password": _plain(api.resolved_password()),
             }
-            logs.register_secret(form["password"])
+            self._secrets.register(form["password"])
         else:
             form = {"grant_type": "client_credentials"}
         if api.tenant_id:
@@ -136,7 +144,7 @@ class TokenSource:
     def _parse(self, response: httpx.Response) -> Token:
         status = response.status_code
         if status in (400, 401):
-            code = error_code(response, keys=_ERROR_KEYS, limit=_CODE_MAX)
+            code = error_code(response, keys=_ERROR_KEYS, limit=_CODE_MAX, secrets=self._secrets)
             raise AuthError(
                 f"{self._who()} was refused by {self._where()} (HTTP {status}{code})",
                 status=status,

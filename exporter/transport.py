@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from exporter import PRODUCT, __version__, logs, tls
+from exporter import PRODUCT, __version__, tls
 from exporter.deadline import keep_deadlines
 from exporter.errors import BadPayload
 from exporter.payloads import BodyError, decode_json
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from exporter.config import ApiSettings
+    from exporter.redaction import SecretRegistry
 
 USER_AGENT: Final = f"{PRODUCT}/{__version__}"
 
@@ -108,10 +109,10 @@ def http_date(header: str | None) -> float | None:
         return None
 
 
-def error_code(response: httpx.Response, *, keys: Sequence[str], limit: int) -> str:
+def error_code(response: httpx.Response, *, keys: Sequence[str], limit: int, secrets: SecretRegistry) -> str:
     """Return ': <code>' from a JSON error body (the first of ``keys`` it holds), or ''.
 
-    Never the body itself, never HTML; the code is scrubbed whole, then cut to ``limit``.
+    Never the body itself, never HTML; the code is scrubbed of ``secrets`` whole, then cut to ``limit``.
     """
     try:
         body = decode_json(response.content)
@@ -122,4 +123,4 @@ def error_code(response: httpx.Response, *, keys: Sequence[str], limit: int) -> 
     code = next((body[key] for key in keys if body.get(key)), None)
     if not isinstance(code, str) or not code:
         return ""
-    return ": " + logs.clip(code, limit)
+    return ": " + secrets.clip(code, limit)

@@ -20,6 +20,7 @@ from exporter.auth import OAuth2Auth, StaticBearerAuth
 from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
+from exporter.redaction import SecretRegistry
 from exporter.retry import retry_after_seconds
 from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TokenSource
@@ -62,15 +63,24 @@ class Harness(ClientHarness):
 
 
 @pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
+def secrets() -> SecretRegistry:
+    """Return the registry the captured logs redact with, as the app owns one per run."""
+    return SecretRegistry()
+
+
+@pytest.fixture
+def log_output(secrets: SecretRegistry) -> Iterator[io.StringIO]:
     """Capture the exporter's real log output (debug, JSON) and restore logging afterwards."""
-    with captured_logs() as output:
+    with captured_logs(secrets) as output:
         yield output
 
 
 @pytest.fixture
 def harness_factory(
-    simulator_factory: Callable[..., RunningSimulator], clock: ManualClock, log_output: io.StringIO
+    simulator_factory: Callable[..., RunningSimulator],
+    clock: ManualClock,
+    log_output: io.StringIO,
+    secrets: SecretRegistry,
 ) -> Iterator[Callable[..., Harness]]:
     """Build harnesses; at teardown, check no secret or token reached the log output."""
     built: list[Harness] = []
@@ -80,8 +90,9 @@ def harness_factory(
         api = simulator_api(sim, **(api_overrides or {}))
         registry, stop = CollectorRegistry(), threading.Event()
         metrics = SelfMetrics(registry)
-        tokens = RecordingTokenSource(api, metrics, clock=clock.now)
-        client = TaskManagerClient(api, OAuth2Auth(tokens, clock=clock.now), metrics, stop=stop)
+        tokens = RecordingTokenSource(api, metrics, clock=clock.now, secrets=secrets)
+        auth = OAuth2Auth(tokens, clock=clock.now)
+        client = TaskManagerClient(api, auth, metrics, stop=stop, secrets=secrets)
         harness = Harness(sim=sim, client=client, tokens=tokens, registry=registry, stop=stop)
         harness.secrets.append(sim.config.client_secret)
         built.append(harness)
