@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from exporter import PRODUCT, __version__, config, logs, signals
 from exporter.errors import ApiError, ConfigError
+from exporter.redaction import SecretRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,35 +35,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), status=2)
     except SystemExit as exit_:  # argparse's --help (0); usage errors arrive as ConfigError
         return exit_.code if isinstance(exit_.code, int) else 2
-    logs.configure(settings.log)
+    secrets = SecretRegistry()  # this run's: filled from the settings by app.register_secrets
+    logs.configure(settings.log, secrets=secrets)
     _raise_on_signals()
     signals.install()  # SIGHUP and SIGUSR1 are logged, never fatal
     try:
-        return _run(settings)
+        return _run(settings, secrets)
     except ConfigError as error:  # a secret file that vanished between validation and use
-        return _fail(str(error), status=2)
+        return _fail(str(error), status=2, secrets=secrets)
     except StopRequested as stop:
         logs.get_logger(component="main").info("exporter_stopped_by_signal", signal=stop.signal.name)
         # Serving ends this way by design; --once or --check-config cut short did not finish.
         return 0 if not (settings.once or settings.check_config) else 128 + stop.signal
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, secrets: SecretRegistry) -> int:
     from exporter.app import register_secrets  # noqa: PLC0415 - keeps --help fast
 
-    register_secrets(settings)  # first of all, so that no later line can carry a secret
+    register_secrets(settings, secrets)  # first of all, so that no later line can carry a secret
     with ExitStack() as cleanup:
         if settings.demo:
-            settings = _start_demo(settings, cleanup)
+            settings = _start_demo(settings, cleanup, secrets)
         # After the demo rewrite, so the log shows what really runs; secrets are masked.
         logs.get_logger(component="main").info(
             "config_loaded", version=__version__, settings=settings.redacted()
         )
         if settings.check_config:
-            return _check_config(settings)
+            return _check_config(settings, secrets)
         if settings.once:
-            return _once(settings)
-        return _serve(settings)
+            return _once(settings, secrets)
+        return _serve(settings, secrets)
 
 
 class StopRequested(BaseException):
@@ -91,8 +93,10 @@ def _raise_on_signals() -> None:
         signal.signal(signal.SIGINT, handle)
 
 
-def _fail(message: str, *, status: int) -> int:
-    one_line = " ".join(logs.scrub(message).split())  # scrubbed whole, then joined: always one line
+def _fail(message: str, *, status: int, secrets: SecretRegistry | None = None) -> int:
+    """Say ``message`` on stderr as one line, scrubbed of ``secrets`` (none known yet: URL passwords only)."""
+    scrubbed = (secrets if secrets is not None else SecretRegistry()).scrub(message)
+    one_line = " ".join(scrubbed.split())  # scrubbed whole, then joined: always one line
     _say(f"{PRODUCT}: error: {one_line}", sys.stderr)
     return status
 
@@ -103,26 +107,35 @@ def _say(line: str, stream: TextIO) -> None:
     stream.flush()
 
 
-def _start_demo(settings: Settings, cleanup: ExitStack) -> Settings:
-    from exporter.app import demo_settings, start_demo_simulator  # noqa: PLC0415 - keeps --help fast
+def _start_demo(settings: Settings, cleanup: ExitStack, secrets: SecretRegistry) -> Settings:
+    """Start the demo's simulator; return settings pointed at it, its credentials registered."""
+    from exporter.app import demo_settings, register_secrets, start_demo_simulator  # noqa: PLC0415
 
     simulator = start_demo_simulator()
     cleanup.callback(simulator.stop)
     logs.get_logger(component="main").info("demo_simulator_started", url=simulator.url)
-    return demo_settings(settings, simulator)
+    demo = demo_settings(settings, simulator)
+    register_secrets(demo, secrets)  # the simulator's credentials
+    return demo
 
 
-def _check_config(settings: Settings) -> int:
+def _check_config(settings: Settings, secrets: SecretRegistry) -> int:
     from exporter.app import check_credentials  # noqa: PLC0415 - keeps --help fast
 
     try:
-        tasks = check_credentials(settings)
+        tasks = check_credentials(settings, secrets)
     except ApiError as error:
-        return _fail(f"{settings.api.base_url} refused the check ({error.reason}): {error}", status=1)
+        return _fail(
+            f"{settings.api.base_url} refused the check ({error.reason}): {error}", status=1, secrets=secrets
+        )
     except ConfigError:
         raise  # unusable settings: main() says so with exit 2
     except Exception as error:  # noqa: BLE001 - the check answers in one line, never a traceback
-        return _fail(f"{settings.api.base_url} check failed ({type(error).__name__}): {error}", status=1)
+        return _fail(
+            f"{settings.api.base_url} check failed ({type(error).__name__}): {error}",
+            status=1,
+            secrets=secrets,
+        )
     _say(
         f"{PRODUCT}: configuration ok: {settings.api.base_url} granted a token; {tasks} tasks visible",
         sys.stdout,
@@ -130,10 +143,10 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
-def _once(settings: Settings) -> int:
+def _once(settings: Settings, secrets: SecretRegistry) -> int:
     from exporter.app import build  # noqa: PLC0415 - keeps --help fast
 
-    exporter = build(settings)
+    exporter = build(settings, secrets=secrets)
     try:
         snapshot = exporter.poller.poll_once()
         sys.stdout.buffer.write(exporter.exposition.body("text"))
@@ -143,15 +156,19 @@ def _once(settings: Settings) -> int:
     return 0 if snapshot.up else 1
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, secrets: SecretRegistry) -> int:
     from exporter.app import build  # noqa: PLC0415 - keeps --help fast
 
-    exporter = build(settings)
+    exporter = build(settings, secrets=secrets)
     try:
         server = exporter.bind()
     except OSError as error:
         exporter.close()
-        return _fail(f"cannot listen on {settings.web.listen_address}: {error.strerror or error}", status=1)
+        return _fail(
+            f"cannot listen on {settings.web.listen_address}: {error.strerror or error}",
+            status=1,
+            secrets=secrets,
+        )
     if settings.demo:
         _announce_demo(server, settings)
     exporter.serve(server)  # returns by StopRequested, after shutting everything down

@@ -20,6 +20,7 @@ from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
 from exporter.listener import MetricsServer
 from exporter.poller import Poller
+from exporter.redaction import SecretRegistry
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
@@ -120,14 +121,20 @@ class Exporter:
         self._threads.append(thread)
 
 
-def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporter:
-    """Assemble the exporter; raises ConfigError when a secret file cannot be read."""
+def build(
+    settings: Settings, *, stop: threading.Event | None = None, secrets: SecretRegistry | None = None
+) -> Exporter:
+    """Assemble the exporter; raises ConfigError when a secret file cannot be read.
+
+    ``secrets``: the registry logging redacts with (``register_secrets`` filled it); else a new one.
+    """
     stop = stop or threading.Event()
     tune_allocator()
-    register_secrets(settings)
+    secrets = secrets if secrets is not None else register_secrets(settings)
     registry = self_registry()
     metrics = SelfMetrics(registry)
-    client = TaskManagerClient(settings.api, build_auth(settings.api, metrics), metrics, stop=stop)
+    auth = build_auth(settings.api, metrics, secrets=secrets)
+    client = TaskManagerClient(settings.api, auth, metrics, stop=stop, secrets=secrets)
     store = SnapshotStore()
     poller = Poller(settings, client, store, metrics)
     exposition = Exposition(store, registry)
@@ -136,27 +143,32 @@ def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporte
     return Exporter(settings, registry, metrics, client, store, poller, exposition, stop)
 
 
-def register_secrets(settings: Settings) -> None:
-    """Tell the log redactor every secret the settings hold, before anything can log them.
+def register_secrets(settings: Settings, secrets: SecretRegistry | None = None) -> SecretRegistry:
+    """Register every secret the settings hold with `secrets` (else a new registry); return it.
 
-    File-based secrets are read here too (raising ConfigError if a file became unreadable).
+    The one place the settings' secrets are registered, before anything can log them; the
+    token source adds the access tokens later. File-based secrets are read here too
+    (raising ConfigError if a file became unreadable).
     """
+    secrets = secrets if secrets is not None else SecretRegistry()
     api, web = settings.api, settings.web
     # With the user they go with: each pair also travels as base64 in an HTTP Basic header.
-    logs.register_credentials(api.client_id, api.resolved_client_secret())
-    logs.register_credentials(api.username, api.resolved_password())
-    logs.register_secret(api.resolved_bearer_token())
-    logs.register_credentials(web.basic_auth_username, web.resolved_basic_auth_password())
+    secrets.register_credentials(api.client_id, api.resolved_client_secret())
+    secrets.register_credentials(api.username, api.resolved_password())
+    secrets.register(api.resolved_bearer_token())
+    secrets.register_credentials(web.basic_auth_username, web.resolved_basic_auth_password())
+    return secrets
 
 
-def check_credentials(settings: Settings) -> int:
+def check_credentials(settings: Settings, secrets: SecretRegistry | None = None) -> int:
     """Mint a token and count tasks once; return how many tasks the credentials can see.
 
     Raises ApiError (or ConfigError for an unreadable secret file) when that fails.
     """
-    register_secrets(settings)
+    secrets = secrets if secrets is not None else register_secrets(settings)
     metrics = SelfMetrics(self_registry())
-    with TaskManagerClient(settings.api, build_auth(settings.api, metrics), metrics) as client:
+    auth = build_auth(settings.api, metrics, secrets=secrets)
+    with TaskManagerClient(settings.api, auth, metrics, secrets=secrets) as client:
         return client.count("tasks")
 
 

@@ -3,9 +3,9 @@
 ``OAuth2Auth`` takes tokens from a ``tokens.TokenSource``, caches them, renews them before
 they expire and, when the API still answers 401 (an expired or revoked token, or a proxy's
 HTML page), mints one fresh token and resends once. A 403 retires the token for the next
-request, since a role granted later is only in a token minted after it. Every token and
-secret is registered with ``logs`` so no log line can carry it, and none appears in a repr
-or an error message.
+request, since a role granted later is only in a token minted after it. The token source
+registers every token with the app's ``SecretRegistry`` while it is in use, so no log line
+can carry it, and none appears in a repr or an error message.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Final
 import httpx
 
 from exporter import logs
-from exporter.client import endpoint_of
 from exporter.tokens import Token, TokenSource
+from exporter.transport import endpoint_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from exporter.config import ApiSettings
+    from exporter.redaction import SecretRegistry
     from exporter.selfmetrics import SelfMetrics
 
 # After a freshly minted token meets a 401 too (a proxy refusing everything, say), 401s are
@@ -107,13 +108,13 @@ class OAuth2Auth(httpx.Auth):
         """
         with self._lock:
             if self._token is token and self._clock() >= token.issued_at + REMINT_BACKOFF:
-                logs.forget_secret(token.value)
+                self._tokens.forget(token)
                 self._token = None
                 _log.info("token_retired", reason="forbidden")
 
     def _install(self, token: Token) -> None:
         if self._token is not None:
-            logs.forget_secret(self._token.value)  # keeps the redaction list at the tokens in use
+            self._tokens.forget(self._token)  # keeps the redaction list at the tokens in use
         self._token = token
 
 
@@ -121,8 +122,7 @@ class StaticBearerAuth(httpx.Auth):
     """A fixed bearer token (api.bearer_token): no minting, no renewal."""
 
     def __init__(self, token: SecretStr) -> None:
-        self._token = token
-        logs.register_secret(token)
+        self._token = token  # the app registered it with its SecretRegistry
 
     def __repr__(self) -> str:
         return "StaticBearerAuth(token=**********)"
@@ -139,12 +139,11 @@ def build_auth(
     *,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    secrets: SecretRegistry | None = None,
 ) -> httpx.Auth:
-    """Return the auth the settings ask for, with every secret it holds registered for redaction."""
-    logs.register_credentials(api.client_id, api.resolved_client_secret())  # and its HTTP Basic form
-    logs.register_secret(api.resolved_password())
+    """Return the auth the settings ask for; the tokens it mints join ``secrets`` while in use."""
     bearer = api.resolved_bearer_token()
     if bearer is not None:
         return StaticBearerAuth(bearer)
-    tokens = TokenSource(api, metrics, transport=transport, clock=clock)
+    tokens = TokenSource(api, metrics, transport=transport, clock=clock, secrets=secrets)
     return OAuth2Auth(tokens, refresh_margin=api.token_refresh_margin, clock=clock)

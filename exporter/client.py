@@ -8,22 +8,21 @@ failure onto the ``errors`` tree, marking the ones worth another attempt as ``Re
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final, Literal, Required, Self, TypedDict, Unpack
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Final, Literal, Self
 
 import httpx
 
 from exporter import logs
 from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
-from exporter.pages import Page, http_date
+from exporter.pages import Page
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
+from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
 from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
-from exporter.transport import http_client, read_reply
+from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -33,10 +32,8 @@ if TYPE_CHECKING:
     from exporter.selfmetrics import SelfMetrics
 
 Resource = Literal["tasks", "activities"]
-Item = dict[str, Any]
 API_PREFIX: Final = "/api/task_manager/v2"
 VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
-_ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
 _COUNT_KEYS: Final = ("count", "total", "size")
 _COUNT_MAX: Final = 2**53  # beyond it a count no longer survives the float it is rendered as
 _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat in our message
@@ -44,24 +41,6 @@ _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat i
 _FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
 
 _log = logs.get_logger(component="client")
-
-
-class Paging(TypedDict, total=False):
-    """The keyword arguments of `TaskManagerClient.iter_pages`, which `iter_items` passes on."""
-
-    lod: Required[str]
-    limit: int | None
-    max_pages: int | None
-
-
-def endpoint_of(path: str) -> str:
-    """Return the route template for a URL path, the only form that becomes a label value."""
-    if path.endswith("/idp/token"):
-        return "/idp/token"
-    match = _ENDPOINT_OF_PATH.match(path)
-    if match is None:
-        return "other"
-    return f"/{match[1]}" + ("/{id}" if match[2] else "")
 
 
 class TaskManagerClient:
@@ -76,8 +55,10 @@ class TaskManagerClient:
         transport: httpx.BaseTransport | None = None,
         stop: threading.Event | None = None,
         rng: random.Random | None = None,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self._api = api
+        self._secrets = secrets if secrets is not None else SecretRegistry()  # scrubs error codes
         self._metrics = metrics
         rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
         self._stop = stop or threading.Event()
@@ -162,22 +143,6 @@ class TaskManagerClient:
             return
         raise PaginationError(f"GET {endpoint}: still more pages after {budget} (api.max_pages)")
 
-    def iter_items(
-        self, resource: Resource, params: Sequence[tuple[str, str]] = (), **paging: Unpack[Paging]
-    ) -> Iterator[Item]:
-        """Yield every item of a listing; see `iter_pages`."""
-        for page in self.iter_pages(resource, params, **paging):
-            yield from page
-
-    def get(self, resource: Resource, item_id: str, *, lod: str | None = None) -> Item:
-        """Return one task or activity by id."""
-        endpoint = f"/{resource}/{{id}}"
-        query = [("lod", lod)] if lod else []
-        body = self._request(endpoint, f"/{resource}/{quote(str(item_id), safe='')}", query)
-        if not isinstance(body, dict):
-            raise BadPayload(f"GET {endpoint}: expected an object", reason="shape", status=200)
-        return body
-
     # --- Sending --------------------------------------------------------------------------
 
     def _request(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
@@ -229,7 +194,9 @@ class TaskManagerClient:
         status = response.status_code
         if status < 300:  # noqa: PLR2004 - the 2xx range
             return _decode(endpoint, response)
-        detail = _error_detail(response)
+        detail = error_code(
+            response, keys=("code", "reason", "error"), limit=_DETAIL_MAX, secrets=self._secrets
+        )
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
             message = f"GET {endpoint}: HTTP {status}{detail}"
             self._retry.throttled(endpoint, status, message, response.headers.get("Retry-After"))
@@ -283,17 +250,3 @@ def _plausible_count(resource: str, value: int) -> int:
     if not 0 <= value <= _COUNT_MAX:
         raise BadPayload(f"GET /{resource}: lod=count reply holds an impossible count", reason="shape")
     return value
-
-
-def _error_detail(response: httpx.Response) -> str:
-    """Return ': <code>' from a JSON error body, or '' (never the body itself, never HTML)."""
-    try:
-        body = decode_json(response.content)
-    except BodyError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    code = body.get("code") or body.get("reason") or body.get("error")
-    if not isinstance(code, str) or not code:
-        return ""
-    return ": " + logs.clip(code, _DETAIL_MAX)  # scrubbed whole, then cut

@@ -230,6 +230,13 @@ def _render_one(family: Metric, fmt: Format) -> bytes:
     return text_format.generate_latest(registry)
 
 
+# Not prometheus_client.exposition.choose_encoder / gzip_accepted (0.26), on purpose: they
+# ignore q-values (``text/plain;q=1.0,application/openmetrics-text;q=0.5`` would get
+# OpenMetrics, and ``gzip;q=0`` a gzipped body), and choose_encoder returns a renderer and a
+# content type per requested version and escaping (Prometheus 3 asks for
+# ``escaping=allow-utf-8``), which would split the render-once cache into one entry per
+# header variant and change the content type served today. Two closed formats keep one
+# cached rendering each.
 def negotiate_format(accept: str | None) -> Format:
     """OpenMetrics if the client ranks it at least as high as plain text, else text."""
     best: dict[Format, float] = {"openmetrics": 0.0, "text": 0.0}

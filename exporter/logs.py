@@ -2,11 +2,11 @@
 
 Owns the processor chain for both structlog and stdlib ``logging`` (httpx, the WSGI
 server, libraries), so every line has one format. Exceptions are rendered to text
-*before* ``redact_secrets`` runs, so a secret inside an exception message or traceback
-is scrubbed like any other value. The exporter registers the secret values it holds
-(client secret, password, tokens) with ``register_secret`` as it learns them; what a
+*before* ``SecretRedactor`` runs, so a secret inside an exception message or traceback
+is scrubbed like any other value. Which values are secret is the ``SecretRegistry`` the
+app hands to ``configure`` (it holds the settings' secrets and the tokens in use); what a
 secret looks like in text (its encodings, a URL's password, a cut-off fragment) is
-``redaction``'s to know, re-exported here.
+``redaction``'s to know.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
-from exporter.redaction import REDACTED, clip, forget_secret, register_credentials, register_secret, scrub
+from exporter.redaction import REDACTED
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -26,18 +26,9 @@ if TYPE_CHECKING:
     from structlog.typing import EventDict, Processor, WrappedLogger
 
     from exporter.config import LogSettings
+    from exporter.redaction import SecretRegistry
 
-__all__ = [
-    "REDACTED",
-    "clip",
-    "configure",
-    "forget_secret",
-    "get_logger",
-    "redact_secrets",
-    "register_credentials",
-    "register_secret",
-    "scrub",
-]
+__all__ = ["REDACTED", "SecretRedactor", "configure", "get_logger"]
 
 _SECRET_KEYS: Final = frozenset(
     {"client_secret", "password", "access_token", "refresh_token", "id_token", "authorization"}
@@ -58,36 +49,42 @@ def _is_secret_key(key: str) -> bool:
     return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
 
 
-def _scrub_value(value: object) -> object:
-    if isinstance(value, str):
-        return scrub(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if _is_secret_key(str(key)) else _scrub_value(item) for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_scrub_value(item) for item in value]
-    # Anything else would be rendered with repr() or str() after us: render it now, then scrub.
-    return scrub(str(value))
+class SecretRedactor:
+    """The processor that masks secret-named keys and scrubs the registry's secrets from all else."""
+
+    def __init__(self, secrets: SecretRegistry) -> None:
+        self._secrets = secrets
+
+    def __call__(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        """Mask secret-named keys and scrub registered secret values from everything else."""
+        for key, value in event_dict.items():
+            event_dict[key] = REDACTED if _is_secret_key(key) else self._scrub_value(value)
+        return event_dict
+
+    def _scrub_value(self, value: object) -> object:
+        if isinstance(value, str):
+            return self._secrets.scrub(value)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, dict):
+            return {
+                key: REDACTED if _is_secret_key(str(key)) else self._scrub_value(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self._scrub_value(item) for item in value]
+        # Anything else would be rendered with repr() or str() after us: render it now, then scrub.
+        return self._secrets.scrub(str(value))
 
 
-def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """Mask secret-named keys and scrub registered secret values from everything else."""
-    for key, value in event_dict.items():
-        event_dict[key] = REDACTED if _is_secret_key(key) else _scrub_value(value)
-    return event_dict
-
-
-def _renderers(pretty: bool) -> list[Processor]:  # noqa: FBT001 - private, one call site per branch
+def _renderers(pretty: bool, redact: SecretRedactor) -> list[Processor]:  # noqa: FBT001 - private
     if pretty:
         # Pre-rendering the traceback (instead of letting ConsoleRenderer do it) is what lets
-        # redact_secrets see its text.
-        return [structlog.processors.format_exc_info, redact_secrets, structlog.dev.ConsoleRenderer()]
+        # the redactor see its text.
+        return [structlog.processors.format_exc_info, redact, structlog.dev.ConsoleRenderer()]
     # Locals in tracebacks could hold anything, secrets included: never render them.
     dict_tracebacks = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
-    return [dict_tracebacks, redact_secrets, structlog.processors.JSONRenderer()]
+    return [dict_tracebacks, redact, structlog.processors.JSONRenderer()]
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -95,8 +92,8 @@ def _is_tty(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def configure(settings: LogSettings, stream: TextIO = sys.stderr) -> None:
-    """Route structlog and stdlib logging through one redacting renderer that writes to `stream`."""
+def configure(settings: LogSettings, stream: TextIO = sys.stderr, *, secrets: SecretRegistry) -> None:
+    """Route structlog and stdlib logging through one renderer, redacting `secrets`, onto `stream`."""
     pretty = settings.format == "console" or (settings.format == "auto" and _is_tty(stream))
     level = _LEVELS[settings.level]
     shared: list[Processor] = [
@@ -104,7 +101,7 @@ def configure(settings: LogSettings, stream: TextIO = sys.stderr) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderers = _renderers(pretty)
+    renderers = _renderers(pretty, SecretRedactor(secrets))
     structlog.configure(
         processors=[*shared, *renderers],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -3,11 +3,12 @@
 A secret reaches a log line, an error or a usage message in more forms than its own: a
 client id and secret travel base64-encoded in an HTTP Basic header, a password grant sends
 the password URL-encoded in a form body, a URL may carry ``user:password@``, an echoed
-JSON body escapes quotes and backslashes. ``register_secret`` and ``register_credentials``
-record each such form; ``scrub`` replaces every one of them, masks the password of any URL
-userinfo, and masks a fragment of a registered form left at either end of a text that was
-cut before it reached us. ``clip`` is how a text is shortened: scrub the whole, then cut,
-so that a secret straddling the cut is gone before the cut can expose its first characters.
+JSON body escapes quotes and backslashes. A ``SecretRegistry`` records each such form of
+the secrets registered with it; its ``scrub`` replaces every one of them, masks the
+password of any URL userinfo, and masks a fragment of a registered form left at either end
+of a text that was cut before it reached us. Its ``clip`` is how a text is shortened:
+scrub the whole, then cut, so that a secret straddling the cut is gone before the cut can
+expose its first characters. There is no process-wide registry: the app owns one.
 """
 
 from __future__ import annotations
@@ -52,80 +53,70 @@ def encoded_forms(secret: str) -> set[str]:
     }
 
 
-class _SecretRegistry:
-    """The forms to scrub, by the value they derive from; read on every log line, written rarely."""
+class SecretRegistry:
+    """The secrets one exporter holds, in every form they can reach text in, and how to mask them.
+
+    Owned by the app, which registers every secret of the settings once; the token source
+    adds the access tokens it mints and forgets the ones replaced. Read on every log line,
+    written rarely.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._forms: dict[str, frozenset[str]] = {}
         self._values: tuple[str, ...] = ()
 
-    def add(self, key: str, forms: Iterable[str]) -> None:
+    def register(self, value: str | SecretStr | None) -> None:
+        """Scrub this value and its encodings out of every text from now on (no-op for short values)."""
+        if value is None:
+            return
+        plain = value if isinstance(value, str) else value.get_secret_value()
+        if len(plain) >= MIN_SECRET_LENGTH:
+            self._add(plain, encoded_forms(plain))
+
+    def register_credentials(self, user: str | None, secret: str | SecretStr | None) -> None:
+        """Scrub the secret, and the base64 `user:secret` an HTTP Basic header carries, from now on."""
+        if secret is None:
+            return
+        plain = secret if isinstance(secret, str) else secret.get_secret_value()
+        self.register(plain)
+        if user is not None and len(plain) >= MIN_SECRET_LENGTH:
+            pair = f"{user}:{plain}"
+            self._add("\0basic\0" + pair, _base64_forms(pair.encode()))
+
+    def forget(self, value: str) -> None:
+        """Stop scrubbing a value that is no longer in use (a replaced access token)."""
+        with self._lock:
+            if self._forms.pop(value, None) is not None:
+                self._publish()
+
+    def scrub(self, text: str) -> str:
+        """Return `text` with every registered secret form, URL password and cut-off fragment masked."""
+        forms = self._values
+        for form in forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        if "://" in text:
+            text = _URL_USERINFO.sub(rf"\g<scheme>\g<user>:{REDACTED}@", text)
+        for form in forms:
+            text = _mask_fragments(text, form)
+        return text
+
+    def clip(self, text: str, limit: int) -> str:
+        """Return `text` scrubbed, then cut to `limit` characters: never cut first, or a cut secret leaks."""
+        scrubbed = self.scrub(text)
+        return scrubbed if len(scrubbed) <= limit else scrubbed[:limit] + "..."
+
+    def _add(self, key: str, forms: Iterable[str]) -> None:
         with self._lock:
             if key not in self._forms:
                 self._forms[key] = frozenset(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
-                self._publish()
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            if self._forms.pop(key, None) is not None:
                 self._publish()
 
     def _publish(self) -> None:
         # Longest first, so a form containing another is replaced whole.
         forms = set().union(*self._forms.values())
         self._values = tuple(sorted(forms, key=lambda form: (-len(form), form)))
-
-    @property
-    def values(self) -> tuple[str, ...]:
-        return self._values
-
-
-_secrets = _SecretRegistry()
-
-
-def register_secret(value: str | SecretStr | None) -> None:
-    """Scrub this value and its encodings out of every text from now on (no-op for short values)."""
-    if value is None:
-        return
-    plain = value if isinstance(value, str) else value.get_secret_value()
-    if len(plain) >= MIN_SECRET_LENGTH:
-        _secrets.add(plain, encoded_forms(plain))
-
-
-def register_credentials(user: str | None, secret: str | SecretStr | None) -> None:
-    """Scrub the secret, and the base64 `user:secret` an HTTP Basic header carries, from now on."""
-    if secret is None:
-        return
-    plain = secret if isinstance(secret, str) else secret.get_secret_value()
-    register_secret(plain)
-    if user is not None and len(plain) >= MIN_SECRET_LENGTH:
-        pair = f"{user}:{plain}"
-        _secrets.add("\0basic\0" + pair, _base64_forms(pair.encode()))
-
-
-def forget_secret(value: str) -> None:
-    """Stop scrubbing a value that is no longer in use (a replaced access token)."""
-    _secrets.discard(value)
-
-
-def scrub(text: str) -> str:
-    """Return `text` with every registered secret form, URL password and cut-off fragment masked."""
-    forms = _secrets.values
-    for form in forms:
-        if form in text:
-            text = text.replace(form, REDACTED)
-    if "://" in text:
-        text = _URL_USERINFO.sub(rf"\g<scheme>\g<user>:{REDACTED}@", text)
-    for form in forms:
-        text = _mask_fragments(text, form)
-    return text
-
-
-def clip(text: str, limit: int) -> str:
-    """Return `text` scrubbed, then cut to `limit` characters: never cut first, or a cut secret leaks."""
-    scrubbed = scrub(text)
-    return scrubbed if len(scrubbed) <= limit else scrubbed[:limit] + "..."
 
 
 def _mask_fragments(text: str, form: str) -> str:

@@ -28,7 +28,7 @@ SOURCES: Final = (
     *("task_counts", "activity_counts", "open_tasks", "open_activities"),
     *("completed_tasks", "completed_activities"),
 )
-# Closed vocabularies of the self-metrics' labels (errors.py, client.endpoint_of, config),
+# Closed vocabularies of the self-metrics' labels (errors.py, transport.endpoint_of, config),
 # initialised at 0 so that increase() counts a series' very first event too.
 # The reasons a refresh or a request fails with: a closed vocabulary, as they are label
 # values (README). too_large: a reply over --api.max-reply-bytes (or the token reply's cap);

@@ -8,7 +8,6 @@ host but never carries a secret or the reply's body. Caching and renewal are ``a
 
 from __future__ import annotations
 
-import email.utils
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeGuard
@@ -16,11 +15,11 @@ from typing import TYPE_CHECKING, Final, TypeGuard
 import httpx
 
 from exporter import logs
-from exporter.client import endpoint_of
 from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
 from exporter.payloads import BodyError, decode_json
-from exporter.transport import http_client, read_reply
+from exporter.redaction import SecretRegistry
+from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,6 +35,8 @@ DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the re
 MAX_LIFETIME: Final = 366 * 86400.0  # far beyond any real token; past it the value is garbage
 MAX_EXPIRES_ON: Final = 253402300799.0  # 9999-12-31T23:59:59Z: the last time RFC 3339 can write
 _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
+_ERROR_KEYS: Final = ("error", "code")  # OAuth2 names its error code "error"
+_CODE_MAX: Final = 60  # characters of the error code we repeat in our message
 
 _log = logs.get_logger(component="auth")
 
@@ -64,8 +65,11 @@ class TokenSource:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self._api, self._metrics, self._transport, self._clock = api, metrics, transport, clock
+        # The app's registry, so that log lines never carry a token; a registry of its own otherwise.
+        self._secrets = secrets if secrets is not None else SecretRegistry()
         self.grant_type: str = api.grant_type
 
     def mint(self) -> Token:
@@ -76,10 +80,14 @@ class TokenSource:
         except ApiError as error:
             self._metrics.token_request_failures.labels(grant_type=self.grant_type, reason=error.reason).inc()
             raise
-        logs.register_secret(token.value)
+        self._secrets.register(token.value)
         self._metrics.token_expiry.set(token.expires_at)
         _log.info("token_minted", grant_type=self.grant_type, expires_at=token.expires_at)
         return token
+
+    def forget(self, token: Token) -> None:
+        """Stop scrubbing a token that is no longer in use, so the registry holds only live ones."""
+        self._secrets.forget(token.value)
 
     def _request_token(self) -> Token:
         form, basic = self._form()
@@ -119,14 +127,14 @@ class TokenSource:
         secret = _plain(api.resolved_client_secret())
         basic = (api.client_id, secret) if api.client_id and secret else None
         # Re-read files may hold a rotated secret: register it, and the Basic form it travels in.
-        logs.register_credentials(api.client_id, secret)
+        self._secrets.register_credentials(api.client_id, secret)
         if api.grant_type == "password":
             form = {
                 "grant_type": "password",
                 "username": api.username or "",
                 "password": _plain(api.resolved_password()),
             }
-            logs.register_secret(form["password"])
+            self._secrets.register(form["password"])
         else:
             form = {"grant_type": "client_credentials"}
         if api.tenant_id:
@@ -136,8 +144,9 @@ class TokenSource:
     def _parse(self, response: httpx.Response) -> Token:
         status = response.status_code
         if status in (400, 401):
+            code = error_code(response, keys=_ERROR_KEYS, limit=_CODE_MAX, secrets=self._secrets)
             raise AuthError(
-                f"{self._who()} was refused by {self._where()} (HTTP {status}{_code(response)})",
+                f"{self._who()} was refused by {self._where()} (HTTP {status}{code})",
                 status=status,
             )
         if status == 403:  # noqa: PLR2004
@@ -162,7 +171,7 @@ class TokenSource:
                 f"token reply from {self._where()} has no access_token", reason="shape", status=status
             )
         now = self._clock()
-        return Token(value, _expires_at(body, now, _server_time(response)), issued_at=now)
+        return Token(value, _expires_at(body, now, http_date(response.headers.get("Date"))), issued_at=now)
 
     def _who(self) -> str:
         if self._api.grant_type == "password":
@@ -208,21 +217,3 @@ def _bounded(value: float, limit: float, name: str) -> float:
 
 def _positive(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-def _server_time(response: httpx.Response) -> float | None:
-    """Return the reply's Date header as unix seconds, if it has a readable one."""
-    try:
-        return email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def _code(response: httpx.Response) -> str:
-    """Return ': <error code>' from an OAuth2 error body; never the body itself."""
-    try:
-        body = decode_json(response.content)
-    except BodyError:
-        return ""
-    code = body.get("error") or body.get("code") if isinstance(body, dict) else None
-    return f": {logs.clip(code, 60)}" if isinstance(code, str) and code else ""  # scrubbed whole, then cut

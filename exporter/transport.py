@@ -1,12 +1,16 @@
-"""How the exporter's HTTP clients reach the API: TLS, timeouts, the transport, bounded replies.
+"""What the exporter's HTTP clients share: TLS, timeouts, bounded replies, and reading replies.
 
 Both clients (the Task Manager one and the token endpoint's) keep ``deadline``'s request
 deadline, so every request is bounded as a whole by ``api.timeout``, and read every reply
-through ``read_reply``, so no reply can hold more than its byte cap in memory.
+through ``read_reply``, so no reply can hold more than its byte cap in memory. Both name
+endpoints with ``endpoint_of``, read a reply's Date with ``http_date`` and an error
+reply's code with ``error_code``.
 """
 
 from __future__ import annotations
 
+import email.utils
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -14,17 +18,20 @@ import httpx
 from exporter import PRODUCT, __version__, tls
 from exporter.deadline import keep_deadlines
 from exporter.errors import BadPayload
+from exporter.payloads import BodyError, decode_json
 from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from exporter.config import ApiSettings
+    from exporter.redaction import SecretRegistry
 
 USER_AGENT: Final = f"{PRODUCT}/{__version__}"
 
 ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its code is ever shown
+_ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
 
 
 def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
@@ -80,3 +87,40 @@ def read_reply(streamed: httpx.Response, *, cap: int, what: str) -> httpx.Respon
         raise BadPayload(message, reason="too_large", status=streamed.status_code) from None
     except ReplyUnreadable as exc:
         raise BadPayload(f"{what}: {exc}", reason="decode", status=streamed.status_code) from None
+
+
+def endpoint_of(path: str) -> str:
+    """Return the route template for a URL path, the only form that becomes a label value."""
+    if path.endswith("/idp/token"):
+        return "/idp/token"
+    match = _ENDPOINT_OF_PATH.match(path)
+    if match is None:
+        return "other"
+    return f"/{match[1]}" + ("/{id}" if match[2] else "")
+
+
+def http_date(header: str | None) -> float | None:
+    """Return an HTTP Date header as unix seconds, or None when absent or unreadable."""
+    if header is None:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def error_code(response: httpx.Response, *, keys: Sequence[str], limit: int, secrets: SecretRegistry) -> str:
+    """Return ': <code>' from a JSON error body (the first of ``keys`` it holds), or ''.
+
+    Never the body itself, never HTML; the code is scrubbed of ``secrets`` whole, then cut to ``limit``.
+    """
+    try:
+        body = decode_json(response.content)
+    except BodyError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    code = next((body[key] for key in keys if body.get(key)), None)
+    if not isinstance(code, str) or not code:
+        return ""
+    return ": " + secrets.clip(code, limit)

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from exporter.auth import REMINT_BACKOFF, OAuth2Auth, StaticBearerAuth, build_auth
 from exporter.client import TaskManagerClient
 from exporter.errors import ApiError, ApiUnavailable, AuthError, PermissionDenied
+from exporter.redaction import SecretRegistry
 from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TOKEN_PATH, Token, TokenSource
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
@@ -89,16 +90,17 @@ def harness_factory(
 ) -> Iterator[Callable[..., Harness]]:
     """Build harnesses that share the captured log; at teardown, check no secret or token reached it."""
     built: list[Harness] = []
-    with captured_logs() as log_output:
+    secrets = SecretRegistry()  # one per run, as the app has: the logs redact what the tokens add
+    with captured_logs(secrets) as log_output:
 
         def build(api_overrides: dict[str, Any] | None = None, **sim_overrides: Any) -> Harness:  # noqa: ANN401
             sim = simulator_factory(**{**QUIET, **sim_overrides})
             api = api_for(sim, **(api_overrides or {}))
             registry = CollectorRegistry()
             metrics = SelfMetrics(registry)
-            tokens = RecordingTokenSource(api, metrics, clock=clock.now)
+            tokens = RecordingTokenSource(api, metrics, clock=clock.now, secrets=secrets)
             auth = OAuth2Auth(tokens, refresh_margin=api.token_refresh_margin, clock=clock.now)
-            client = TaskManagerClient(api, auth, metrics)
+            client = TaskManagerClient(api, auth, metrics, secrets=secrets)
             harness = Harness(
                 sim=sim, api=api, client=client, tokens=tokens, registry=registry, log=log_output
             )

@@ -17,19 +17,22 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from exporter.auth import OAuth2Auth, StaticBearerAuth
-from exporter.client import TaskManagerClient, endpoint_of
+from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings
 from exporter.errors import ApiError, ApiUnavailable, BadPayload, PaginationError, RateLimited
+from exporter.redaction import SecretRegistry
 from exporter.retry import retry_after_seconds
 from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TokenSource
+from exporter.transport import endpoint_of
 from exporter.vocabulary import OPEN_STATES
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 
 if TYPE_CHECKING:
     import io
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
+    from exporter.pages import Page, RawItem
     from simulator import ManualClock, RunningSimulator
     from simulator.requestlog import RequestRecord
 
@@ -60,15 +63,24 @@ class Harness(ClientHarness):
 
 
 @pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
+def secrets() -> SecretRegistry:
+    """Return the registry the captured logs redact with, as the app owns one per run."""
+    return SecretRegistry()
+
+
+@pytest.fixture
+def log_output(secrets: SecretRegistry) -> Iterator[io.StringIO]:
     """Capture the exporter's real log output (debug, JSON) and restore logging afterwards."""
-    with captured_logs() as output:
+    with captured_logs(secrets) as output:
         yield output
 
 
 @pytest.fixture
 def harness_factory(
-    simulator_factory: Callable[..., RunningSimulator], clock: ManualClock, log_output: io.StringIO
+    simulator_factory: Callable[..., RunningSimulator],
+    clock: ManualClock,
+    log_output: io.StringIO,
+    secrets: SecretRegistry,
 ) -> Iterator[Callable[..., Harness]]:
     """Build harnesses; at teardown, check no secret or token reached the log output."""
     built: list[Harness] = []
@@ -78,8 +90,9 @@ def harness_factory(
         api = simulator_api(sim, **(api_overrides or {}))
         registry, stop = CollectorRegistry(), threading.Event()
         metrics = SelfMetrics(registry)
-        tokens = RecordingTokenSource(api, metrics, clock=clock.now)
-        client = TaskManagerClient(api, OAuth2Auth(tokens, clock=clock.now), metrics, stop=stop)
+        tokens = RecordingTokenSource(api, metrics, clock=clock.now, secrets=secrets)
+        auth = OAuth2Auth(tokens, clock=clock.now)
+        client = TaskManagerClient(api, auth, metrics, stop=stop, secrets=secrets)
         harness = Harness(sim=sim, client=client, tokens=tokens, registry=registry, stop=stop)
         harness.secrets.append(sim.config.client_secret)
         built.append(harness)
@@ -96,6 +109,11 @@ def harness_factory(
 def harness(harness_factory: Callable[..., Harness]) -> Harness:
     """Return a harness on the default small simulator."""
     return harness_factory()
+
+
+def _items(pages: Iterable[Page]) -> list[RawItem]:
+    """Return every item of a listing walk, as the sources read them: page by page."""
+    return [item for page in pages for item in page]
 
 
 def wait_for(condition: Callable[[], bool], deadline: float = 30.0) -> None:
@@ -164,7 +182,7 @@ class TestPagination:
 
     def test_later_pages_send_only_after_limit_and_lod(self, harness: Harness) -> None:
         """The first page carries the filters; the cursor carries them afterwards."""
-        list(harness.client.iter_items("tasks", OPEN, lod="short", limit=10))
+        _items(harness.client.iter_pages("tasks", OPEN, lod="short", limit=10))
         pages = math.ceil(len(harness.sim.truth.open_items("tasks")) / 10)
         first, *later = [entry.query for entry in harness.api_requests(pages)]
         assert first == [("limit", "10"), ("lod", "short"), *OPEN]
@@ -177,7 +195,7 @@ class TestPagination:
     ) -> None:
         """When the API returns fewer items than asked, the cursor still leads to every item."""
         harness = harness_factory(max_page_size=60)
-        items = list(harness.client.iter_items("tasks", lod="tiny", limit=500))
+        items = _items(harness.client.iter_pages("tasks", lod="tiny", limit=500))
         assert len(items) == sum(harness.sim.truth.counts_by_state("tasks").values())
 
     def test_repeated_cursor_is_a_pagination_error(self, harness: Harness) -> None:
@@ -189,7 +207,7 @@ class TestPagination:
     def test_endless_cursors_end_at_the_first_empty_page(self, harness: Harness) -> None:
         """A fresh cursor past the last item leads to an empty page, which ends the walk."""
         harness.sim.faults.endless_pages()
-        items = list(harness.client.iter_items("tasks", lod="tiny", limit=1000))
+        items = _items(harness.client.iter_pages("tasks", lod="tiny", limit=1000))
         assert len(items) == sum(harness.sim.truth.counts_by_state("tasks").values())
         assert len(harness.api_requests(2)) == 2
 
@@ -206,15 +224,6 @@ class TestPagination:
         with pytest.raises(BadPayload) as caught:
             next(harness.client.iter_pages("tasks", lod="tiny"))
         assert caught.value.reason == "shape"
-
-    def test_get_returns_one_item_and_404_is_an_api_error(self, harness: Harness) -> None:
-        """/tasks/{id} returns the item; an unknown id is ApiError(http_4xx) with status 404."""
-        first = next(harness.client.iter_items("tasks", lod="tiny", limit=1))
-        assert harness.client.get("tasks", first["idString"])["idString"] == first["idString"]
-        with pytest.raises(ApiError) as caught:
-            harness.client.get("tasks", "1")
-        assert (caught.value.reason, caught.value.status) == ("http_4xx", 404)
-        assert "GET /tasks/{id}: HTTP 404" in str(caught.value)
 
 
 class TestThrottling:
@@ -390,17 +399,14 @@ class TestInstrumentation:
     """Request counters use route templates and status codes, never raw URLs."""
 
     def test_requests_are_counted_by_endpoint_template_and_code(self, harness: Harness) -> None:
-        """Counts, gets, the token request and a failed try all land on template labels."""
-        item = next(harness.client.iter_items("tasks", lod="tiny", limit=1))
-        harness.client.get("tasks", item["idString"])
+        """Counts, listings, the token request and a failed try all land on template labels."""
+        next(harness.client.iter_pages("tasks", lod="tiny", limit=1))
         harness.sim.faults.fail(500)
         harness.client.count("activities")
         assert harness.sample("acronis_exporter_api_requests_total", endpoint="/idp/token", code="200") == 1
-        assert harness.sample("acronis_exporter_api_requests_total", endpoint="/tasks/{id}", code="200") == 1
+        assert harness.sample("acronis_exporter_api_requests_total", endpoint="/tasks", code="200") == 1
         assert harness.sample("acronis_exporter_api_requests_total", endpoint="/activities", code="500") == 1
-        assert (
-            harness.sample("acronis_exporter_api_request_duration_seconds_count", endpoint="/tasks/{id}") == 1
-        )
+        assert harness.sample("acronis_exporter_api_request_duration_seconds_count", endpoint="/tasks") == 1
         exposition = generate_latest(harness.registry).decode()
         for family in text_string_to_metric_families(exposition):
             for sample in family.samples:

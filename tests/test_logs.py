@@ -12,6 +12,7 @@ import structlog
 
 from exporter import logs
 from exporter.config import LogSettings
+from exporter.redaction import SecretRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,10 +40,16 @@ def restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def stream() -> io.StringIO:
+def secrets() -> SecretRegistry:
+    """Return the registry the logging under test redacts with (the app owns one per run)."""
+    return SecretRegistry()
+
+
+@pytest.fixture
+def stream(secrets: SecretRegistry) -> io.StringIO:
     """Configure JSON logging at debug level onto a non-terminal stream and return it."""
     output = io.StringIO()
-    logs.configure(LogSettings(level="debug"), stream=output)
+    logs.configure(LogSettings(level="debug"), stream=output, secrets=secrets)
     return output
 
 
@@ -62,10 +69,10 @@ class TestFormat:
         assert (line["level"], line["source"], line["items"]) == ("info", "open_tasks", 12)
         assert line["timestamp"].endswith("Z")
 
-    def test_on_a_terminal_lines_are_for_people(self) -> None:
+    def test_on_a_terminal_lines_are_for_people(self, secrets: SecretRegistry) -> None:
         """Auto format on a TTY writes the console renderer's key=value lines, not JSON."""
         terminal = TerminalStream()
-        logs.configure(LogSettings(), stream=terminal)
+        logs.configure(LogSettings(), stream=terminal, secrets=secrets)
         logs.get_logger().info("poll_finished", items=12)
         text = terminal.getvalue()
         assert "poll_finished" in text
@@ -73,17 +80,17 @@ class TestFormat:
         with pytest.raises(json.JSONDecodeError):
             json.loads(text)
 
-    def test_json_can_be_forced_on_a_terminal(self) -> None:
+    def test_json_can_be_forced_on_a_terminal(self, secrets: SecretRegistry) -> None:
         """format=json wins over the TTY check."""
         terminal = TerminalStream()
-        logs.configure(LogSettings(format="json"), stream=terminal)
+        logs.configure(LogSettings(format="json"), stream=terminal, secrets=secrets)
         logs.get_logger().info("poll_finished")
         assert json.loads(terminal.getvalue())["event"] == "poll_finished"
 
-    def test_level_filters_less_severe_events(self) -> None:
+    def test_level_filters_less_severe_events(self, secrets: SecretRegistry) -> None:
         """At warning level, info and debug events are dropped."""
         output = io.StringIO()
-        logs.configure(LogSettings(level="warning"), stream=output)
+        logs.configure(LogSettings(level="warning"), stream=output, secrets=secrets)
         log = logs.get_logger()
         log.debug("dropped_debug")
         log.info("dropped_info")
@@ -107,11 +114,11 @@ class TestStdlib:
         logging.getLogger("httpcore.connection").debug("connect_tcp.started")
         assert stream.getvalue() == ""
 
-    def test_configuring_twice_does_not_double_lines(self) -> None:
+    def test_configuring_twice_does_not_double_lines(self, secrets: SecretRegistry) -> None:
         """A second configure() replaces the handler the first installed."""
         output = io.StringIO()
-        logs.configure(LogSettings(), stream=io.StringIO())
-        logs.configure(LogSettings(), stream=output)
+        logs.configure(LogSettings(), stream=io.StringIO(), secrets=secrets)
+        logs.configure(LogSettings(), stream=output, secrets=secrets)
         logging.getLogger("lib").warning("once")
         assert len(json_lines(output)) == 1
 
@@ -137,17 +144,21 @@ class TestRedaction:
         assert line["headers"] == {"Authorization": logs.REDACTED}
         assert line["notes"] == ["ok"]
 
-    def test_registered_secret_is_scrubbed_from_every_string(self, stream: io.StringIO) -> None:
+    def test_registered_secret_is_scrubbed_from_every_string(
+        self, secrets: SecretRegistry, stream: io.StringIO
+    ) -> None:
         """A registered value is replaced wherever it appears, whatever the key."""
-        logs.register_secret(SECRET)
+        secrets.register(SECRET)
         logs.get_logger().info(f"event mentioning {SECRET}", url=f"https://dc/?x={SECRET}", count=3)
         text = stream.getvalue()
         assert SECRET not in text
         assert json_lines(stream)[0]["url"] == f"https://dc/?x={logs.REDACTED}"
 
-    def test_registered_secret_is_scrubbed_from_exceptions_in_json(self, stream: io.StringIO) -> None:
+    def test_registered_secret_is_scrubbed_from_exceptions_in_json(
+        self, secrets: SecretRegistry, stream: io.StringIO
+    ) -> None:
         """The exception message and its traceback are rendered first, then scrubbed."""
-        logs.register_secret(SECRET)
+        secrets.register(SECRET)
         try:
             raise RuntimeError(f"token endpoint said {SECRET}")  # noqa: TRY301 - the exception under test
         except RuntimeError:
@@ -155,11 +166,11 @@ class TestRedaction:
         assert SECRET not in stream.getvalue()
         assert "RuntimeError" in stream.getvalue()
 
-    def test_registered_secret_is_scrubbed_from_console_tracebacks(self) -> None:
+    def test_registered_secret_is_scrubbed_from_console_tracebacks(self, secrets: SecretRegistry) -> None:
         """The console renderer gets a pre-rendered, scrubbed traceback."""
-        logs.register_secret(SECRET)
+        secrets.register(SECRET)
         terminal = TerminalStream()
-        logs.configure(LogSettings(), stream=terminal)
+        logs.configure(LogSettings(), stream=terminal, secrets=secrets)
         try:
             raise ValueError(SECRET)  # noqa: TRY301 - the exception under test
         except ValueError:
@@ -167,9 +178,11 @@ class TestRedaction:
         assert "ValueError" in terminal.getvalue()
         assert SECRET not in terminal.getvalue()
 
-    def test_registered_secret_is_scrubbed_from_stdlib_exceptions(self, stream: io.StringIO) -> None:
+    def test_registered_secret_is_scrubbed_from_stdlib_exceptions(
+        self, secrets: SecretRegistry, stream: io.StringIO
+    ) -> None:
         """logging.exception() from a library is scrubbed like structlog's own events."""
-        logs.register_secret(SECRET)
+        secrets.register(SECRET)
         try:
             raise OSError(f"cannot open {SECRET}")  # noqa: TRY301 - the exception under test
         except OSError:
@@ -177,21 +190,25 @@ class TestRedaction:
         assert "OSError" in stream.getvalue()
         assert SECRET not in stream.getvalue()
 
-    def test_objects_are_rendered_before_scrubbing(self, stream: io.StringIO) -> None:
+    def test_objects_are_rendered_before_scrubbing(
+        self, secrets: SecretRegistry, stream: io.StringIO
+    ) -> None:
         """An object whose str() holds a secret is stringified and scrubbed, not left to the renderer."""
-        logs.register_secret(SECRET)
+        secrets.register(SECRET)
         logs.get_logger().info("error_seen", error=ValueError(SECRET))
         assert SECRET not in stream.getvalue()
 
-    def test_forgotten_secret_is_no_longer_scrubbed(self, stream: io.StringIO) -> None:
+    def test_forgotten_secret_is_no_longer_scrubbed(
+        self, secrets: SecretRegistry, stream: io.StringIO
+    ) -> None:
         """A replaced token leaves the list, so the list stays as short as the secrets in use."""
-        logs.register_secret("short-lived-token-value")
-        logs.forget_secret("short-lived-token-value")
+        secrets.register("short-lived-token-value")
+        secrets.forget("short-lived-token-value")
         logs.get_logger().info("note", text="short-lived-token-value")
         assert json_lines(stream)[0]["text"] == "short-lived-token-value"
 
-    def test_very_short_values_are_not_registered(self, stream: io.StringIO) -> None:
+    def test_very_short_values_are_not_registered(self, secrets: SecretRegistry, stream: io.StringIO) -> None:
         """A two-letter "secret" would blank out ordinary words, so it is ignored."""
-        logs.register_secret("ab")
+        secrets.register("ab")
         logs.get_logger().info("about_tabs")
         assert json_lines(stream)[0]["event"] == "about_tabs"

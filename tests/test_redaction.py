@@ -19,8 +19,9 @@ from urllib.parse import quote, quote_plus
 import pytest
 import structlog
 
-from exporter import logs, redaction
+from exporter import logs
 from exporter.config import LogSettings
+from exporter.redaction import SecretRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,11 +36,10 @@ FILLER_ALPHABET = " .,;:-_()!?#*~"
 MIN_FRAGMENT = 4
 
 
-@pytest.fixture(autouse=True)
-def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+@pytest.fixture
+def secrets() -> Iterator[SecretRegistry]:
     """Give each test an empty secret registry, so random secrets do not outlive it."""
-    monkeypatch.setattr(redaction, "_secrets", redaction._SecretRegistry())
-    yield
+    yield SecretRegistry()
     structlog.reset_defaults()
 
 
@@ -69,32 +69,32 @@ class TestEncodedForms:
             ("JSON-escaped", lambda s: json.dumps(s)[1:-1]),
         ],
     )
-    def test_each_form_is_scrubbed(self, form: str, encode: object) -> None:
+    def test_each_form_is_scrubbed(self, secrets: SecretRegistry, form: str, encode: object) -> None:
         """The form a header, a body, a URL or an echoed JSON reply carries is masked."""
         assert callable(encode)
-        logs.register_credentials(CLIENT_ID, SECRET)
+        secrets.register_credentials(CLIENT_ID, SECRET)
         text = f"token endpoint said: Authorization: Basic {encode(SECRET)} (HTTP 401)"
-        scrubbed = logs.scrub(text)
+        scrubbed = secrets.scrub(text)
         assert encode(SECRET) not in scrubbed, form
         assert logs.REDACTED in scrubbed
 
-    def test_basic_form_is_scrubbed_in_a_written_log_line(self) -> None:
+    def test_basic_form_is_scrubbed_in_a_written_log_line(self, secrets: SecretRegistry) -> None:
         """A log line echoing a Basic header holds the marker, not the credentials."""
         output = io.StringIO()
-        logs.configure(LogSettings(format="json"), stream=output)
-        logs.register_credentials(CLIENT_ID, SECRET)
+        logs.configure(LogSettings(format="json"), stream=output, secrets=secrets)
+        secrets.register_credentials(CLIENT_ID, SECRET)
         logs.get_logger().warning("echoed", header=f"Basic {_basic(CLIENT_ID, SECRET)}")
         line = json.loads(output.getvalue())
         assert line["header"] == f"Basic {logs.REDACTED}"
 
-    def test_forgetting_a_token_forgets_its_encodings(self) -> None:
+    def test_forgetting_a_token_forgets_its_encodings(self, secrets: SecretRegistry) -> None:
         """A replaced token's base64 form is no longer masked either."""
         token = "tok-3c7e1f9a2b"  # noqa: S105
         encoded = base64.b64encode(token.encode()).decode().rstrip("=")
-        logs.register_secret(token)
-        assert encoded not in logs.scrub(encoded)
-        logs.forget_secret(token)
-        assert logs.scrub(encoded) == encoded
+        secrets.register(token)
+        assert encoded not in secrets.scrub(encoded)
+        secrets.forget(token)
+        assert secrets.scrub(encoded) == encoded
 
 
 class TestUrls:
@@ -108,59 +108,59 @@ class TestUrls:
             "https://:only-password@dc.example",
         ],
     )
-    def test_userinfo_password_is_masked(self, url: str) -> None:
+    def test_userinfo_password_is_masked(self, secrets: SecretRegistry, url: str) -> None:
         """Only the password goes; scheme, user and host stay readable."""
         password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
-        scrubbed = logs.scrub(f"cannot reach {url} (ConnectError)")
+        scrubbed = secrets.scrub(f"cannot reach {url} (ConnectError)")
         assert password not in scrubbed
         assert f":{logs.REDACTED}@" in scrubbed
 
-    def test_a_url_without_userinfo_is_unchanged(self) -> None:
+    def test_a_url_without_userinfo_is_unchanged(self, secrets: SecretRegistry) -> None:
         """Ports and paths are not mistaken for passwords."""
         text = "GET https://dc.example:8443/api/task_manager/v2/tasks?after=a:b"
-        assert logs.scrub(text) == text
+        assert secrets.scrub(text) == text
 
 
 class TestCutting:
     """Cutting a text never leaves part of a secret in it."""
 
-    def test_a_secret_straddling_the_cut_leaves_nothing(self) -> None:
+    def test_a_secret_straddling_the_cut_leaves_nothing(self, secrets: SecretRegistry) -> None:
         """clip() scrubs before it cuts: the first characters of a cut secret are gone too."""
-        logs.register_secret(SECRET)
+        secrets.register(SECRET)
         text = "x" * 50 + SECRET + "y" * 50
         for limit in range(50, 50 + len(SECRET) + 1):
-            clipped = logs.clip(text, limit)
+            clipped = secrets.clip(text, limit)
             assert not any(piece in clipped for piece in _fragments(SECRET)), limit
 
-    def test_a_fragment_cut_off_elsewhere_is_masked(self) -> None:
+    def test_a_fragment_cut_off_elsewhere_is_masked(self, secrets: SecretRegistry) -> None:
         """Text that arrives already cut (by a server, a library) loses a secret's prefix or suffix."""
-        logs.register_secret(SECRET)
-        assert logs.scrub("error: " + SECRET[:9]) == f"error: {logs.REDACTED}"
-        assert logs.scrub(SECRET[-9:] + " was refused") == f"{logs.REDACTED} was refused"
+        secrets.register(SECRET)
+        assert secrets.scrub("error: " + SECRET[:9]) == f"error: {logs.REDACTED}"
+        assert secrets.scrub(SECRET[-9:] + " was refused") == f"{logs.REDACTED} was refused"
 
-    def test_short_pieces_at_the_ends_are_left_alone(self) -> None:
+    def test_short_pieces_at_the_ends_are_left_alone(self, secrets: SecretRegistry) -> None:
         """Fewer than eight characters at an end are ordinary text, or a year would mask timestamps."""
-        logs.register_secret("Summer-holidays-2026")
+        secrets.register("Summer-holidays-2026")
         timestamp = "2026-12-01T20:25:42Z"
-        assert logs.scrub(timestamp) == timestamp
-        assert logs.scrub("the poll finished: Summer") == "the poll finished: Summer"
+        assert secrets.scrub(timestamp) == timestamp
+        assert secrets.scrub("the poll finished: Summer") == "the poll finished: Summer"
 
-    def test_random_secrets_at_random_cuts_leak_nothing(self) -> None:
+    def test_random_secrets_at_random_cuts_leak_nothing(self, secrets: SecretRegistry) -> None:
         """Property: for random secrets, offsets and cut positions, no 4+ character piece survives."""
         rng = random.Random(20261201)  # noqa: S311 - seeded test data, so a failure reproduces
         for _ in range(400):
             secret = "".join(rng.choices(SECRET_ALPHABET, k=rng.randint(8, 48)))
-            logs.register_credentials(CLIENT_ID, secret)
+            secrets.register_credentials(CLIENT_ID, secret)
             before = "".join(rng.choices(FILLER_ALPHABET, k=rng.randint(0, 80)))
             after = "".join(rng.choices(FILLER_ALPHABET, k=rng.randint(0, 80)))
             form = rng.choice([secret, _basic(CLIENT_ID, secret)])
             text = before + form + after
             limit = rng.randint(0, len(text))
-            clipped = logs.clip(text, limit)
+            clipped = secrets.clip(text, limit)
             pieces = _fragments(secret) | _fragments(base64.b64encode(secret.encode()).decode()[:-4])
             leaked = [piece for piece in pieces if piece in clipped]
             assert leaked == [], f"{clipped!r} (limit {limit}) holds {leaked[:3]} of {secret!r}"
-            logs.forget_secret(secret)
+            secrets.forget(secret)
 
     def test_the_property_check_sees_a_cut_secret(self) -> None:
         """The check above can fail: a text cut without scrubbing holds the secret's first characters."""

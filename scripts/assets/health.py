@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric, scope_variables
-from scripts.assets.panels import RATE, WARN_IF_ANY, per_minute, quantiles, stat
+from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric
+from scripts.assets.health_cardinality import CARDINALITY
+from scripts.assets.panels import RATE, WARN_IF_ANY, increase_by, per_minute, quantiles, stat
+from scripts.assets.variables import scope_variables
 
 OK_OR_FAILING = (
     {
@@ -17,11 +19,6 @@ OK_OR_FAILING = (
 RED_UNLESS_ONE = ((None, "red"), (1, "green"))
 NOT_2XX = 'code!~"2.."'
 API_REQUESTS = "acronis_exporter_api_requests_total"
-
-
-def increase_by(counter: str, by: str) -> str:
-    """Increase of ``counter`` per interval, summed by ``by``: readable for rare events."""
-    return f"sum by ({by}) (increase({metric(counter)}{RATE}))"
 
 
 def up_or_failing(title: str, description: str, up_metric: str) -> Panel:
@@ -241,57 +238,6 @@ API = Row(
                 ),
             ),
             width=24,
-        ),
-    ),
-)
-
-CARDINALITY = Row(
-    "Cardinality and process",
-    (
-        Panel(
-            "Label values folded",
-            'Distinct values of each label folded into "__other__" by the cardinality caps.',
-            "short",
-            (
-                Target(f"max by (label) ({metric('acronis_exporter_label_values_folded')})", "{{label}}"),
-                Target(f"max({metric('acronis_exporter_tenants_folded')})", "tenants"),
-            ),
-        ),
-        Panel(
-            "Items skipped",
-            "Listed items the exporter could not use per interval (missing or invalid fields), "
-            "by source and reason.",
-            "short",
-            (
-                Target(
-                    increase_by("acronis_exporter_items_skipped_total", "source, reason"),
-                    "{{source}} {{reason}}",
-                ),
-            ),
-        ),
-        Panel(
-            "Samples per scrape",
-            "Samples Prometheus took from the exporter per scrape: the series the exporter costs.",
-            "short",
-            (Target(metric("scrape_samples_scraped"), "{{instance}}"),),
-        ),
-        Panel(
-            "Scrape duration",
-            "How long Prometheus took to scrape /metrics (served from the cached poll, so it stays small).",
-            "s",
-            (Target(metric("scrape_duration_seconds"), "{{instance}}"),),
-        ),
-        Panel(
-            "Memory",
-            "Resident memory of the exporter process.",
-            "bytes",
-            (Target(metric("process_resident_memory_bytes"), "{{instance}}"),),
-        ),
-        Panel(
-            "CPU",
-            "CPU time the exporter process used, as a share of one core.",
-            "percentunit",
-            (Target(f"rate({metric('process_cpu_seconds_total')}{RATE})", "{{instance}}"),),
         ),
     ),
 )

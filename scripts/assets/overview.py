@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric, scope_variables
+from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric
+from scripts.assets.overview_activities import ACTIVITIES
 from scripts.assets.panels import (
     ALERT_IF_ANY,
     FAILURE_RATIO_THRESHOLDS,
+    OPEN,
     RATE,
     WARN_IF_ANY,
     completed_by_result,
     failure_ratio,
     per_minute,
     quantiles,
+    retained_by_result,
     stat,
     sum_by,
     with_tenant_names,
 )
+from scripts.assets.variables import scope_variables
 
 NOT_OK = 'result_code!="ok"'
 OPEN_BY_TENANT = f"sum by (tenant_id) ({metric('acronis_open_tasks')})"
-OPEN = 'state!="completed"'  # lod=count's "completed" is retention, not current work
 ENQUEUED = 'state="enqueued"'
-
-
-def retained_by_result(title: str, description: str, gauge: str) -> Panel:
-    """Show what the API still retains of a completed kind, per result code, as a full-width bar gauge."""
-    return Panel(
-        title,
-        description,
-        "short",
-        (sum_by("result_code", metric(gauge)),),
-        kind="bargauge",
-        width=24,
-        height=6,
-    )
 
 
 NOW = Row(
@@ -252,42 +242,6 @@ RUN_TIME = Row(
             ),
             kind="heatmap",
             width=24,
-        ),
-    ),
-)
-
-ACTIVITIES = Row(
-    "Activities",
-    (
-        Panel(
-            "Activities by state",
-            "Activities in each open state (lod=count). Activities are the steps tasks run.",
-            "short",
-            (sum_by("state", metric("acronis_activities", OPEN)),),
-            stacked=True,
-        ),
-        Panel(
-            "Open activities by type",
-            "Activities not yet completed, by activity type.",
-            "short",
-            (sum_by("activity_type", metric("acronis_open_activities")),),
-        ),
-        completed_by_result(
-            "Completed activities by result",
-            "Activities completed per minute, by result code.",
-            "acronis_activities_completed_total",
-        ),
-        Panel(
-            "Activity run time",
-            "Percentiles of the run time of the activities completed in each interval.",
-            "s",
-            quantiles("acronis_activity_duration_seconds"),
-        ),
-        retained_by_result(
-            "Completed activities the API retains",
-            "Completed activities the API still returns, per result code (lod=count). It depends "
-            "on Acronis retention: use it to reconcile, not for rates.",
-            "acronis_activities_completed_retained",
         ),
     ),
 )

@@ -21,6 +21,7 @@ WARN_IF_ANY = ((None, "green"), (1, "orange"))
 ALERT_IF_ANY = ((None, "green"), (1, "red"))
 FAILURE_RATIO_THRESHOLDS = ((None, "green"), (0.05, "orange"), (0.1, "red"))
 Thresholds = tuple[tuple[float | None, str], ...]
+OPEN = 'state!="completed"'  # lod=count's "completed" is retention, not current work
 TENANT_NAMES = f"max by (tenant_id, tenant_name) ({metric('acronis_tenant_info')})"
 
 
@@ -100,4 +101,22 @@ def completed_by_result(title: str, description: str, counter: str, *, scope: st
         "cpm",
         (Target(per_minute(counter, "result_code", scope=scope), "{{result_code}}"),),
         stacked=True,
+    )
+
+
+def increase_by(counter: str, by: str) -> str:
+    """Increase of ``counter`` per interval, summed by ``by``: readable for rare events."""
+    return f"sum by ({by}) (increase({metric(counter)}{RATE}))"
+
+
+def retained_by_result(title: str, description: str, gauge: str) -> Panel:
+    """Show what the API still retains of a completed kind, per result code, as a full-width bar gauge."""
+    return Panel(
+        title,
+        description,
+        "short",
+        (sum_by("result_code", metric(gauge)),),
+        kind="bargauge",
+        width=24,
+        height=6,
     )

@@ -16,8 +16,6 @@ from scripts.assets.grafana import (
     Row,
     Target,
     metric,
-    query_variable,
-    scope_variables,
 )
 from scripts.assets.panels import (
     ALERT_IF_ANY,
@@ -30,6 +28,7 @@ from scripts.assets.panels import (
     sum_by,
     with_tenant_names,
 )
+from scripts.assets.variables import query_variable, scope_variables
 
 TENANT = 'tenant_id=~"$tenant_id"'
 TENANT_SCOPE = f"{SCOPE}, {TENANT}"

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from exporter import logs
 from exporter.config import ApiSettings, LogSettings
+from exporter.redaction import SecretRegistry
 from exporter.tokens import Token, TokenSource
 
 if TYPE_CHECKING:
@@ -44,12 +45,12 @@ class RecordingTokenSource(TokenSource):
 
 
 @contextmanager
-def captured_logs() -> Iterator[io.StringIO]:
-    """Capture the exporter's real log output (debug, JSON) and restore logging afterwards."""
+def captured_logs(secrets: SecretRegistry | None = None) -> Iterator[io.StringIO]:
+    """Capture the exporter's real log output (debug, JSON, redacting `secrets`); restore logging after."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     output = io.StringIO()
-    logs.configure(LogSettings(level="debug"), stream=output)
+    logs.configure(LogSettings(level="debug"), stream=output, secrets=secrets or SecretRegistry())
     try:
         yield output
     finally:
