@@ -209,3 +209,66 @@ def test_a_poll_interval_that_would_hammer_the_api_is_refused() -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "poll.interval" in result.stderr
+
+
+def _open_listing(body: object) -> Callable[[str, int], Answer | None]:
+    def rule(path: str, _n: int) -> Answer | None:
+        if "lod=count" in path or "state=completed" in path or "after=" in path:
+            return None
+        return 200, {}, body
+
+    return rule
+
+
+def _samples(exporter: ExporterProcess, name: str) -> list[tuple[dict[str, str], float]] | None:
+    """Return the samples named ``name`` once a poll has been published, else None."""
+    try:
+        exposition = exporter.get("/metrics").text
+    except httpx.ConnectError:  # not listening yet
+        return None
+    if "acronis_exporter_source_up" not in exposition or not exporter.events("poll_finished"):
+        return None
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="enqueuedAt '0001-01-01T00:00:00Z' is accepted: acronis_task_oldest_timestamp_seconds "
+    "becomes -62135596800 and AcronisTaskWaiting fires for a task 2,025 years old",
+)
+def test_a_year_one_enqueued_at_does_not_become_the_oldest_task(stub: StubApi, tmp_path: Path) -> None:
+    """Reproduce: one open task with enqueuedAt 0001-01-01T00:00:00Z."""
+    task = {**_open_task("1001", "a"), "enqueuedAt": "0001-01-01T00:00:00Z"}
+    stub.rule = _open_listing({"items": [task], "paging": {"cursors": {}}})
+    with _start(stub, tmp_path) as exporter:
+        oldest = wait_until(
+            lambda: _samples(exporter, "acronis_task_oldest_timestamp_seconds"),
+            timeout=RECOVERY,
+            what="a poll",
+        )
+        assert all(value > 0 for _labels, value in oldest), oldest
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a 100 kB 'after' cursor makes httpx raise InvalidURL: source_crashed with a traceback "
+    "and reason 'internal' (documented as a bug) instead of a reason naming the API's reply",
+)
+def test_an_oversized_cursor_fails_the_source_without_an_internal_error(
+    stub: StubApi, tmp_path: Path
+) -> None:
+    """Reproduce: the open-task listing's paging.cursors.after is 100,000 characters long."""
+    task = _open_task("1001", "a")
+    stub.rule = _open_listing({"items": [task], "paging": {"cursors": {"after": "a" * 100_000}}})
+    with _start(stub, tmp_path) as exporter:
+        failures = wait_until(
+            lambda: exporter.events("source_refresh_failed") or None,
+            timeout=RECOVERY,
+            what="a failed refresh",
+        )
+        assert "internal" not in {event.fields["reason"] for event in failures}
