@@ -161,6 +161,13 @@ class TaskManagerClient:
                 self._http.stream("GET", path, params=list(params)) as streamed,
             ):
                 response = read_reply(streamed, cap=self._api.reply_byte_cap, what=f"GET {endpoint}")
+        except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+            # The request could not even be written: a value the API gave us (a cursor, a queue
+            # name) that no URL can carry. Sending it again cannot help; the reply was at fault.
+            raise BadPayload(
+                f"GET {endpoint}: the API gave a value that cannot be sent back ({type(exc).__name__})",
+                reason="shape",
+            ) from None
         except httpx.TimeoutException:
             if self._stop.is_set():
                 raise self._cancelled(endpoint) from None

@@ -97,7 +97,7 @@ class ApiSettings(_Section):
     backoff_max: Seconds = 30.0
     """Longest retry delay in seconds."""
     retry_after_max: Seconds = 300.0
-    """Longest Retry-After we wait for; beyond it the request fails at once."""
+    """Longest Retry-After waited for, and the longest hold; beyond it the request fails at once."""
     concurrency: int = Field(4, ge=1, le=32)
     """Requests in flight at once."""
     page_size: int = Field(500, ge=1, le=10000)

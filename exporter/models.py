@@ -269,6 +269,8 @@ def parse_time(text: str) -> float | None:
     if zone not in ("Z", "z"):
         sign = -1 if zone[0] == "-" else 1
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    if seconds < 0:  # before 1970: no task ran then; a year-1 date would be the "oldest" task
+        return None
     return seconds + int((fraction or "0").ljust(9, "0")) / 1e9
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 import threading
 import time
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from exporter import logs
 from exporter.errors import ApiError, ApiUnavailable, RateLimited
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 # Operators know these lines (api_request_retried, api_throttled) as the client's.
 _log = logs.get_logger(component="client")
+_DELTA_SECONDS: Final = re.compile(r"[0-9]{1,12}")  # RFC 9110 delay-seconds; 12 digits is 30,000 years
 
 
 class Retry(Exception):
@@ -93,17 +95,19 @@ def _rfc3339(unix: float) -> str:
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Parse Retry-After: delta seconds or an HTTP date; None when absent or unreadable."""
+    """Parse Retry-After: delta seconds or an HTTP date; None when absent or unreadable.
+
+    RFC 9110 allows only ``1*DIGIT`` or an HTTP date: ``1e308``, ``inf``, ``-5`` or ``1_0``
+    are unreadable, not numbers, so a hostile value backs off exponentially instead.
+    """
     if not value:
         return None
     text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
@@ -142,11 +146,18 @@ class RetryPolicy:
         if delay is None:  # a 429 without a usable Retry-After: back off exponentially
             raise Retry(RateLimited(message, status=status), reason="throttled")
         error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)
-        beyond_cap = delay > self._api.retry_after_max
+        cap = self._api.retry_after_max
+        beyond_cap = delay > cap
+        # Honoured up to the cap only: an API (or a proxy) asking for a day, or for the year
+        # 9999, must not silence monitoring for that long. Past the cap the API is asked again.
         held = self.gate.close_for(
-            delay, endpoint=endpoint, status=status, retry_after_seconds=delay, beyond_cap=beyond_cap
+            min(delay, cap),
+            endpoint=endpoint,
+            status=status,
+            retry_after_seconds=delay,
+            beyond_cap=beyond_cap,
         )
-        self._metrics.api_throttled_seconds.inc(held)  # honoured even beyond the cap
+        self._metrics.api_throttled_seconds.inc(held)
         if beyond_cap:
             raise error  # waiting that long would stall the poll: fail now, keep last-good data
         raise Retry(error, delay=0.0, reason="throttled")  # the gate does the waiting
@@ -154,10 +165,7 @@ class RetryPolicy:
     def _hold_back(self, endpoint: str) -> None:
         """Return once requests may go out: the gate is open and we are not shutting down."""
         while (held := self.gate.remaining()) > 0:  # another thread may extend the hold meanwhile
-            if held > self._api.retry_after_max:  # honoured, but not waited for: fail this request now
-                message = f"GET {endpoint}: held back {held:.0f}s more by an earlier Retry-After"
-                raise RateLimited(message, retry_after=held)
-            self._wait(held, endpoint)
+            self._wait(held, endpoint)  # never longer than api.retry_after_max: see throttled()
         self._wait(0.0, endpoint)
 
     def _wait(self, seconds: float, endpoint: str) -> None:

@@ -8,6 +8,7 @@ host but never carries a secret or the reply's body. Caching and renewal are ``a
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeGuard
@@ -35,6 +36,8 @@ DEFAULT_LIFETIME: Final = 7200.0  # API notes: tokens live two hours when the re
 MAX_LIFETIME: Final = 366 * 86400.0  # far beyond any real token; past it the value is garbage
 MAX_EXPIRES_ON: Final = 253402300799.0  # 9999-12-31T23:59:59Z: the last time RFC 3339 can write
 _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
+# Visible ASCII only: RFC 6750's b64token is narrower still, and any JWT fits it.
+_TOKEN_CHARACTERS: Final = re.compile(r"[\x21-\x7e]+")
 _ERROR_KEYS: Final = ("error", "code")  # OAuth2 names its error code "error"
 _CODE_MAX: Final = 60  # characters of the error code we repeat in our message
 
@@ -169,6 +172,14 @@ class TokenSource:
         if not isinstance(body, dict) or not isinstance(value, str) or not value:
             raise BadPayload(
                 f"token reply from {self._where()} has no access_token", reason="shape", status=status
+            )
+        if not _TOKEN_CHARACTERS.fullmatch(value):
+            # A token that cannot go into an Authorization header would fail every request
+            # as a transport error (reason connect) for its whole lifetime: refuse it here.
+            raise BadPayload(
+                f"token reply from {self._where()} holds an access_token unusable in a header",
+                reason="shape",
+                status=status,
             )
         now = self._clock()
         return Token(value, _expires_at(body, now, http_date(response.headers.get("Date"))), issued_at=now)

@@ -430,7 +430,20 @@ class TestInstrumentation:
 
     @pytest.mark.parametrize(
         ("header", "expected"),
-        [("7", 7.0), ("0", 0.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+        [
+            ("7", 7.0),
+            ("0", 0.0),
+            (None, None),
+            ("soon", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+            # Not delay-seconds by RFC 9110: unreadable, so the client backs off instead.
+            ("1e308", None),
+            ("inf", None),
+            ("NaN", None),
+            ("-5", None),
+            ("1_0", None),
+            ("9" * 400, None),
+        ],
     )
     def test_retry_after_parses_seconds_and_dates(self, header: str | None, expected: float | None) -> None:
         """Delta seconds, past dates (no wait) and garbage (backoff instead) are told apart."""

@@ -184,10 +184,19 @@ class TestTimes:
         assert parse_time(text) == pytest.approx(expected)
 
     @pytest.mark.parametrize(
-        "text", ["yesterday", "2020-02-31T00:00:00Z", "2020-04-22 11:34:03", "1587555243"]
+        "text",
+        [
+            "yesterday",
+            "2020-02-31T00:00:00Z",
+            "2020-04-22 11:34:03",
+            "1587555243",
+            "0001-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:30:00+01:00",
+        ],
     )
     def test_malformed_times_parse_to_none(self, text: str) -> None:
-        """Anything that is not a valid RFC3339 instant is rejected, not guessed."""
+        """Anything that is not a valid RFC3339 instant since 1970 is rejected, not guessed."""
         assert parse_time(text) is None
 
     def test_format_time_round_trips_with_nanosecond_digits(self) -> None:

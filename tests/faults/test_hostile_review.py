@@ -1,4 +1,4 @@
-"""Replies a hostile review found still breaking the exporter; each is xfail until fixed.
+"""Replies a hostile review found breaking the exporter: each a regression test (xfail while still open).
 
 Each test runs the real exporter against a small programmable stub API and states what an
 operator needs: polling resumes after any Retry-After, joins on tenant_id stay one-to-one,
@@ -104,12 +104,6 @@ def _clean_polls(exporter: ExporterProcess) -> int:
     return sum(1 for event in exporter.events("poll_finished") if event.fields.get("sources_failed") == 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Retry-After 1e308/inf overflows datetime in ThrottleGate.close_for (source_crashed, "
-    "OverflowError) after the gate is already shut; a date in 9999 holds it for 8,000 years: "
-    "in both cases no request is ever sent again (poll_finished requests=0 forever)",
-)
 @pytest.mark.parametrize("retry_after", ["1e308", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_one_absurd_retry_after_does_not_stop_polling_for_good(
     stub: StubApi, tmp_path: Path, retry_after: str
@@ -174,12 +168,6 @@ def test_tenant_info_has_one_row_per_tenant_id_whatever_the_api_names_its_tenant
         assert sorted(ids) == sorted(set(ids)), ids
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an access_token holding CR/LF or NUL is cached and every request then fails with "
-    "reason 'connect' (httpx LocalProtocolError): AcronisApiUnreachable fires instead of an "
-    "auth/shape failure, and the token is never minted again until it expires",
-)
 @pytest.mark.parametrize("token", ["a b\r\nX-Injected: 1", "nul\u0000x"])
 def test_a_token_unusable_in_a_header_fails_as_a_token_problem(
     stub: StubApi, tmp_path: Path, token: str
@@ -195,11 +183,6 @@ def test_a_token_unusable_in_a_header_fails_as_a_token_problem(
         assert {event.fields["reason"] for event in failures} <= {"shape", "auth"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--poll.interval 1e-9 is accepted: the exporter polls back to back (measured ~317 "
-    "API requests/s and 12 polls/s against a local stub, half a core)",
-)
 def test_a_poll_interval_that_would_hammer_the_api_is_refused() -> None:
     """Reproduce: acronis-task-exporter --poll.interval 1e-9 (any other setting valid)."""
     result = run_exporter(
@@ -236,11 +219,6 @@ def _samples(exporter: ExporterProcess, name: str) -> list[tuple[dict[str, str],
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="enqueuedAt '0001-01-01T00:00:00Z' is accepted: acronis_task_oldest_timestamp_seconds "
-    "becomes -62135596800 and AcronisTaskWaiting fires for a task 2,025 years old",
-)
 def test_a_year_one_enqueued_at_does_not_become_the_oldest_task(stub: StubApi, tmp_path: Path) -> None:
     """Reproduce: one open task with enqueuedAt 0001-01-01T00:00:00Z."""
     task = {**_open_task("1001", "a"), "enqueuedAt": "0001-01-01T00:00:00Z"}
@@ -254,11 +232,6 @@ def test_a_year_one_enqueued_at_does_not_become_the_oldest_task(stub: StubApi, t
         assert all(value > 0 for _labels, value in oldest), oldest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 100 kB 'after' cursor makes httpx raise InvalidURL: source_crashed with a traceback "
-    "and reason 'internal' (documented as a bug) instead of a reason naming the API's reply",
-)
 def test_an_oversized_cursor_fails_the_source_without_an_internal_error(
     stub: StubApi, tmp_path: Path
 ) -> None:
