@@ -1,9 +1,9 @@
-"""From raw aggregates to the snapshot's labelled parts, and the cumulative completion totals.
+"""The cumulative completion totals: counters and histograms, labelled as items are counted.
 
-This is where ``cardinality.Labeler`` is applied: tenants are filtered (a dropped tenant is
-left out of tenant-labelled families only), surplus values fold into ``__other__``,
-unset values read ``unknown`` and dropped dimensions ``""``. Everything here runs on the
-poller's own thread, so the labeler's sticky choices are made in one order.
+``cardinality.Labeler`` is applied here as in each source's ``fold``: tenants are filtered,
+surplus values fold into ``__other__``, unset values read ``unknown`` and dropped
+dimensions ``""``. It runs on the poller's own thread, so the labeler's choices are made in
+one order.
 """
 
 from __future__ import annotations
@@ -14,87 +14,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
 from exporter.models import ActivityItem, TaskItem
-from exporter.snapshot import Completions, HistogramData, OpenActivities, OpenTasks
+from exporter.snapshot import Completions, HistogramData
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from exporter.cardinality import Labeler
-    from exporter.sources import OpenActivityScan, OpenTaskScan
 
 K = TypeVar("K", bound=tuple[str, ...])
-
-
-def open_work_weights(
-    tasks: OpenTaskScan | None, activities: OpenActivityScan | None, labeler: Labeler
-) -> dict[str, Counter[str]]:
-    """Open items per raw value of each capped label: what seeds the caps on the first poll.
-
-    Tenants the filter drops are left out, so they cannot take a slot they would never use.
-    """
-    weights: dict[str, Counter[str]] = {
-        name: Counter() for name in ("tenant_id", "queue", "task_type", "activity_type")
-    }
-    kept = labeler.tenant_filter.keeps
-    if tasks is not None:
-        for (_, queue, tenant, task_type, _), n in tasks.groups.items():
-            weights["tenant_id"][tenant] += n if kept(tasks.tenants.get(tenant)) else 0
-            weights["queue"][queue] += n
-            weights["task_type"][task_type] += n
-    if activities is not None:
-        for (_, tenant, activity_type), n in activities.groups.items():
-            weights["tenant_id"][tenant] += n if kept(activities.tenants.get(tenant)) else 0
-            weights["activity_type"][activity_type] += n
-    return {name: +counts for name, counts in weights.items()}  # unary +: drop the zeros
-
-
-def label_open_tasks(scan: OpenTaskScan, labeler: Labeler) -> OpenTasks:
-    """Label one walk of open tasks."""
-    by_group: Counter[tuple[str, str, str, str, str]] = Counter()
-    for (state, queue, tenant, task_type, priority), n in scan.groups.items():
-        tenant_label = labeler.tenant(scan.tenants.get(tenant))
-        if tenant_label is not None:
-            key = (
-                state,
-                labeler.value("queue", queue),
-                tenant_label,
-                labeler.value("task_type", task_type),
-                labeler.value("priority", priority),
-            )
-            by_group[key] += n
-    oldest: dict[tuple[str, str], float] = {}
-    for (state, queue), since in scan.oldest.items():
-        where = (state, labeler.value("queue", queue))
-        oldest[where] = min(since, oldest.get(where, since))
-    blocked: Counter[tuple[str, str]] = Counter()
-    for (queue, tenant), n in scan.blocked.items():
-        tenant_label = labeler.tenant(scan.tenants.get(tenant))
-        if tenant_label is not None:
-            blocked[labeler.value("queue", queue), tenant_label] += n
-    return OpenTasks(
-        by_group=dict(by_group),
-        oldest=oldest,
-        blocked=dict(blocked),
-        cancel_requested=_per_queue(scan.cancel_requested, labeler),
-        reassigned=_per_queue(scan.reassigned, labeler),
-    )
-
-
-def label_open_activities(scan: OpenActivityScan, labeler: Labeler) -> OpenActivities:
-    """Label one walk of open activities."""
-    by_group: Counter[tuple[str, str, str]] = Counter()
-    for (state, tenant, activity_type), n in scan.groups.items():
-        tenant_label = labeler.tenant(scan.tenants.get(tenant))
-        if tenant_label is not None:
-            by_group[state, tenant_label, labeler.value("activity_type", activity_type)] += n
-    return OpenActivities(by_group=dict(by_group))
-
-
-def _per_queue(counts: Mapping[str, int], labeler: Labeler) -> dict[str, int]:
-    labelled: Counter[str] = Counter()
-    for queue, n in counts.items():
-        labelled[labeler.value("queue", queue)] += n
-    return dict(labelled)
 
 
 class _Histogram:

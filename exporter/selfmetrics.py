@@ -20,14 +20,12 @@ from exporter.catalogue import (
     TOKEN_REQUEST_FAILURES,
     TOKEN_REQUESTS,
 )
+from exporter.sources import SOURCE_NAMES
 
 if TYPE_CHECKING:
     from exporter.catalogue import MetricSpec
 
-SOURCES: Final = (
-    *("task_counts", "activity_counts", "open_tasks", "open_activities"),
-    *("completed_tasks", "completed_activities"),
-)
+SOURCES: Final = SOURCE_NAMES  # the registry (exporter/sources/__init__.py) is the one list
 # Closed vocabularies of the self-metrics' labels (errors.py, client.endpoint_of, config),
 # initialised at 0 so that increase() counts a series' very first event too.
 # The reasons a refresh or a request fails with: a closed vocabulary, as they are label
