@@ -12,7 +12,16 @@ from bisect import bisect_left
 from collections import Counter
 from typing import TYPE_CHECKING, TypeVar
 
-from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.catalogue import (
+    ACTIVITIES_COMPLETED,
+    ACTIVITY_DURATION,
+    DURATION_BUCKETS,
+    QUEUE_WAIT_BUCKETS,
+    TASK_DURATION,
+    TASK_QUEUE_WAIT,
+    TASKS_COMPLETED,
+)
+from exporter.labels import series
 from exporter.models import ActivityItem, TaskItem
 from exporter.snapshot import Completions, HistogramData
 
@@ -20,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from exporter.cardinality import Labeler
+    from exporter.labels import Key
 
 K = TypeVar("K", bound=tuple[str, ...])
 
@@ -44,11 +54,11 @@ class CompletionTotals:
     """Completion counters and histograms since the exporter started; they only ever grow."""
 
     def __init__(self) -> None:
-        self._tasks: Counter[tuple[str, str, str, str]] = Counter()
-        self._activities: Counter[tuple[str, str, str]] = Counter()
-        self._task_duration: dict[tuple[str, str], _Histogram] = {}
-        self._task_queue_wait: dict[tuple[str], _Histogram] = {}
-        self._activity_duration: dict[tuple[str], _Histogram] = {}
+        self._tasks: Counter[Key] = Counter()  # keys of catalogue.TASKS_COMPLETED, and so on
+        self._activities: Counter[Key] = Counter()
+        self._task_duration: dict[Key, _Histogram] = {}
+        self._task_queue_wait: dict[Key, _Histogram] = {}
+        self._activity_duration: dict[Key, _Histogram] = {}
 
     def add(self, items: Iterable[TaskItem | ActivityItem], labeler: Labeler) -> None:
         """Count completed items (each exactly once: the tracker guarantees it)."""
@@ -63,22 +73,37 @@ class CompletionTotals:
         result = item.result_code or ""
         tenant = labeler.tenant(item.tenant)
         if tenant is not None:
-            self._tasks[tenant, queue, labeler.value("task_type", item.type), result] += 1
+            task_type = labeler.value("task_type", item.type)
+            key = series(
+                TASKS_COMPLETED, tenant_id=tenant, queue=queue, task_type=task_type, result_code=result
+            )
+            self._tasks[key] += 1
         run_time = _elapsed(item.started_at, item.completed_at)
         if run_time is not None:
-            _series(self._task_duration, (queue, result), DURATION_BUCKETS).observe(run_time)
+            _series(
+                self._task_duration, series(TASK_DURATION, queue=queue, result_code=result), DURATION_BUCKETS
+            ).observe(run_time)
         wait = _elapsed(item.enqueued_at, item.started_at)
         if wait is not None:
-            _series(self._task_queue_wait, (queue,), QUEUE_WAIT_BUCKETS).observe(wait)
+            _series(self._task_queue_wait, series(TASK_QUEUE_WAIT, queue=queue), QUEUE_WAIT_BUCKETS).observe(
+                wait
+            )
 
     def _add_activity(self, item: ActivityItem, labeler: Labeler) -> None:
         result = item.result_code or ""
         tenant = labeler.tenant(item.tenant)
         if tenant is not None:
-            self._activities[tenant, labeler.value("activity_type", item.type), result] += 1
+            activity_type = labeler.value("activity_type", item.type)
+            self._activities[
+                series(
+                    ACTIVITIES_COMPLETED, tenant_id=tenant, activity_type=activity_type, result_code=result
+                )
+            ] += 1
         run_time = _elapsed(item.started_at, item.completed_at)
         if run_time is not None:
-            _series(self._activity_duration, (result,), DURATION_BUCKETS).observe(run_time)
+            _series(
+                self._activity_duration, series(ACTIVITY_DURATION, result_code=result), DURATION_BUCKETS
+            ).observe(run_time)
 
     def freeze(self, watermarks: Mapping[str, float]) -> Completions:
         """Return an immutable copy for a snapshot."""

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from exporter.labels import Key
+
 
 @dataclass(frozen=True)
 class HistogramData:
@@ -71,9 +73,9 @@ class Counts:
 class OpenTasks:
     """Breakdown of the tasks not yet completed, from one full walk of the listing."""
 
-    by_group: Mapping[tuple[str, str, str, str, str], int]  # (state, queue, tenant_id, task_type, priority)
-    oldest: Mapping[tuple[str, str], float]  # (state, queue) -> unix seconds
-    blocked: Mapping[tuple[str, str], int]  # (queue, tenant_id)
+    by_group: Mapping[Key, int]  # series of catalogue.OPEN_TASKS (labels.series)
+    oldest: Mapping[Key, float]  # of TASK_OLDEST -> unix seconds
+    blocked: Mapping[Key, int]  # of TASKS_BLOCKED
     cancel_requested: Mapping[str, int]  # queue
     reassigned: Mapping[str, int]  # queue
 
@@ -82,18 +84,18 @@ class OpenTasks:
 class OpenActivities:
     """Breakdown of the activities not yet completed."""
 
-    by_group: Mapping[tuple[str, str, str], int]  # (state, tenant_id, activity_type)
+    by_group: Mapping[Key, int]  # series of catalogue.OPEN_ACTIVITIES
 
 
 @dataclass(frozen=True)
 class Completions:
     """Cumulative completion counters and histograms since the exporter started."""
 
-    tasks: Mapping[tuple[str, str, str, str], int]  # (tenant_id, queue, task_type, result_code)
-    task_duration: Mapping[tuple[str, str], HistogramData]  # (queue, result_code)
-    task_queue_wait: Mapping[tuple[str], HistogramData]  # (queue,)
-    activities: Mapping[tuple[str, str, str], int]  # (tenant_id, activity_type, result_code)
-    activity_duration: Mapping[tuple[str], HistogramData]  # (result_code,)
+    tasks: Mapping[Key, int]  # series of catalogue.TASKS_COMPLETED (labels.series)
+    task_duration: Mapping[Key, HistogramData]  # of TASK_DURATION
+    task_queue_wait: Mapping[Key, HistogramData]  # of TASK_QUEUE_WAIT
+    activities: Mapping[Key, int]  # of ACTIVITIES_COMPLETED
+    activity_duration: Mapping[Key, HistogramData]  # of ACTIVITY_DURATION
     watermarks: Mapping[str, float]  # "tasks" / "activities" -> completedAt counted up to
 
 

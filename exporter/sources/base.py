@@ -16,10 +16,16 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 
+    from prometheus_client.metrics_core import Metric
+
     from exporter.cardinality import Labeler
+    from exporter.catalogue import MetricSpec
     from exporter.config import Settings
     from exporter.grouping import CompletionTotals
     from exporter.pages import Page
+    from exporter.snapshot import Snapshot
+
+    Family = tuple[MetricSpec, Callable[[Snapshot], Metric]]  # a family and how it renders from a snapshot
 
 Resource = Literal["tasks", "activities"]
 Params = list[tuple[str, str]]
@@ -82,11 +88,12 @@ class Folded:
 
 
 class Source:
-    """One source; subclasses set ``name`` and implement ``requests`` and ``fold``."""
+    """One source; subclasses set ``name`` and ``families`` and implement ``requests`` and ``fold``."""
 
     name: ClassVar[str]
     activities: ClassVar[bool] = False  # polled only with --poll.activities
     after: ClassVar[str | None] = None  # the source whose fold ``follow_up`` waits for
+    families: ClassVar[tuple[Family, ...]] = ()  # what it renders, even while not polled
 
     def __init__(self, settings: Settings, shared: Shared) -> None:
         self.settings = settings

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
-from exporter import logs
+from exporter import catalogue, logs
 from exporter.completion_walk import Listing
 from exporter.completions import DATE_RESOLUTION, CompletionTracker, WalkResult
 from exporter.errors import BadPayload
 from exporter.models import ActivityItem, TaskItem, format_time
+from exporter.rendering import floats, histogram, keyed, simple
+from exporter.snapshot import HistogramData
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import ACTIVITIES, TASKS, Kind
+from exporter.vocabulary import RESULT_CODES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterator, Mapping
 
+    from prometheus_client.metrics_core import Metric
+
     from exporter.config import Settings
     from exporter.pages import Page
-    from exporter.sources.base import Api, Paging, Poll, Shared
+    from exporter.snapshot import Completions, Snapshot
+    from exporter.sources.base import Api, Family, Paging, Poll, Shared
+
+    Key = tuple[str, ...]
 
 ItemT = TypeVar("ItemT", TaskItem, ActivityItem)
 NEWEST_PROBE: Final = 20  # newest completions looked at to find a trustworthy W0
@@ -105,10 +113,41 @@ def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: L
         listing.complete = True  # it ended on an empty page (endless cursors), not on the budget
 
 
+def _counter(spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        done = snapshot.completions
+        return simple(spec, floats(part(done)) if done else {}, snapshot.dropped_labels)
+
+    return spec, build
+
+
+def _histogram(
+    spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
+) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        done = snapshot.completions
+        return histogram(spec, part(done) if done else {}, snapshot.dropped_labels)
+
+    return spec, build
+
+
+def _activity_duration(done: Completions) -> Mapping[Key, HistogramData]:
+    """Every result code from the start (a closed vocabulary), 0 until one completes with it."""
+    empty = HistogramData(catalogue.DURATION_BUCKETS, (0,) * (len(catalogue.DURATION_BUCKETS) + 1), 0.0)
+    series: dict[Key, HistogramData] = {(code,): empty for code in RESULT_CODES}
+    series.update(keyed(done.activity_duration))
+    return series
+
+
 class CompletedTasks(Source):
     """Tasks completed since the watermark: counters and duration histograms."""
 
     name: ClassVar[str] = "completed_tasks"
+    families: ClassVar[tuple[Family, ...]] = (
+        _counter(catalogue.TASKS_COMPLETED, lambda d: keyed(d.tasks)),
+        _histogram(catalogue.TASK_DURATION, lambda d: keyed(d.task_duration)),
+        _histogram(catalogue.TASK_QUEUE_WAIT, lambda d: keyed(d.task_queue_wait)),
+    )
     kind: ClassVar[Kind[Any]] = TASKS
     watermark_key: ClassVar[str] = "tasks"
 
@@ -149,5 +188,9 @@ class CompletedActivities(CompletedTasks):
 
     name: ClassVar[str] = "completed_activities"
     activities: ClassVar[bool] = True
+    families: ClassVar[tuple[Family, ...]] = (
+        _counter(catalogue.ACTIVITIES_COMPLETED, lambda d: keyed(d.activities)),
+        _histogram(catalogue.ACTIVITY_DURATION, _activity_duration),
+    )
     kind: ClassVar[Kind[Any]] = ACTIVITIES
     watermark_key: ClassVar[str] = "activities"

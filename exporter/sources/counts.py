@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from exporter import catalogue
+from exporter.rendering import every, simple
 from exporter.snapshot import Counts
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import OPEN_FILTER, sendable
-from exporter.vocabulary import OTHER, RESULT_CODES, TASK_STATES, UNKNOWN
+from exporter.vocabulary import OPEN_STATES, OTHER, RESULT_CODES, TASK_STATES, UNKNOWN
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Mapping, Sequence
 
+    from prometheus_client.metrics_core import Metric
+
     from exporter.config import Settings
-    from exporter.sources.base import Params, Poll, Resource, Shared
+    from exporter.snapshot import Snapshot
+    from exporter.sources.base import Family, Params, Poll, Resource, Shared
 
 CountKey = tuple[str, str]  # ("state", "started"), ("result", "ok"), ("queue", "backup")
 
@@ -64,12 +69,49 @@ def count_jobs(
     return {key: counter(params) for key, params in queries.items()}
 
 
+def _tasks(snapshot: Snapshot) -> Metric:
+    counts = snapshot.task_counts
+    return simple(catalogue.TASKS, every(TASK_STATES, counts.by_state) if counts else {})
+
+
+def _tasks_retained(snapshot: Snapshot) -> Metric:
+    counts = snapshot.task_counts
+    values = every(RESULT_CODES, counts.completed_by_result) if counts else {}
+    return simple(catalogue.TASKS_COMPLETED_RETAINED, values)
+
+
+def _queue_open_tasks(snapshot: Snapshot) -> Metric:
+    """Open tasks per counted queue, and the rest under ``__other__``, so the sum is every open task."""
+    if (counts := snapshot.task_counts) is None:
+        return simple(catalogue.QUEUE_OPEN_TASKS, {}, snapshot.dropped_labels)
+    queues = {(queue,): float(n) for queue, n in counts.open_by_queue.items()}
+    open_total = sum(counts.by_state.get(state, 0) for state in OPEN_STATES)
+    # Counted a moment apart, the parts may exceed the total by a few: never show a negative.
+    queues[OTHER,] = queues.get((OTHER,), 0.0) + max(open_total - sum(queues.values()), 0.0)
+    return simple(catalogue.QUEUE_OPEN_TASKS, queues, snapshot.dropped_labels)
+
+
+def _activities(snapshot: Snapshot) -> Metric:
+    counts = snapshot.activity_counts
+    return simple(catalogue.ACTIVITIES, every(TASK_STATES, counts.by_state) if counts else {})
+
+
+def _activities_retained(snapshot: Snapshot) -> Metric:
+    counts = snapshot.activity_counts
+    values = every(RESULT_CODES, counts.completed_by_result) if counts else {}
+    return simple(catalogue.ACTIVITIES_COMPLETED_RETAINED, values)
+
+
 class ActivityCounts(Source):
     """Activities per state and completed activities per result code."""
 
     name: ClassVar[str] = "activity_counts"
     activities: ClassVar[bool] = True
     resource: ClassVar[Resource] = "activities"
+    families: ClassVar[tuple[Family, ...]] = (
+        (catalogue.ACTIVITIES, _activities),
+        (catalogue.ACTIVITIES_COMPLETED_RETAINED, _activities_retained),
+    )
 
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
         """Count every state and result code."""
@@ -87,6 +129,11 @@ class TaskCounts(ActivityCounts):
     activities: ClassVar[bool] = False
     after: ClassVar[str | None] = "open_tasks"
     resource: ClassVar[Resource] = "tasks"
+    families: ClassVar[tuple[Family, ...]] = (
+        (catalogue.TASKS, _tasks),
+        (catalogue.TASKS_COMPLETED_RETAINED, _tasks_retained),
+        (catalogue.QUEUE_OPEN_TASKS, _queue_open_tasks),
+    )
 
     def __init__(self, settings: Settings, shared: Shared) -> None:
         super().__init__(settings, shared)

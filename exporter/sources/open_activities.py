@@ -6,6 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from exporter import catalogue
+from exporter.labels import series
+from exporter.rendering import every_open_state, simple
 from exporter.snapshot import OpenActivities
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import ACTIVITIES, OPEN_FILTER, SeenIds, walk
@@ -14,9 +17,13 @@ from exporter.vocabulary import OPEN_STATES
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Mapping
 
+    from prometheus_client.metrics_core import Metric
+
     from exporter.cardinality import Labeler
+    from exporter.labels import Key
     from exporter.models import ActivityItem, Tenant
-    from exporter.sources.base import Api, OpenWork, Paging, Poll
+    from exporter.snapshot import Snapshot
+    from exporter.sources.base import Api, Family, OpenWork, Paging, Poll
 
 OPEN_ACTIVITY_FIELDS: Final = ("state", "tenant", "type")
 
@@ -54,12 +61,21 @@ def scan_open_activities(client: Api, paging: Paging) -> OpenActivityScan:
 
 def label_open_activities(scan: OpenActivityScan, labeler: Labeler) -> OpenActivities:
     """Label one walk of open activities."""
-    by_group: Counter[tuple[str, str, str]] = Counter()
+    by_group: Counter[Key] = Counter()
     for (state, tenant, activity_type), n in scan.groups.items():
         tenant_label = labeler.tenant(scan.tenants.get(tenant))
         if tenant_label is not None:
-            by_group[state, tenant_label, labeler.value("activity_type", activity_type)] += n
+            labelled = labeler.value("activity_type", activity_type)
+            by_group[
+                series(catalogue.OPEN_ACTIVITIES, state=state, tenant_id=tenant_label, activity_type=labelled)
+            ] += n
     return OpenActivities(by_group=dict(by_group))
+
+
+def _open_activities(snapshot: Snapshot) -> Metric:
+    activities = snapshot.open_activities
+    values = every_open_state(activities.by_group) if activities else {}
+    return simple(catalogue.OPEN_ACTIVITIES, values, snapshot.dropped_labels)
 
 
 class OpenActivitySource(Source):
@@ -67,6 +83,7 @@ class OpenActivitySource(Source):
 
     name: ClassVar[str] = "open_activities"
     activities: ClassVar[bool] = True
+    families: ClassVar[tuple[Family, ...]] = ((catalogue.OPEN_ACTIVITIES, _open_activities),)
 
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
         """Walk the open activities, one job."""

@@ -6,10 +6,14 @@ labelling (filters, caps, ``unknown``) happens in ``fold``, on the poller's thre
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from exporter import catalogue
+from exporter.labels import series
+from exporter.rendering import by_one, every_open_state, floats, keyed, simple
 from exporter.snapshot import OpenTasks
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import OPEN_FILTER, TASKS, SeenIds, walk
@@ -18,9 +22,13 @@ from exporter.vocabulary import OPEN_STATES
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Mapping
 
+    from prometheus_client.metrics_core import Metric
+
     from exporter.cardinality import Labeler
+    from exporter.labels import Key
     from exporter.models import TaskItem, Tenant
-    from exporter.sources.base import Api, OpenWork, Paging, Poll
+    from exporter.snapshot import Snapshot
+    from exporter.sources.base import Api, Family, OpenWork, Paging, Poll
 
 OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
 
@@ -84,27 +92,30 @@ def open_task_weights(scan: OpenTaskScan, labeler: Labeler) -> OpenWork:
 
 def label_open_tasks(scan: OpenTaskScan, labeler: Labeler) -> OpenTasks:
     """Label one walk of open tasks."""
-    by_group: Counter[tuple[str, str, str, str, str]] = Counter()
+    by_group: Counter[Key] = Counter()
     for (state, queue, tenant, task_type, priority), n in scan.groups.items():
         tenant_label = labeler.tenant(scan.tenants.get(tenant))
         if tenant_label is not None:
-            key = (
-                state,
-                labeler.value("queue", queue),
-                tenant_label,
-                labeler.value("task_type", task_type),
-                labeler.value("priority", priority),
+            key = series(
+                catalogue.OPEN_TASKS,
+                state=state,
+                queue=labeler.value("queue", queue),
+                tenant_id=tenant_label,
+                task_type=labeler.value("task_type", task_type),
+                priority=labeler.value("priority", priority),
             )
             by_group[key] += n
-    oldest: dict[tuple[str, str], float] = {}
+    oldest: dict[Key, float] = {}
     for (state, queue), since in scan.oldest.items():
-        where = (state, labeler.value("queue", queue))
+        where = series(catalogue.TASK_OLDEST, state=state, queue=labeler.value("queue", queue))
         oldest[where] = min(since, oldest.get(where, since))
-    blocked: Counter[tuple[str, str]] = Counter()
+    blocked: Counter[Key] = Counter()
     for (queue, tenant), n in scan.blocked.items():
         tenant_label = labeler.tenant(scan.tenants.get(tenant))
         if tenant_label is not None:
-            blocked[labeler.value("queue", queue), tenant_label] += n
+            blocked[
+                series(catalogue.TASKS_BLOCKED, queue=labeler.value("queue", queue), tenant_id=tenant_label)
+            ] += n
     return OpenTasks(
         by_group=dict(by_group),
         oldest=oldest,
@@ -121,10 +132,26 @@ def _per_queue(counts: Mapping[str, int], labeler: Labeler) -> dict[str, int]:
     return dict(labelled)
 
 
+def _part(spec: catalogue.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, float]]) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        tasks = snapshot.open_tasks
+        merge = min if spec is catalogue.TASK_OLDEST else operator.add
+        return simple(spec, part(tasks) if tasks else {}, snapshot.dropped_labels, merge)
+
+    return spec, build
+
+
 class OpenTaskSource(Source):
     """Every open task, grouped by state, queue, tenant, type and priority."""
 
     name: ClassVar[str] = "open_tasks"
+    families: ClassVar[tuple[Family, ...]] = (
+        _part(catalogue.OPEN_TASKS, lambda t: every_open_state(t.by_group)),
+        _part(catalogue.TASK_OLDEST, lambda t: keyed(t.oldest)),
+        _part(catalogue.TASKS_BLOCKED, lambda t: floats(keyed(t.blocked))),
+        _part(catalogue.TASKS_CANCEL_REQUESTED, lambda t: by_one(t.cancel_requested)),
+        _part(catalogue.TASKS_REASSIGNED, lambda t: by_one(t.reassigned)),
+    )
 
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
         """Walk the open tasks, one job."""
