@@ -199,6 +199,7 @@ class Poller:
         return Snapshot(
             taken_at=self._clock(),
             sources={name: status for name in self.sources if (status := self._outcomes.status.get(name))},
+            results=dict(self._results),
             **parts,  # type: ignore[arg-type]  # each source publishes its own snapshot field
             tenants=self._labeler.tenants,
             tenants_folded=self._labeler.folded["tenant_id"],

@@ -1,7 +1,8 @@
 """The immutable result of one poll, and the store that hands the latest one to scrapes.
 
 The poller builds a new ``Snapshot`` each cycle (a failed source carries its last good
-part over unchanged); the collector renders whatever ``SnapshotStore.latest`` holds. A
+part over unchanged): every source's result by name in ``results``, and the parts the
+built-in sources publish as typed fields; the collector renders whatever ``SnapshotStore.latest`` holds. A
 scrape reads the store once, so it always sees one consistent poll.
 
 Label values in a snapshot are final: tenants, queues and types are already filtered and
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from exporter.labels import Key
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ class Snapshot:
     items_skipped: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (source, reason), cumulative
     dropped_labels: frozenset[str] = frozenset()
     poll_interval_seconds: float = 0.0  # also how long a new counter series is held at 0 (zerofirst.py)
+    results: Mapping[str, object] = field(default_factory=dict)  # every source's last good result, by name
+
+    def result(self, source: str, kind: type[T]) -> T | None:
+        """Return ``source``'s last good result if it is a ``kind`` (None before its first success)."""
+        value = self.results.get(source)
+        return value if isinstance(value, kind) else None
 
     @property
     def up(self) -> bool:

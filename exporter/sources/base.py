@@ -94,6 +94,7 @@ class Source:
     activities: ClassVar[bool] = False  # polled only with --poll.activities
     after: ClassVar[str | None] = None  # the source whose fold ``follow_up`` waits for
     families: ClassVar[tuple[Family, ...]] = ()  # what it renders, even while not polled
+    snapshot_field: ClassVar[str | None] = None  # the typed Snapshot field its result also goes to
 
     def __init__(self, settings: Settings, shared: Shared) -> None:
         self.settings = settings
@@ -116,5 +117,10 @@ class Source:
         raise NotImplementedError
 
     def publish(self, result: object, parts: dict[str, object]) -> None:
-        """Put the last good ``result`` into the snapshot's ``parts`` (under the source's name by default)."""
-        parts[self.name] = result
+        """Put the last good ``result`` into the snapshot's typed field ``snapshot_field``, if it has one.
+
+        Every result is in ``Snapshot.results`` under the source's name in any case: a new
+        source's families read it there (``Snapshot.result``) and need no field of their own.
+        """
+        if self.snapshot_field is not None:
+            parts[self.snapshot_field] = result

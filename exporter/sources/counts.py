@@ -106,6 +106,7 @@ class ActivityCounts(Source):
     """Activities per state and completed activities per result code."""
 
     name: ClassVar[str] = "activity_counts"
+    snapshot_field: ClassVar[str | None] = "activity_counts"
     activities: ClassVar[bool] = True
     resource: ClassVar[Resource] = "activities"
     families: ClassVar[tuple[Family, ...]] = (
@@ -126,6 +127,7 @@ class TaskCounts(ActivityCounts):
     """Tasks per state, completed tasks per result code, and open tasks per labelled queue."""
 
     name: ClassVar[str] = "task_counts"
+    snapshot_field: ClassVar[str | None] = "task_counts"
     activities: ClassVar[bool] = False
     after: ClassVar[str | None] = "open_tasks"
     resource: ClassVar[Resource] = "tasks"

@@ -82,6 +82,7 @@ class OpenActivitySource(Source):
     """Every open activity, grouped by state, tenant and type."""
 
     name: ClassVar[str] = "open_activities"
+    snapshot_field: ClassVar[str | None] = "open_activities"
     activities: ClassVar[bool] = True
     families: ClassVar[tuple[Family, ...]] = ((catalogue.OPEN_ACTIVITIES, _open_activities),)
 

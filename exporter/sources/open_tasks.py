@@ -145,6 +145,7 @@ class OpenTaskSource(Source):
     """Every open task, grouped by state, queue, tenant, type and priority."""
 
     name: ClassVar[str] = "open_tasks"
+    snapshot_field: ClassVar[str | None] = "open_tasks"
     families: ClassVar[tuple[Family, ...]] = (
         _part(catalogue.OPEN_TASKS, lambda t: every_open_state(t.by_group)),
         _part(catalogue.TASK_OLDEST, lambda t: keyed(t.oldest)),
