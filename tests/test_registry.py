@@ -27,6 +27,11 @@ class TestFamilies:
         assert len(declared) == len(set(declared))
         assert set(declared) <= {spec.name for spec, _ in FAMILIES}
 
+    def test_a_dependent_source_waits_for_an_independent_one(self) -> None:
+        """The poller runs follow-ups once every independent source folded: ``after`` names one of those."""
+        independent = {source.name for source in REGISTRY if source.after is None}
+        assert all(source.after in independent for source in REGISTRY if source.after is not None)
+
 
 class TestSeries:
     """A series key is built and read by label name, against the labels its spec declares."""

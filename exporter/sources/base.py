@@ -92,7 +92,7 @@ class Source:
 
     name: ClassVar[str]
     activities: ClassVar[bool] = False  # polled only with --poll.activities
-    after: ClassVar[str | None] = None  # the source whose fold ``follow_up`` waits for
+    after: ClassVar[str | None] = None  # an independent source whose fold ``follow_up`` needs
     families: ClassVar[tuple[Family, ...]] = ()  # what it renders, even while not polled
     snapshot_field: ClassVar[str | None] = None  # the typed Snapshot field its result also goes to
 
