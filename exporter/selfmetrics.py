@@ -25,7 +25,9 @@ from exporter.sources import SOURCE_NAMES
 if TYPE_CHECKING:
     from exporter.catalogue import MetricSpec
 
-SOURCES: Final = SOURCE_NAMES  # the registry (exporter/sources/__init__.py) is the one list
+SOURCES: Final = tuple(
+    SOURCE_NAMES,  # the registry (exporter/sources/__init__.py) is the one list of sources
+)
 # Closed vocabularies of the self-metrics' labels (errors.py, client.endpoint_of, config),
 # initialised at 0 so that increase() counts a series' very first event too.
 # The reasons a refresh or a request fails with: a closed vocabulary, as they are label
