@@ -83,8 +83,8 @@ def _queues_of(index: int) -> tuple[str, ...]:
 
 
 def _open_tasks(tenants: list[str], taken_at: float) -> OpenTasks:
-    groups: dict[tuple[str, str, str, str, str], int] = {}
-    blocked: dict[tuple[str, str], int] = {}
+    groups: dict[tuple[str, ...], int] = {}  # series of catalogue.OPEN_TASKS
+    blocked: dict[tuple[str, ...], int] = {}
     for index, tenant in enumerate(tenants):
         task_type = _TASK_TYPES[index % len(_TASK_TYPES)]
         for queue, state in itertools.product(_queues_of(index), OPEN_STATES):
@@ -100,8 +100,8 @@ def _open_tasks(tenants: list[str], taken_at: float) -> OpenTasks:
 
 
 def _completions(tenants: list[str], taken_at: float) -> Completions:
-    tasks: dict[tuple[str, str, str, str], int] = {}
-    activities: dict[tuple[str, str, str], int] = {}
+    tasks: dict[tuple[str, ...], int] = {}  # series of catalogue.TASKS_COMPLETED
+    activities: dict[tuple[str, ...], int] = {}
     for index, tenant in enumerate(tenants):
         task_type = _TASK_TYPES[index % len(_TASK_TYPES)]
         for queue, result in itertools.product(_queues_of(index), _RESULTS_PER_TENANT):

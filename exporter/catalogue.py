@@ -86,14 +86,6 @@ OPEN_TASKS = _cached(
     "task_type",
     "priority",
 )
-OPEN_ACTIVITIES = _cached(
-    "acronis_open_activities",
-    "gauge",
-    "Activities not yet completed, by state, tenant_id and activity_type.",
-    "state",
-    "tenant_id",
-    "activity_type",
-)
 TASK_OLDEST = _cached(
     "acronis_task_oldest_timestamp_seconds",
     "gauge",
@@ -120,6 +112,14 @@ TASKS_REASSIGNED = _cached(
     "gauge",
     "Open tasks assigned more than once (assignCount > 1), by queue.",
     "queue",
+)
+OPEN_ACTIVITIES = _cached(
+    "acronis_open_activities",
+    "gauge",
+    "Activities not yet completed, by state, tenant_id and activity_type.",
+    "state",
+    "tenant_id",
+    "activity_type",
 )
 TENANT_INFO = _cached(
     "acronis_tenant_info",
@@ -209,17 +209,16 @@ LABEL_VALUES_FOLDED = MetricSpec(
     f'Distinct values of each capped label folded into "{OTHER}" in the last poll, by label.',
     ("label",),
 )
+POLL_INTERVAL = MetricSpec(
+    "acronis_exporter_poll_interval_seconds",
+    "gauge",
+    "Configured time between polls; make staleness alerts relative to it.",
+)
 ITEMS_SKIPPED = MetricSpec(
     "acronis_exporter_items_skipped",
     "counter",
     "Listed items the exporter could not use (missing or invalid fields), by source and reason.",
     ("source", "reason"),
-)
-
-POLL_INTERVAL = MetricSpec(
-    "acronis_exporter_poll_interval_seconds",
-    "gauge",
-    "Configured time between polls; make staleness alerts relative to it.",
 )
 
 # --- Direct instrumentation of the exporter's own work (see SelfMetrics) ------------------
@@ -291,3 +290,6 @@ BUILD_INFO = MetricSpec(
     "Build of the exporter, by version, revision and python_version. Always 1.",
     ("version", "revision", "python_version"),
 )
+
+# Every family in the order above, which is the order /metrics shows them in (families.py).
+ALL: Final = tuple(value for value in tuple(globals().values()) if isinstance(value, MetricSpec))

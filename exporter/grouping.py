@@ -1,9 +1,9 @@
-"""From raw aggregates to the snapshot's labelled parts, and the cumulative completion totals.
+"""The cumulative completion totals: counters and histograms, labelled as items are counted.
 
-This is where ``cardinality.Labeler`` is applied: tenants are filtered (a dropped tenant is
-left out of tenant-labelled families only), surplus values fold into ``__other__``,
-unset values read ``unknown`` and dropped dimensions ``""``. Everything here runs on the
-poller's own thread, so the labeler's sticky choices are made in one order.
+``cardinality.Labeler`` is applied here as in each source's ``fold``: tenants are filtered,
+surplus values fold into ``__other__``, unset values read ``unknown`` and dropped
+dimensions ``""``. It runs on the poller's own thread, so the labeler's choices are made in
+one order.
 """
 
 from __future__ import annotations
@@ -12,89 +12,26 @@ from bisect import bisect_left
 from collections import Counter
 from typing import TYPE_CHECKING, TypeVar
 
-from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.catalogue import (
+    ACTIVITIES_COMPLETED,
+    ACTIVITY_DURATION,
+    DURATION_BUCKETS,
+    QUEUE_WAIT_BUCKETS,
+    TASK_DURATION,
+    TASK_QUEUE_WAIT,
+    TASKS_COMPLETED,
+)
+from exporter.labels import series
 from exporter.models import ActivityItem, TaskItem
-from exporter.snapshot import Completions, HistogramData, OpenActivities, OpenTasks
+from exporter.snapshot import Completions, HistogramData
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from exporter.cardinality import Labeler
-    from exporter.sources import OpenActivityScan, OpenTaskScan
+    from exporter.labels import Key
 
 K = TypeVar("K", bound=tuple[str, ...])
-
-
-def open_work_weights(
-    tasks: OpenTaskScan | None, activities: OpenActivityScan | None, labeler: Labeler
-) -> dict[str, Counter[str]]:
-    """Open items per raw value of each capped label: what seeds the caps on the first poll.
-
-    Tenants the filter drops are left out, so they cannot take a slot they would never use.
-    """
-    weights: dict[str, Counter[str]] = {
-        name: Counter() for name in ("tenant_id", "queue", "task_type", "activity_type")
-    }
-    kept = labeler.tenant_filter.keeps
-    if tasks is not None:
-        for (_, queue, tenant, task_type, _), n in tasks.groups.items():
-            weights["tenant_id"][tenant] += n if kept(tasks.tenants.get(tenant)) else 0
-            weights["queue"][queue] += n
-            weights["task_type"][task_type] += n
-    if activities is not None:
-        for (_, tenant, activity_type), n in activities.groups.items():
-            weights["tenant_id"][tenant] += n if kept(activities.tenants.get(tenant)) else 0
-            weights["activity_type"][activity_type] += n
-    return {name: +counts for name, counts in weights.items()}  # unary +: drop the zeros
-
-
-def label_open_tasks(scan: OpenTaskScan, labeler: Labeler) -> OpenTasks:
-    """Label one walk of open tasks."""
-    by_group: Counter[tuple[str, str, str, str, str]] = Counter()
-    for (state, queue, tenant, task_type, priority), n in scan.groups.items():
-        tenant_label = labeler.tenant(scan.tenants.get(tenant))
-        if tenant_label is not None:
-            key = (
-                state,
-                labeler.value("queue", queue),
-                tenant_label,
-                labeler.value("task_type", task_type),
-                labeler.value("priority", priority),
-            )
-            by_group[key] += n
-    oldest: dict[tuple[str, str], float] = {}
-    for (state, queue), since in scan.oldest.items():
-        where = (state, labeler.value("queue", queue))
-        oldest[where] = min(since, oldest.get(where, since))
-    blocked: Counter[tuple[str, str]] = Counter()
-    for (queue, tenant), n in scan.blocked.items():
-        tenant_label = labeler.tenant(scan.tenants.get(tenant))
-        if tenant_label is not None:
-            blocked[labeler.value("queue", queue), tenant_label] += n
-    return OpenTasks(
-        by_group=dict(by_group),
-        oldest=oldest,
-        blocked=dict(blocked),
-        cancel_requested=_per_queue(scan.cancel_requested, labeler),
-        reassigned=_per_queue(scan.reassigned, labeler),
-    )
-
-
-def label_open_activities(scan: OpenActivityScan, labeler: Labeler) -> OpenActivities:
-    """Label one walk of open activities."""
-    by_group: Counter[tuple[str, str, str]] = Counter()
-    for (state, tenant, activity_type), n in scan.groups.items():
-        tenant_label = labeler.tenant(scan.tenants.get(tenant))
-        if tenant_label is not None:
-            by_group[state, tenant_label, labeler.value("activity_type", activity_type)] += n
-    return OpenActivities(by_group=dict(by_group))
-
-
-def _per_queue(counts: Mapping[str, int], labeler: Labeler) -> dict[str, int]:
-    labelled: Counter[str] = Counter()
-    for queue, n in counts.items():
-        labelled[labeler.value("queue", queue)] += n
-    return dict(labelled)
 
 
 class _Histogram:
@@ -117,11 +54,11 @@ class CompletionTotals:
     """Completion counters and histograms since the exporter started; they only ever grow."""
 
     def __init__(self) -> None:
-        self._tasks: Counter[tuple[str, str, str, str]] = Counter()
-        self._activities: Counter[tuple[str, str, str]] = Counter()
-        self._task_duration: dict[tuple[str, str], _Histogram] = {}
-        self._task_queue_wait: dict[tuple[str], _Histogram] = {}
-        self._activity_duration: dict[tuple[str], _Histogram] = {}
+        self._tasks: Counter[Key] = Counter()  # keys of catalogue.TASKS_COMPLETED, and so on
+        self._activities: Counter[Key] = Counter()
+        self._task_duration: dict[Key, _Histogram] = {}
+        self._task_queue_wait: dict[Key, _Histogram] = {}
+        self._activity_duration: dict[Key, _Histogram] = {}
 
     def add(self, items: Iterable[TaskItem | ActivityItem], labeler: Labeler) -> None:
         """Count completed items (each exactly once: the tracker guarantees it)."""
@@ -136,22 +73,37 @@ class CompletionTotals:
         result = item.result_code or ""
         tenant = labeler.tenant(item.tenant)
         if tenant is not None:
-            self._tasks[tenant, queue, labeler.value("task_type", item.type), result] += 1
+            task_type = labeler.value("task_type", item.type)
+            key = series(
+                TASKS_COMPLETED, tenant_id=tenant, queue=queue, task_type=task_type, result_code=result
+            )
+            self._tasks[key] += 1
         run_time = _elapsed(item.started_at, item.completed_at)
         if run_time is not None:
-            _series(self._task_duration, (queue, result), DURATION_BUCKETS).observe(run_time)
+            _series(
+                self._task_duration, series(TASK_DURATION, queue=queue, result_code=result), DURATION_BUCKETS
+            ).observe(run_time)
         wait = _elapsed(item.enqueued_at, item.started_at)
         if wait is not None:
-            _series(self._task_queue_wait, (queue,), QUEUE_WAIT_BUCKETS).observe(wait)
+            _series(self._task_queue_wait, series(TASK_QUEUE_WAIT, queue=queue), QUEUE_WAIT_BUCKETS).observe(
+                wait
+            )
 
     def _add_activity(self, item: ActivityItem, labeler: Labeler) -> None:
         result = item.result_code or ""
         tenant = labeler.tenant(item.tenant)
         if tenant is not None:
-            self._activities[tenant, labeler.value("activity_type", item.type), result] += 1
+            activity_type = labeler.value("activity_type", item.type)
+            self._activities[
+                series(
+                    ACTIVITIES_COMPLETED, tenant_id=tenant, activity_type=activity_type, result_code=result
+                )
+            ] += 1
         run_time = _elapsed(item.started_at, item.completed_at)
         if run_time is not None:
-            _series(self._activity_duration, (result,), DURATION_BUCKETS).observe(run_time)
+            _series(
+                self._activity_duration, series(ACTIVITY_DURATION, result_code=result), DURATION_BUCKETS
+            ).observe(run_time)
 
     def freeze(self, watermarks: Mapping[str, float]) -> Completions:
         """Return an immutable copy for a snapshot."""

@@ -3,8 +3,8 @@
 A source is one or more independent jobs (a count query each, or one listing walk, which
 is a sequential chain of pages). ``SourceJobs`` submits them, times them, and hands back
 every result, or the first error once all of them have finished, so a failed source leaves
-no stragglers behind to overlap with the next poll. ``submit_poll`` queues every source of
-one poll at once, so a poll costs about its longest chain, not the sum of its requests.
+no stragglers behind to overlap with the next poll. The poller queues every source of one
+poll at once, so a poll costs about its longest chain, not the sum of its requests.
 
 A failure stops what would only fail again, so an unhealthy API never sees more requests
 than a healthy one: the rest of a failed source's jobs are not sent, and when the API
@@ -19,27 +19,14 @@ import copy
 import threading
 import time
 from concurrent.futures import CancelledError, Future
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from exporter.errors import ApiError
-from exporter.sources import (
-    ACTIVITIES,
-    TASKS,
-    count_queries,
-    scan_open_activities,
-    scan_open_tasks,
-    walk_completions,
-)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Mapping
+    from collections.abc import Callable, Hashable
     from concurrent.futures import Executor
-
-    from exporter.client import Resource, TaskManagerClient
-    from exporter.completions import CompletionTracker, WalkResult
-    from exporter.sources import CountKey, OpenActivityScan, OpenTaskScan, Paging, Params
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -201,77 +188,3 @@ def _cancel_unfilled(placeholder: Future[Any], done: Future[Any]) -> None:
     """Cancel ``placeholder`` when the pool cancelled the job that was to fill it (plain futures only)."""
     if done.cancelled():
         placeholder.cancel()
-
-
-@dataclass
-class PollJobs:
-    """The sources of one poll (activity sources are None when activities are not polled)."""
-
-    task_counts: SourceJobs[int]
-    open_tasks: SourceJobs[OpenTaskScan]
-    completed_tasks: SourceJobs[WalkResult]
-    activity_counts: SourceJobs[int] | None = None
-    open_activities: SourceJobs[OpenActivityScan] | None = None
-    completed_activities: SourceJobs[WalkResult] | None = None
-
-    def cancel(self) -> None:
-        """Drop every job not yet started."""
-        for run in vars(self).values():
-            if run is not None:
-                run.cancel()
-
-
-def submit_poll(
-    pool: Executor,
-    client: TaskManagerClient,
-    paging: Paging,
-    trackers: Mapping[str, CompletionTracker],
-    *,
-    activities: bool,
-) -> PollJobs:
-    """Queue every source of one poll; counts per queue are added later, once queues are known."""
-    breaker = Breaker()
-    jobs = PollJobs(
-        task_counts=SourceJobs("task_counts", pool, breaker),
-        open_tasks=SourceJobs("open_tasks", pool, breaker),
-        completed_tasks=SourceJobs("completed_tasks", pool, breaker),
-    )
-    jobs.open_tasks.submit("open_tasks", lambda: scan_open_tasks(client, paging))
-    tasks_tracker = trackers["completed_tasks"]
-    jobs.completed_tasks.submit(
-        "completed_tasks", lambda: walk_completions(client, TASKS, tasks_tracker, paging)
-    )
-    submit_counts(jobs.task_counts, client, "tasks", count_queries(), paging)
-    if activities:
-        jobs.activity_counts = SourceJobs("activity_counts", pool, breaker)
-        jobs.open_activities = SourceJobs("open_activities", pool, breaker)
-        jobs.completed_activities = SourceJobs("completed_activities", pool, breaker)
-        jobs.open_activities.submit("open_activities", lambda: scan_open_activities(client, paging))
-        activities_tracker = trackers["completed_activities"]
-        jobs.completed_activities.submit(
-            "completed_activities",
-            lambda: walk_completions(client, ACTIVITIES, activities_tracker, paging),
-        )
-        submit_counts(jobs.activity_counts, client, "activities", count_queries(), paging)
-    return jobs
-
-
-def submit_counts(
-    run: SourceJobs[int],
-    client: TaskManagerClient,
-    resource: Resource,
-    queries: Mapping[CountKey, Params],
-    paging: Paging,
-) -> None:
-    """Queue one lod=count request per query; each is reported to ``paging.on_page`` as a page."""
-
-    def counter(params: Params) -> Callable[[], int]:
-        def count() -> int:
-            value = client.count(resource, params)
-            paging.on_page(0)
-            return value
-
-        return count
-
-    for key, params in queries.items():
-        run.submit(key, counter(params))

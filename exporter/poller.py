@@ -1,13 +1,14 @@
-"""The poller: every interval, refresh each source and publish a new immutable Snapshot.
+"""The poller, a scheduler: every interval, run each registered source and publish one Snapshot.
 
-One poll submits every source's jobs to one bounded thread pool (``api.concurrency``
-workers), so a cycle costs about the longest listing walk, not the sum of all requests.
-Each source is settled by ``Outcomes.settle`` (outcomes.py), node_exporter's ``execute()``:
-success replaces the source's data; any exception keeps the last good data and fails that
-source alone, with the error's reason (``internal`` for one that is not an ``ApiError``),
-counted and logged; every attempt is counted. Completion walks are
-committed only when complete (see completions.py). Then the raw aggregates are labelled
-(grouping.py), queues are counted for the labelled queues, and the snapshot is published.
+It knows no source by name. One poll submits every source's ``requests`` to one bounded
+thread pool (``api.concurrency`` workers), so a cycle costs about the longest listing walk,
+not the sum of all requests. Each source is settled by ``Outcomes.settle`` (outcomes.py),
+node_exporter's ``execute()``: success replaces the source's last good result; any
+exception keeps it and fails that source alone, with the error's reason (``internal`` for
+one that is not an ``ApiError``), counted and logged; every attempt is counted. The
+independent sources' open items seed the label caps, then each is folded (labelled); a
+source ``after`` another then sends its ``follow_up`` requests (the per-queue counts need
+the labelled queues). Every source publishes its last good result into the snapshot.
 
 The loop waits on its stop event between polls, never sleeps, and has one broad ``except``
 besides the per-source ones: a bug is logged and counted, and polling goes on.
@@ -18,32 +19,29 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Final, TypeVar
+from collections import Counter
+from typing import TYPE_CHECKING, Final
 
 from exporter import logs
 from exporter.cardinality import Labeler
-from exporter.completions import CompletionTracker
-from exporter.grouping import CompletionTotals, label_open_activities, label_open_tasks, open_work_weights
-from exporter.jobs import PollCancelled, submit_counts, submit_poll
+from exporter.grouping import CompletionTotals
+from exporter.jobs import Breaker, PollCancelled, SourceJobs
 from exporter.outcomes import Outcomes
-from exporter.selfmetrics import SOURCES
 from exporter.snapshot import Snapshot
-from exporter.sources import ACTIVITIES, TASKS, Paging, assemble_counts, queue_count_queries, sendable
-from exporter.vocabulary import OTHER, UNKNOWN
+from exporter.sources import REGISTRY
+from exporter.sources.base import Paging, Poll, Shared
 from exporter.workers import DaemonPool
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable, Iterable, Mapping
 
     from exporter.client import TaskManagerClient
     from exporter.config import Settings
-    from exporter.jobs import PollJobs, SourceJobs
     from exporter.selfmetrics import SelfMetrics
-    from exporter.snapshot import Counts, OpenActivities, OpenTasks, SnapshotStore
+    from exporter.snapshot import SnapshotStore
+    from exporter.sources.base import OpenWork, Source
 
-T = TypeVar("T")
 STALL_INTERVALS: Final = 3  # healthy() tolerates this many intervals without progress, plus one request
-ACTIVITY_SOURCES: Final = frozenset({"activity_counts", "open_activities", "completed_activities"})
 
 _log = logs.get_logger(component="poller")
 
@@ -82,18 +80,11 @@ class Poller:
         self._labeler = Labeler(settings.metrics)
         # Queues the operator named get their own series before any discovered one.
         self._labeler.start_poll({"queue": dict.fromkeys(settings.poll.queues, 1)})
-        overlap = settings.poll.completion_overlap
-        self._trackers = {
-            "completed_tasks": CompletionTracker(overlap=overlap, fields=TASKS.completion_fields),
-            "completed_activities": CompletionTracker(overlap=overlap, fields=ACTIVITIES.completion_fields),
-        }
-        self._totals = CompletionTotals()
-        self._task_counts: Counts | None = None
-        self._activity_counts: Counts | None = None
-        self._open_tasks: OpenTasks | None = None
-        self._open_activities: OpenActivities | None = None
+        shared = Shared(CompletionTotals())
+        polled = [source for source in REGISTRY if settings.poll.activities or not source.activities]
+        self._sources: tuple[Source, ...] = tuple(source(settings, shared) for source in polled)
+        self._results: dict[str, object] = {}  # each source's last good result
         self._outcomes = Outcomes(metrics, clock, lambda: self._stop.is_set())  # noqa: PLW0108  run() replaces _stop
-        self._unsendable: set[int] = set()  # hashes of queue names counted as unsendable
         self._poll_lock = threading.Lock()
         self._pool: DaemonPool | None = None
         self._stop = threading.Event()
@@ -104,7 +95,7 @@ class Poller:
     @property
     def sources(self) -> tuple[str, ...]:
         """The sources this poller refreshes (activity sources only with ``poll.activities``)."""
-        return tuple(s for s in SOURCES if self._settings.poll.activities or s not in ACTIVITY_SOURCES)
+        return tuple(source.name for source in self._sources)
 
     @property
     def first_poll_done(self) -> threading.Event:
@@ -118,17 +109,16 @@ class Poller:
             self._tally = _Tally()
             sent_before = self._requests_sent()
             paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
-            runs = submit_poll(
-                self._executor(),
-                self._client,
-                paging,
-                self._trackers,
-                activities=self._settings.poll.activities,
-            )
+            poll = Poll(self._client, paging, self._labeler, self._outcomes.skip)
+            breaker, pool = Breaker(), self._executor()
+            runs = {source.name: SourceJobs[object](source.name, pool, breaker) for source in self._sources}
             try:
-                self._settle_all(runs, paging)
+                for source in self._sources:
+                    _submit(runs[source.name], source.requests(poll))
+                self._settle_all(runs, poll)
             except BaseException:
-                runs.cancel()
+                for run in runs.values():
+                    run.cancel()
                 raise
             snapshot = self._snapshot()
             self._store.publish(snapshot)
@@ -175,69 +165,42 @@ class Poller:
 
     # --- One poll ---------------------------------------------------------------------------
 
-    def _settle_all(self, runs: PollJobs, paging: Paging) -> None:
-        """Settle the listings, label them, then count the labelled queues and settle the counts."""
-        outcomes = self._outcomes
-        outcomes.start_poll()
-        task_scan = self._settle_one(runs.open_tasks)
-        activity_scan = self._settle_one(runs.open_activities) if runs.open_activities else None
-        self._labeler.start_poll(open_work_weights(task_scan, activity_scan, self._labeler))
-        if task_scan is not None:
-            with outcomes.guarded("open_tasks"):
-                self._open_tasks = label_open_tasks(task_scan, self._labeler)
-                outcomes.skip("open_tasks", task_scan.skipped)
-        if activity_scan is not None:
-            with outcomes.guarded("open_activities"):
-                self._open_activities = label_open_activities(activity_scan, self._labeler)
-                outcomes.skip("open_activities", activity_scan.skipped)
-        for run in (runs.completed_tasks, runs.completed_activities):
-            walk = self._settle_one(run) if run is not None else None
-            if run is not None and walk is not None:  # a failed walk counts nothing and W stays
-                with outcomes.guarded(run.name):
-                    self._trackers[run.name].commit(walk)
-                    self._totals.add(walk.counted, self._labeler)
-                    outcomes.skip(run.name, walk.skipped)
-        queues = queue_count_queries(self._queues_to_count())
-        submit_counts(runs.task_counts, self._client, "tasks", queues, paging)
-        counts = outcomes.settle(runs.task_counts)
-        if counts is not None:
-            self._task_counts = assemble_counts(counts)
-        activity_counts = outcomes.settle(runs.activity_counts) if runs.activity_counts else None
-        if activity_counts is not None:
-            self._activity_counts = assemble_counts(activity_counts)
+    def _settle_all(self, runs: Mapping[str, SourceJobs[object]], poll: Poll) -> None:
+        """Settle the independent sources, seed the caps, fold them; then run the dependent ones."""
+        self._outcomes.start_poll()
+        first = [source for source in self._sources if source.after is None]
+        replies = {source.name: self._outcomes.settle(runs[source.name]) for source in first}
+        self._labeler.start_poll(
+            _merge_open_work(
+                s.open_work(r, self._labeler) for s in first if (r := replies[s.name]) is not None
+            )
+        )
+        for source in first:
+            self._fold(source, replies[source.name], poll)
+        for source in self._sources:
+            if source.after is not None:
+                _submit(runs[source.name], source.follow_up(poll))
+                self._fold(source, self._outcomes.settle(runs[source.name]), poll)
 
-    def _settle_one(self, run: SourceJobs[T]) -> T | None:
-        """Settle a source of one job (a listing walk); None when it failed."""
-        results = self._outcomes.settle(run)
-        return None if results is None else results[run.name]
-
-    def _queues_to_count(self) -> tuple[str, ...]:
-        if "queue" in self._labeler.dropped_labels:
-            return ()
-        named = self._settings.poll.queues or self._labeler.admitted("queue")
-        queues = tuple(queue for queue in named if queue not in (OTHER, UNKNOWN, ""))
-        for queue in queues:  # such a queue is left out of the counts, and counted once
-            if not sendable(queue) and hash(queue) not in self._unsendable:
-                self._unsendable.add(hash(queue))
-                self._outcomes.skip("task_counts", {"unsendable": 1})
-        return queues
+    def _fold(self, source: Source, replies: Mapping[Hashable, object] | None, poll: Poll) -> None:
+        """Fold a settled source's replies; a failed source (None) keeps its last good result."""
+        if replies is None:
+            return
+        with self._outcomes.guarded(source.name):
+            folded = source.fold(replies, poll)
+            self._results[source.name] = folded.result
+            self._outcomes.skip(source.name, folded.skipped)
 
     def _snapshot(self) -> Snapshot:
-        tracked = {source: tracker for source, tracker in self._trackers.items() if tracker.baselined}
-        watermarks = {
-            source.removeprefix("completed_"): tracker.watermark
-            for source, tracker in tracked.items()
-            if tracker.watermark is not None
-        }
+        parts: dict[str, object] = {}
+        for source in self._sources:
+            source.publish(self._results.get(source.name), parts)
         dropped = self._labeler.dropped_labels
         return Snapshot(
             taken_at=self._clock(),
             sources={name: status for name in self.sources if (status := self._outcomes.status.get(name))},
-            task_counts=self._task_counts,
-            activity_counts=self._activity_counts,
-            open_tasks=self._open_tasks,
-            open_activities=self._open_activities,
-            completions=self._totals.freeze(watermarks) if tracked else None,
+            results=dict(self._results),
+            **parts,  # type: ignore[arg-type]  # each source publishes its own snapshot field
             tenants=self._labeler.tenants,
             tenants_folded=self._labeler.folded["tenant_id"],
             label_values_folded={k: v for k, v in self._labeler.folded.items() if k not in dropped},
@@ -293,3 +256,17 @@ class Poller:
         api = self._settings.api
         one_request = (api.max_retries + 1) * (api.timeout + max(api.backoff_max, api.retry_after_max))
         return STALL_INTERVALS * self._settings.poll.interval + one_request
+
+
+def _submit(run: SourceJobs[object], jobs: Mapping[Hashable, Callable[[], object]]) -> None:
+    for key, job in jobs.items():
+        run.submit(key, job)
+
+
+def _merge_open_work(parts: Iterable[OpenWork]) -> OpenWork:
+    """Add up the sources' open items per capped label, dropping zeros."""
+    merged: OpenWork = {}
+    for part in parts:
+        for label, counts in part.items():
+            merged.setdefault(label, Counter()).update(counts)
+    return {label: +counts for label, counts in merged.items()}  # unary +: drop the zeros

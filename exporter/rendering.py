@@ -1,6 +1,7 @@
-"""Shape label-tuple mappings into metric families: the building blocks of every data family.
+"""Shape series mappings into metric families: the building blocks of every data family.
 
-Labels dropped by configuration are projected away here (their key positions merge), and
+Series are keyed as ``labels.series`` builds them; labels dropped by configuration are
+removed here, by name (the series they made distinct merge), and
 histograms arrive per bucket and leave as Prometheus' cumulative ``le`` buckets.
 """
 
@@ -13,6 +14,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.utils import floatToGoString
 
 from exporter import logs
+from exporter.labels import named
 from exporter.snapshot import HistogramData
 from exporter.vocabulary import OPEN_STATES
 
@@ -33,18 +35,26 @@ V = TypeVar("V")
 _go_float: Callable[[float], str] = floatToGoString
 
 
-def _kept(spec: MetricSpec, dropped: frozenset[str]) -> tuple[int, ...]:
-    return tuple(index for index, label in enumerate(spec.labels) if label not in dropped)
+def _kept(spec: MetricSpec, dropped: frozenset[str]) -> list[str]:
+    """Return the labels a family shows: the spec's, minus those dropped by configuration."""
+    return [label for label in spec.labels if label not in dropped]
+
+
+def _short(spec: MetricSpec, key: Key, kept: list[str]) -> Key:
+    """Return the key's values of the ``kept`` labels, picked by name: where labels are dropped."""
+    values = named(spec, key)
+    return tuple(values[label] for label in kept)
 
 
 def _project(
+    spec: MetricSpec,
     values: Mapping[K, float],
-    positions: tuple[int, ...],
+    kept: list[str],
     merge: Callable[[float, float], float] = operator.add,
 ) -> dict[Key, float]:
     projected: dict[Key, float] = {}
     for key, value in values.items():
-        short = tuple(key[index] for index in positions)
+        short = _short(spec, key, kept)
         projected[short] = merge(projected[short], value) if short in projected else value
     return projected
 
@@ -55,15 +65,14 @@ def simple(
     dropped: frozenset[str] = frozenset(),
     merge: Callable[[float, float], float] = operator.add,
 ) -> Metric:
-    """Build a gauge or counter family from label-value tuples (in ``spec.labels`` order)."""
-    positions = _kept(spec, dropped)
-    labels = [spec.labels[index] for index in positions]
+    """Build a gauge or counter family from series keys (``labels.series`` of ``spec``)."""
+    labels = _kept(spec, dropped)
     family: Metric = (
         CounterMetricFamily(spec.name, spec.help, labels=labels)
         if spec.type == "counter"
         else GaugeMetricFamily(spec.name, spec.help, labels=labels)
     )
-    for key, value in sorted(_project(values, positions, merge).items()):
+    for key, value in sorted(_project(spec, values, labels, merge).items()):
         family.add_metric(list(key), value)  # type: ignore[attr-defined]
     return family
 
@@ -79,12 +88,12 @@ def histogram(
     spec: MetricSpec, series: Mapping[K, HistogramData], dropped: frozenset[str]
 ) -> HistogramMetricFamily:
     """Build a histogram family, merging the series that dropped labels make equal."""
-    positions = _kept(spec, dropped)
+    kept = _kept(spec, dropped)
     merged: dict[Key, HistogramData] = {}
     for key, data in series.items():
-        short = tuple(key[index] for index in positions)
+        short = _short(spec, key, kept)
         merged[short] = _merge_histograms(merged[short], data) if short in merged else data
-    family = HistogramMetricFamily(spec.name, spec.help, labels=[spec.labels[i] for i in positions])
+    family = HistogramMetricFamily(spec.name, spec.help, labels=kept)
     for labels, data in sorted(merged.items()):
         if len(data.counts) != len(data.bounds) + 1:
             log.warning("histogram_malformed", metric=spec.name, labels=labels)

@@ -20,13 +20,13 @@ from exporter.catalogue import (
     TOKEN_REQUEST_FAILURES,
     TOKEN_REQUESTS,
 )
+from exporter.sources import SOURCE_NAMES
 
 if TYPE_CHECKING:
     from exporter.catalogue import MetricSpec
 
-SOURCES: Final = (
-    *("task_counts", "activity_counts", "open_tasks", "open_activities"),
-    *("completed_tasks", "completed_activities"),
+SOURCES: Final = tuple(
+    SOURCE_NAMES,  # the registry (exporter/sources/__init__.py) is the one list of sources
 )
 # Closed vocabularies of the self-metrics' labels (errors.py, transport.endpoint_of, config),
 # initialised at 0 so that increase() counts a series' very first event too.

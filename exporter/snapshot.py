@@ -1,7 +1,8 @@
 """The immutable result of one poll, and the store that hands the latest one to scrapes.
 
 The poller builds a new ``Snapshot`` each cycle (a failed source carries its last good
-part over unchanged); the collector renders whatever ``SnapshotStore.latest`` holds. A
+part over unchanged): every source's result by name in ``results``, and the parts the
+built-in sources publish as typed fields; the collector renders whatever ``SnapshotStore.latest`` holds. A
 scrape reads the store once, so it always sees one consistent poll.
 
 Label values in a snapshot are final: tenants, queues and types are already filtered and
@@ -13,10 +14,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from exporter.labels import Key
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,9 +76,9 @@ class Counts:
 class OpenTasks:
     """Breakdown of the tasks not yet completed, from one full walk of the listing."""
 
-    by_group: Mapping[tuple[str, str, str, str, str], int]  # (state, queue, tenant_id, task_type, priority)
-    oldest: Mapping[tuple[str, str], float]  # (state, queue) -> unix seconds
-    blocked: Mapping[tuple[str, str], int]  # (queue, tenant_id)
+    by_group: Mapping[Key, int]  # series of catalogue.OPEN_TASKS (labels.series)
+    oldest: Mapping[Key, float]  # of TASK_OLDEST -> unix seconds
+    blocked: Mapping[Key, int]  # of TASKS_BLOCKED
     cancel_requested: Mapping[str, int]  # queue
     reassigned: Mapping[str, int]  # queue
 
@@ -82,18 +87,18 @@ class OpenTasks:
 class OpenActivities:
     """Breakdown of the activities not yet completed."""
 
-    by_group: Mapping[tuple[str, str, str], int]  # (state, tenant_id, activity_type)
+    by_group: Mapping[Key, int]  # series of catalogue.OPEN_ACTIVITIES
 
 
 @dataclass(frozen=True)
 class Completions:
     """Cumulative completion counters and histograms since the exporter started."""
 
-    tasks: Mapping[tuple[str, str, str, str], int]  # (tenant_id, queue, task_type, result_code)
-    task_duration: Mapping[tuple[str, str], HistogramData]  # (queue, result_code)
-    task_queue_wait: Mapping[tuple[str], HistogramData]  # (queue,)
-    activities: Mapping[tuple[str, str, str], int]  # (tenant_id, activity_type, result_code)
-    activity_duration: Mapping[tuple[str], HistogramData]  # (result_code,)
+    tasks: Mapping[Key, int]  # series of catalogue.TASKS_COMPLETED (labels.series)
+    task_duration: Mapping[Key, HistogramData]  # of TASK_DURATION
+    task_queue_wait: Mapping[Key, HistogramData]  # of TASK_QUEUE_WAIT
+    activities: Mapping[Key, int]  # of ACTIVITIES_COMPLETED
+    activity_duration: Mapping[Key, HistogramData]  # of ACTIVITY_DURATION
     watermarks: Mapping[str, float]  # "tasks" / "activities" -> completedAt counted up to
 
 
@@ -114,6 +119,12 @@ class Snapshot:
     items_skipped: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (source, reason), cumulative
     dropped_labels: frozenset[str] = frozenset()
     poll_interval_seconds: float = 0.0  # also how long a new counter series is held at 0 (zerofirst.py)
+    results: Mapping[str, object] = field(default_factory=dict)  # every source's last good result, by name
+
+    def result(self, source: str, kind: type[T]) -> T | None:
+        """Return ``source``'s last good result if it is a ``kind`` (None before its first success)."""
+        value = self.results.get(source)
+        return value if isinstance(value, kind) else None
 
     @property
     def up(self) -> bool:

@@ -1,0 +1,60 @@
+"""The registry of sources: the only list of what the exporter polls.
+
+Each source is one module of this package implementing ``base.Source``; the order here is
+the order of ``source`` label values in the self-metrics and of the poll's statuses.
+Adding a source is one module and one line here (plus its catalogue entries and docs).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from exporter.sources.base import Paging, Params, Source
+from exporter.sources.completed import (
+    CompletedActivities,
+    CompletedTasks,
+    newest_completion,
+    walk_completions,
+)
+from exporter.sources.counts import (
+    ActivityCounts,
+    CountKey,
+    TaskCounts,
+    assemble_counts,
+    count_queries,
+    queue_count_queries,
+)
+from exporter.sources.listing import ACTIVITIES, TASKS, sendable
+from exporter.sources.open_activities import OpenActivityScan, OpenActivitySource, scan_open_activities
+from exporter.sources.open_tasks import OpenTaskScan, OpenTaskSource, scan_open_tasks
+
+REGISTRY: Final[tuple[type[Source], ...]] = (
+    TaskCounts,
+    ActivityCounts,
+    OpenTaskSource,
+    OpenActivitySource,
+    CompletedTasks,
+    CompletedActivities,
+)
+SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY)
+
+__all__ = [
+    "ACTIVITIES",
+    "REGISTRY",
+    "SOURCE_NAMES",
+    "TASKS",
+    "CountKey",
+    "OpenActivityScan",
+    "OpenTaskScan",
+    "Paging",
+    "Params",
+    "Source",
+    "assemble_counts",
+    "count_queries",
+    "newest_completion",
+    "queue_count_queries",
+    "scan_open_activities",
+    "scan_open_tasks",
+    "sendable",
+    "walk_completions",
+]

@@ -1,0 +1,196 @@
+"""The ``completed_tasks`` and ``completed_activities`` sources: the completion window, walked once.
+
+Each poll walks the items completed since the watermark W in completedAt order and folds
+them with its ``CompletionTracker`` (completions.py), which counts each completion exactly
+once; a walk is committed only when it folded without error, so a failed walk counts
+nothing and W stays. Counted items go into the totals both sources share (``Shared``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
+
+from exporter import catalogue, logs
+from exporter.completion_walk import Listing
+from exporter.completions import DATE_RESOLUTION, CompletionTracker, WalkResult
+from exporter.errors import BadPayload
+from exporter.models import ActivityItem, TaskItem, format_time
+from exporter.rendering import floats, histogram, keyed, simple
+from exporter.snapshot import HistogramData
+from exporter.sources.base import Folded, Source
+from exporter.sources.listing import ACTIVITIES, TASKS, Kind
+from exporter.vocabulary import RESULT_CODES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterator, Mapping
+
+    from prometheus_client.metrics_core import Metric
+
+    from exporter.config import Settings
+    from exporter.pages import Page
+    from exporter.snapshot import Completions, Snapshot
+    from exporter.sources.base import Api, Family, Paging, Poll, Shared
+
+    Key = tuple[str, ...]
+
+ItemT = TypeVar("ItemT", TaskItem, ActivityItem)
+NEWEST_PROBE: Final = 20  # newest completions looked at to find a trustworthy W0
+
+_log = logs.get_logger(component="sources")
+
+
+def walk_completions(
+    client: Api, kind: Kind[ItemT], tracker: CompletionTracker, paging: Paging
+) -> WalkResult:
+    """Walk the completion window in completedAt order and fold it; the caller commits the result.
+
+    The first walk is the baseline: its window reaches back from the newest completion. A
+    window larger than the page budget is walked one budget per poll (see completions.py).
+    """
+    start: float | None = None
+    if not tracker.baselined:
+        start = newest_completion(client, kind, paging)
+        if start is None:
+            return tracker.fold([])  # nothing has ever completed: there is no window yet
+    listing = Listing()
+    params = [*tracker.window(start), ("order", "asc(completedAt)")]
+    pages = client.iter_pages(
+        kind.resource, params, lod="short", limit=paging.page_size, max_pages=paging.max_pages, partial=True
+    )
+    result = tracker.fold(_follow(pages, kind, paging, listing), start=start, listing=listing)
+    if not result.complete:
+        _log.info(
+            "completion_backlog",
+            resource=kind.resource,
+            pages=listing.pages,
+            counted=len(result.counted),
+            watermark=None if result.watermark is None else format_time(result.watermark),
+            api_time=None if listing.began is None else format_time(listing.began),
+        )
+    return result
+
+
+def newest_completion(client: Api, kind: Kind[ItemT], paging: Paging) -> float | None:
+    """Return W0 for the baseline: the newest trustworthy completedAt, never past the API's now.
+
+    A completedAt later than its item's own updatedAt (a skewed writer) or than the reply's
+    Date (a writer's clock in the future) would put W ahead and hide every real completion,
+    so such items are passed over; if every one of them is, the API's now is W0.
+    """
+    params = [("state", "completed"), ("order", "desc(completedAt)")]
+    pages = client.iter_pages(kind.resource, params, lod="short", limit=NEWEST_PROBE, max_pages=1)
+    page = next(pages, None)  # the first page is all we want; the rest of the walk is never sent
+    if page is None:
+        paging.on_page(0)
+        return None
+    paging.on_page(len(page))
+    now = page.server_time
+    latest = None if now is None else now + DATE_RESOLUTION
+    times = [
+        item.completed_at
+        for item in map(kind.parse, page)
+        if item.completed_at is not None
+        and (item.updated_at is None or item.completed_at <= item.updated_at)
+        and (latest is None or item.completed_at <= latest)
+    ]
+    if not times and now is None:
+        raise BadPayload(
+            f"GET /{kind.resource}: none of the newest {len(page)} completions has a usable completedAt",
+            reason="shape",
+        )
+    newest = max(times, default=now)
+    return newest if now is None or newest is None else min(newest, now)
+
+
+def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: Listing) -> Iterator[ItemT]:
+    """Yield a walk's items, noting each page's Date and whether more pages remain."""
+    for page in pages:
+        paging.on_page(len(page))
+        listing.saw(page.server_time, more=page.more)
+        for raw in page:
+            yield kind.parse(raw)
+    if listing.pages < paging.max_pages:
+        listing.complete = True  # it ended on an empty page (endless cursors), not on the budget
+
+
+def _counter(spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        done = snapshot.completions
+        return simple(spec, floats(part(done)) if done else {}, snapshot.dropped_labels)
+
+    return spec, build
+
+
+def _histogram(
+    spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
+) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        done = snapshot.completions
+        return histogram(spec, part(done) if done else {}, snapshot.dropped_labels)
+
+    return spec, build
+
+
+def _activity_duration(done: Completions) -> Mapping[Key, HistogramData]:
+    """Every result code from the start (a closed vocabulary), 0 until one completes with it."""
+    empty = HistogramData(catalogue.DURATION_BUCKETS, (0,) * (len(catalogue.DURATION_BUCKETS) + 1), 0.0)
+    series: dict[Key, HistogramData] = {(code,): empty for code in RESULT_CODES}
+    series.update(keyed(done.activity_duration))
+    return series
+
+
+class CompletedTasks(Source):
+    """Tasks completed since the watermark: counters and duration histograms."""
+
+    name: ClassVar[str] = "completed_tasks"
+    families: ClassVar[tuple[Family, ...]] = (
+        _counter(catalogue.TASKS_COMPLETED, lambda d: keyed(d.tasks)),
+        _histogram(catalogue.TASK_DURATION, lambda d: keyed(d.task_duration)),
+        _histogram(catalogue.TASK_QUEUE_WAIT, lambda d: keyed(d.task_queue_wait)),
+    )
+    kind: ClassVar[Kind[Any]] = TASKS
+    watermark_key: ClassVar[str] = "tasks"
+
+    def __init__(self, settings: Settings, shared: Shared) -> None:
+        super().__init__(settings, shared)
+        overlap = settings.poll.completion_overlap
+        self.tracker = CompletionTracker(overlap=overlap, fields=self.kind.completion_fields)
+
+    def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
+        """Walk the completion window, one job."""
+        kind, tracker = self.kind, self.tracker
+        return {self.name: lambda: walk_completions(poll.client, kind, tracker, poll.paging)}
+
+    def fold(self, replies: Mapping[Hashable, object], poll: Poll) -> Folded:
+        """Commit the walk and count what it completed into the shared totals."""
+        result = replies[self.name]
+        if not isinstance(result, WalkResult):
+            raise TypeError(type(result).__name__)
+        self.tracker.commit(result)
+        self.shared.totals.add(result.counted, poll.labeler)
+        return Folded(None, result.skipped)
+
+    def publish(self, result: object, parts: dict[str, object]) -> None:  # noqa: ARG002  state is the tracker's
+        """Publish the shared totals once any completion source has its baseline."""
+        watermark = self.tracker.watermark if self.tracker.baselined else None
+        if watermark is None:
+            self.shared.watermarks.pop(self.watermark_key, None)
+        else:
+            self.shared.watermarks[self.watermark_key] = watermark
+        if self.tracker.baselined:
+            self.shared.tracked.add(self.name)
+        if self.shared.tracked:
+            parts["completions"] = self.shared.totals.freeze(self.shared.watermarks)
+
+
+class CompletedActivities(CompletedTasks):
+    """Activities completed since the watermark."""
+
+    name: ClassVar[str] = "completed_activities"
+    activities: ClassVar[bool] = True
+    families: ClassVar[tuple[Family, ...]] = (
+        _counter(catalogue.ACTIVITIES_COMPLETED, lambda d: keyed(d.activities)),
+        _histogram(catalogue.ACTIVITY_DURATION, _activity_duration),
+    )
+    kind: ClassVar[Kind[Any]] = ACTIVITIES
+    watermark_key: ClassVar[str] = "activities"

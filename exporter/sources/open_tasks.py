@@ -1,0 +1,171 @@
+"""The ``open_tasks`` source: one walk of every open task, aggregated by raw values, then labelled.
+
+The walk runs on the pool and keeps raw API values (``""`` where the API left one unset);
+labelling (filters, caps, ``unknown``) happens in ``fold``, on the poller's thread.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from exporter import catalogue
+from exporter.labels import series
+from exporter.rendering import by_one, every_open_state, floats, keyed, simple
+from exporter.snapshot import OpenTasks
+from exporter.sources.base import Folded, Source
+from exporter.sources.listing import OPEN_FILTER, TASKS, SeenIds, walk
+from exporter.vocabulary import OPEN_STATES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Mapping
+
+    from prometheus_client.metrics_core import Metric
+
+    from exporter.cardinality import Labeler
+    from exporter.labels import Key
+    from exporter.models import TaskItem, Tenant
+    from exporter.snapshot import Snapshot
+    from exporter.sources.base import Api, Family, OpenWork, Paging, Poll
+
+OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
+
+
+@dataclass
+class OpenTaskScan:
+    """Open tasks aggregated by raw values (``""`` where the API left a value unset)."""
+
+    groups: Counter[tuple[str, str, str, str, str]] = field(
+        default_factory=Counter
+    )  # state, queue, tenant, type, priority
+    oldest: dict[tuple[str, str], float] = field(default_factory=dict)  # (state, queue)
+    blocked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (queue, tenant)
+    cancel_requested: Counter[str] = field(default_factory=Counter)
+    reassigned: Counter[str] = field(default_factory=Counter)
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    listed: int = 0
+    seen: SeenIds = field(default_factory=SeenIds, repr=False)
+
+    def add(self, item: TaskItem) -> None:
+        """Fold one open task in, or count why it was skipped."""
+        self.listed += 1
+        reason = item.problem(OPEN_TASK_FIELDS)
+        if reason is not None:
+            self.skipped[reason] += 1
+            return
+        if item.state not in OPEN_STATES or item.tenant is None or self.seen.again(item.id):
+            return  # completed between pages (the next poll counts it elsewhere), or listed twice
+        state, queue, tenant = item.state, item.queue or "", item.tenant.id
+        self.tenants.setdefault(tenant, item.tenant)
+        self.groups[state, queue, tenant, item.type or "", item.priority or ""] += 1
+        # The oldest task is the one waiting longest in its state: started ones since startedAt.
+        since = item.started_at if state == "started" else item.enqueued_at
+        if since is not None and since < self.oldest.get((state, queue), float("inf")):
+            self.oldest[state, queue] = since
+        if item.has_blockers:  # per tenant only where there is one: zeros would multiply series
+            self.blocked[queue, tenant] += 1
+        self.cancel_requested[queue] += item.cancel_requested
+        self.reassigned[queue] += item.assign_count > 1
+
+
+def scan_open_tasks(client: Api, paging: Paging) -> OpenTaskScan:
+    """Walk every open task once (lod=long: blockers are not in short)."""
+    scan = OpenTaskScan()
+    for item in walk(client, TASKS, OPEN_FILTER, lod="long", paging=paging):
+        scan.add(item)
+    return scan
+
+
+def open_task_weights(scan: OpenTaskScan, labeler: Labeler) -> OpenWork:
+    """Open tasks per raw tenant, queue and type; tenants the filter drops weigh nothing."""
+    weights: OpenWork = {"tenant_id": Counter(), "queue": Counter(), "task_type": Counter()}
+    kept = labeler.tenant_filter.keeps
+    for (_, queue, tenant, task_type, _), n in scan.groups.items():
+        weights["tenant_id"][tenant] += n if kept(scan.tenants.get(tenant)) else 0
+        weights["queue"][queue] += n
+        weights["task_type"][task_type] += n
+    return weights
+
+
+def label_open_tasks(scan: OpenTaskScan, labeler: Labeler) -> OpenTasks:
+    """Label one walk of open tasks."""
+    by_group: Counter[Key] = Counter()
+    for (state, queue, tenant, task_type, priority), n in scan.groups.items():
+        tenant_label = labeler.tenant(scan.tenants.get(tenant))
+        if tenant_label is not None:
+            key = series(
+                catalogue.OPEN_TASKS,
+                state=state,
+                queue=labeler.value("queue", queue),
+                tenant_id=tenant_label,
+                task_type=labeler.value("task_type", task_type),
+                priority=labeler.value("priority", priority),
+            )
+            by_group[key] += n
+    oldest: dict[Key, float] = {}
+    for (state, queue), since in scan.oldest.items():
+        where = series(catalogue.TASK_OLDEST, state=state, queue=labeler.value("queue", queue))
+        oldest[where] = min(since, oldest.get(where, since))
+    blocked: Counter[Key] = Counter()
+    for (queue, tenant), n in scan.blocked.items():
+        tenant_label = labeler.tenant(scan.tenants.get(tenant))
+        if tenant_label is not None:
+            blocked[
+                series(catalogue.TASKS_BLOCKED, queue=labeler.value("queue", queue), tenant_id=tenant_label)
+            ] += n
+    return OpenTasks(
+        by_group=dict(by_group),
+        oldest=oldest,
+        blocked=dict(blocked),
+        cancel_requested=_per_queue(scan.cancel_requested, labeler),
+        reassigned=_per_queue(scan.reassigned, labeler),
+    )
+
+
+def _per_queue(counts: Mapping[str, int], labeler: Labeler) -> dict[str, int]:
+    labelled: Counter[str] = Counter()
+    for queue, n in counts.items():
+        labelled[labeler.value("queue", queue)] += n
+    return dict(labelled)
+
+
+def _part(spec: catalogue.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, float]]) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        tasks = snapshot.open_tasks
+        merge = min if spec is catalogue.TASK_OLDEST else operator.add
+        return simple(spec, part(tasks) if tasks else {}, snapshot.dropped_labels, merge)
+
+    return spec, build
+
+
+class OpenTaskSource(Source):
+    """Every open task, grouped by state, queue, tenant, type and priority."""
+
+    name: ClassVar[str] = "open_tasks"
+    snapshot_field: ClassVar[str | None] = "open_tasks"
+    families: ClassVar[tuple[Family, ...]] = (
+        _part(catalogue.OPEN_TASKS, lambda t: every_open_state(t.by_group)),
+        _part(catalogue.TASK_OLDEST, lambda t: keyed(t.oldest)),
+        _part(catalogue.TASKS_BLOCKED, lambda t: floats(keyed(t.blocked))),
+        _part(catalogue.TASKS_CANCEL_REQUESTED, lambda t: by_one(t.cancel_requested)),
+        _part(catalogue.TASKS_REASSIGNED, lambda t: by_one(t.reassigned)),
+    )
+
+    def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
+        """Walk the open tasks, one job."""
+        return {self.name: lambda: scan_open_tasks(poll.client, poll.paging)}
+
+    def open_work(self, replies: Mapping[Hashable, object], labeler: Labeler) -> OpenWork:
+        """Weigh the walk's raw values, to seed the caps."""
+        scan = replies[self.name]
+        return open_task_weights(scan, labeler) if isinstance(scan, OpenTaskScan) else {}
+
+    def fold(self, replies: Mapping[Hashable, object], poll: Poll) -> Folded:
+        """Label the walk."""
+        scan = replies[self.name]
+        if not isinstance(scan, OpenTaskScan):
+            raise TypeError(type(scan).__name__)
+        return Folded(label_open_tasks(scan, poll.labeler), scan.skipped)
