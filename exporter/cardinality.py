@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from exporter.snapshot import TenantInfo
 from exporter.vocabulary import OTHER, UNKNOWN
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from exporter.models import Tenant
+
+
+_RESERVED_LOOKALIKE: Final = re.compile(f"~*(?:{re.escape(OTHER)}|{re.escape(UNKNOWN)})")
 
 
 class MetricsRules(Protocol):
@@ -110,15 +113,15 @@ class StickyCap:
             self._admit(value)
 
     def label(self, value: str) -> str:
-        """Return ``value`` if it has (or now gets) its own series, else ``__other__``."""
-        if value == UNKNOWN or self._admit(value):
-            return value
+        """Return the label of ``value`` if it has (or now gets) its own series, else ``__other__``."""
+        if self._admit(value):
+            return own_label(value)
         self._folded.add(value)
         return OTHER
 
     @property
     def values(self) -> tuple[str, ...]:
-        """The values that have a series of their own, sorted."""
+        """The raw values (as the API names them) that have a series of their own, sorted."""
         return tuple(sorted(self._admitted))
 
     def start_poll(self) -> None:
@@ -133,10 +136,23 @@ class StickyCap:
     def _admit(self, value: str) -> bool:
         if value in self._admitted:
             return True
-        if value == UNKNOWN or len(self._admitted) >= self._limit:
+        if len(self._admitted) >= self._limit:
             return False
         self._admitted.add(value)
         return True
+
+
+def own_label(raw: str) -> str:
+    """Return the label value of a raw API value, never one of the exporter's own words.
+
+    A tenant or queue the API really calls ``__other__`` or ``unknown`` must not share a
+    series (or an ``acronis_tenant_info`` row, which would break every join) with the fold
+    bucket or the missing-value bucket. Such a value, and any value made of tildes followed
+    by one of those words, gets one more leading tilde: ``unknown`` becomes ``~unknown``,
+    ``~unknown`` becomes ``~~unknown``. The mapping stays one-to-one, and every other value
+    is left alone.
+    """
+    return "~" + raw if _RESERVED_LOOKALIKE.fullmatch(raw) else raw
 
 
 class Labeler:
@@ -168,10 +184,12 @@ class Labeler:
             return None
         if "tenant_id" in self.dropped_labels:
             return ""
-        label = self._caps["tenant_id"].label(tenant.id if tenant is not None and tenant.id else UNKNOWN)
-        if tenant is not None and label == tenant.id:
-            self._tenants[tenant.id] = TenantInfo(
-                id=tenant.id,
+        if tenant is None or not tenant.id:
+            return UNKNOWN
+        label = self._caps["tenant_id"].label(tenant.id)
+        if label != OTHER:
+            self._tenants[label] = TenantInfo(
+                id=label,
                 name=tenant.name,
                 locator=tenant.locator,
                 uuid=tenant.uuid,
@@ -186,7 +204,7 @@ class Labeler:
         if not raw:
             return UNKNOWN
         cap = self._caps.get(label)
-        return raw if cap is None else cap.label(raw)
+        return own_label(raw) if cap is None else cap.label(raw)
 
     def admitted(self, label: str) -> tuple[str, ...]:
         """Values of ``label`` that have a series of their own so far, sorted."""

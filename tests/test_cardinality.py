@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from exporter.cardinality import Labeler, StickyCap, TenantFilter
+import pytest
+
+from exporter.cardinality import Labeler, StickyCap, TenantFilter, own_label
 from exporter.config import MetricsSettings
 from exporter.models import Tenant
 from exporter.vocabulary import OTHER, UNKNOWN
@@ -75,12 +77,13 @@ class TestStickyCap:
         assert cap.values == ("big", "mid-a")
 
     def test_unknown_never_takes_a_slot_nor_folds(self) -> None:
-        """The "unknown" value always has its own series and leaves room for real values."""
-        cap = StickyCap(1)
-        assert cap.label(UNKNOWN) == UNKNOWN
-        assert cap.label("a") == "a"
-        assert cap.label(UNKNOWN) == UNKNOWN
-        assert cap.folded == 0
+        """A missing value is "unknown", always its own series, and leaves room for real values."""
+        labeler = Labeler(MetricsSettings(max_queues=1))
+        assert labeler.value("queue", "") == UNKNOWN
+        assert labeler.value("queue", None) == UNKNOWN
+        assert labeler.value("queue", "a") == "a"
+        assert labeler.value("queue", "") == UNKNOWN
+        assert labeler.folded["queue"] == 0
 
 
 class TestLabeler:
@@ -150,3 +153,29 @@ class TestLabeler:
         assert labeler.value("task_type", "TpScan") == OTHER
         assert labeler.value("activity_type", "Validate") == "Validate"
         assert labeler.admitted("task_type") == ("WinScan",)
+
+
+class TestReservedWords:
+    """A value the API really calls __other__ or unknown keeps a series of its own."""
+
+    @pytest.mark.parametrize(
+        ("raw", "label"),
+        [
+            ("__other__", "~__other__"),
+            ("unknown", "~unknown"),
+            ("~unknown", "~~unknown"),
+            ("~~__other__", "~~~__other__"),
+            ("~backup", "~backup"),
+            ("backup", "backup"),
+            ("unknown-queue", "unknown-queue"),
+        ],
+    )
+    def test_own_label_escapes_only_the_lookalikes(self, raw: str, label: str) -> None:
+        """Only the reserved words (after any tildes) get one more tilde: the mapping stays one-to-one."""
+        assert own_label(raw) == label
+
+    def test_a_queue_named_unknown_is_not_the_missing_queue(self) -> None:
+        """A real queue called unknown and a task without a queue land in two different series."""
+        cap = StickyCap(10)
+        assert cap.label("unknown") == "~unknown"
+        assert cap.values == ("unknown",)  # the raw name, as the API is asked for it

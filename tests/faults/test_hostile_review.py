@@ -1,4 +1,4 @@
-"""Replies a hostile review found breaking the exporter: each a regression test (xfail while still open).
+"""Replies a hostile review found breaking the exporter, each now a regression test.
 
 Each test runs the real exporter against a small programmable stub API and states what an
 operator needs: polling resumes after any Retry-After, joins on tenant_id stay one-to-one,
@@ -145,12 +145,6 @@ def _tenant_info_ids(exporter: ExporterProcess) -> list[str] | None:
     return ids if any(tenant_id not in ("__other__", "unknown") for tenant_id in ids) else None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a real tenant whose id is '__other__' or 'unknown' shares tenant_id with the folded/unknown "
-    "rows: acronis_tenant_info holds two series per such tenant_id, so every documented "
-    "'* on(tenant_id) group_left(tenant_name) acronis_tenant_info' join fails (duplicate series)",
-)
 def test_tenant_info_has_one_row_per_tenant_id_whatever_the_api_names_its_tenants(
     stub: StubApi, tmp_path: Path
 ) -> None:
