@@ -131,6 +131,20 @@ class TestLiveMode:
         before = len(sim.truth.completions())
         assert wait_until(lambda: len(sim.truth.completions()) > before, timeout=20)
 
+    def test_paused_workload_holds_still_until_resumed(
+        self, api: Api, simulator: RunningSimulator, clock: ManualClock
+    ) -> None:
+        """While paused, neither time nor requests change the data; resume applies what fell due."""
+        before = snapshot(simulator)
+        simulator.workload.pause()
+        clock.advance(600)
+        api.get("/tasks", params={"lod": "count"})
+        assert simulator.workload.catch_up() == 0
+        assert snapshot(simulator) == before
+        simulator.workload.resume()
+        after = snapshot(simulator)
+        assert set(before) < set(after)
+
 
 class TestTruth:
     """Ground-truth queries."""
