@@ -25,8 +25,10 @@ from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Callable, Mapping
 
+    import httpx
     from prometheus_client import CollectorRegistry
 
     from exporter.config import Settings
@@ -120,16 +122,28 @@ class Exporter:
         self._threads.append(thread)
 
 
-def build(settings: Settings, *, stop: threading.Event | None = None) -> Exporter:
-    """Assemble the exporter; raises ConfigError when a secret file cannot be read."""
+def build(
+    settings: Settings,
+    *,
+    stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.time,
+    transport: httpx.BaseTransport | None = None,
+    rng: random.Random | None = None,
+) -> Exporter:
+    """Assemble the exporter; raises ConfigError when a secret file cannot be read.
+
+    ``clock``, ``transport`` and ``rng`` are the seams tests drive: the wall clock of the
+    tokens and snapshots, the HTTP transport of every request, and the source of jitter.
+    """
     stop = stop or threading.Event()
     tune_allocator()
     register_secrets(settings)
     registry = self_registry()
     metrics = SelfMetrics(registry)
-    client = TaskManagerClient(settings.api, build_auth(settings.api, metrics), metrics, stop=stop)
+    auth = build_auth(settings.api, metrics, transport=transport, clock=clock)
+    client = TaskManagerClient(settings.api, auth, metrics, transport=transport, stop=stop, rng=rng)
     store = SnapshotStore()
-    poller = Poller(settings, client, store, metrics)
+    poller = Poller(settings, client, store, metrics, clock=clock, rng=rng)
     exposition = Exposition(store, registry)
     # After the exposition's own listener: the rendering is part of the burst to give back.
     store.on_publish(release_freed_memory)
