@@ -138,7 +138,7 @@ class TestLiveMode:
         before = snapshot(simulator)
         simulator.workload.pause()
         clock.advance(600)
-        api.get("/tasks", params={"lod": "count"})
+        api.get("/tasks", params=[("lod", "count")])
         assert simulator.workload.catch_up() == 0
         assert snapshot(simulator) == before
         simulator.workload.resume()
