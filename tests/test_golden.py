@@ -12,8 +12,8 @@ from pydantic import HttpUrl, SecretStr
 from exporter.app import build
 from exporter.catalogue import SOURCE_DURATION
 from exporter.config import ApiSettings, Settings
+from tests.support.golden import assert_golden
 from tests.support.prometheus import PROMTOOL, require_prometheus
-from tests.test_collector import assert_golden
 
 if TYPE_CHECKING:
     from collections.abc import Callable
