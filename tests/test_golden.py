@@ -66,6 +66,7 @@ class TestSeededGolden:
         """Three polls of the seeded workload render exactly tests/golden/seeded.prom."""
         assert_golden("seeded.prom", seeded_exposition, update=update_golden)
 
+    @pytest.mark.prometheus
     def test_seeded_exposition_passes_promtool(self, seeded_exposition: str) -> None:
         """Linting with promtool check metrics prints nothing and exits 0 on the seeded exposition."""
         require_prometheus()

@@ -45,6 +45,7 @@ class TestDeterminism:
 class TestMix:
     """The shape of the generated workload."""
 
+    @pytest.mark.slow  # thousands of simulated tasks
     def test_open_tasks_and_completion_rate(self, simulator_factory: Callable[..., RunningSimulator]) -> None:
         """open_tasks tasks are open at start, and about rate x seconds complete in a window."""
         sim = simulator_factory(tasks=3000, open_tasks=300, completion_rate=5.0)
@@ -55,6 +56,7 @@ class TestMix:
         assert 2000 < done < 4000
         assert 150 < len(sim.truth.open_items()) < 600
 
+    @pytest.mark.slow  # thousands of simulated tasks
     def test_realistic_mix(self, simulator_factory: Callable[..., RunningSimulator]) -> None:
         """Results are mostly ok with every code present; some tasks have assignCount > 1."""
         sim = simulator_factory(tasks=20_000, open_tasks=2000, tenants=40)
