@@ -7,12 +7,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck unit bench soak golden clean tools lock image image-test
+.PHONY: demo test check lint typecheck unit bench soak golden clean tools lock image image-test
 
 demo: $(VENV)/.runtime
 	$(BIN)/acronis-task-exporter --demo
 
 test: $(VENV)/.dev tools lint typecheck unit
+
+# The fast tier for a developer's edit loop: lint, types and every test not marked slow,
+# prometheus or image (those need seconds to minutes each, or root). `make test` stays the
+# whole suite and what CI runs.
+check: $(VENV)/.dev lint typecheck
+	$(BIN)/pytest -q -m "not slow and not prometheus and not image"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -26,8 +26,10 @@ from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Callable, Mapping
 
+    import httpx
     from prometheus_client import CollectorRegistry
 
     from exporter.config import Settings
@@ -121,22 +123,32 @@ class Exporter:
         self._threads.append(thread)
 
 
-def build(
-    settings: Settings, *, stop: threading.Event | None = None, secrets: SecretRegistry | None = None
+def build(  # noqa: PLR0913 - settings, then optional collaborators and test seams
+    settings: Settings,
+    *,
+    stop: threading.Event | None = None,
+    secrets: SecretRegistry | None = None,
+    clock: Callable[[], float] = time.time,
+    transport: httpx.BaseTransport | None = None,
+    rng: random.Random | None = None,
 ) -> Exporter:
     """Assemble the exporter; raises ConfigError when a secret file cannot be read.
 
     ``secrets``: the registry logging redacts with (``register_secrets`` filled it); else a new one.
+    ``clock``, ``transport`` and ``rng`` are the seams tests drive: the wall clock of the
+    tokens and snapshots, the HTTP transport of every request, and the source of jitter.
     """
     stop = stop or threading.Event()
     tune_allocator()
     secrets = secrets if secrets is not None else register_secrets(settings)
     registry = self_registry()
     metrics = SelfMetrics(registry)
-    auth = build_auth(settings.api, metrics, secrets=secrets)
-    client = TaskManagerClient(settings.api, auth, metrics, stop=stop, secrets=secrets)
+    auth = build_auth(settings.api, metrics, transport=transport, clock=clock, secrets=secrets)
+    client = TaskManagerClient(
+        settings.api, auth, metrics, transport=transport, stop=stop, rng=rng, secrets=secrets
+    )
     store = SnapshotStore()
-    poller = Poller(settings, client, store, metrics)
+    poller = Poller(settings, client, store, metrics, clock=clock, rng=rng)
     exposition = Exposition(store, registry)
     # After the exposition's own listener: the rendering is part of the burst to give back.
     store.on_publish(release_freed_memory)

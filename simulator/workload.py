@@ -43,6 +43,7 @@ class Workload:
         self._task_ids, self._activity_ids = history.task_ids, history.activity_ids
         self._lock = threading.Lock()  # one catch-up at a time: ticker, requests and tests may all call it
         self._now = clock.now()
+        self._paused = False
         self._heap: list[tuple[float, int, int]] = []
         self._sequence = 0
         for task in self._open.values():
@@ -61,9 +62,26 @@ class Workload:
         self._clock.advance(seconds)
         self.catch_up()
 
-    def catch_up(self) -> int:
-        """Apply all transitions due by the clock's current time; return how many."""
+    def pause(self) -> None:
+        """Freeze the data: apply nothing until `resume()`, though the clock runs on.
+
+        Returns once a catch-up in progress has been written, so every read that starts
+        afterwards sees the same data: tests compare two counts taken at different instants.
+        """
         with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Apply what fell due while paused and move on with the clock again."""
+        with self._lock:
+            self._paused = False
+        self.catch_up()
+
+    def catch_up(self) -> int:
+        """Apply all transitions due by the clock's current time (none while paused); return how many."""
+        with self._lock:
+            if self._paused:
+                return 0
             target = self._clock.now()
             applied = 0
             with self._store.write() as conn:

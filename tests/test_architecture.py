@@ -35,10 +35,10 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _sources() -> dict[str, Path]:
-    """Map each module of the project's packages to its file."""
+def _sources(packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
+    """Map each module of the packages (the project's, unless named) to its file."""
     return {
-        _module_name(path): path for package in PACKAGES for path in sorted((REPO / package).rglob("*.py"))
+        _module_name(path): path for package in packages for path in sorted((REPO / package).rglob("*.py"))
     }
 
 
@@ -88,9 +88,9 @@ def _imported(node: ast.stmt, module: str, *, is_package: bool, known: set[str])
                 yield base
 
 
-def import_graph(*, import_time_only: bool) -> Graph:
-    """Map each project module to the project modules it imports (on import, or anywhere)."""
-    sources = _sources()
+def import_graph(*, import_time_only: bool, packages: tuple[str, ...] = PACKAGES) -> Graph:
+    """Map each module of the packages to the modules of theirs it imports (on import, or anywhere)."""
+    sources = _sources(packages)
     known = set(sources)
     graph: Graph = {}
     for module, path in sources.items():
@@ -209,6 +209,43 @@ class TestImportGraph:
             [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
         )
         assert result.stdout.strip() == "[]"
+
+
+def is_test_module(module: str) -> bool:
+    """Say whether a module is one pytest collects: a file named test_*.py."""
+    return module.rsplit(".", 1)[-1].startswith("test_")
+
+
+def modules_importing_test_modules(graph: Graph) -> dict[str, list[str]]:
+    """Map each module that imports a test module to those it imports."""
+    found = {module: sorted(filter(is_test_module, targets)) for module, targets in graph.items()}
+    return {module: targets for module, targets in found.items() if targets}
+
+
+class TestTestModulesStandAlone:
+    """No module of the tests imports a test module: shared helpers live in tests/support."""
+
+    def test_the_rule_sees_absolute_relative_and_package_imports(self) -> None:
+        """`from tests.test_a import x`, `from .test_a import x` and `from tests import test_a` all count."""
+        known = {"tests", "tests.test_a", "tests.faults", "tests.faults.test_b", "tests.support.rig"}
+        tree = ast.parse(
+            "from tests.test_a import x\nfrom .test_b import y\nfrom tests import test_a\n"
+            "from tests.support.rig import z\n"
+        )
+        found = {
+            target
+            for node in _all_nodes(tree)
+            for target in _imported(node, "tests.faults.checks", is_package=False, known=known)
+        }
+        assert modules_importing_test_modules({"tests.faults.checks": found}) == {
+            "tests.faults.checks": ["tests.faults.test_b", "tests.test_a"]
+        }
+
+    def test_no_module_of_the_tests_imports_a_test_module(self) -> None:
+        """Every test module runs alone; a helper two test modules share moves to tests/support."""
+        graph = import_graph(import_time_only=False, packages=("tests", "bench"))
+        assert "tests.support.processes" in graph["tests.test_e2e_zerofirst"]
+        assert modules_importing_test_modules(graph) == {}
 
 
 class TestModuleLength:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,7 @@ from exporter.redaction import SecretRegistry
 from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TOKEN_PATH, Token, TokenSource
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
+from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     import io
@@ -47,11 +46,12 @@ class Harness(ClientHarness):
         The simulator logs a request just after answering it, so the client can be done
         before the last record lands.
         """
-        give_up = time.monotonic() + 30
-        while len(entries := self.sim.requests.entries()) < self.exchanges_counted():
-            assert time.monotonic() < give_up, "requests were not logged in time"
-            threading.Event().wait(0.005)  # a poll interval, not a sleep standing in for a condition
-        return entries
+
+        def all_logged() -> list[RequestRecord] | None:
+            entries = self.sim.requests.entries()
+            return entries if len(entries) >= self.exchanges_counted() else None
+
+        return wait_until(all_logged, timeout=30.0, what="the simulator to log every exchange counted")
 
     def exchanges_counted(self) -> int:
         """Return how many HTTP responses the exporter counted since the last log clear."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from simulator import RunningSimulator
 
+pytestmark = pytest.mark.slow  # each test starts the exporter CLI as a subprocess
+
 PROG = "acronis-task-exporter"
 CLIENT_ID = "cli-errors-client"
 CANARY = "cli-Canary+Secret/7d2f"

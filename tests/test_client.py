@@ -27,6 +27,7 @@ from exporter.tokens import TokenSource
 from exporter.transport import endpoint_of
 from exporter.vocabulary import OPEN_STATES
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
+from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     import io
@@ -58,7 +59,7 @@ class Harness(ClientHarness):
             entries = self.sim.requests.entries()
             return [entry for entry in entries if entry.path.startswith("/api/task_manager")]
 
-        wait_for(lambda: len(answered()) >= at_least)
+        wait_until(lambda: len(answered()) >= at_least, timeout=30.0, what=f"{at_least} answered requests")
         return answered()
 
 
@@ -114,14 +115,6 @@ def harness(harness_factory: Callable[..., Harness]) -> Harness:
 def _items(pages: Iterable[Page]) -> list[RawItem]:
     """Return every item of a listing walk, as the sources read them: page by page."""
     return [item for page in pages for item in page]
-
-
-def wait_for(condition: Callable[[], bool], deadline: float = 30.0) -> None:
-    """Poll `condition` until it holds; fail after `deadline` seconds."""
-    give_up = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < give_up, "condition not met in time"
-        threading.Event().wait(0.005)  # a poll interval, not a sleep standing in for a condition
 
 
 class TestCount:
@@ -259,7 +252,11 @@ class TestThrottling:
         harness.sim.faults.fail(429, retry_after=1)
         first = threading.Thread(target=harness.client.count, args=("tasks",))
         first.start()
-        wait_for(lambda: harness.sample("acronis_exporter_api_throttled_seconds_total") > 0)  # gate closed
+        wait_until(
+            lambda: harness.sample("acronis_exporter_api_throttled_seconds_total") > 0,
+            timeout=30.0,
+            what="the throttle gate to close",
+        )
         harness.client.count("activities")
         first.join(timeout=30)
         answered = harness.api_requests(4)
@@ -303,7 +300,11 @@ class TestThrottling:
 
         worker = threading.Thread(target=count)
         worker.start()
-        wait_for(lambda: any(entry.status == 429 for entry in harness.api_requests()))
+        wait_until(
+            lambda: any(entry.status == 429 for entry in harness.api_requests()),
+            timeout=30.0,
+            what="a 429 answered",
+        )
         harness.stop.set()
         worker.join(timeout=60)
         assert not worker.is_alive()

@@ -3,103 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.catalogue import DURATION_BUCKETS
 from exporter.collector import TaskManagerCollector
 from exporter.families import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME
 from exporter.snapshot import (
-    Completions,
-    Counts,
     HistogramData,
-    OpenActivities,
-    OpenTasks,
     Snapshot,
     SnapshotStore,
     SourceStatus,
-    TenantInfo,
 )
 from exporter.vocabulary import OPEN_STATES, TASK_STATES
-
-GOLDEN = Path(__file__).parent / "golden"
-T = 1_790_000_000.0
-
-
-def _histogram(bounds: tuple[float, ...], counts: dict[int, int], total: float) -> HistogramData:
-    """Build per-bucket counts from {bucket index: observations}."""
-    return HistogramData(bounds, tuple(counts.get(i, 0) for i in range(len(bounds) + 1)), total)
-
-
-def _sources(failed: frozenset[str] = frozenset()) -> dict[str, SourceStatus]:
-    names = (
-        "task_counts",
-        "activity_counts",
-        "open_tasks",
-        "open_activities",
-        "completed_tasks",
-        "completed_activities",
-    )
-    return {
-        name: SourceStatus(
-            name,
-            ok=name not in failed,
-            duration_seconds=0.25,
-            last_success=T - 60.0 if name in failed else T,
-            error_reason="http_5xx" if name in failed else None,
-        )
-        for name in names
-    }
-
-
-def hand_built_snapshot() -> Snapshot:
-    """Return a snapshot with at least one series in every family, task_type and priority dropped."""
-    return Snapshot(
-        taken_at=T,
-        sources=_sources(),
-        task_counts=Counts(
-            by_state={"enqueued": 12, "assigned": 3, "started": 7, "completed": 1840},
-            completed_by_result={"ok": 1700, "error": 90, "warning": 50},
-            open_by_queue={"backup": 15, "scan": 7},
-        ),
-        activity_counts=Counts(by_state={"started": 4, "completed": 990}, completed_by_result={"ok": 990}),
-        open_tasks=OpenTasks(
-            by_group={
-                ("enqueued", "backup", "1496265", "", ""): 9,
-                ("started", "backup", "1496265", "", ""): 4,
-                ("enqueued", "scan", "__other__", "", ""): 3,
-                ("assigned", "scan", "1496266", "", ""): 3,
-                ("started", "scan", "1496266", "", ""): 3,
-            },
-            oldest={("enqueued", "backup"): T - 3600.0, ("started", "scan"): T - 120.5},
-            blocked={("backup", "1496265"): 2},
-            cancel_requested={"scan": 1},
-            reassigned={"backup": 1},
-        ),
-        open_activities=OpenActivities(by_group={("started", "1496265", ""): 4}),
-        completions=Completions(
-            tasks={("1496265", "backup", "", "ok"): 25, ("1496266", "scan", "", "error"): 2},
-            task_duration={
-                ("backup", "ok"): _histogram(DURATION_BUCKETS, {3: 5, 5: 15, 8: 5}, 9800.5),
-                ("scan", "error"): _histogram(DURATION_BUCKETS, {14: 2}, 200000.0),
-            },
-            task_queue_wait={("backup",): _histogram(QUEUE_WAIT_BUCKETS, {0: 20, 2: 5}, 61.25)},
-            activities={("1496265", "", "ok"): 7},
-            activity_duration={("ok",): _histogram(DURATION_BUCKETS, {1: 7}, 21.0)},
-            watermarks={"tasks": T - 30.0, "activities": T - 45.0},
-        ),
-        tenants={
-            "1496265": TenantInfo("1496265", "John Doe", "/1/1496262/1496265/", "c3a1-uuid", "1496262"),
-            "1496266": TenantInfo("1496266", 'Quote "and" backslash \\', "/1/1496266/"),
-        },
-        tenants_folded=4,
-        label_values_folded={"tenant_id": 4, "queue": 0},
-        items_skipped={("open_tasks", "missing_field"): 3},
-        dropped_labels=frozenset({"task_type", "priority", "activity_type"}),
-    )
+from tests.support.golden import assert_golden
+from tests.support.snapshots import T, hand_built_snapshot, source_statuses
 
 
 def render(snapshot: Snapshot) -> str:
@@ -122,21 +41,6 @@ def families(snapshot: Snapshot) -> dict[str, list[str]]:
     """Family name -> the label names its first sample carries (le excluded)."""
     parsed = text_string_to_metric_families(render(snapshot))
     return {f.name: sorted(set(f.samples[0].labels) - {"le"}) for f in parsed if f.samples}
-
-
-def assert_golden(name: str, actual: str, *, update: bool) -> None:
-    """Compare with tests/golden/<name>, or rewrite it when --update-golden is given."""
-    path = GOLDEN / name
-    if update:
-        path.write_text(actual)
-        return
-    expected = path.read_text()
-    diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True), name, "actual"
-        )
-    )
-    assert actual == expected, f"{name} differs (run pytest --update-golden if intended):\n{diff}"
 
 
 class TestGoldenExposition:
@@ -231,7 +135,9 @@ class TestFailedSources:
 
     def test_failed_source_keeps_values_and_reports_source_up_zero(self) -> None:
         """Counts stay, source_up is 0 for the failed source only, acronis_up is 0."""
-        snapshot = dataclasses.replace(hand_built_snapshot(), sources=_sources(frozenset({"task_counts"})))
+        snapshot = dataclasses.replace(
+            hand_built_snapshot(), sources=source_statuses(frozenset({"task_counts"}))
+        )
         values = samples(snapshot)
         assert values[("acronis_tasks", frozenset({("state", "enqueued")}))] == 12
         assert values[("acronis_exporter_source_up", frozenset({("source", "task_counts")}))] == 0
@@ -290,7 +196,7 @@ class TestRobustness:
         store = SnapshotStore(initial=hand_built_snapshot())
         registry = CollectorRegistry()
         registry.register(TaskManagerCollector(store))
-        store.publish(Snapshot(taken_at=T + 60, sources=_sources(frozenset({"open_tasks"}))))
+        store.publish(Snapshot(taken_at=T + 60, sources=source_statuses(frozenset({"open_tasks"}))))
         text = generate_latest(registry).decode()
         assert "acronis_up 0.0" in text
         assert "acronis_tasks{" not in text

@@ -25,11 +25,13 @@ import pytest
 from exporter.families import FOLDED_TENANT_NAME
 from exporter.vocabulary import OPEN_STATES, OTHER
 from simulator import SimulatorConfig, start_simulator
-from tests.support.processes import start_exporter
+from tests.support.processes import start_exporter, wait_until
 from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.support.processes import ExporterProcess, LogEvent
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -85,7 +87,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    """Let completions land until some fold into __other__, then pin the last scrape's time."""
+    """Let completions land until some fold into __other__, pause the workload, pin a later scrape."""
     with start_simulator(WORKLOAD) as simulator:
         args = [
             *("--api.url", simulator.url, "--api.client-id", WORKLOAD.client_id),
@@ -100,8 +102,31 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 folded = f'acronis_tasks_completed_total{{tenant_id="{OTHER}"}} > 0'
                 prometheus.wait_for(f"count({folded}) >= 2", timeout=120.0)
                 prometheus.wait_for("count(acronis_tasks_completed_total > 0) >= 12", timeout=120.0)
-                last_scrape = prometheus.query(f'timestamp(up{{job="{JOB}"}})')[0].value
-                yield Run(prometheus, last_scrape)
+                simulator.workload.pause()
+                yield Run(prometheus, scrape_of_still_data(exporter, prometheus))
+
+
+def scrape_of_still_data(exporter: ExporterProcess, prometheus: PrometheusServer) -> float:
+    """Return the time of a scrape whose whole poll ran after the workload was paused.
+
+    One poll counts tasks by state and by queue in separate requests; while the workload
+    moves, the two see different instants and may disagree. Polls run one after another, so
+    the second poll to finish after the pause started after it. The log line is written after
+    the snapshot is published, so a scrape that started after the line serves that poll.
+    """
+    finished_before = len(exporter.events("poll_finished"))
+
+    def second_poll_after_pause() -> LogEvent | None:
+        finished = exporter.events("poll_finished")[finished_before:]
+        return finished[1] if len(finished) > 1 else None
+
+    still = wait_until(second_poll_after_pause, timeout=60.0, what="a poll that started after the pause")
+
+    def scrape_after_it() -> float | None:
+        scraped_at = prometheus.query(f'timestamp(up{{job="{JOB}"}})')[0].value
+        return scraped_at if scraped_at > still.wall else None
+
+    return wait_until(scrape_after_it, timeout=30.0, what="a scrape of the still poll")
 
 
 class TestIncreaseCountsEveryEvent:
@@ -131,7 +156,11 @@ class TestIncreaseCountsEveryEvent:
 
 
 class TestFoldedBucketsStayVisible:
-    """Folding moves series into __other__; it never makes them vanish from a sum or a join."""
+    """Folding moves series into __other__; it never makes them vanish from a sum or a join.
+
+    The run's last scrape serves a poll of paused data, so counts that separate requests
+    took agree exactly.
+    """
 
     @pytest.mark.parametrize("family", ["acronis_tasks_completed_total", "acronis_open_tasks"])
     def test_join_with_tenant_info_keeps_every_tenant(self, run: Run, family: str) -> None:

@@ -9,16 +9,11 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import HttpUrl, SecretStr
 
-from exporter.auth import build_auth
+from exporter.app import build
 from exporter.catalogue import SOURCE_DURATION
-from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings, Settings
-from exporter.exposition import Exposition, self_registry
-from exporter.poller import Poller
-from exporter.selfmetrics import SelfMetrics
-from exporter.snapshot import SnapshotStore
+from tests.support.golden import assert_golden
 from tests.support.prometheus import PROMTOOL, require_prometheus
-from tests.test_collector import assert_golden
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,22 +45,15 @@ def seeded_exposition(simulator_factory: Callable[..., RunningSimulator], clock:
     api = ApiSettings(
         url=HttpUrl(simulator.url), client_id=config.client_id, client_secret=SecretStr(config.client_secret)
     )
-    settings = Settings(api=api)
-    metrics = SelfMetrics(self_registry())
-    store = SnapshotStore()
-    exposition = Exposition(store, self_registry())  # scraped after every poll, as Prometheus would
-    with TaskManagerClient(
-        settings.api, build_auth(settings.api, metrics, clock=clock.now), metrics
-    ) as client:
-        poller = Poller(settings, client, store, metrics, clock=clock.now, rng=random.Random(0))  # noqa: S311 - a seeded jitter, not crypto
-        try:
-            for poll in range(POLLS):
-                if poll:
-                    simulator.workload.advance(STEP)
-                poller.poll_once()
-                text = exposition.data("text").decode()
-        finally:
-            poller.close()
+    exporter = build(Settings(api=api), clock=clock.now, rng=random.Random(0))  # noqa: S311 - a seeded jitter, not crypto
+    try:
+        for poll in range(POLLS):
+            if poll:
+                simulator.workload.advance(STEP)
+            exporter.poller.poll_once()
+            text = exporter.exposition.data("text").decode()  # after every poll, as Prometheus would
+    finally:
+        exporter.close()
     return without_varying_families(text)
 
 
@@ -78,6 +66,7 @@ class TestSeededGolden:
         """Three polls of the seeded workload render exactly tests/golden/seeded.prom."""
         assert_golden("seeded.prom", seeded_exposition, update=update_golden)
 
+    @pytest.mark.prometheus
     def test_seeded_exposition_passes_promtool(self, seeded_exposition: str) -> None:
         """Linting with promtool check metrics prints nothing and exits 0 on the seeded exposition."""
         require_prometheus()

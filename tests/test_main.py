@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from simulator import RunningSimulator
 
+pytestmark = pytest.mark.slow  # each test starts the exporter as a subprocess
+
 PROG = "acronis-task-exporter"
 # A secret value the bad-settings tests hand over; it must never be echoed back.
 CANARY = "canary-Secret-7f3a9c"

@@ -6,22 +6,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 from pydantic import HttpUrl, SecretStr
 from structlog.testing import capture_logs
 
-from exporter.auth import build_auth
-from exporter.client import TaskManagerClient
+from exporter.app import build
 from exporter.config import ApiSettings, MetricsSettings, PollSettings, Settings
-from exporter.poller import Poller
-from exporter.selfmetrics import SelfMetrics
-from exporter.snapshot import Snapshot, SnapshotStore
 from exporter.vocabulary import OTHER, RESULT_CODES, TASK_STATES
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from prometheus_client import CollectorRegistry
+
+    from exporter.app import Exporter
+    from exporter.client import TaskManagerClient
+    from exporter.poller import Poller
+    from exporter.snapshot import Snapshot, SnapshotStore
     from simulator import ManualClock, RunningSimulator
 
 STEP = 30.0  # simulated seconds between polls
@@ -96,10 +97,9 @@ def rig_factory(
     simulator_factory: Callable[..., RunningSimulator], clock: ManualClock
 ) -> Iterator[Callable[..., Rig]]:
     """Build rigs: simulator settings by keyword, plus `api=`, `poll=` and `metrics=` settings."""
-    clients: list[TaskManagerClient] = []
-    pollers: list[Poller] = []
+    exporters: list[Exporter] = []
 
-    def build(
+    def build_rig(
         *,
         api: dict[str, Any] | None = None,
         poll: dict[str, Any] | None = None,
@@ -108,21 +108,13 @@ def rig_factory(
     ) -> Rig:
         simulator = simulator_factory(**{**WORKLOAD, **sim})
         settings = settings_for(simulator, api=api or {}, poll=poll or {}, metrics=metrics or {})
-        registry = CollectorRegistry()
-        self_metrics = SelfMetrics(registry)
-        auth = build_auth(settings.api, self_metrics, clock=clock.now)
-        client = TaskManagerClient(settings.api, auth, self_metrics)
-        store = SnapshotStore()
-        poller = Poller(settings, client, store, self_metrics, clock=clock.now)
-        clients.append(client)
-        pollers.append(poller)
-        return Rig(simulator, poller, store, registry, clock, client)
+        exporter = build(settings, clock=clock.now)
+        exporters.append(exporter)
+        return Rig(simulator, exporter.poller, exporter.store, exporter.registry, clock, exporter.client)
 
-    yield build
-    for poller in pollers:
-        poller.close()
-    for client in clients:
-        client.close()
+    yield build_rig
+    for exporter in exporters:
+        exporter.close()
 
 
 @pytest.fixture

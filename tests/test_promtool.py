@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
     from simulator import RunningSimulator
 
-pytestmark = pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package")
+pytestmark = [
+    pytest.mark.prometheus,
+    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
+]
 GOLDEN = Path(__file__).parent / "golden"
 
 

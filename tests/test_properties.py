@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from exporter.app import Exporter
     from simulator import RunningSimulator
 
+pytestmark = pytest.mark.slow  # hypothesis drives whole polls
+
 FAST = settings(
     max_examples=40,
     deadline=None,

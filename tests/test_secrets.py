@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
     from tests.support.processes import ExporterProcess
 
+pytestmark = pytest.mark.slow  # spawns the exporter against a hostile API for a minute of CPU
+
 CLIENT_ID = "leak-scan-client"
 USERNAME = "leak-scan-user"
 WEB_USER = "scraper"

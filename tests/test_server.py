@@ -24,7 +24,7 @@ from exporter.listener import MetricsServer
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import BasicAuth, ExporterApp
 from exporter.snapshot import Snapshot, SnapshotStore
-from tests.test_collector import hand_built_snapshot
+from tests.support.snapshots import hand_built_snapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.exposition import Exposition, self_registry
 from exporter.snapshot import SnapshotStore, TenantInfo
-from tests.test_collector import hand_built_snapshot
+from tests.support.snapshots import hand_built_snapshot
 
 COMPLETED = "acronis_tasks_completed_total"
 

@@ -47,6 +47,7 @@ def rule_unit_tests() -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.prometheus  # runs promtool test rules
 class TestPromtool:
     """promtool, the tool Prometheus itself uses, accepts the rules and their unit tests."""
 

@@ -14,6 +14,8 @@ import sys
 import tomllib
 from typing import TYPE_CHECKING
 
+import pytest
+
 from exporter import __version__
 from tests.deploy.paths import DOCKERFILE, DOCKERIGNORE, REPO, tool
 from tests.support.processes import free_port, start_exporter
@@ -194,6 +196,7 @@ class TestBuildContext:
             assert package in copied, f"the Dockerfile does not COPY {package}"
 
 
+@pytest.mark.slow  # runs the script against a live exporter subprocess
 class TestHealthCheckScript:
     """The health-check script tells a live exporter from a dead one."""
 

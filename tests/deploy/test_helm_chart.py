@@ -27,6 +27,8 @@ from tests.support.promtool import assert_rules_pass
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # renders the chart and validates every object against the Kubernetes schemas
+
 CASES = values_cases()
 ALL_ON = dict(CASES)["all-on-values"]
 INFO = 1  # helm lint severities: 1 info, 2 warning, 3 error

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from tests.support.processes import WaitTimeoutError
+from tests.support.processes import wait_until as support_wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -79,11 +80,9 @@ def after_of(page: dict[str, Any]) -> str | None:
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Re-check `predicate` on a short event wait until it holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()  # never set: wait() is a bounded pause that is not time.sleep
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        pause.wait(0.02)
+    """Say whether `predicate` came to hold within `timeout` seconds (tests.support's wait)."""
+    try:
+        support_wait_until(predicate, timeout=timeout, what="a simulator condition")
+    except WaitTimeoutError:
+        return False
     return True

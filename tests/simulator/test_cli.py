@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 SCRIPT = Path(sys.executable).parent / "acronis-tm-simulator"
 
 
+@pytest.mark.slow  # starts the simulator's console script as a subprocess
 class TestConsoleScript:
     """Start, query, stop."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from simulator.filters import FILTERS
 from simulator.listing import CONTROL
 
 from .rawhttp import API, RawReply, get
+
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of raw requests
 
 if TYPE_CHECKING:
     from simulator import RunningSimulator

@@ -45,6 +45,7 @@ class TestDeterminism:
 class TestMix:
     """The shape of the generated workload."""
 
+    @pytest.mark.slow  # thousands of simulated tasks
     def test_open_tasks_and_completion_rate(self, simulator_factory: Callable[..., RunningSimulator]) -> None:
         """open_tasks tasks are open at start, and about rate x seconds complete in a window."""
         sim = simulator_factory(tasks=3000, open_tasks=300, completion_rate=5.0)
@@ -55,6 +56,7 @@ class TestMix:
         assert 2000 < done < 4000
         assert 150 < len(sim.truth.open_items()) < 600
 
+    @pytest.mark.slow  # thousands of simulated tasks
     def test_realistic_mix(self, simulator_factory: Callable[..., RunningSimulator]) -> None:
         """Results are mostly ok with every code present; some tasks have assignCount > 1."""
         sim = simulator_factory(tasks=20_000, open_tasks=2000, tenants=40)
@@ -130,6 +132,20 @@ class TestLiveMode:
         sim = simulator_factory(wall_clock=True, live=True, completion_rate=50.0, tick_interval=0.05)
         before = len(sim.truth.completions())
         assert wait_until(lambda: len(sim.truth.completions()) > before, timeout=20)
+
+    def test_paused_workload_holds_still_until_resumed(
+        self, api: Api, simulator: RunningSimulator, clock: ManualClock
+    ) -> None:
+        """While paused, neither time nor requests change the data; resume applies what fell due."""
+        before = snapshot(simulator)
+        simulator.workload.pause()
+        clock.advance(600)
+        api.get("/tasks", params=[("lod", "count")])
+        assert simulator.workload.catch_up() == 0
+        assert snapshot(simulator) == before
+        simulator.workload.resume()
+        after = snapshot(simulator)
+        assert set(before) < set(after)
 
 
 class TestTruth:
