@@ -239,3 +239,30 @@ def test_an_oversized_cursor_fails_the_source_without_an_internal_error(
             what="a failed refresh",
         )
         assert "internal" not in {event.fields["reason"] for event in failures}
+
+
+def test_a_queue_name_too_long_to_send_back_is_skipped_once_not_retried(
+    stub: StubApi, tmp_path: Path
+) -> None:
+    """A 65 kB queue name is admitted from the walk but never sent: skipped once, task_counts stays up.
+
+    The issue saw it crash every poll (httpx InvalidURL), sticky because the queue stays admitted.
+    """
+    task = {**_open_task("1001", "a"), "queue": "q" * 65_000}
+    stub.rule = _open_listing({"items": [task], "paging": {"cursors": {}}})
+    with _start(stub, tmp_path) as exporter:
+
+        def unsendable() -> list[float]:
+            skipped = _samples(exporter, "acronis_exporter_items_skipped_total") or []
+            return [value for labels, value in skipped if labels.get("reason") == "unsendable"]
+
+        # Zero-first: the new series shows 0 for a poll interval, then its count.
+        wait_until(lambda: unsendable() == [1.0], timeout=RECOVERY, what="one unsendable queue counted")
+        polls = len(exporter.events("poll_finished"))
+        wait_until(lambda: len(exporter.events("poll_finished")) >= polls + 2, timeout=RECOVERY, what="polls")
+        assert unsendable() == [1.0], "counted again: the queue was retried"
+        sources = _samples(exporter, "acronis_exporter_source_up") or []
+        up = {labels["source"]: value for labels, value in sources}
+        assert up.get("task_counts") == 1.0, up
+        assert not exporter.events("source_crashed")
+        assert all(event.fields.get("sources_failed") == 0 for event in exporter.events("poll_finished")[1:])
