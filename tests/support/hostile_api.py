@@ -147,8 +147,12 @@ def _ok_body(endpoint: Endpoint, request_line: str) -> bytes:
 
 
 def _head(length: int | None, extra: str = "") -> bytes:
-    sized = f"Content-Length: {length}\r\n" if length is not None else "Connection: close\r\n"
-    return f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{sized}{extra}\r\n".encode()
+    # Connection: close always: the stub answers one request per connection, and a client
+    # told nothing would reuse the socket and race the stub's close (a ReadError, not the
+    # fault under test).
+    sized = f"Content-Length: {length}\r\n" if length is not None else ""
+    fixed = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    return f"{fixed}{sized}{extra}\r\n".encode()
 
 
 def _forever(body: bytes) -> Iterator[bytes]:
