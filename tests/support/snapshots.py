@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.selfmetrics import SOURCES
 from exporter.snapshot import (
     Completions,
     Counts,
@@ -24,14 +25,6 @@ def histogram(bounds: tuple[float, ...], counts: dict[int, int], total: float) -
 
 def source_statuses(failed: frozenset[str] = frozenset()) -> dict[str, SourceStatus]:
     """Return every source's status at T: those in ``failed`` failed with http_5xx a minute after success."""
-    names = (
-        "task_counts",
-        "activity_counts",
-        "open_tasks",
-        "open_activities",
-        "completed_tasks",
-        "completed_activities",
-    )
     return {
         name: SourceStatus(
             name,
@@ -40,7 +33,7 @@ def source_statuses(failed: frozenset[str] = frozenset()) -> dict[str, SourceSta
             last_success=T - 60.0 if name in failed else T,
             error_reason="http_5xx" if name in failed else None,
         )
-        for name in names
+        for name in SOURCES
     }
 
 
