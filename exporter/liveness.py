@@ -1,0 +1,43 @@
+"""Whether the poll loop is alive (``/healthz``): progress it reports, against a limit from the settings."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import threading
+
+    from exporter.config import Settings
+
+STALL_INTERVALS: Final = 3  # healthy() tolerates this many intervals without progress, plus one request
+
+
+def stall_limit(settings: Settings) -> float:
+    """Seconds without progress that still count as healthy: 3 intervals plus one slow request.
+
+    One request may take every retry, each with its timeout and the longest wait before it.
+    """
+    api = settings.api
+    one_request = (api.max_retries + 1) * (api.timeout + max(api.backoff_max, api.retry_after_max))
+    return STALL_INTERVALS * settings.poll.interval + one_request
+
+
+class Liveness:
+    """The loop's thread and when it last made progress (a page, a finished poll)."""
+
+    def __init__(self, limit: float) -> None:
+        self._limit = limit
+        self._last_progress = time.monotonic()
+        self.thread: threading.Thread | None = None  # the loop's thread while it runs
+
+    def progress(self) -> None:
+        """Note that the loop moved on."""
+        self._last_progress = time.monotonic()
+
+    def healthy(self) -> bool:
+        """Tell whether the loop runs and has made progress within the limit."""
+        thread = self.thread
+        if thread is None or not thread.is_alive():
+            return False
+        return time.monotonic() - self._last_progress <= self._limit
