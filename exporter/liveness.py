@@ -1,4 +1,4 @@
-"""Whether the poll loop is alive (``/healthz``): progress it reports, against a limit from the settings."""
+"""The poll loop's timing: when the next poll starts, and whether the loop is alive (``/healthz``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,18 @@ import time
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    import random
     import threading
 
-    from exporter.config import Settings
+    from exporter.config import PollSettings, Settings
 
 STALL_INTERVALS: Final = 3  # healthy() tolerates this many intervals without progress, plus one request
+
+
+def next_delay(poll: PollSettings, rng: random.Random, *, elapsed: float) -> float:
+    """Seconds to wait before the next poll: the interval ± jitter, less the time the poll took."""
+    spread = poll.interval * poll.jitter
+    return max(0.0, poll.interval + rng.uniform(-spread, spread) - elapsed)
 
 
 def stall_limit(settings: Settings) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from exporter import logs
@@ -25,6 +26,21 @@ class Tally:
         """Count ``items`` more listed items."""
         with self._lock:
             self.items += items
+
+
+class PollReport:
+    """One poll's figures, from its start to its ``poll_finished`` line."""
+
+    def __init__(self, metrics: SelfMetrics) -> None:
+        self._metrics = metrics
+        self._started = time.monotonic()
+        self._sent_before = requests_sent(metrics)
+        self.tally = Tally()
+
+    def finish(self, snapshot: Snapshot) -> None:
+        """Log the poll: its duration, the items it listed and the requests it sent."""
+        sent = requests_sent(self._metrics) - self._sent_before
+        log_poll(snapshot, duration=time.monotonic() - self._started, items=self.tally.items, requests=sent)
 
 
 def requests_sent(metrics: SelfMetrics) -> float:

@@ -2,13 +2,11 @@
 
 It knows no source by name. One poll submits every source's ``requests`` to one bounded
 thread pool (``api.concurrency`` workers), so a cycle costs about the longest listing walk,
-not the sum of all requests. Each source is settled by ``Outcomes.settle`` (outcomes.py),
-node_exporter's ``execute()``: success replaces the source's last good result; any
-exception keeps it and fails that source alone, with the error's reason (``internal`` for
-one that is not an ``ApiError``), counted and logged; every attempt is counted. The
-independent sources' open items seed the label caps, then each is folded (labelled); a
-source ``after`` another then sends its ``follow_up`` requests (the per-queue counts need
-the labelled queues). Every source publishes its last good result into the snapshot.
+not the sum of all requests. Each source is settled by ``Outcomes.settle`` (outcomes.py):
+success replaces the source's last good result; any exception keeps it and fails that
+source alone. The independent sources' open items seed the label caps, then each is folded
+(labelled); a source ``after`` another then sends its ``follow_up`` requests (the per-queue
+counts need the labelled queues). The snapshot holds every source's last good result.
 
 The loop waits on its stop event between polls, never sleeps, and has one broad ``except``
 besides the per-source ones: a bug is logged and counted, and polling goes on.
@@ -25,9 +23,9 @@ from exporter import logs
 from exporter.cardinality import Labeler
 from exporter.grouping import CompletionTotals
 from exporter.jobs import Breaker, PollCancelled, SourceJobs
-from exporter.liveness import Liveness, stall_limit
+from exporter.liveness import Liveness, next_delay, stall_limit
 from exporter.outcomes import Outcomes
-from exporter.poll_report import Tally, log_poll, requests_sent
+from exporter.poll_report import PollReport
 from exporter.snapshot import Snapshot
 from exporter.sources import REGISTRY
 from exporter.sources.base import Paging, Poll, Shared, merge_open_work
@@ -76,7 +74,7 @@ class Poller:
         self._pool: DaemonPool | None = None
         self._stop = threading.Event()
         self._liveness = Liveness(stall_limit(settings))
-        self._tally = Tally()
+        self._report = PollReport(metrics)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -91,9 +89,7 @@ class Poller:
     def poll_once(self) -> Snapshot:
         """Refresh every source, build the snapshot, publish it and return it."""
         with self._poll_lock:
-            started = time.monotonic()
-            self._tally = Tally()
-            sent_before = requests_sent(self._metrics)
+            self._report = PollReport(self._metrics)
             paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
             poll = Poll(self._client, paging, self._labeler, self._outcomes.skip)
             breaker, pool = Breaker(), self._executor()
@@ -108,8 +104,7 @@ class Poller:
                 raise
             snapshot = self._snapshot()
             self._store.publish(snapshot)
-            sent = requests_sent(self._metrics) - sent_before
-            log_poll(snapshot, duration=time.monotonic() - started, items=self._tally.items, requests=sent)
+            self._report.finish(snapshot)
             return snapshot
 
     def run(self, stop: threading.Event) -> None:
@@ -128,7 +123,7 @@ class Poller:
                     _log.exception("poll_crashed")
                     self._metrics.poll_crashes.inc()
                 self._liveness.progress()
-                stop.wait(self._next_delay(time.monotonic() - started))
+                stop.wait(next_delay(self._settings.poll, self._rng, elapsed=time.monotonic() - started))
         finally:
             self._liveness.thread = None
             self.close()
@@ -146,8 +141,6 @@ class Poller:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    # --- One poll ---------------------------------------------------------------------------
 
     def _settle_all(self, runs: Mapping[str, SourceJobs[object]], poll: Poll) -> None:
         """Settle the independent sources, seed the caps, fold them; then run the dependent ones."""
@@ -188,8 +181,6 @@ class Poller:
             poll_interval_seconds=self._settings.poll.interval,
         )
 
-    # --- Loop plumbing ----------------------------------------------------------------------
-
     def _executor(self) -> DaemonPool:
         if self._pool is None:
             self._pool = DaemonPool(self._settings.api.concurrency, name="acronis-poll")
@@ -198,16 +189,8 @@ class Poller:
     def _on_page(self, items: int) -> None:
         if self._stop.is_set():
             raise PollCancelled("stop requested")  # between pages: shutdown need not wait a whole walk
-        self._tally.add(items)
-        self._progress()
-
-    def _progress(self) -> None:
+        self._report.tally.add(items)
         self._liveness.progress()
-
-    def _next_delay(self, elapsed: float) -> float:
-        poll = self._settings.poll
-        spread = poll.interval * poll.jitter
-        return max(0.0, poll.interval + self._rng.uniform(-spread, spread) - elapsed)
 
 
 def _submit(run: SourceJobs[object], jobs: Mapping[Hashable, Callable[[], object]]) -> None:
