@@ -13,22 +13,21 @@ import itertools
 import time
 from typing import TYPE_CHECKING
 
+from exporter import catalogue
 from exporter.catalogue import DURATION_BUCKETS, QUEUE_WAIT_BUCKETS
+from exporter.grouping import Completions
+from exporter.labels import series
 from exporter.selfmetrics import SOURCES
-from exporter.snapshot import (
-    Completions,
-    Counts,
-    HistogramData,
-    OpenActivities,
-    OpenTasks,
-    Snapshot,
-    SourceStatus,
-    TenantInfo,
-)
+from exporter.snapshot import HistogramData, Snapshot, SourceStatus, TenantInfo
+from exporter.sources.counts import Counts
+from exporter.sources.open_activities import OpenActivities
+from exporter.sources.open_tasks import OpenTasks
 from exporter.vocabulary import OPEN_STATES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from exporter.labels import Labels
 
 QUEUES = tuple(f"queue-{number:02d}" for number in range(10))
 _TASK_TYPES = ("WinScan", "TpScan", "NGMP_FullScan", "backup")
@@ -59,23 +58,33 @@ def build_snapshot(tenant_count: int) -> Snapshot:
         sources={
             name: SourceStatus(name, ok=True, duration_seconds=0.5, last_success=taken_at) for name in SOURCES
         },
-        task_counts=Counts(
+        results=_results(tenants, taken_at),
+        tenants={tenant: _tenant(tenant) for tenant in tenants},
+    )
+
+
+def _results(tenants: list[str], taken_at: float) -> dict[str, object]:
+    """Every source's result, keyed by source name as the poller keys them."""
+    completions = _completions(tenants, taken_at)
+    open_activities = {
+        series(catalogue.OPEN_ACTIVITIES, state=state, tenant_id=tenant, activity_type=_ACTIVITY_TYPES[0]): 1
+        for tenant in tenants
+        for state in OPEN_STATES[::2]
+    }
+    return {
+        "task_counts": Counts(
             by_state=dict.fromkeys(TASK_STATES, 1_000),
             completed_by_result=dict.fromkeys(RESULT_CODES, 100),
             open_by_queue=dict.fromkeys(QUEUES, 100),
         ),
-        activity_counts=Counts(
+        "activity_counts": Counts(
             by_state=dict.fromkeys(TASK_STATES, 500), completed_by_result=dict.fromkeys(RESULT_CODES, 50)
         ),
-        open_tasks=_open_tasks(tenants, taken_at),
-        open_activities=OpenActivities(
-            by_group={
-                (state, tenant, _ACTIVITY_TYPES[0]): 1 for tenant in tenants for state in OPEN_STATES[::2]
-            }
-        ),
-        completions=_completions(tenants, taken_at),
-        tenants={tenant: _tenant(tenant) for tenant in tenants},
-    )
+        "open_tasks": _open_tasks(tenants, taken_at),
+        "open_activities": OpenActivities(by_group=open_activities),
+        "completed_tasks": completions,
+        "completed_activities": completions,
+    }
 
 
 def _queues_of(index: int) -> tuple[str, ...]:
@@ -83,16 +92,28 @@ def _queues_of(index: int) -> tuple[str, ...]:
 
 
 def _open_tasks(tenants: list[str], taken_at: float) -> OpenTasks:
-    groups: dict[tuple[str, ...], int] = {}  # series of catalogue.OPEN_TASKS
-    blocked: dict[tuple[str, ...], int] = {}
+    groups: dict[Labels, int] = {}
+    blocked: dict[Labels, int] = {}
     for index, tenant in enumerate(tenants):
         task_type = _TASK_TYPES[index % len(_TASK_TYPES)]
         for queue, state in itertools.product(_queues_of(index), OPEN_STATES):
-            groups[state, queue, tenant, task_type, "normal"] = 1 + index % 7
-        blocked[_queues_of(index)[0], tenant] = 1
+            key = series(
+                catalogue.OPEN_TASKS,
+                state=state,
+                queue=queue,
+                tenant_id=tenant,
+                task_type=task_type,
+                priority="normal",
+            )
+            groups[key] = 1 + index % 7
+        blocked[series(catalogue.TASKS_BLOCKED, queue=_queues_of(index)[0], tenant_id=tenant)] = 1
     return OpenTasks(
         by_group=groups,
-        oldest={(state, queue): taken_at - 3_600 for state in OPEN_STATES for queue in QUEUES},
+        oldest={
+            series(catalogue.TASK_OLDEST, state=state, queue=queue): taken_at - 3_600
+            for state in OPEN_STATES
+            for queue in QUEUES
+        },
         blocked=blocked,
         cancel_requested=dict.fromkeys(QUEUES, 1),
         reassigned=dict.fromkeys(QUEUES, 2),
@@ -100,22 +121,42 @@ def _open_tasks(tenants: list[str], taken_at: float) -> OpenTasks:
 
 
 def _completions(tenants: list[str], taken_at: float) -> Completions:
-    tasks: dict[tuple[str, ...], int] = {}  # series of catalogue.TASKS_COMPLETED
-    activities: dict[tuple[str, ...], int] = {}
+    tasks: dict[Labels, int] = {}
+    activities: dict[Labels, int] = {}
     for index, tenant in enumerate(tenants):
         task_type = _TASK_TYPES[index % len(_TASK_TYPES)]
         for queue, result in itertools.product(_queues_of(index), _RESULTS_PER_TENANT):
-            tasks[tenant, queue, task_type, result] = 10 + index % 13
+            key = series(
+                catalogue.TASKS_COMPLETED,
+                tenant_id=tenant,
+                queue=queue,
+                task_type=task_type,
+                result_code=result,
+            )
+            tasks[key] = 10 + index % 13
         for result in _RESULTS_PER_TENANT:
-            activities[tenant, _ACTIVITY_TYPES[1], result] = 5 + index % 3
+            key = series(
+                catalogue.ACTIVITIES_COMPLETED,
+                tenant_id=tenant,
+                activity_type=_ACTIVITY_TYPES[1],
+                result_code=result,
+            )
+            activities[key] = 5 + index % 3
     return Completions(
         tasks=tasks,
         task_duration={
-            (queue, result): _histogram(DURATION_BUCKETS) for queue in QUEUES for result in RESULT_CODES
+            series(catalogue.TASK_DURATION, queue=queue, result_code=result): _histogram(DURATION_BUCKETS)
+            for queue in QUEUES
+            for result in RESULT_CODES
         },
-        task_queue_wait={(queue,): _histogram(QUEUE_WAIT_BUCKETS) for queue in QUEUES},
+        task_queue_wait={
+            series(catalogue.TASK_QUEUE_WAIT, queue=queue): _histogram(QUEUE_WAIT_BUCKETS) for queue in QUEUES
+        },
         activities=activities,
-        activity_duration={(result,): _histogram(DURATION_BUCKETS) for result in RESULT_CODES},
+        activity_duration={
+            series(catalogue.ACTIVITY_DURATION, result_code=result): _histogram(DURATION_BUCKETS)
+            for result in RESULT_CODES
+        },
         watermarks={"tasks": taken_at - 60, "activities": taken_at - 60},
     )
 

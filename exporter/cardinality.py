@@ -1,6 +1,6 @@
 """Cardinality control: which tenants are kept, and which label values get a series of their own.
 
-Three mechanisms keep a partner with thousands of customer tenants safe by default:
+Two mechanisms keep a partner with thousands of customer tenants safe by default:
 
 * ``TenantFilter``: allow and deny rules on tenant id, name and locator. A dropped tenant is
   left out of every tenant-labelled family.
@@ -8,10 +8,11 @@ Three mechanisms keep a partner with thousands of customer tenants safe by defau
   fold into ``__other__``. The choice is sticky for the life of the process: a value never
   moves between its own series and ``__other__``, or counters would go backwards. The first
   poll seeds it with the values that have the most open work, later values come first-served.
-* ``drop_labels``: a dropped dimension reads ``""`` in every key (see snapshot.py).
 
 ``Labeler`` puts them together and is the only place raw API values turn into label values.
-Values the API left empty become ``unknown``, which never takes a slot nor folds.
+Values the API left empty become ``unknown``, which never takes a slot nor folds. Dropping
+a label (``--metrics.drop-labels``) is not its business: rendering.py does that, in one
+place, when it turns series into samples.
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ class MetricsRules(Protocol):
     def max_queues(self) -> int: ...  # noqa: D102
     @property
     def max_task_types(self) -> int: ...  # noqa: D102
-    @property
-    def drop_labels(self) -> Sequence[str]: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -156,14 +155,13 @@ def own_label(raw: str) -> str:
 
 
 class Labeler:
-    """Turns raw API values into final label values: filtered, capped, folded or dropped.
+    """Turns raw API values into label values: filtered, capped and folded.
 
     Only the poller's own thread calls it, between fetching and building the snapshot.
     """
 
     def __init__(self, rules: MetricsRules) -> None:
         self.tenant_filter = TenantFilter.from_rules(rules)
-        self.dropped_labels = frozenset(rules.drop_labels)
         self._caps = {
             "tenant_id": StickyCap(rules.max_tenants),
             "queue": StickyCap(rules.max_queues),
@@ -182,8 +180,6 @@ class Labeler:
         """Return the tenant_id label value, or None when the filter drops the tenant."""
         if not self.tenant_filter.keeps(tenant):
             return None
-        if "tenant_id" in self.dropped_labels:
-            return ""
         if tenant is None or not tenant.id:
             return UNKNOWN
         label = self._caps["tenant_id"].label(tenant.id)
@@ -199,8 +195,6 @@ class Labeler:
 
     def value(self, label: str, raw: str | None) -> str:
         """Return the label value for ``raw`` under ``label`` (queue, task_type, activity_type, priority)."""
-        if label in self.dropped_labels:
-            return ""
         if not raw:
             return UNKNOWN
         cap = self._caps.get(label)

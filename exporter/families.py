@@ -5,8 +5,9 @@ adds the families about the poll itself (``acronis_up``, per-source status, fold
 skipped items) and orders them all as ``catalogue.ALL`` lists them. One
 builder per family, so that a family failing to render costs only itself.
 
-* Labels named in ``snapshot.dropped_labels`` disappear from every family's label list
-  (rendering.py; the snapshot already holds ``""`` for them, equal keys are merged).
+* Labels named in ``snapshot.dropped_labels`` disappear from every family's label list,
+  and the series they alone told apart merge (rendering.py, the one place labels drop);
+  the folding counts of a dropped label are not shown either.
 * Capped labels fold into ``__other__``, which ``acronis_tenant_info`` and
   ``acronis_queue_open_tasks`` name too: no family loses what was folded.
 """
@@ -16,7 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from exporter import catalogue
-from exporter.rendering import by_one, floats, simple
+from exporter.labels import series
+from exporter.rendering import by_label, simple
 from exporter.sources import REGISTRY
 from exporter.vocabulary import OTHER, UNKNOWN
 
@@ -40,9 +42,19 @@ def _tenant_info(snapshot: Snapshot) -> Metric:
     """Every labelled tenant, plus rows for ``__other__`` and ``unknown`` so that joins keep them."""
     if "tenant_id" in snapshot.dropped_labels or not snapshot.sources:  # no poll, or nothing to join on
         return simple(catalogue.TENANT_INFO, {})
-    info = {(t.id, t.name, t.locator, t.uuid, t.parent_id): 1.0 for t in snapshot.tenants.values()}
-    info[OTHER, FOLDED_TENANT_NAME, "", "", ""] = 1.0
-    info[UNKNOWN, UNKNOWN_TENANT_NAME, "", "", ""] = 1.0
+    rows = [(t.id, t.name, t.locator, t.uuid, t.parent_id) for t in snapshot.tenants.values()]
+    rows += [(OTHER, FOLDED_TENANT_NAME, "", "", ""), (UNKNOWN, UNKNOWN_TENANT_NAME, "", "", "")]
+    info = {
+        series(
+            catalogue.TENANT_INFO,
+            tenant_id=tenant_id,
+            tenant_name=name,
+            locator=locator,
+            tenant_uuid=uuid,
+            parent_tenant_id=parent,
+        ): 1.0
+        for tenant_id, name, locator, uuid, parent in rows
+    }
     return simple(catalogue.TENANT_INFO, info, merge=max)
 
 
@@ -50,35 +62,46 @@ def _tenant_info(snapshot: Snapshot) -> Metric:
 
 
 def _up(snapshot: Snapshot) -> Metric:
-    return simple(catalogue.UP, {(): 1.0 if snapshot.up else 0.0})
+    return simple(catalogue.UP, {series(catalogue.UP): 1.0 if snapshot.up else 0.0})
 
 
 def _by_source(spec: catalogue.MetricSpec, value: Callable[[SourceStatus], float | None]) -> Builder:
     def build(snapshot: Snapshot) -> Metric:
-        values = {(s.name,): value(s) for s in snapshot.sources.values()}
+        values = {series(spec, source=s.name): value(s) for s in snapshot.sources.values()}
         return simple(spec, {key: v for key, v in values.items() if v is not None})
 
     return build
 
 
-def _watermark(snapshot: Snapshot) -> Metric:
-    done = snapshot.completions
-    return simple(catalogue.WATERMARK, by_one(done.watermarks) if done else {})
-
-
 def _tenants_folded(snapshot: Snapshot) -> Metric:
     # Before the first poll there is nothing to have folded: no series rather than a false 0.
-    return simple(catalogue.TENANTS_FOLDED, {(): float(snapshot.tenants_folded)} if snapshot.sources else {})
+    if not snapshot.sources:
+        return simple(catalogue.TENANTS_FOLDED, {})
+    folded = 0 if "tenant_id" in snapshot.dropped_labels else snapshot.tenants_folded
+    return simple(catalogue.TENANTS_FOLDED, {series(catalogue.TENANTS_FOLDED): float(folded)})
 
 
 def _label_values_folded(snapshot: Snapshot) -> Metric:
-    folded = by_one(snapshot.label_values_folded) if snapshot.sources else {}
+    """Values folded per capped label; a dropped label shows none, as it has no series to fold into."""
+    shown = {
+        label: n for label, n in snapshot.label_values_folded.items() if label not in snapshot.dropped_labels
+    }
+    folded = by_label(catalogue.LABEL_VALUES_FOLDED, "label", shown) if snapshot.sources else {}
     return simple(catalogue.LABEL_VALUES_FOLDED, folded)
 
 
 def _poll_interval(snapshot: Snapshot) -> Metric:
     interval = snapshot.poll_interval_seconds
-    return simple(catalogue.POLL_INTERVAL, {(): interval} if interval > 0 else {})  # 0: not from a poller
+    values = {series(catalogue.POLL_INTERVAL): interval} if interval > 0 else {}
+    return simple(catalogue.POLL_INTERVAL, values)  # no series when not from a poller
+
+
+def _items_skipped(snapshot: Snapshot) -> Metric:
+    skipped = {
+        series(catalogue.ITEMS_SKIPPED, source=source, reason=reason): float(n)
+        for (source, reason), n in snapshot.items_skipped.items()
+    }
+    return simple(catalogue.ITEMS_SKIPPED, skipped)
 
 
 POLL_FAMILIES: tuple[Family, ...] = (
@@ -87,14 +110,10 @@ POLL_FAMILIES: tuple[Family, ...] = (
     (catalogue.SOURCE_UP, _by_source(catalogue.SOURCE_UP, lambda s: float(s.ok))),
     (catalogue.SOURCE_LAST_SUCCESS, _by_source(catalogue.SOURCE_LAST_SUCCESS, lambda s: s.last_success)),
     (catalogue.SOURCE_DURATION, _by_source(catalogue.SOURCE_DURATION, lambda s: s.duration_seconds)),
-    (catalogue.WATERMARK, _watermark),
     (catalogue.TENANTS_FOLDED, _tenants_folded),
     (catalogue.LABEL_VALUES_FOLDED, _label_values_folded),
     (catalogue.POLL_INTERVAL, _poll_interval),
-    (
-        catalogue.ITEMS_SKIPPED,
-        lambda snapshot: simple(catalogue.ITEMS_SKIPPED, floats(snapshot.items_skipped)),
-    ),
+    (catalogue.ITEMS_SKIPPED, _items_skipped),
 )
 
 

@@ -1,15 +1,16 @@
-"""The cumulative completion totals: counters and histograms, labelled as items are counted.
+"""The cumulative completion totals both completion sources add to, and their frozen result.
 
 ``cardinality.Labeler`` is applied here as in each source's ``fold``: tenants are filtered,
-surplus values fold into ``__other__``, unset values read ``unknown`` and dropped
-dimensions ``""``. It runs on the poller's own thread, so the labeler's choices are made in
-one order.
+surplus values fold into ``__other__`` and unset values read ``unknown`` (dropped labels
+are left to rendering). It runs on the poller's own thread, so the labeler's choices are
+made in one order.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from exporter.catalogue import (
@@ -23,7 +24,7 @@ from exporter.catalogue import (
 )
 from exporter.labels import series
 from exporter.models import ActivityItem, TaskItem
-from exporter.snapshot import Completions, HistogramData
+from exporter.snapshot import HistogramData
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -31,7 +32,19 @@ if TYPE_CHECKING:
     from exporter.cardinality import Labeler
     from exporter.labels import Key
 
-K = TypeVar("K", bound=tuple[str, ...])
+K = TypeVar("K")
+
+
+@dataclass(frozen=True)
+class Completions:
+    """The result of a completion source: the totals since the exporter started, as of its fold."""
+
+    tasks: Mapping[Key, int]  # series of catalogue.TASKS_COMPLETED
+    task_duration: Mapping[Key, HistogramData]  # of TASK_DURATION
+    task_queue_wait: Mapping[Key, HistogramData]  # of TASK_QUEUE_WAIT
+    activities: Mapping[Key, int]  # of ACTIVITIES_COMPLETED
+    activity_duration: Mapping[Key, HistogramData]  # of ACTIVITY_DURATION
+    watermarks: Mapping[str, float]  # "tasks" / "activities" -> completedAt counted up to
 
 
 class _Histogram:

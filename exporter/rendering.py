@@ -1,8 +1,10 @@
-"""Shape series mappings into metric families: the building blocks of every data family.
+"""Shape series mappings into metric families: the one step from label records to samples.
 
-Series are keyed as ``labels.series`` builds them; labels dropped by configuration are
-removed here, by name (the series they made distinct merge), and
-histograms arrive per bucket and leave as Prometheus' cumulative ``le`` buckets.
+Series are keyed by ``labels.Labels`` records (``labels.series``) and read by label name.
+This is the only place the labels dropped by configuration (``--metrics.drop-labels``)
+are applied: a dropped label leaves the family's label list, and the series it alone made
+distinct are merged (summed, or as ``merge`` says). Histograms arrive per bucket and leave
+as Prometheus' cumulative ``le`` buckets.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.utils import floatToGoString
 
 from exporter import logs
-from exporter.labels import named
+from exporter.labels import Labels, series
 from exporter.snapshot import HistogramData
 from exporter.vocabulary import OPEN_STATES
 
@@ -25,12 +27,10 @@ if TYPE_CHECKING:
 
     from exporter.catalogue import MetricSpec
 
-    Key = tuple[str, ...]
-
 log = logs.get_logger(component="collector")
 
-K = TypeVar("K", bound=tuple[str, ...])  # a label-value tuple of any fixed length
 V = TypeVar("V")
+Shown = tuple[str, ...]  # the values of the labels a family shows, in its spec's order
 # client_python's own formatting of bucket bounds ("1.0", "+Inf"); the library leaves it untyped.
 _go_float: Callable[[float], str] = floatToGoString
 
@@ -40,28 +40,18 @@ def _kept(spec: MetricSpec, dropped: frozenset[str]) -> list[str]:
     return [label for label in spec.labels if label not in dropped]
 
 
-def _short(spec: MetricSpec, key: Key, kept: list[str]) -> Key:
-    """Return the key's values of the ``kept`` labels, picked by name: where labels are dropped."""
-    values = named(spec, key)
-    return tuple(values[label] for label in kept)
-
-
-def _project(
-    spec: MetricSpec,
-    values: Mapping[K, float],
-    kept: list[str],
-    merge: Callable[[float, float], float] = operator.add,
-) -> dict[Key, float]:
-    projected: dict[Key, float] = {}
+def _project(values: Mapping[Labels, V], kept: list[str], merge: Callable[[V, V], V]) -> dict[Shown, V]:
+    """Key each series by the values of the ``kept`` labels, merging the series that become equal."""
+    projected: dict[Shown, V] = {}
     for key, value in values.items():
-        short = _short(spec, key, kept)
-        projected[short] = merge(projected[short], value) if short in projected else value
+        shown = key.pick(kept)
+        projected[shown] = merge(projected[shown], value) if shown in projected else value
     return projected
 
 
 def simple(
     spec: MetricSpec,
-    values: Mapping[K, float],
+    values: Mapping[Labels, float],
     dropped: frozenset[str] = frozenset(),
     merge: Callable[[float, float], float] = operator.add,
 ) -> Metric:
@@ -72,8 +62,8 @@ def simple(
         if spec.type == "counter"
         else GaugeMetricFamily(spec.name, spec.help, labels=labels)
     )
-    for key, value in sorted(_project(spec, values, labels, merge).items()):
-        family.add_metric(list(key), value)  # type: ignore[attr-defined]
+    for shown, value in sorted(_project(values, labels, merge).items()):
+        family.add_metric(list(shown), value)  # type: ignore[attr-defined]
     return family
 
 
@@ -85,20 +75,16 @@ def _merge_histograms(left: HistogramData, right: HistogramData) -> HistogramDat
 
 
 def histogram(
-    spec: MetricSpec, series: Mapping[K, HistogramData], dropped: frozenset[str]
+    spec: MetricSpec, values: Mapping[Labels, HistogramData], dropped: frozenset[str] = frozenset()
 ) -> HistogramMetricFamily:
     """Build a histogram family, merging the series that dropped labels make equal."""
     kept = _kept(spec, dropped)
-    merged: dict[Key, HistogramData] = {}
-    for key, data in series.items():
-        short = _short(spec, key, kept)
-        merged[short] = _merge_histograms(merged[short], data) if short in merged else data
     family = HistogramMetricFamily(spec.name, spec.help, labels=kept)
-    for labels, data in sorted(merged.items()):
+    for shown, data in sorted(_project(values, kept, _merge_histograms).items()):
         if len(data.counts) != len(data.bounds) + 1:
-            log.warning("histogram_malformed", metric=spec.name, labels=labels)
+            log.warning("histogram_malformed", metric=spec.name, labels=shown)
             continue
-        family.add_metric(list(labels), _cumulative_buckets(data), data.total)
+        family.add_metric(list(shown), _cumulative_buckets(data), data.total)
     return family
 
 
@@ -113,32 +99,28 @@ def _cumulative_buckets(data: HistogramData) -> list[tuple[str, float]]:
     return buckets
 
 
-def every(names: Iterable[str], counts: Mapping[str, int]) -> dict[Key, float]:
-    """Every name in a closed set (0 when absent), plus any value the API added since."""
-    values: dict[Key, float] = {(name,): 0.0 for name in names}
-    values.update({(name,): float(count) for name, count in counts.items()})
+def every(
+    spec: MetricSpec, label: str, names: Iterable[str], counts: Mapping[str, int]
+) -> dict[Labels, float]:
+    """Every name in a closed set (0 when absent), plus any value the API added since, under ``label``."""
+    values: dict[Labels, float] = {series(spec, **{label: name}): 0.0 for name in names}
+    values.update({series(spec, **{label: name}): float(count) for name, count in counts.items()})
     return values
 
 
-def every_open_state(groups: Mapping[K, int]) -> dict[Key, float]:
-    """Each open state for every group (the key minus its leading state) that has any item."""
-    seen = {key[1:] for key in groups}
-    values: dict[Key, float] = {(state, *rest): 0.0 for rest in seen for state in OPEN_STATES}
+def every_open_state(groups: Mapping[Labels, int]) -> dict[Labels, float]:
+    """Each open state for every group (its labels but ``state``) that has any item, 0 where it has none."""
+    seen = {key.replace(state="") for key in groups}
+    values = {rest.replace(state=state): 0.0 for rest in seen for state in OPEN_STATES}
     values.update({key: float(count) for key, count in groups.items()})
     return values
 
 
-def floats(values: Mapping[K, float]) -> dict[K, float]:
+def floats(values: Mapping[Labels, float]) -> dict[Labels, float]:
     """Make every value a float (counts arrive as ints)."""
     return {key: float(value) for key, value in values.items()}
 
 
-def keyed(values: Mapping[K, V]) -> dict[Key, V]:
-    """Widen a mapping keyed by fixed-length label tuples to any length (Mapping keys are invariant)."""
-    keyed: dict[Key, V] = dict(values.items())
-    return keyed
-
-
-def by_one(values: Mapping[str, float]) -> dict[Key, float]:
-    """Key each value by a one-label tuple."""
-    return {(name,): float(value) for name, value in values.items()}
+def by_label(spec: MetricSpec, label: str, values: Mapping[str, float]) -> dict[Labels, float]:
+    """Key each value by a record of one label, ``label``, of ``spec``."""
+    return {series(spec, **{label: name}): float(value) for name, value in values.items()}

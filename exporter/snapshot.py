@@ -1,13 +1,13 @@
 """The immutable result of one poll, and the store that hands the latest one to scrapes.
 
 The poller builds a new ``Snapshot`` each cycle (a failed source carries its last good
-part over unchanged): every source's result by name in ``results``, and the parts the
-built-in sources publish as typed fields; the collector renders whatever ``SnapshotStore.latest`` holds. A
-scrape reads the store once, so it always sees one consistent poll.
+result over unchanged): every source's result by name in ``results``, whatever its type;
+the collector renders whatever ``SnapshotStore.latest`` holds. A scrape reads the store
+once, so it always sees one consistent poll.
 
-Label values in a snapshot are final: tenants, queues and types are already filtered and
-folded into ``__other__``, and a dropped label dimension has the value ``""`` in every key
-(the collector leaves the labels named in ``dropped_labels`` out of the exposition).
+Label values in a snapshot are filtered, capped and folded into ``__other__``; the labels
+named in ``dropped_labels`` are still there, rendering.py takes them out (and merges the
+series they alone told apart).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-    from exporter.labels import Key
 
 T = TypeVar("T")
 
@@ -64,62 +62,20 @@ class TenantInfo:
 
 
 @dataclass(frozen=True)
-class Counts:
-    """Totals from ``lod=count`` queries."""
-
-    by_state: Mapping[str, int]
-    completed_by_result: Mapping[str, int]
-    open_by_queue: Mapping[str, int] = field(default_factory=dict)  # tasks only
-
-
-@dataclass(frozen=True)
-class OpenTasks:
-    """Breakdown of the tasks not yet completed, from one full walk of the listing."""
-
-    by_group: Mapping[Key, int]  # series of catalogue.OPEN_TASKS (labels.series)
-    oldest: Mapping[Key, float]  # of TASK_OLDEST -> unix seconds
-    blocked: Mapping[Key, int]  # of TASKS_BLOCKED
-    cancel_requested: Mapping[str, int]  # queue
-    reassigned: Mapping[str, int]  # queue
-
-
-@dataclass(frozen=True)
-class OpenActivities:
-    """Breakdown of the activities not yet completed."""
-
-    by_group: Mapping[Key, int]  # series of catalogue.OPEN_ACTIVITIES
-
-
-@dataclass(frozen=True)
-class Completions:
-    """Cumulative completion counters and histograms since the exporter started."""
-
-    tasks: Mapping[Key, int]  # series of catalogue.TASKS_COMPLETED (labels.series)
-    task_duration: Mapping[Key, HistogramData]  # of TASK_DURATION
-    task_queue_wait: Mapping[Key, HistogramData]  # of TASK_QUEUE_WAIT
-    activities: Mapping[Key, int]  # of ACTIVITIES_COMPLETED
-    activity_duration: Mapping[Key, HistogramData]  # of ACTIVITY_DURATION
-    watermarks: Mapping[str, float]  # "tasks" / "activities" -> completedAt counted up to
-
-
-@dataclass(frozen=True)
 class Snapshot:
     """Everything /metrics shows about the API, as of one poll."""
 
     taken_at: float
     sources: Mapping[str, SourceStatus]
-    task_counts: Counts | None = None  # None until the source first succeeds
-    activity_counts: Counts | None = None
-    open_tasks: OpenTasks | None = None
-    open_activities: OpenActivities | None = None
-    completions: Completions | None = None
     tenants: Mapping[str, TenantInfo] = field(default_factory=dict)
     tenants_folded: int = 0
     label_values_folded: Mapping[str, int] = field(default_factory=dict)  # label -> distinct values folded
     items_skipped: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (source, reason), cumulative
     dropped_labels: frozenset[str] = frozenset()
     poll_interval_seconds: float = 0.0  # also how long a new counter series is held at 0 (zerofirst.py)
-    results: Mapping[str, object] = field(default_factory=dict)  # every source's last good result, by name
+    # Every source's last good result by source name (absent until its first success); each
+    # source's module defines its result's type, and its families read it with ``result``.
+    results: Mapping[str, object] = field(default_factory=dict)
 
     def result(self, source: str, kind: type[T]) -> T | None:
         """Return ``source``'s last good result if it is a ``kind`` (None before its first success)."""

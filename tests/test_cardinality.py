@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client.samples import Sample
 
+from exporter import catalogue
 from exporter.cardinality import Labeler, StickyCap, TenantFilter, own_label
 from exporter.config import MetricsSettings
+from exporter.families import FAMILIES
+from exporter.labels import series
 from exporter.models import Tenant
+from exporter.rendering import simple
+from exporter.snapshot import Snapshot, SourceStatus
 from exporter.vocabulary import OTHER, UNKNOWN
 
 ACME = Tenant(id="42", name="Acme GmbH", locator="/1/7/42/", parent_id="7")
@@ -127,23 +133,49 @@ class TestLabeler:
         assert labeler.tenant(Tenant(id="")) == UNKNOWN
 
     def test_task_type_and_priority_are_opt_in(self) -> None:
-        """By default the two dimensions that multiply every tenant's series are dropped."""
-        labeler = Labeler(MetricsSettings())
-        labeler.start_poll({})
-        assert labeler.value("task_type", "WinScan") == ""
-        assert labeler.value("priority", "high") == ""
-        assert labeler.value("activity_type", "Validate") == "Validate"
+        """By default the two dimensions that multiply every tenant's series are dropped from every family."""
+        dropped = frozenset(MetricsSettings().drop_labels)
+        assert dropped == {"task_type", "priority"}
+        spec = catalogue.OPEN_TASKS
+        values = {
+            series(spec, state="enqueued", queue="q", tenant_id="42", task_type=kind, priority=priority): 1.0
+            for kind in ("WinScan", "TpScan")
+            for priority in ("high", "low")
+        }
+        family = simple(spec, values, dropped)
+        assert family.samples == [
+            Sample(spec.name, {"state": "enqueued", "queue": "q", "tenant_id": "42"}, 4.0)
+        ]
 
-    def test_dropped_labels_read_empty(self) -> None:
-        """A dropped dimension has the value "" and does not fold."""
-        labeler = Labeler(MetricsSettings(drop_labels=["tenant_id", "priority"], max_queues=1))
+    def test_dropped_labels_fold_nothing_on_show(self) -> None:
+        """A dropped label is still capped (memory stays bounded) but shows no folding: it has no series."""
+        labeler = Labeler(MetricsSettings(drop_labels=["tenant_id", "priority"], max_queues=1, max_tenants=1))
         labeler.start_poll({})
-        assert labeler.tenant(ACME) == ""
-        assert labeler.value("priority", "high") == ""
+        assert labeler.value("priority", "high") == "high"
         assert labeler.value("queue", "backup") == "backup"
         assert labeler.value("queue", "replication") == OTHER
-        assert labeler.tenants == {}
-        assert labeler.folded == {"tenant_id": 0, "queue": 1, "task_type": 0, "activity_type": 0}
+        assert (labeler.tenant(ACME), labeler.tenant(TEST)) == ("42", OTHER)
+        snapshot = Snapshot(
+            taken_at=1.0,
+            sources={
+                "open_tasks": SourceStatus("open_tasks", ok=True, duration_seconds=0.1, last_success=1.0)
+            },
+            tenants_folded=labeler.folded["tenant_id"],
+            label_values_folded=dict(labeler.folded),
+            dropped_labels=frozenset({"tenant_id", "priority"}),
+        )
+        shown = {
+            (sample.name, tuple(sample.labels.values())): sample.value
+            for spec, build in FAMILIES
+            if spec in {catalogue.TENANTS_FOLDED, catalogue.LABEL_VALUES_FOLDED}
+            for sample in build(snapshot).samples
+        }
+        assert shown == {
+            ("acronis_exporter_tenants_folded", ()): 0.0,
+            ("acronis_exporter_label_values_folded", ("queue",)): 1.0,
+            ("acronis_exporter_label_values_folded", ("task_type",)): 0.0,
+            ("acronis_exporter_label_values_folded", ("activity_type",)): 0.0,
+        }
 
     def test_task_and_activity_types_are_capped_separately(self) -> None:
         """Task types and activity types each have max_task_types slots."""

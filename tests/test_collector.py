@@ -7,18 +7,21 @@ import dataclasses
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.catalogue import DURATION_BUCKETS
+from exporter.catalogue import DURATION_BUCKETS, TASK_DURATION
 from exporter.collector import TaskManagerCollector
 from exporter.families import FOLDED_TENANT_NAME, UNKNOWN_TENANT_NAME
+from exporter.grouping import Completions
+from exporter.labels import series
 from exporter.snapshot import (
     HistogramData,
     Snapshot,
     SnapshotStore,
     SourceStatus,
 )
+from exporter.sources.open_tasks import OpenTasks
 from exporter.vocabulary import OPEN_STATES, TASK_STATES
 from tests.support.golden import assert_golden
-from tests.support.snapshots import T, hand_built_snapshot, source_statuses
+from tests.support.snapshots import T, hand_built_snapshot, open_task, source_statuses, with_result
 
 
 def render(snapshot: Snapshot) -> str:
@@ -117,15 +120,16 @@ class TestDroppedLabels:
     def test_series_that_become_equal_are_summed(self) -> None:
         """Keys differing only in a dropped label merge into one series holding their sum."""
         base = hand_built_snapshot()
-        assert base.open_tasks is not None
-        open_tasks = dataclasses.replace(
-            base.open_tasks,
+        open_tasks = base.result("open_tasks", OpenTasks)
+        assert open_tasks is not None
+        merging = dataclasses.replace(
+            open_tasks,
             by_group={
-                ("enqueued", "backup", "t1", "TpScan", ""): 2,
-                ("enqueued", "backup", "t1", "WinScan", ""): 5,
+                open_task("enqueued", "backup", "t1", task_type="TpScan"): 2,
+                open_task("enqueued", "backup", "t1", task_type="WinScan"): 5,
             },
         )
-        values = samples(dataclasses.replace(base, open_tasks=open_tasks))
+        values = samples(with_result(base, "open_tasks", merging))
         labels = frozenset({("state", "enqueued"), ("queue", "backup"), ("tenant_id", "t1")})
         assert values[("acronis_open_tasks", labels)] == 7
 
@@ -174,20 +178,21 @@ class TestRobustness:
     def test_malformed_histogram_is_skipped_and_the_rest_renders(self) -> None:
         """A histogram whose counts do not fit its bounds is left out; other series still render."""
         base = hand_built_snapshot()
-        assert base.completions is not None
+        completions = base.result("completed_tasks", Completions)
+        assert completions is not None
         broken = dataclasses.replace(
-            base.completions,
+            completions,
             task_duration={
-                ("backup", "ok"): HistogramData((1.0, 2.0), (1,), 1.0),
-                ("scan", "ok"): HistogramData((1.0,), (1, 1), 3.0),
+                series(TASK_DURATION, queue="backup", result_code="ok"): HistogramData((1.0, 2.0), (1,), 1.0),
+                series(TASK_DURATION, queue="scan", result_code="ok"): HistogramData((1.0,), (1, 1), 3.0),
             },
         )
-        values = samples(dataclasses.replace(base, completions=broken))
-        series = frozenset({("queue", "scan"), ("result_code", "ok")})
-        assert values[("acronis_task_duration_seconds_count", series)] == 2
+        values = samples(with_result(base, "completed_tasks", broken))
+        scan_ok = frozenset({("queue", "scan"), ("result_code", "ok")})
+        assert values[("acronis_task_duration_seconds_count", scan_ok)] == 2
         assert (
             "acronis_task_duration_seconds_count",
-            series - {("queue", "scan")} | {("queue", "backup")},
+            scan_ok - {("queue", "scan")} | {("queue", "backup")},
         ) not in values
         assert values[("acronis_up", frozenset())] == 1
 

@@ -3,28 +3,37 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import HttpUrl, SecretStr
 from structlog.testing import capture_logs
 
 from exporter.app import build
+from exporter.collector import TaskManagerCollector
 from exporter.config import ApiSettings, MetricsSettings, PollSettings, Settings
+from exporter.grouping import Completions
+from exporter.snapshot import SnapshotStore
+from exporter.sources.counts import Counts
+from exporter.sources.open_activities import OpenActivities
+from exporter.sources.open_tasks import OpenTasks
 from exporter.vocabulary import OTHER, RESULT_CODES, TASK_STATES
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-    from prometheus_client import CollectorRegistry
+    from collections.abc import Callable, Iterator, Mapping
 
     from exporter.app import Exporter
     from exporter.client import TaskManagerClient
+    from exporter.labels import Labels
     from exporter.poller import Poller
-    from exporter.snapshot import Snapshot, SnapshotStore
+    from exporter.snapshot import Snapshot
     from simulator import ManualClock, RunningSimulator
 
+T = TypeVar("T")
+V = TypeVar("V")
 STEP = 30.0  # simulated seconds between polls
 OVERLAP = 120.0
 # A workload that changes every poll but keeps each poll to a handful of requests.
@@ -137,6 +146,58 @@ def activities_truth(rig: Rig) -> Counter[tuple[str, ...]]:
     )
 
 
+def result(snapshot: Snapshot, source: str, kind: type[T]) -> T:
+    """Return ``source``'s last good result from the snapshot (it must have one)."""
+    value = snapshot.result(source, kind)
+    assert value is not None, f"{source} has no {kind.__name__} result"
+    return value
+
+
+def task_counts(snapshot: Snapshot) -> Counts:
+    """Return the task_counts source's result."""
+    return result(snapshot, "task_counts", Counts)
+
+
+def activity_counts(snapshot: Snapshot) -> Counts:
+    """Return the activity_counts source's result."""
+    return result(snapshot, "activity_counts", Counts)
+
+
+def open_tasks(snapshot: Snapshot) -> OpenTasks:
+    """Return the open_tasks source's result."""
+    return result(snapshot, "open_tasks", OpenTasks)
+
+
+def open_activities(snapshot: Snapshot) -> OpenActivities:
+    """Return the open_activities source's result."""
+    return result(snapshot, "open_activities", OpenActivities)
+
+
+def completions(snapshot: Snapshot) -> Completions:
+    """Return the completed_tasks source's result (the task side of the totals is its own)."""
+    return result(snapshot, "completed_tasks", Completions)
+
+
+def activity_completions(snapshot: Snapshot) -> Completions:
+    """Return the completed_activities source's result (the activity side of the totals is its own)."""
+    return result(snapshot, "completed_activities", Completions)
+
+
+def by_names(values: Mapping[Labels, V], *names: str) -> dict[tuple[str, ...], V]:
+    """Key each series by the values of ``names``, in that order, as the simulator's truth keys them."""
+    return {key.pick(names): value for key, value in values.items()}
+
+
+def task_totals(done: Completions) -> dict[tuple[str, ...], int]:
+    """Key the task counter's series as ``completions_truth`` does."""
+    return by_names(done.tasks, "tenant_id", "queue", "task_type", "result_code")
+
+
+def activity_totals(done: Completions) -> dict[tuple[str, ...], int]:
+    """Key the activity counter's series as ``activities_truth`` does."""
+    return by_names(done.activities, "tenant_id", "activity_type", "result_code")
+
+
 def nonzero(counts: Any) -> dict[Any, int]:  # noqa: ANN401  any mapping of counts
     """Drop zero entries, which the snapshot keeps for series that should exist."""
     return {key: value for key, value in counts.items() if value}
@@ -150,15 +211,13 @@ class TestGroundTruth:
         rig.first()
         for _ in range(3):
             snapshot = rig.cycle()
-        assert snapshot.task_counts is not None
-        assert snapshot.activity_counts is not None
-        assert dict(snapshot.task_counts.by_state) == rig.sim.truth.counts_by_state("tasks")
-        assert dict(snapshot.activity_counts.by_state) == rig.sim.truth.counts_by_state("activities")
-        assert set(snapshot.task_counts.completed_by_result) == set(RESULT_CODES)
+        assert dict(task_counts(snapshot).by_state) == rig.sim.truth.counts_by_state("tasks")
+        assert dict(activity_counts(snapshot).by_state) == rig.sim.truth.counts_by_state("activities")
+        assert set(task_counts(snapshot).completed_by_result) == set(RESULT_CODES)
         completed = rig.sim.truth.counts_by_state("tasks")["completed"]
-        assert sum(snapshot.task_counts.completed_by_result.values()) == completed
+        assert sum(task_counts(snapshot).completed_by_result.values()) == completed
         open_by_queue = Counter(item.queue for item in rig.sim.truth.open_items("tasks"))
-        assert nonzero(snapshot.task_counts.open_by_queue) == dict(open_by_queue)
+        assert nonzero(task_counts(snapshot).open_by_queue) == dict(open_by_queue)
 
     def test_open_work_equals_the_simulator(self, rig: Rig) -> None:
         """Open groups, oldest, blocked, cancel-requested and reassigned match the open items."""
@@ -166,26 +225,25 @@ class TestGroundTruth:
         for _ in range(3):
             snapshot = rig.cycle()
         items = rig.sim.truth.open_items("tasks")
-        open_tasks = snapshot.open_tasks
-        assert open_tasks is not None
+        walked = open_tasks(snapshot)
         groups = Counter((i.state, i.queue, i.tenant_id, i.type, i.priority) for i in items)
-        assert dict(open_tasks.by_group) == dict(groups)
+        assert by_names(walked.by_group, "state", "queue", "tenant_id", "task_type", "priority") == dict(
+            groups
+        )
         oldest: dict[tuple[str, str], float] = {}
         for item in items:
             since = item.started_at if item.state == "started" else item.enqueued_at
             assert since is not None
             oldest[item.state, item.queue] = min(since, oldest.get((item.state, item.queue), since))
-        assert open_tasks.oldest == pytest.approx(oldest)
-        assert dict(open_tasks.blocked) == dict(
+        assert by_names(walked.oldest, "state", "queue") == pytest.approx(oldest)
+        assert by_names(walked.blocked, "queue", "tenant_id") == dict(
             Counter((i.queue, i.tenant_id) for i in items if i.has_blockers)
         )
-        assert nonzero(open_tasks.cancel_requested) == dict(
-            Counter(i.queue for i in items if i.cancel_requested)
-        )
-        assert nonzero(open_tasks.reassigned) == dict(Counter(i.queue for i in items if i.assign_count > 1))
+        assert nonzero(walked.cancel_requested) == dict(Counter(i.queue for i in items if i.cancel_requested))
+        assert nonzero(walked.reassigned) == dict(Counter(i.queue for i in items if i.assign_count > 1))
         activities = Counter((i.state, i.tenant_id, i.type) for i in rig.sim.truth.open_items("activities"))
-        assert snapshot.open_activities is not None
-        assert dict(snapshot.open_activities.by_group) == dict(activities)
+        open_groups = open_activities(snapshot).by_group
+        assert by_names(open_groups, "state", "tenant_id", "activity_type") == dict(activities)
 
     def test_tenants_carry_names_locators_and_parents(self, rig: Rig) -> None:
         """Every tenant seen is described as the simulator knows it."""
@@ -219,8 +277,7 @@ class TestCompletions:
     def test_counters_equal_ground_truth_after_fifty_cycles_with_late_writes(self, rig: Rig) -> None:
         """Fifty overlapping windows with late writes count every completion exactly once."""
         first = rig.first()
-        assert first.completions is not None
-        assert sum(first.completions.tasks.values()) == 0
+        assert sum(completions(first).tasks.values()) == 0
         for _ in range(50):
             snapshot = rig.cycle()
         late = [
@@ -229,33 +286,32 @@ class TestCompletions:
             if c.written_at > c.completed_at + 1
         ]
         assert late, "the workload must include late writes for this test to mean anything"
-        assert snapshot.completions is not None
-        assert dict(snapshot.completions.tasks) == dict(completions_truth(rig))
-        assert dict(snapshot.completions.activities) == dict(activities_truth(rig))
+        assert task_totals(completions(snapshot)) == dict(completions_truth(rig))
+        assert activity_totals(activity_completions(snapshot)) == dict(activities_truth(rig))
 
     def test_histogram_counts_equal_the_counters(self, rig: Rig) -> None:
         """Every counted completion with a start time is observed once in the duration histograms."""
         rig.first()
         for _ in range(8):
             snapshot = rig.cycle()
-        completions = snapshot.completions
-        assert completions is not None
+        tasks, activities = completions(snapshot), activity_completions(snapshot)
         truth = rig.sim.truth.completions("tasks", written_after=rig.started_at)
         started = Counter((c.queue, c.result_code) for c in truth if c.started_at is not None)
-        assert {key: h.count for key, h in completions.task_duration.items()} == dict(started)
+        durations = {key: h.count for key, h in tasks.task_duration.items()}
+        assert by_names(durations, "queue", "result_code") == dict(started)
         waited = Counter((c.queue,) for c in truth if c.started_at is not None)
-        assert {key: h.count for key, h in completions.task_queue_wait.items()} == dict(waited)
-        activities = rig.sim.truth.completions("activities", written_after=rig.started_at)
-        ran = Counter((c.result_code,) for c in activities if c.started_at is not None)
-        assert {key: h.count for key, h in completions.activity_duration.items()} == dict(ran)
+        assert by_names({key: h.count for key, h in tasks.task_queue_wait.items()}, "queue") == dict(waited)
+        done = rig.sim.truth.completions("activities", written_after=rig.started_at)
+        ran = Counter((c.result_code,) for c in done if c.started_at is not None)
+        ran_for = {key: h.count for key, h in activities.activity_duration.items()}
+        assert by_names(ran_for, "result_code") == dict(ran)
 
     def test_watermark_follows_the_api_clock(self, rig: Rig) -> None:
         """W is the newest completedAt the API reported, never the exporter's own time."""
         rig.first()
         snapshot = rig.cycle()
-        assert snapshot.completions is not None
         newest = max(c.completed_at for c in rig.sim.truth.completions("tasks"))
-        assert snapshot.completions.watermarks["tasks"] == pytest.approx(newest, abs=1e-6)
+        assert completions(snapshot).watermarks["tasks"] == pytest.approx(newest, abs=1e-6)
 
 
 class TestFailures:
@@ -278,18 +334,18 @@ class TestFailures:
             assert rig.counter("acronis_exporter_refreshes_total", source=name) == 2
         assert after.sources["task_counts"].last_success == rig.clock.now()
         assert not after.up
-        assert after.activity_counts == before.activity_counts
-        assert after.open_activities == before.open_activities
-        assert after.completions is not None
-        assert before.completions is not None
-        assert after.completions.activities == before.completions.activities
-        assert after.completions.watermarks["activities"] == before.completions.watermarks["activities"]
+        assert activity_counts(after) == activity_counts(before)
+        assert open_activities(after) == open_activities(before)
+        assert activity_completions(after).activities == activity_completions(before).activities
+        assert (
+            activity_completions(after).watermarks["activities"]
+            == activity_completions(before).watermarks["activities"]
+        )
         warnings = sorted((e["source"], e["reason"]) for e in logs if e["event"] == "source_refresh_failed")
         assert warnings == sorted((name, "http_5xx") for name in activity_sources)
         recovered = rig.cycle()
         assert recovered.up
-        assert recovered.completions is not None
-        assert dict(recovered.completions.activities) == dict(activities_truth(rig))
+        assert activity_totals(activity_completions(recovered)) == dict(activities_truth(rig))
 
     def test_a_refusing_api_fails_every_source_after_one_request(
         self, rig_factory: Callable[..., Rig]
@@ -330,10 +386,9 @@ class TestFailures:
             broken = rig.poller.poll_once()
             rig.sim.faults.clear()
             assert broken.sources["completed_tasks"].error_reason == "pagination"
-            assert broken.completions == good.completions
+            assert completions(broken) == completions(good)
         recovered = rig.cycle()
-        assert recovered.completions is not None
-        assert dict(recovered.completions.tasks) == dict(completions_truth(rig))
+        assert task_totals(completions(recovered)) == dict(completions_truth(rig))
 
     def test_corrupt_items_are_skipped_counted_and_recovered(self, rig_factory: Callable[..., Rig]) -> None:
         """Items broken for three polls are skipped and counted as such, then counted once readable."""
@@ -348,8 +403,7 @@ class TestFailures:
         assert corrupted.items_skipped["completed_tasks", "null_field"] > 0
         assert corrupted.items_skipped["open_tasks", "null_field"] == 9
         healed = rig.cycle()
-        assert healed.completions is not None
-        assert dict(healed.completions.tasks) == dict(completions_truth(rig))
+        assert task_totals(completions(healed)) == dict(completions_truth(rig))
 
     def test_unknown_enums_are_skipped_with_their_reason(self, rig_factory: Callable[..., Rig]) -> None:
         """Items with a state or result code outside the enums are skipped as unknown_enum."""
@@ -359,8 +413,7 @@ class TestFailures:
         snapshot = rig.cycle()
         assert {reason for _, reason in snapshot.items_skipped} == {"unknown_enum"}
         healed = rig.cycle()
-        assert healed.completions is not None
-        assert dict(healed.completions.tasks) == dict(completions_truth(rig))
+        assert task_totals(completions(healed)) == dict(completions_truth(rig))
 
 
 class TestCardinality:
@@ -370,21 +423,18 @@ class TestCardinality:
         """With a cap of three tenants, the same three keep their series on every poll."""
         rig = rig_factory(metrics={"max_tenants": 3})
         first = rig.first()
-        assert first.open_tasks is not None
-        kept = {key[2] for key in first.open_tasks.by_group} - {OTHER}
+        kept = {key["tenant_id"] for key in open_tasks(first).by_group} - {OTHER}
         assert len(kept) == 3
         assert first.tenants_folded > 0
         assert set(first.tenants) == kept
         for _ in range(6):
             snapshot = rig.cycle()
-            assert snapshot.completions is not None
-            labels = {key[0] for key in snapshot.completions.tasks} | {
-                key[0] for key in snapshot.completions.activities
+            labels = {key["tenant_id"] for key in completions(snapshot).tasks} | {
+                key["tenant_id"] for key in activity_completions(snapshot).activities
             }
             assert labels <= kept | {OTHER}
             assert set(snapshot.tenants) == kept
-        assert snapshot.completions is not None
-        assert sum(snapshot.completions.tasks.values()) == sum(completions_truth(rig).values())
+        assert sum(completions(snapshot).tasks.values()) == sum(completions_truth(rig).values())
 
     def test_the_largest_tenants_win_the_slots_on_the_first_poll(
         self, rig_factory: Callable[..., Rig]
@@ -401,8 +451,7 @@ class TestCardinality:
         """Only capped queues get their own open count and series; the rest fold."""
         rig = rig_factory(metrics={"max_queues": 2})
         snapshot = rig.first()
-        assert snapshot.task_counts is not None
-        assert len(snapshot.task_counts.open_by_queue) <= 2
+        assert len(task_counts(snapshot).open_by_queue) <= 2
         assert snapshot.label_values_folded["queue"] > 0
 
     def test_denied_tenants_are_left_out_of_tenant_families(self, rig_factory: Callable[..., Rig]) -> None:
@@ -411,20 +460,33 @@ class TestCardinality:
         busiest = Counter(i.tenant_id for i in probe.sim.truth.open_items("tasks")).most_common(1)[0][0]
         rig = rig_factory(metrics={"tenant_deny": [busiest], "max_tenants": 2})
         snapshot = rig.first()
-        assert snapshot.open_tasks is not None
-        assert busiest not in {key[2] for key in snapshot.open_tasks.by_group}
+        assert busiest not in {key["tenant_id"] for key in open_tasks(snapshot).by_group}
         assert busiest not in snapshot.tenants
         assert len(snapshot.tenants) == 2  # the denied tenant took no slot
 
-    def test_dropped_labels_read_empty(self, rig_factory: Callable[..., Rig]) -> None:
-        """drop_labels aggregates a dimension away: every key holds "" there."""
+    def test_dropped_labels_are_aggregated_away(self, rig_factory: Callable[..., Rig]) -> None:
+        """drop_labels removes a dimension from the exposition; the series it told apart are summed."""
         rig = rig_factory(metrics={"drop_labels": ["tenant_id", "priority"]})
         rig.first()
         snapshot = rig.cycle()
-        assert snapshot.open_tasks is not None
-        assert {(key[2], key[4]) for key in snapshot.open_tasks.by_group} == {("", "")}
-        assert snapshot.tenants == {}
         assert snapshot.dropped_labels == frozenset({"tenant_id", "priority"})
+        registry = CollectorRegistry()
+        registry.register(TaskManagerCollector(SnapshotStore(initial=snapshot)))
+        rendered = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(generate_latest(registry).decode())
+            for sample in family.samples
+        }
+        labels = {name for _, pairs in rendered for name, _ in pairs}
+        assert not labels & {"tenant_id", "priority"}
+        assert "acronis_tenant_info" not in {name for name, _ in rendered}
+        truth = Counter((i.state, i.queue, i.type) for i in rig.sim.truth.open_items("tasks"))
+        shown = {
+            (dict(pairs)["state"], dict(pairs)["queue"], dict(pairs)["task_type"]): value
+            for (name, pairs), value in rendered.items()
+            if name == "acronis_open_tasks" and value
+        }
+        assert shown == dict(truth)
 
 
 class TestSettings:
@@ -441,15 +503,13 @@ class TestSettings:
         """Queues named in settings are counted whether or not they have open work."""
         rig = rig_factory(poll={"queues": ["backup", "no-such-queue"]})
         snapshot = rig.first()
-        assert snapshot.task_counts is not None
-        assert set(snapshot.task_counts.open_by_queue) == {"backup", "no-such-queue"}
-        assert snapshot.task_counts.open_by_queue["no-such-queue"] == 0
+        assert set(task_counts(snapshot).open_by_queue) == {"backup", "no-such-queue"}
+        assert task_counts(snapshot).open_by_queue["no-such-queue"] == 0
 
     def test_state_counts_cover_every_state(self, rig: Rig) -> None:
         """All five states are counted, zeros included."""
         snapshot = rig.first()
-        assert snapshot.task_counts is not None
-        assert tuple(snapshot.task_counts.by_state) == TASK_STATES
+        assert tuple(task_counts(snapshot).by_state) == TASK_STATES
 
 
 class TestLoop:

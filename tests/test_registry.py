@@ -6,7 +6,7 @@ import pytest
 
 from exporter import catalogue
 from exporter.families import FAMILIES
-from exporter.labels import named, series
+from exporter.labels import Labels, series
 from exporter.sources import REGISTRY
 
 
@@ -39,7 +39,9 @@ class TestSeries:
     def test_a_key_follows_the_spec_whatever_order_the_names_come_in(self) -> None:
         """Values given by name land under their label, and read back by name."""
         key = series(catalogue.TASKS_BLOCKED, tenant_id="t1", queue="backup")
-        assert named(catalogue.TASKS_BLOCKED, key) == {"queue": "backup", "tenant_id": "t1"}
+        assert dict(key) == {"queue": "backup", "tenant_id": "t1"}
+        assert (key["queue"], key["tenant_id"]) == ("backup", "t1")
+        assert list(key) == list(catalogue.TASKS_BLOCKED.labels)
 
     @pytest.mark.parametrize(
         "values",
@@ -55,7 +57,23 @@ class TestSeries:
         with pytest.raises(ValueError, match="acronis_tasks_blocked"):
             series(catalogue.TASKS_BLOCKED, **values)
 
-    def test_a_key_of_the_wrong_length_cannot_be_read(self) -> None:
-        """Rendering a key that does not fit its family fails instead of shifting labels."""
-        with pytest.raises(ValueError, match="zip"):
-            named(catalogue.TASKS_BLOCKED, ("backup",))
+    def test_keys_are_equal_by_label_names_and_values(self) -> None:
+        """Equal labels make one dict key whatever order they were given in; a label it lacks raises."""
+        first = series(catalogue.TASKS_BLOCKED, queue="backup", tenant_id="t1")
+        again = series(catalogue.TASKS_BLOCKED, tenant_id="t1", queue="backup")
+        assert {first: 1, again: 2} == {first: 2}
+        assert first != series(catalogue.TASKS_BLOCKED, queue="backup", tenant_id="t2")
+        with pytest.raises(KeyError):
+            first["state"]
+
+    def test_a_key_changes_only_labels_it_has(self) -> None:
+        """``replace`` keeps the other labels and refuses one the key does not carry."""
+        key = series(catalogue.TASK_OLDEST, state="enqueued", queue="backup")
+        assert dict(key.replace(state="started")) == {"state": "started", "queue": "backup"}
+        with pytest.raises(ValueError, match="tenant_id"):
+            key.replace(tenant_id="t1")
+
+    def test_a_record_must_fit_its_names(self) -> None:
+        """A record with more values than names cannot be made, so no label shifts."""
+        with pytest.raises(ValueError, match="do not fit"):
+            Labels(("queue",), ("backup", "t1"))

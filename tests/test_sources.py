@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from exporter.client import Resource
-    from exporter.snapshot import Counts
     from exporter.sources import CountKey, Params
+    from exporter.sources.counts import Counts
     from simulator import ManualClock, RunningSimulator
     from simulator.requestlog import RequestRecord
 

@@ -7,6 +7,7 @@ import dataclasses
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.exposition import Exposition, self_registry
+from exporter.grouping import Completions
 from exporter.snapshot import SnapshotStore, TenantInfo
 from tests.support.snapshots import hand_built_snapshot
 
@@ -38,8 +39,9 @@ class TestZeroFirst:
         assert set(values(exposition.data().decode(), COMPLETED).values()) == {0.0}
         store.publish(dataclasses.replace(first, taken_at=1060.0))
         released = values(exposition.data().decode(), COMPLETED)
-        assert first.completions is not None
-        assert sum(released.values()) == sum(first.completions.tasks.values())
+        completions = first.result("completed_tasks", Completions)
+        assert completions is not None
+        assert sum(released.values()) == sum(completions.tasks.values())
 
 
 class TestRenderIsolation:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
     from prometheus_client.metrics_core import Metric
 
@@ -94,7 +94,6 @@ class Source:
     activities: ClassVar[bool] = False  # polled only with --poll.activities
     after: ClassVar[str | None] = None  # an independent source whose fold ``follow_up`` needs
     families: ClassVar[tuple[Family, ...]] = ()  # what it renders, even while not polled
-    snapshot_field: ClassVar[str | None] = None  # the typed Snapshot field its result also goes to
 
     def __init__(self, settings: Settings, shared: Shared) -> None:
         self.settings = settings
@@ -116,11 +115,11 @@ class Source:
         """Fold every reply into the source's result (on the poller's thread: labels are chosen here)."""
         raise NotImplementedError
 
-    def publish(self, result: object, parts: dict[str, object]) -> None:
-        """Put the last good ``result`` into the snapshot's typed field ``snapshot_field``, if it has one.
 
-        Every result is in ``Snapshot.results`` under the source's name in any case: a new
-        source's families read it there (``Snapshot.result``) and need no field of their own.
-        """
-        if self.snapshot_field is not None:
-            parts[self.snapshot_field] = result
+def merge_open_work(parts: Iterable[OpenWork]) -> OpenWork:
+    """Add up the sources' open items per capped label, dropping zeros."""
+    merged: OpenWork = {}
+    for part in parts:
+        for label, counts in part.items():
+            merged.setdefault(label, Counter()).update(counts)
+    return {label: +counts for label, counts in merged.items()}  # unary +: drop the zeros

@@ -14,8 +14,10 @@ from exporter import catalogue, logs
 from exporter.completion_walk import Listing
 from exporter.completions import DATE_RESOLUTION, CompletionTracker, WalkResult
 from exporter.errors import BadPayload
+from exporter.grouping import Completions
+from exporter.labels import series
 from exporter.models import ActivityItem, TaskItem, format_time
-from exporter.rendering import floats, histogram, keyed, simple
+from exporter.rendering import by_label, floats, histogram, simple
 from exporter.snapshot import HistogramData
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import ACTIVITIES, TASKS, Kind
@@ -27,14 +29,16 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from exporter.config import Settings
+    from exporter.labels import Key
     from exporter.pages import Page
-    from exporter.snapshot import Completions, Snapshot
+    from exporter.snapshot import Snapshot
     from exporter.sources.base import Api, Family, Paging, Poll, Shared
-
-    Key = tuple[str, ...]
 
 ItemT = TypeVar("ItemT", TaskItem, ActivityItem)
 NEWEST_PROBE: Final = 20  # newest completions looked at to find a trustworthy W0
+COMPLETED_TASKS: Final = "completed_tasks"
+COMPLETED_ACTIVITIES: Final = "completed_activities"
+WATERMARK_KEYS: Final = {COMPLETED_TASKS: "tasks", COMPLETED_ACTIVITIES: "activities"}  # source -> kind
 
 _log = logs.get_logger(component="sources")
 
@@ -113,43 +117,60 @@ def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: L
         listing.complete = True  # it ended on an empty page (endless cursors), not on the budget
 
 
-def _counter(spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]) -> Family:
+def _counter(
+    source: str, spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, int]]
+) -> Family:
     def build(snapshot: Snapshot) -> Metric:
-        done = snapshot.completions
+        done = snapshot.result(source, Completions)
         return simple(spec, floats(part(done)) if done else {}, snapshot.dropped_labels)
 
     return spec, build
 
 
 def _histogram(
-    spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
+    source: str, spec: catalogue.MetricSpec, part: Callable[[Completions], Mapping[Key, HistogramData]]
 ) -> Family:
     def build(snapshot: Snapshot) -> Metric:
-        done = snapshot.completions
+        done = snapshot.result(source, Completions)
         return histogram(spec, part(done) if done else {}, snapshot.dropped_labels)
 
     return spec, build
 
 
-def _activity_duration(done: Completions) -> Mapping[Key, HistogramData]:
-    """Every result code from the start (a closed vocabulary), 0 until one completes with it."""
+def _activity_duration(snapshot: Snapshot) -> Metric:
+    """Every result code once any completion source has its baseline (a closed vocabulary), 0 until seen."""
+    spec = catalogue.ACTIVITY_DURATION
+    done = snapshot.result(COMPLETED_ACTIVITIES, Completions)
+    if done is None and snapshot.result(COMPLETED_TASKS, Completions) is None:
+        return histogram(spec, {}, snapshot.dropped_labels)
     empty = HistogramData(catalogue.DURATION_BUCKETS, (0,) * (len(catalogue.DURATION_BUCKETS) + 1), 0.0)
-    series: dict[Key, HistogramData] = {(code,): empty for code in RESULT_CODES}
-    series.update(keyed(done.activity_duration))
-    return series
+    values = {series(spec, result_code=code): empty for code in RESULT_CODES}
+    values.update(done.activity_duration if done else {})
+    return histogram(spec, values, snapshot.dropped_labels)
+
+
+def _watermark(snapshot: Snapshot) -> Metric:
+    """Each completion source's own watermark, from its last good result."""
+    marks: dict[str, float] = {}
+    for source, kind in WATERMARK_KEYS.items():
+        done = snapshot.result(source, Completions)
+        if done is not None and kind in done.watermarks:
+            marks[kind] = done.watermarks[kind]
+    return simple(catalogue.WATERMARK, by_label(catalogue.WATERMARK, "kind", marks))
 
 
 class CompletedTasks(Source):
     """Tasks completed since the watermark: counters and duration histograms."""
 
-    name: ClassVar[str] = "completed_tasks"
+    name: ClassVar[str] = COMPLETED_TASKS
     families: ClassVar[tuple[Family, ...]] = (
-        _counter(catalogue.TASKS_COMPLETED, lambda d: keyed(d.tasks)),
-        _histogram(catalogue.TASK_DURATION, lambda d: keyed(d.task_duration)),
-        _histogram(catalogue.TASK_QUEUE_WAIT, lambda d: keyed(d.task_queue_wait)),
+        _counter(COMPLETED_TASKS, catalogue.TASKS_COMPLETED, lambda d: d.tasks),
+        _histogram(COMPLETED_TASKS, catalogue.TASK_DURATION, lambda d: d.task_duration),
+        _histogram(COMPLETED_TASKS, catalogue.TASK_QUEUE_WAIT, lambda d: d.task_queue_wait),
+        (catalogue.WATERMARK, _watermark),
     )
     kind: ClassVar[Kind[Any]] = TASKS
-    watermark_key: ClassVar[str] = "tasks"
+    watermark_key: ClassVar[str] = WATERMARK_KEYS[COMPLETED_TASKS]
 
     def __init__(self, settings: Settings, shared: Shared) -> None:
         super().__init__(settings, shared)
@@ -168,10 +189,10 @@ class CompletedTasks(Source):
             raise TypeError(type(result).__name__)
         self.tracker.commit(result)
         self.shared.totals.add(result.counted, poll.labeler)
-        return Folded(None, result.skipped)
+        return Folded(self._totals(), result.skipped)
 
-    def publish(self, result: object, parts: dict[str, object]) -> None:  # noqa: ARG002  state is the tracker's
-        """Publish the shared totals once any completion source has its baseline."""
+    def _totals(self) -> Completions | None:
+        """Return the shared totals as of now, once any completion source has its baseline (else None)."""
         watermark = self.tracker.watermark if self.tracker.baselined else None
         if watermark is None:
             self.shared.watermarks.pop(self.watermark_key, None)
@@ -179,18 +200,17 @@ class CompletedTasks(Source):
             self.shared.watermarks[self.watermark_key] = watermark
         if self.tracker.baselined:
             self.shared.tracked.add(self.name)
-        if self.shared.tracked:
-            parts["completions"] = self.shared.totals.freeze(self.shared.watermarks)
+        return self.shared.totals.freeze(self.shared.watermarks) if self.shared.tracked else None
 
 
 class CompletedActivities(CompletedTasks):
     """Activities completed since the watermark."""
 
-    name: ClassVar[str] = "completed_activities"
+    name: ClassVar[str] = COMPLETED_ACTIVITIES
     activities: ClassVar[bool] = True
     families: ClassVar[tuple[Family, ...]] = (
-        _counter(catalogue.ACTIVITIES_COMPLETED, lambda d: keyed(d.activities)),
-        _histogram(catalogue.ACTIVITY_DURATION, _activity_duration),
+        _counter(COMPLETED_ACTIVITIES, catalogue.ACTIVITIES_COMPLETED, lambda d: d.activities),
+        (catalogue.ACTIVITY_DURATION, _activity_duration),
     )
     kind: ClassVar[Kind[Any]] = ACTIVITIES
-    watermark_key: ClassVar[str] = "activities"
+    watermark_key: ClassVar[str] = WATERMARK_KEYS[COMPLETED_ACTIVITIES]

@@ -6,11 +6,12 @@ queues the open-task walk labelled (so this source runs ``after`` open_tasks).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from exporter import catalogue
+from exporter.labels import series
 from exporter.rendering import every, simple
-from exporter.snapshot import Counts
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import OPEN_FILTER, sendable
 from exporter.vocabulary import OPEN_STATES, OTHER, RESULT_CODES, TASK_STATES, UNKNOWN
@@ -25,6 +26,17 @@ if TYPE_CHECKING:
     from exporter.sources.base import Family, Params, Poll, Resource, Shared
 
 CountKey = tuple[str, str]  # ("state", "started"), ("result", "ok"), ("queue", "backup")
+TASK_COUNTS: Final = "task_counts"
+ACTIVITY_COUNTS: Final = "activity_counts"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The result of a counts source: totals from ``lod=count`` queries."""
+
+    by_state: Mapping[str, int]
+    completed_by_result: Mapping[str, int]
+    open_by_queue: Mapping[str, int] = field(default_factory=dict)  # tasks only
 
 
 def count_queries() -> dict[CountKey, Params]:
@@ -41,7 +53,7 @@ def queue_count_queries(queues: Sequence[str]) -> dict[CountKey, Params]:
 
 
 def assemble_counts(results: Mapping[Hashable, object]) -> Counts:
-    """Arrange the answers of ``count_queries`` (keyed as it keys them) into the snapshot's ``Counts``."""
+    """Arrange the answers of ``count_queries`` (keyed as it keys them) into a ``Counts``."""
 
     def part(kind: str) -> dict[str, int]:
         return {
@@ -69,49 +81,45 @@ def count_jobs(
     return {key: counter(params) for key, params in queries.items()}
 
 
-def _tasks(snapshot: Snapshot) -> Metric:
-    counts = snapshot.task_counts
-    return simple(catalogue.TASKS, every(TASK_STATES, counts.by_state) if counts else {})
+def _by_state(source: str, spec: catalogue.MetricSpec) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        counts = snapshot.result(source, Counts)
+        return simple(spec, every(spec, "state", TASK_STATES, counts.by_state) if counts else {})
+
+    return spec, build
 
 
-def _tasks_retained(snapshot: Snapshot) -> Metric:
-    counts = snapshot.task_counts
-    values = every(RESULT_CODES, counts.completed_by_result) if counts else {}
-    return simple(catalogue.TASKS_COMPLETED_RETAINED, values)
+def _retained(source: str, spec: catalogue.MetricSpec) -> Family:
+    def build(snapshot: Snapshot) -> Metric:
+        counts = snapshot.result(source, Counts)
+        values = every(spec, "result_code", RESULT_CODES, counts.completed_by_result) if counts else {}
+        return simple(spec, values)
+
+    return spec, build
 
 
 def _queue_open_tasks(snapshot: Snapshot) -> Metric:
     """Open tasks per counted queue, and the rest under ``__other__``, so the sum is every open task."""
-    if (counts := snapshot.task_counts) is None:
-        return simple(catalogue.QUEUE_OPEN_TASKS, {}, snapshot.dropped_labels)
-    queues = {(queue,): float(n) for queue, n in counts.open_by_queue.items()}
+    spec = catalogue.QUEUE_OPEN_TASKS
+    if (counts := snapshot.result(TASK_COUNTS, Counts)) is None:
+        return simple(spec, {}, snapshot.dropped_labels)
+    queues = {queue: float(n) for queue, n in counts.open_by_queue.items()}
     open_total = sum(counts.by_state.get(state, 0) for state in OPEN_STATES)
     # Counted a moment apart, the parts may exceed the total by a few: never show a negative.
-    queues[OTHER,] = queues.get((OTHER,), 0.0) + max(open_total - sum(queues.values()), 0.0)
-    return simple(catalogue.QUEUE_OPEN_TASKS, queues, snapshot.dropped_labels)
-
-
-def _activities(snapshot: Snapshot) -> Metric:
-    counts = snapshot.activity_counts
-    return simple(catalogue.ACTIVITIES, every(TASK_STATES, counts.by_state) if counts else {})
-
-
-def _activities_retained(snapshot: Snapshot) -> Metric:
-    counts = snapshot.activity_counts
-    values = every(RESULT_CODES, counts.completed_by_result) if counts else {}
-    return simple(catalogue.ACTIVITIES_COMPLETED_RETAINED, values)
+    queues[OTHER] = queues.get(OTHER, 0.0) + max(open_total - sum(queues.values()), 0.0)
+    values = {series(spec, queue=queue): n for queue, n in queues.items()}
+    return simple(spec, values, snapshot.dropped_labels)
 
 
 class ActivityCounts(Source):
     """Activities per state and completed activities per result code."""
 
-    name: ClassVar[str] = "activity_counts"
-    snapshot_field: ClassVar[str | None] = "activity_counts"
+    name: ClassVar[str] = ACTIVITY_COUNTS
     activities: ClassVar[bool] = True
     resource: ClassVar[Resource] = "activities"
     families: ClassVar[tuple[Family, ...]] = (
-        (catalogue.ACTIVITIES, _activities),
-        (catalogue.ACTIVITIES_COMPLETED_RETAINED, _activities_retained),
+        _by_state(ACTIVITY_COUNTS, catalogue.ACTIVITIES),
+        _retained(ACTIVITY_COUNTS, catalogue.ACTIVITIES_COMPLETED_RETAINED),
     )
 
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
@@ -126,14 +134,13 @@ class ActivityCounts(Source):
 class TaskCounts(ActivityCounts):
     """Tasks per state, completed tasks per result code, and open tasks per labelled queue."""
 
-    name: ClassVar[str] = "task_counts"
-    snapshot_field: ClassVar[str | None] = "task_counts"
+    name: ClassVar[str] = TASK_COUNTS
     activities: ClassVar[bool] = False
     after: ClassVar[str | None] = "open_tasks"
     resource: ClassVar[Resource] = "tasks"
     families: ClassVar[tuple[Family, ...]] = (
-        (catalogue.TASKS, _tasks),
-        (catalogue.TASKS_COMPLETED_RETAINED, _tasks_retained),
+        _by_state(TASK_COUNTS, catalogue.TASKS),
+        _retained(TASK_COUNTS, catalogue.TASKS_COMPLETED_RETAINED),
         (catalogue.QUEUE_OPEN_TASKS, _queue_open_tasks),
     )
 
@@ -146,10 +153,9 @@ class TaskCounts(ActivityCounts):
         return count_jobs(poll, self.resource, queue_count_queries(self._queues_to_count(poll)))
 
     def _queues_to_count(self, poll: Poll) -> tuple[str, ...]:
-        labeler = poll.labeler
-        if "queue" in labeler.dropped_labels:
-            return ()
-        named = self.settings.poll.queues or labeler.admitted("queue")
+        if "queue" in self.settings.metrics.drop_labels:
+            return ()  # no queue series to count for
+        named = self.settings.poll.queues or poll.labeler.admitted("queue")
         queues = tuple(queue for queue in named if queue not in (OTHER, UNKNOWN, ""))
         for queue in queues:  # such a queue is left out of the counts, and counted once
             if not sendable(queue) and hash(queue) not in self._unsendable:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from exporter import catalogue
-from exporter.labels import series
+from exporter.labels import Key, series
 from exporter.rendering import every_open_state, simple
-from exporter.snapshot import OpenActivities
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import ACTIVITIES, OPEN_FILTER, SeenIds, walk
 from exporter.vocabulary import OPEN_STATES
@@ -20,12 +19,19 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from exporter.cardinality import Labeler
-    from exporter.labels import Key
     from exporter.models import ActivityItem, Tenant
     from exporter.snapshot import Snapshot
     from exporter.sources.base import Api, Family, OpenWork, Paging, Poll
 
 OPEN_ACTIVITY_FIELDS: Final = ("state", "tenant", "type")
+OPEN_ACTIVITIES: Final = "open_activities"
+
+
+@dataclass(frozen=True)
+class OpenActivities:
+    """The result of ``open_activities``: the activities not yet completed."""
+
+    by_group: Mapping[Key, int]  # series of catalogue.OPEN_ACTIVITIES
 
 
 @dataclass
@@ -73,7 +79,7 @@ def label_open_activities(scan: OpenActivityScan, labeler: Labeler) -> OpenActiv
 
 
 def _open_activities(snapshot: Snapshot) -> Metric:
-    activities = snapshot.open_activities
+    activities = snapshot.result(OPEN_ACTIVITIES, OpenActivities)
     values = every_open_state(activities.by_group) if activities else {}
     return simple(catalogue.OPEN_ACTIVITIES, values, snapshot.dropped_labels)
 
@@ -81,8 +87,7 @@ def _open_activities(snapshot: Snapshot) -> Metric:
 class OpenActivitySource(Source):
     """Every open activity, grouped by state, tenant and type."""
 
-    name: ClassVar[str] = "open_activities"
-    snapshot_field: ClassVar[str | None] = "open_activities"
+    name: ClassVar[str] = OPEN_ACTIVITIES
     activities: ClassVar[bool] = True
     families: ClassVar[tuple[Family, ...]] = ((catalogue.OPEN_ACTIVITIES, _open_activities),)
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from exporter import catalogue
-from exporter.labels import series
-from exporter.rendering import by_one, every_open_state, floats, keyed, simple
-from exporter.snapshot import OpenTasks
+from exporter.labels import Key, series
+from exporter.rendering import by_label, every_open_state, floats, simple
 from exporter.sources.base import Folded, Source
 from exporter.sources.listing import OPEN_FILTER, TASKS, SeenIds, walk
 from exporter.vocabulary import OPEN_STATES
@@ -25,12 +24,23 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from exporter.cardinality import Labeler
-    from exporter.labels import Key
     from exporter.models import TaskItem, Tenant
     from exporter.snapshot import Snapshot
     from exporter.sources.base import Api, Family, OpenWork, Paging, Poll
 
 OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
+OPEN_TASKS: Final = "open_tasks"
+
+
+@dataclass(frozen=True)
+class OpenTasks:
+    """The result of ``open_tasks``: the tasks not yet completed, from one full walk of the listing."""
+
+    by_group: Mapping[Key, int]  # series of catalogue.OPEN_TASKS
+    oldest: Mapping[Key, float]  # of TASK_OLDEST -> unix seconds
+    blocked: Mapping[Key, int]  # of TASKS_BLOCKED
+    cancel_requested: Mapping[str, int]  # queue label -> open tasks
+    reassigned: Mapping[str, int]  # queue label -> open tasks
 
 
 @dataclass
@@ -134,7 +144,7 @@ def _per_queue(counts: Mapping[str, int], labeler: Labeler) -> dict[str, int]:
 
 def _part(spec: catalogue.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, float]]) -> Family:
     def build(snapshot: Snapshot) -> Metric:
-        tasks = snapshot.open_tasks
+        tasks = snapshot.result(OPEN_TASKS, OpenTasks)
         merge = min if spec is catalogue.TASK_OLDEST else operator.add
         return simple(spec, part(tasks) if tasks else {}, snapshot.dropped_labels, merge)
 
@@ -144,14 +154,18 @@ def _part(spec: catalogue.MetricSpec, part: Callable[[OpenTasks], Mapping[Key, f
 class OpenTaskSource(Source):
     """Every open task, grouped by state, queue, tenant, type and priority."""
 
-    name: ClassVar[str] = "open_tasks"
-    snapshot_field: ClassVar[str | None] = "open_tasks"
+    name: ClassVar[str] = OPEN_TASKS
     families: ClassVar[tuple[Family, ...]] = (
         _part(catalogue.OPEN_TASKS, lambda t: every_open_state(t.by_group)),
-        _part(catalogue.TASK_OLDEST, lambda t: keyed(t.oldest)),
-        _part(catalogue.TASKS_BLOCKED, lambda t: floats(keyed(t.blocked))),
-        _part(catalogue.TASKS_CANCEL_REQUESTED, lambda t: by_one(t.cancel_requested)),
-        _part(catalogue.TASKS_REASSIGNED, lambda t: by_one(t.reassigned)),
+        _part(catalogue.TASK_OLDEST, lambda t: t.oldest),
+        _part(catalogue.TASKS_BLOCKED, lambda t: floats(t.blocked)),
+        _part(
+            catalogue.TASKS_CANCEL_REQUESTED,
+            lambda t: by_label(catalogue.TASKS_CANCEL_REQUESTED, "queue", t.cancel_requested),
+        ),
+        _part(
+            catalogue.TASKS_REASSIGNED, lambda t: by_label(catalogue.TASKS_REASSIGNED, "queue", t.reassigned)
+        ),
     )
 
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
