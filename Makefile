@@ -51,14 +51,18 @@ image-test: $(VENV)/.dev tools
 
 # promtool, the Prometheus server and amtool, buildah and debootstrap (the image test): real
 # tools the tests run. --no-install-recommends because recommends would drag in services we
-# never start.
-tools:
+# never start. node_modules: @grafana/schema and tsc at package-lock.json's versions, which
+# type-check the dashboards (tests/deploy/test_dashboards.py).
+tools: node_modules/.package-lock.json
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v amtool >/dev/null \
 	  && command -v buildah >/dev/null && command -v debootstrap >/dev/null || { \
 	  echo "installing Debian's prometheus, prometheus-alertmanager, buildah and debootstrap packages"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
 	    prometheus prometheus-alertmanager buildah debootstrap >/dev/null; }
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 # The locks: requirements.lock (runtime closure of pyproject's dependencies) and
 # requirements-build.lock (pip and the build backend), both with hashes, both read by the

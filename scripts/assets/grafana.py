@@ -56,6 +56,9 @@ class Panel:
     decimals: int | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     hidden_columns: tuple[str, ...] = ()  # tables: columns to leave out (Time, Value, ...)
+    # Shown instead of "No data" when the queries return nothing: "0" on panels of failures,
+    # retries and the like, whose series may not exist at all while nothing has gone wrong.
+    no_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,8 @@ def _panel(panel: Panel, panel_id: int, grid: dict[str, int]) -> dict[str, Any]:
     }
     if panel.decimals is not None:
         defaults["decimals"] = panel.decimals
+    if panel.no_value is not None:
+        defaults["noValue"] = panel.no_value
     if panel.kind == "timeseries":
         defaults["custom"] = _timeseries_style(stacked=panel.stacked)
     rendered = {

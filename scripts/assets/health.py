@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scripts.assets.grafana import Dashboard, Panel, Row, Target, metric
 from scripts.assets.health_cardinality import CARDINALITY
-from scripts.assets.panels import RATE, WARN_IF_ANY, increase_by, per_minute, quantiles, stat
+from scripts.assets.panels import RATE, WARN_IF_ANY, increase_by, per_minute, quantiles, share, stat
 from scripts.assets.variables import scope_variables
 
 OK_OR_FAILING = (
@@ -69,6 +69,7 @@ STATUS = Row(
             Target(f"max({metric('acronis_exporter_tenants_folded')})"),
             width=4,
             thresholds=WARN_IF_ANY,
+            no_value="0",
         ),
         stat(
             "Poll crashes and render failures, last 24 hours",
@@ -81,6 +82,7 @@ STATUS = Row(
             ),
             width=4,
             thresholds=WARN_IF_ANY,
+            no_value="0",
         ),
     ),
 )
@@ -131,6 +133,7 @@ SOURCES = Row(
                     "{{source}} {{reason}}",
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "Refreshes",
@@ -178,11 +181,14 @@ API = Row(
             "percentunit",
             (
                 Target(
-                    f"sum by (endpoint) (rate({metric(API_REQUESTS, NOT_2XX)}{RATE}))"
-                    f" / sum by (endpoint) (rate({metric(API_REQUESTS)}{RATE}))",
+                    share(
+                        f"sum by (endpoint) (rate({metric(API_REQUESTS, NOT_2XX)}{RATE}))",
+                        f"sum by (endpoint) (rate({metric(API_REQUESTS)}{RATE}))",
+                    ),
                     "{{endpoint}}",
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "API request failures",
@@ -194,6 +200,7 @@ API = Row(
                     "{{endpoint}} {{reason}}",
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "API latency",
@@ -212,6 +219,7 @@ API = Row(
                     "{{endpoint}} {{reason}}",
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "Time spent throttled",
@@ -222,6 +230,7 @@ API = Row(
                     f"sum(rate({metric('acronis_exporter_api_throttled_seconds_total')}{RATE}))", "throttled"
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "Token requests",
@@ -238,6 +247,7 @@ API = Row(
                 ),
             ),
             width=24,
+            no_value="0",
         ),
     ),
 )

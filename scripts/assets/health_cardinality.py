@@ -16,6 +16,7 @@ CARDINALITY = Row(
                 Target(f"max by (label) ({metric('acronis_exporter_label_values_folded')})", "{{label}}"),
                 Target(f"max({metric('acronis_exporter_tenants_folded')})", "tenants"),
             ),
+            no_value="0",
         ),
         Panel(
             "Items skipped",
@@ -28,6 +29,7 @@ CARDINALITY = Row(
                     "{{source}} {{reason}}",
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "Samples per scrape",

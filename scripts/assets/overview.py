@@ -48,14 +48,16 @@ NOW = Row(
             Target(f"sum({metric('acronis_tasks_blocked')}) or vector(0)"),
             width=4,
             thresholds=ALERT_IF_ANY,
+            no_value="0",
         ),
         stat(
             "Cancel requested",
             "Open tasks whose cancellation was requested but that have not completed yet.",
             "short",
-            Target(f"sum({metric('acronis_tasks_cancel_requested')})"),
+            Target(f"sum({metric('acronis_tasks_cancel_requested')}) or vector(0)"),
             width=4,
             thresholds=WARN_IF_ANY,
+            no_value="0",
         ),
         stat(
             "Oldest waiting task",
@@ -72,6 +74,7 @@ NOW = Row(
             Target(failure_ratio("acronis_tasks_completed_total", "", "[1h]")),
             width=4,
             thresholds=FAILURE_RATIO_THRESHOLDS,
+            no_value="0",
         ),
     ),
 )
@@ -116,6 +119,7 @@ BACKLOG = Row(
             "Open tasks with blockers in each queue.",
             "short",
             (sum_by("queue", metric("acronis_tasks_blocked")),),
+            no_value="0",
         ),
         Panel(
             "Cancel requested and reassigned",
@@ -129,6 +133,7 @@ BACKLOG = Row(
                 ),
                 Target(f"sum by (queue) ({metric('acronis_tasks_reassigned')})", "reassigned {{queue}}"),
             ),
+            no_value="0",
         ),
         Panel(
             "Tenants with the most open tasks",
@@ -168,6 +173,7 @@ THROUGHPUT = Row(
                     "{{result_code}}",
                 ),
             ),
+            no_value="0",
         ),
         Panel(
             "Completed tasks per queue",
@@ -180,6 +186,7 @@ THROUGHPUT = Row(
             "Share of the tasks completed in each queue that ended in error, timedout or abandoned.",
             "percentunit",
             (Target(failure_ratio("acronis_tasks_completed_total", "queue"), "{{queue}}"),),
+            no_value="0",
         ),
         retained_by_result(
             "Completed tasks the API retains",

@@ -55,11 +55,21 @@ def per_minute(counter: str, by: str, *matchers: str, scope: str = SCOPE) -> str
     return f"sum by ({by}) (rate({metric(counter, *matchers, scope=scope)}{RATE})) * 60"
 
 
+def share(part: str, whole: str) -> str:
+    """``part / whole`` per group, 0 where ``whole`` has a group that ``part`` lacks.
+
+    A failure counter has no series at all for a group in which nothing failed yet, so a
+    plain division drops that group ("No data" on a healthy system): ``or`` the whole times
+    0 fills it in. A group whose whole is 0 has no share and is left out.
+    """
+    return f"({part} or {whole} * 0) / ({whole} > 0)"
+
+
 def failure_ratio(counter: str, by: str, window: str = RATE, *, scope: str = SCOPE) -> str:
     """Share of completions in ``window`` that failed (error, timedout, abandoned), by ``by``."""
     grouping = f" by ({by})" if by else ""
     failed = f"sum{grouping} (rate({metric(counter, FAILED, scope=scope)}{window}))"
-    return f"{failed} / sum{grouping} (rate({metric(counter, scope=scope)}{window}))"
+    return share(failed, f"sum{grouping} (rate({metric(counter, scope=scope)}{window}))")
 
 
 def sum_by(label: str, selector: str) -> Target:
@@ -77,6 +87,7 @@ def stat(  # noqa: PLR0913 - the stat-specific knobs of Panel, passed through
     thresholds: Thresholds = ((None, "green"),),
     mappings: tuple[Mapping[str, Any], ...] = (),
     options: Mapping[str, Any] | None = None,
+    no_value: str | None = None,
 ) -> Panel:
     """Build one number of a row of headline stats; every stat is five units high."""
     return Panel(
@@ -90,6 +101,7 @@ def stat(  # noqa: PLR0913 - the stat-specific knobs of Panel, passed through
         thresholds=thresholds,
         mappings=mappings,
         options=options or {},
+        no_value=no_value,
     )
 
 

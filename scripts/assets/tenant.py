@@ -106,6 +106,7 @@ SUMMARY = Row(
             Target(f"sum({of_tenant('acronis_tasks_blocked')}) or vector(0)"),
             width=6,
             thresholds=ALERT_IF_ANY,
+            no_value="0",
         ),
         stat(
             "Completed in the last hour",
@@ -122,6 +123,7 @@ SUMMARY = Row(
             Target(tenant_failure_ratio("", "[1h]")),
             width=6,
             thresholds=FAILURE_RATIO_THRESHOLDS,
+            no_value="0",
         ),
     ),
 )
@@ -153,6 +155,7 @@ BACKLOG = Row(
             "The tenant's open tasks with blockers, by queue.",
             "short",
             (sum_by("queue", of_tenant("acronis_tasks_blocked")),),
+            no_value="0",
         ),
     ),
 )
@@ -171,6 +174,7 @@ COMPLETIONS = Row(
             "Share of the tenant's completed tasks in each queue that ended in error, timedout or abandoned.",
             "percentunit",
             (Target(tenant_failure_ratio("queue"), "{{queue}}"),),
+            no_value="0",
         ),
         completed_by_result(
             "Completed activities by result",
@@ -201,6 +205,7 @@ ALL_TENANTS = Row(
             "The ten tenants whose completed tasks failed most often (error, timedout, abandoned).",
             "percentunit",
             top_ten(FAILURE_RATIO_BY_TENANT),
+            no_value="0",
         ),
         Panel(
             "Completed tasks per tenant",
@@ -213,6 +218,7 @@ ALL_TENANTS = Row(
             "The ten tenants with the most open tasks with blockers: who has questions to answer.",
             "short",
             top_ten(BLOCKED_BY_TENANT),
+            no_value="0",
         ),
     ),
 )

@@ -14,7 +14,6 @@ def datasource_variable() -> dict[str, Any]:
         "label": "Data source",
         "type": "datasource",
         "query": "prometheus",
-        "current": {},
         "hide": 0,
         "includeAll": False,
         "multi": False,
@@ -38,26 +37,30 @@ def query_variable(  # noqa: PLR0913 - mirrors Grafana's own variable options
     """Return a variable filled by a ``label_values(...)`` query, refreshed on time change.
 
     With ``all_value=None``, "All" stands for exactly the listed values, not for any value.
+    Keys are left out rather than set to ``{}`` or null where Grafana's schema
+    (``@grafana/schema``'s VariableModel) has no empty form for them: with no ``current``
+    Grafana selects the first value, with no ``allValue`` "All" is the listed values.
     """
-    everything = {"selected": True, "text": ["All"], "value": ["$__all"]}
-    return {
+    variable: dict[str, Any] = {
         "name": name,
         "label": label,
         "type": "query",
         "datasource": dict(DATASOURCE),
-        "definition": query,
         "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "current": everything if include_all else {},
         "hide": 2 if hidden else 0,
         "includeAll": include_all,
         "multi": multi,
-        "allValue": all_value if include_all else None,
         "options": [],
         "refresh": 2,
         "regex": "",
         "sort": 1,
         "skipUrlSync": False,
     }
+    if include_all:
+        variable["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
+        if all_value is not None:
+            variable["allValue"] = all_value
+    return variable
 
 
 def scope_variables() -> tuple[dict[str, Any], ...]:

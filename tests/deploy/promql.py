@@ -83,6 +83,12 @@ def dashboard_variables() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def variable_query(variable: Mapping[str, Any]) -> str:
+    """Return the ``label_values(...)`` query a query variable runs ("" for the data-source picker)."""
+    query = variable.get("query")
+    return str(query["query"]) if isinstance(query, dict) else ""
+
+
 def substitute(expr: str, values: Mapping[str, str]) -> str:
     """Fill in ``$name`` and ``${name}`` from ``values`` and Grafana's built-ins; fail on unknowns."""
     known = {**GRAFANA_BUILTINS, **values}

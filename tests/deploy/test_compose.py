@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -17,17 +17,22 @@ if TYPE_CHECKING:
 
 DEMO = COMPOSE / "compose.yaml"
 CLOUD = COMPOSE / "compose.cloud.yaml"
-ENV_EXAMPLE = COMPOSE / "cloud.env.example"
+SETTINGS_EXAMPLE = COMPOSE / "cloud.yaml.example"
+STACKS = pytest.mark.parametrize("path", [DEMO, CLOUD], ids=lambda path: path.name)
 
 
-def compose_config(path: Path, *extra: str) -> dict[str, Any]:
+def compose_config(path: Path, *extra: str, bind_address: str | None = None) -> dict[str, Any]:
     """Return the model `docker compose config` resolves (paths made absolute, anchors merged)."""
+    environment = {key: value for key, value in os.environ.items() if key != "BIND_ADDRESS"}
+    if bind_address is not None:
+        environment["BIND_ADDRESS"] = bind_address
     result = subprocess.run(
         [tool("docker-compose"), *extra, "-f", str(path), "config", "--format", "json"],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
+        env=environment,
     )
     assert result.returncode == 0, result.stderr
     model: dict[str, Any] = json.loads(result.stdout)
@@ -46,7 +51,7 @@ def bind_mounts(service: dict[str, Any]) -> dict[str, str]:
 class TestComposeParses:
     """Docker Compose accepts both files without a Docker engine."""
 
-    @pytest.mark.parametrize("path", [DEMO, CLOUD], ids=lambda path: path.name)
+    @STACKS
     def test_compose_file_passes_docker_compose_config(self, path: Path) -> None:
         """`docker compose config -q` finds nothing to complain about."""
         result = subprocess.run(
@@ -57,6 +62,45 @@ class TestComposeParses:
             timeout=60,
         )
         assert result.returncode == 0, result.stderr
+
+
+class TestNothingIsOpenByDefault:
+    """Both stacks publish on loopback, and no service hands out control it need not."""
+
+    @STACKS
+    def test_every_published_port_is_on_loopback(self, path: Path) -> None:
+        """Each published port binds 127.0.0.1 unless BIND_ADDRESS says otherwise."""
+        published = [
+            port for service in compose_config(path)["services"].values() for port in service.get("ports", [])
+        ]
+        assert published
+        assert {port.get("host_ip") for port in published} == {"127.0.0.1"}
+
+    @STACKS
+    def test_bind_address_opens_the_ports_on_purpose(self, path: Path) -> None:
+        """BIND_ADDRESS=0.0.0.0 is the one switch that publishes on every interface."""
+        services = compose_config(path, bind_address="0.0.0.0")["services"].values()  # noqa: S104
+        assert {port.get("host_ip") for service in services for port in service.get("ports", [])} == {
+            "0.0.0.0"  # noqa: S104 - the address under test, nothing listens
+        }
+
+    @STACKS
+    def test_prometheus_has_no_http_lifecycle_api(self, path: Path) -> None:
+        """Without --web.enable-lifecycle nobody who reaches Prometheus can stop it over HTTP."""
+        command = compose_config(path)["services"]["prometheus"]["command"]
+        assert "--config.file=/etc/prometheus/prometheus.yml" in command
+        assert not any(flag.startswith("--web.enable-lifecycle") for flag in command)
+        assert not any(flag.startswith("--web.enable-admin-api") for flag in command)
+
+    def test_grafana_anonymous_users_only_view_and_nobody_signs_in(self) -> None:
+        """Anonymous access is Viewer; no login form, no basic auth, no default admin password."""
+        environment = compose_config(DEMO)["services"]["grafana"]["environment"]
+        assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+        assert environment["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+        assert environment["GF_AUTH_DISABLE_LOGIN_FORM"] == "true"
+        assert environment["GF_AUTH_BASIC_ENABLED"] == "false"
+        assert environment["GF_USERS_ALLOW_SIGN_UP"] == "false"
+        assert "GF_SECURITY_ADMIN_PASSWORD" not in environment
 
 
 class TestDemoStack:
@@ -87,15 +131,22 @@ class TestDemoStack:
             "alertmanager:9093"
         ]
 
-    def test_grafana_provisions_the_shipped_dashboards_datasource_and_alerts(self) -> None:
-        """Dashboards and Grafana-managed rules come from grafana/, the data source uid is the rules' one."""
+    def test_one_alerting_path_prometheus_rules_to_alertmanager(self) -> None:
+        """No service provisions the Grafana-managed rules: they would notify a second time."""
+        model = compose_config(DEMO)
+        for name, service in model["services"].items():
+            mounts = bind_mounts(service)
+            assert str(GRAFANA_MANAGED.parent) not in mounts.values(), name
+            assert not any(target.startswith("/etc/grafana/provisioning/alerting") for target in mounts), name
+
+    def test_grafana_provisions_the_shipped_dashboards_and_the_data_source(self) -> None:
+        """Dashboards come from grafana/; the data source uid is the one the alternative rules query."""
         grafana = compose_config(DEMO)["services"]["grafana"]
         mounts = bind_mounts(grafana)
         provider = load_yaml(COMPOSE / "grafana" / "provisioning" / "dashboards" / "acronis.yaml")[
             "providers"
         ][0]
         assert mounts[provider["options"]["path"]] == str(REPO / "grafana" / "dashboards")
-        assert mounts["/etc/grafana/provisioning/alerting"] == str(GRAFANA_MANAGED.parent)
         datasources = load_yaml(COMPOSE / "grafana" / "provisioning" / "datasources" / "prometheus.yaml")
         prometheus = next(source for source in datasources["datasources"] if source["type"] == "prometheus")
         queried = {
@@ -107,7 +158,6 @@ class TestDemoStack:
         }
         assert queried == {prometheus["uid"]}
         assert prometheus["url"] == "http://prometheus:9090"
-        assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "true"  # live dashboards, no login
 
     @pytest.mark.parametrize("service", ["simulator", "exporter"])
     def test_our_containers_run_locked_down(self, service: str) -> None:
@@ -120,35 +170,59 @@ class TestDemoStack:
 
 
 class TestCloudStack:
-    """The real-cloud stack: exporter and Prometheus, credentials from an env file."""
+    """The real-cloud stack: exporter and Prometheus, credentials as compose secret files."""
 
     def test_cloud_stack_is_exporter_and_prometheus_only(self) -> None:
         """No simulator, no demo credential."""
-        services = compose_config(CLOUD)["services"]
-        assert set(services) == {"exporter", "prometheus"}
-        assert "secrets" not in services["exporter"]
+        model = compose_config(CLOUD)
+        assert set(model["services"]) == {"exporter", "prometheus"}
+        assert "demo-client-secret" not in json.dumps(model)
 
-    def test_env_file_example_feeds_the_exporter_valid_settings(
+    def test_credentials_are_files_not_environment_variables(self) -> None:
+        """Client id (in the settings file) and secret are compose secrets; no env var carries either."""
+        model = compose_config(CLOUD)
+        exporter = model["services"]["exporter"]
+        assert not exporter.get("environment")
+        assert "env_file" not in exporter
+        targets = {secret["source"]: secret["target"] for secret in exporter["secrets"]}
+        assert f"--config.file={targets['acronis_exporter_config']}" in exporter["command"]
+        assert f"--api.client-secret-file={targets['acronis_client_secret']}" in exporter["command"]
+        assert all(target.startswith("/run/secrets/") for target in targets.values())
+
+    def test_the_secret_files_are_ignored_by_git(self) -> None:
+        """What the user fills in on the host can never be committed."""
+        for secret in compose_config(CLOUD)["secrets"].values():
+            result = subprocess.run(
+                [tool("git"), "-C", str(REPO), "check-ignore", "-q", secret["file"]],
+                check=False,
+                timeout=60,
+            )
+            assert result.returncode == 0, f"{secret['file']} is not ignored by git"
+
+    def test_filled_in_files_give_the_exporter_valid_settings(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Filled in, the example env file reaches the exporter and its settings load."""
-        shutil.copy(ENV_EXAMPLE, tmp_path / "cloud.env")
-        environment = compose_config(CLOUD, "--project-directory", str(tmp_path))["services"]["exporter"][
-            "environment"
-        ]
-        environment |= {
-            "ACRONIS_EXPORTER_API__CLIENT_ID": "client",
-            "ACRONIS_EXPORTER_API__CLIENT_SECRET": "s3cret",
+        """The example settings file, filled in, plus a secret file load with the stack's flags."""
+        settings_file = tmp_path / "cloud.yaml"
+        settings_file.write_text(SETTINGS_EXAMPLE.read_text().replace("<API client id>", "client"))
+        (tmp_path / "secrets").mkdir()
+        (tmp_path / "secrets" / "cloud-client-secret").write_text("s3cret")
+        model = compose_config(CLOUD, "--project-directory", str(tmp_path))
+        mounted = {
+            item["target"]: model["secrets"][item["source"]]["file"]
+            for item in model["services"]["exporter"]["secrets"]
         }
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        settings = config.load([])
+        args = list(model["services"]["exporter"]["command"])
+        for target, source in mounted.items():
+            args = [arg.replace(target, source) for arg in args]
+        for key in [key for key in os.environ if key.startswith(config.ENV_PREFIX)]:
+            monkeypatch.delenv(key)
+        settings = config.load(args)
         assert str(settings.api.url).startswith("https://")
         assert settings.api.client_id == "client"
-
-    def test_real_env_file_is_never_committed(self) -> None:
-        """cloud.env is ignored by git in the compose directory."""
-        assert "cloud.env" in (COMPOSE / ".gitignore").read_text().split()
+        secret = settings.api.resolved_client_secret()
+        assert secret is not None
+        assert secret.get_secret_value() == "s3cret"
 
     def test_cloud_prometheus_scrapes_the_exporter_as_the_rules_job(self) -> None:
         """Same job name and rule files as the demo."""

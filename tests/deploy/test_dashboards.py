@@ -10,6 +10,7 @@ import yaml
 
 from scripts.assets.grafana import metric
 from scripts.assets.panels import with_tenant_names
+from tests.deploy.dashboard_types import installed_tools, type_errors
 from tests.deploy.paths import DASHBOARDS, load_json, tool
 from tests.deploy.promql import (
     OTHER_SERIES,
@@ -24,6 +25,7 @@ from tests.deploy.promql import (
     metric_names,
     selector_labels,
     substitute,
+    variable_query,
 )
 from tests.support.promtool import assert_rules_pass
 
@@ -51,6 +53,43 @@ SAMPLE_VALUES = {"job": "acronis-task-exporter", "instance": ".*", "tenant": "Ac
 GRID_COLUMNS = 24
 
 
+def schema_violations() -> dict[str, dict[str, Any]]:
+    """Variants of a shipped dashboard with one thing Grafana's schema forbids each."""
+    variants: dict[str, dict[str, Any]] = {}
+    for name, key, value in (
+        ("with-definition", "definition", "label_values(acronis_up, job)"),
+        ("with-null-all-value", "allValue", None),
+        ("with-empty-current", "current", {}),
+    ):
+        dashboard = load_json(DASHBOARDS[0])
+        dashboard["templating"]["list"][1][key] = value
+        variants[f"rejected-{name}"] = dashboard
+    return variants
+
+
+@pytest.fixture(scope="module")
+def tsc_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """`tsc --strict` over every dashboard and every known-bad variant, in one run."""
+    dashboards = {path.stem: load_json(path) for path in DASHBOARDS} | schema_violations()
+    return type_errors(dashboards, installed_tools(), tmp_path_factory.mktemp("dashboard-types"))
+
+
+class TestGrafanaSchema:
+    """Each dashboard is a `Dashboard` of @grafana/schema (package.json pins it), checked by tsc."""
+
+    @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+    def test_dashboard_type_checks_against_grafana_schema(
+        self, tsc_errors: dict[str, str], path: Path
+    ) -> None:
+        """No type error: every key known, every required one present, no null where none is allowed."""
+        assert tsc_errors[path.stem] == ""
+
+    @pytest.mark.parametrize("name", sorted(schema_violations()))
+    def test_the_check_rejects_what_the_schema_forbids(self, tsc_errors: dict[str, str], name: str) -> None:
+        """A variable with `definition`, `allValue: null` or `current: {}` fails the same check."""
+        assert "error TS" in tsc_errors[name]
+
+
 def panels(path: Path) -> list[dict[str, Any]]:
     """Return the visualisation panels of a dashboard (rows left out)."""
     return [panel for panel in load_json(path)["panels"] if panel["type"] != "row"]
@@ -70,8 +109,8 @@ class TestStructure:
         variables = {variable["name"]: variable for variable in load_json(path)["templating"]["list"]}
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
-        assert variables["job"]["definition"] == "label_values(acronis_up, job)"
-        assert variables["instance"]["definition"] == 'label_values(acronis_up{job=~"$job"}, instance)'
+        assert variable_query(variables["job"]) == "label_values(acronis_up, job)"
+        assert variable_query(variables["instance"]) == 'label_values(acronis_up{job=~"$job"}, instance)'
 
     @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
     def test_every_panel_has_a_description_a_unit_and_the_datasource_variable(self, path: Path) -> None:
@@ -110,10 +149,11 @@ class TestStructure:
     def test_tenant_dashboard_picks_tenants_by_name_and_joins_names_on_tenant_id(self) -> None:
         """The tenant variable lists names from acronis_tenant_info; tables join names back on."""
         variables = {variable["name"]: variable for _, variable in dashboard_variables()}
-        assert variables["tenant"]["definition"].startswith("label_values(acronis_tenant_info{")
-        assert variables["tenant"]["definition"].endswith(", tenant_name)")
-        assert 'tenant_name="$tenant"' in variables["tenant_id"]["definition"]
-        assert variables["tenant_id"]["allValue"] is None  # "All" means this tenant's ids, not every tenant
+        assert variable_query(variables["tenant"]).startswith("label_values(acronis_tenant_info{")
+        assert variable_query(variables["tenant"]).endswith(", tenant_name)")
+        assert 'tenant_name="$tenant"' in variable_query(variables["tenant_id"])
+        assert variables["tenant_id"]["includeAll"] is True
+        assert "allValue" not in variables["tenant_id"]  # "All" means this tenant's ids, not every tenant
         joins = [query for query in dashboard_queries() if "group_left (tenant_name)" in query.expr]
         assert all("on (tenant_id)" in query.expr for query in joins)
         assert joins

@@ -29,6 +29,7 @@ from tests.deploy.promql import (
     dashboard_queries,
     dashboard_variables,
     substitute,
+    variable_query,
     without_thresholds,
 )
 from tests.support.processes import wait_until
@@ -109,7 +110,7 @@ class TestEveryQueryReturnsData:
     ) -> None:
         """The job, instance, tenant and tenant-id pickers each offer at least one value."""
         for dashboard, variable in dashboard_variables():
-            match = _LABEL_VALUES.match(variable.get("definition", ""))
+            match = _LABEL_VALUES.match(variable_query(variable))
             if match is None:
                 continue  # the data-source picker
             selector = substitute(match["selector"], dashboard_values)
