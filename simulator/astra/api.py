@@ -40,12 +40,9 @@ class TasksApi:
         limit = parse_limit(params["limit"]) if "limit" in params else self._config.default_limit
         if self._config.max_limit is not None:
             limit = min(limit, self._config.max_limit)  # silently, as other services cap pages
-        resources = [
-            (task.seq, resource)
-            for task in self._world.tasks()
-            if all(term.matches(resource := self._resource(task.resource(self._config.account_id)))
-                   for term in terms)
-        ]  # fmt: skip
+        account = self._config.account_id
+        listed = [(task.seq, self._resource(task.resource(account))) for task in self._world.tasks()]
+        resources = [(seq, item) for seq, item in listed if all(term.matches(item) for term in terms)]
         later = [(seq, resource) for seq, resource in resources if seq > after]
         page = later[:limit]
         metadata: dict[str, Any] = {}
