@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from simulator.astra.problems import Problem, invalid
 from simulator.astra.query import (
+    Term,
     decode_continue,
     encode_continue,
     parse_count,
@@ -40,18 +41,31 @@ class TasksApi:
         limit = parse_limit(params["limit"]) if "limit" in params else self._config.default_limit
         if self._config.max_limit is not None:
             limit = min(limit, self._config.max_limit)  # silently, as other services cap pages
-        account = self._config.account_id
-        listed = [(task.seq, self._resource(task.resource(account))) for task in self._world.tasks()]
-        resources = [(seq, item) for seq, item in listed if all(term.matches(item) for term in terms)]
-        later = [(seq, resource) for seq, resource in resources if seq > after]
-        page = later[:limit]
+        counting = parse_count(params.get("count", "false")) and not self.omit_count
+        matched, total = self._matching(terms, after, limit, counting=counting)
+        page = matched[:limit]
         metadata: dict[str, Any] = {}
-        if len(later) > limit:
+        if len(matched) > limit:
             metadata["continue"] = encode_continue(page[-1][0], filter_text)
-        if parse_count(params.get("count", "false")) and not self.omit_count:
-            metadata["count"] = len(resources)
+        if counting:
+            metadata["count"] = total
         items = [_select(resource, include) for _, resource in page]
         return {"type": "application/astra-tasks", "version": "1.1", "items": items, "metadata": metadata}
+
+    def _matching(
+        self, terms: tuple[Term, ...], after: int, limit: int, *, counting: bool
+    ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        """Return up to limit + 1 matching tasks after ``after``, and (when counting) every match's count."""
+        account, matched, total = self._config.account_id, [], 0
+        for task in self._world.tasks():
+            if not counting and (task.seq <= after or len(matched) > limit):
+                continue
+            resource = self._resource(task.resource(account))
+            if all(term.matches(resource) for term in terms):
+                total += 1
+                if task.seq > after and len(matched) <= limit:
+                    matched.append((task.seq, resource))
+        return matched, total
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """Return one task, or a 404."""

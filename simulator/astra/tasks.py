@@ -93,5 +93,5 @@ class AstraTask:
         optional["cancelTime"] = self.cancel
         for key, value in optional.items():
             if value is not None:
-                body[key] = rfc3339(value) if isinstance(value, float) else value
+                body[key] = value if isinstance(value, str) else rfc3339(value)
         return body

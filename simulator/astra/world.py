@@ -43,7 +43,7 @@ class World:
         self._next_seq = 0
         self._finished_order: deque[int] = deque()
         self.finished_log: deque[Finished] = deque(maxlen=_LOG_MAX)
-        self._now = math.floor(clock.now())
+        self._now = float(math.floor(clock.now()))
         self._history(config.tasks, config.open_tasks)
         self._push(self._now + self._gap(), _ARRIVAL, "arrive")
 
