@@ -56,7 +56,8 @@ class TasksApi:
         self, terms: tuple[Term, ...], after: int, limit: int, *, counting: bool
     ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
         """Return up to limit + 1 matching tasks after ``after``, and (when counting) every match's count."""
-        account, matched, total = self._config.account_id, [], 0
+        account, total = self._config.account_id, 0
+        matched: list[tuple[int, dict[str, Any]]] = []
         for task in self._world.tasks():
             if not counting and (task.seq <= after or len(matched) > limit):
                 continue
