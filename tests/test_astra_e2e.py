@@ -65,7 +65,10 @@ def _family(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], 
 
 
 def _truth(astra: RunningAstra, finished_after: float) -> dict[str, Any]:
-    return httpx.get(astra.url + "/_sim/truth", params={"finished_after": str(finished_after)}).json()
+    truth: dict[str, Any] = httpx.get(
+        astra.url + "/_sim/truth", params={"finished_after": str(finished_after)}
+    ).json()
+    return truth
 
 
 def _expected(truth: dict[str, Any]) -> dict[str, dict[tuple[str, ...], float]]:
