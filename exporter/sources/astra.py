@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from exporter import catalogue
-from exporter.astra_client import AstraClient
 from exporter.astra_finished import FinishedTracker
 from exporter.astra_models import OLDEST_STATES, OPEN, STATES, AstraTask, parse_astra_task
 from exporter.labels import series
@@ -23,7 +22,7 @@ from exporter.sources.base import Folded, Source
 from exporter.vocabulary import OTHER
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Mapping
+    from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 
     from prometheus_client.metrics_core import Metric
 
@@ -34,6 +33,15 @@ if TYPE_CHECKING:
     from exporter.sources.base import Family, OpenWork, Paging, Poll, Shared
 
 CLIENT = "astra"  # its key in Poll.clients
+
+
+@runtime_checkable
+class AstraApi(Protocol):
+    """What the source needs of ``astra_client.AstraClient``."""
+
+    def iter_pages(self, *, limit: int, max_pages: int) -> Iterator[Sequence[object]]:
+        """Yield every page of the task listing."""
+        ...
 
 
 @dataclass
@@ -54,7 +62,7 @@ class AstraScan:
             self.tasks.append(task)
 
 
-def scan_astra(client: AstraClient, paging: Paging) -> AstraScan:
+def scan_astra(client: AstraApi, paging: Paging) -> AstraScan:
     """Walk every page of the task listing."""
     scan = AstraScan()
     for page in client.iter_pages(limit=paging.page_size, max_pages=paging.max_pages):
@@ -148,7 +156,7 @@ class AstraTasks(Source):
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
         """Walk the listing, one job, with the Astra client."""
         client = poll.clients.get(CLIENT)
-        if not isinstance(client, AstraClient):
+        if not isinstance(client, AstraApi):
             raise TypeError("no Astra Control client")  # a wiring bug: fails this source alone
         return {self.name: lambda: scan_astra(client, poll.paging)}
 

@@ -1,33 +1,18 @@
-"""Assembles and runs one Astra Control simulator: world, API, faults, HTTP server, ticker."""
+"""Runs one Astra Control simulator: its HTTP server and, live, its ticker."""
 
 from __future__ import annotations
 
-import random
 import threading
 from typing import TYPE_CHECKING, Self
 
-from simulator.astra.api import TasksApi
-from simulator.astra.faults import AstraFaults
+from simulator.astra.assembly import AstraSimulator
 from simulator.astra.server import AstraServer
-from simulator.astra.world import World
 from simulator.clock import Clock, WallClock
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from simulator.astra.config import AstraConfig
-
-
-class AstraSimulator:
-    """Everything behind the HTTP server, shared by its request threads."""
-
-    def __init__(self, config: AstraConfig, clock: Clock) -> None:
-        self.config, self.clock = config, clock
-        self.world = World(config, clock, random.Random(f"astra-{config.seed}"))  # noqa: S311  a simulation
-        self.api = TasksApi(config, self.world)
-        self.faults = AstraFaults(self.api)
-        self.requests: list[tuple[str, str, list[tuple[str, str]]]] = []  # method, path, query
-        self.failures: list[str] = []  # tracebacks of requests that broke the simulator
 
 
 class RunningAstra:

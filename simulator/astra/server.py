@@ -24,7 +24,7 @@ from simulator.astra.problems import Problem, invalid
 from simulator.astra.truth import truth
 
 if TYPE_CHECKING:
-    from simulator.astra.core import AstraSimulator
+    from simulator.astra.assembly import AstraSimulator
 
 _ROUTE: Final = re.compile(r"^/accounts/([^/]+)/core/v1/tasks(?:/([^/]+))?/?$")
 _MAX_BODY: Final = 1 << 16
