@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         if self.demo:
             return self
         if self.api.url is None and not self.astra.enabled:
-            raise invalid_setting("api.url", "field required (or astra.url for Astra Control alone)")
+            raise invalid_setting("api.url", "field required")  # or astra.url: README says so
         if self.api.url is not None:
             self.api.check_credentials()
         self.astra.check_usable()
