@@ -109,13 +109,15 @@ def _say(line: str, stream: TextIO) -> None:
 
 def _start_demo(settings: Settings, cleanup: ExitStack, secrets: SecretRegistry) -> Settings:
     """Start the demo's simulator; return settings pointed at it, its credentials registered."""
-    from exporter.app import demo_settings, register_secrets, start_demo_simulator  # noqa: PLC0415
+    from exporter import app  # noqa: PLC0415
 
-    simulator = start_demo_simulator()
+    simulator = app.start_demo_simulator()
     cleanup.callback(simulator.stop)
-    logs.get_logger(component="main").info("demo_simulator_started", url=simulator.url)
-    demo = demo_settings(settings, simulator)
-    register_secrets(demo, secrets)  # the simulator's credentials
+    astra = app.start_demo_astra()  # beside it: the demo shows both sources
+    cleanup.callback(astra.stop)
+    logs.get_logger(component="main").info("demo_simulator_started", url=simulator.url, astra_url=astra.url)
+    demo = app.demo_astra_settings(app.demo_settings(settings, simulator), astra)
+    app.register_secrets(demo, secrets)  # the simulators' credentials
     return demo
 
 
@@ -182,7 +184,8 @@ def _announce_demo(server: MetricsServer, settings: Settings) -> None:
     shown = f"[{shown}]" if ":" in shown else shown
     _say(
         f"{PRODUCT} demo: metrics at {server.scheme}://{shown}:{port}/metrics "
-        f"(simulated Acronis API at {settings.api.base_url}; Ctrl-C to stop)",
+        f"(simulated Acronis API at {settings.api.base_url}, Astra Control at {settings.astra.base_url}; "
+        "Ctrl-C to stop)",
         sys.stderr,
     )
 

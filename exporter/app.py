@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from exporter import logs, signals
 from exporter.allocator import release_freed_memory, tune_allocator
+from exporter.astra_client import AstraClient
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from exporter.config import Settings
     from simulator import RunningSimulator
+    from simulator.astra import RunningAstra
 
 DEMO_POLL_INTERVAL: Final = 15.0  # seconds: lively in a demo, still gentle on the simulator
 # Seconds close() waits for the loops in all: in-flight reads end within deadline.STOP_SLICE
@@ -55,6 +57,7 @@ class Exporter:
     exposition: Exposition
     stop: threading.Event
     _threads: list[threading.Thread] = field(default_factory=list)
+    astra: AstraClient | None = None  # the Astra Control client, when astra.url is set
 
     def web_app(self) -> ExporterApp:
         """Build the WSGI app over this exporter's store, probes and basic auth."""
@@ -88,6 +91,8 @@ class Exporter:
             self.stop.wait()
         finally:
             self.client.stop_sending()  # first: nothing goes out once the stop is logged
+            if self.astra is not None:
+                self.astra.stop_sending()
             _log.info("exporter_stopping")
             server.shutdown()
             self.close()
@@ -100,6 +105,8 @@ class Exporter:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.poller.close()
         self.client.close()
+        if self.astra is not None:
+            self.astra.close()
         _log.info("exporter_stopped")
 
     def state(self) -> Mapping[str, object]:
@@ -147,12 +154,18 @@ def build(  # noqa: PLR0913 - settings, then optional collaborators and test sea
     client = TaskManagerClient(
         settings.api, auth, metrics, transport=transport, stop=stop, rng=rng, secrets=secrets
     )
+    astra = None
+    if settings.astra.enabled:
+        astra = AstraClient(
+            settings.astra, settings.api, metrics, transport=transport, stop=stop, rng=rng, secrets=secrets
+        )
     store = SnapshotStore()
-    poller = Poller(settings, client, store, metrics, clock=clock, rng=rng)
+    clients = {} if astra is None else {"astra": astra}
+    poller = Poller(settings, client, store, metrics, clock=clock, rng=rng, clients=clients)
     exposition = Exposition(store, registry)
     # After the exposition's own listener: the rendering is part of the burst to give back.
     store.on_publish(release_freed_memory)
-    return Exporter(settings, registry, metrics, client, store, poller, exposition, stop)
+    return Exporter(settings, registry, metrics, client, store, poller, exposition, stop, astra=astra)
 
 
 def register_secrets(settings: Settings, secrets: SecretRegistry | None = None) -> SecretRegistry:
@@ -169,6 +182,7 @@ def register_secrets(settings: Settings, secrets: SecretRegistry | None = None) 
     secrets.register_credentials(api.username, api.resolved_password())
     secrets.register(api.resolved_bearer_token())
     secrets.register_credentials(web.basic_auth_username, web.resolved_basic_auth_password())
+    secrets.register(settings.astra.resolved_token())
     return secrets
 
 
@@ -209,3 +223,28 @@ def demo_settings(settings: Settings, simulator: RunningSimulator) -> Settings:
         return pointed
     poll = pointed.poll.model_copy(update={"interval": DEMO_POLL_INTERVAL})
     return pointed.model_copy(update={"poll": poll})
+
+
+def start_demo_astra() -> RunningAstra:
+    """Start the embedded Astra Control simulator on a free loopback port with a live workload."""
+    from simulator.astra import AstraConfig, start_astra_simulator  # noqa: PLC0415 - demo only
+
+    return start_astra_simulator(AstraConfig(live=True, tasks=300, open_tasks=25, finish_rate=0.5))
+
+
+def demo_astra_settings(settings: Settings, astra: RunningAstra) -> Settings:
+    """Point the astra section at the embedded Astra Control simulator."""
+    from pydantic import HttpUrl, SecretStr  # noqa: PLC0415 - demo only
+
+    config = astra.config
+    section = settings.astra.model_copy(
+        update={
+            "url": HttpUrl(astra.url),
+            "account_id": config.account_id,
+            "token": SecretStr(config.token),
+            "token_file": None,
+            "ca_file": None,
+            "insecure_skip_verify": False,
+        }
+    )
+    return settings.model_copy(update={"astra": section})

@@ -167,6 +167,7 @@ class Labeler:
             "queue": StickyCap(rules.max_queues),
             "task_type": StickyCap(rules.max_task_types),
             "activity_type": StickyCap(rules.max_task_types),
+            "name": StickyCap(rules.max_task_types),  # Astra Control task names (sources/astra.py)
         }
         self._tenants: dict[str, TenantInfo] = {}
 

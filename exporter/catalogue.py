@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from exporter.catalogue_astra import ASTRA_CACHED, ASTRA_UP
 from exporter.vocabulary import OTHER, UNKNOWN
 
 MetricType = Literal["gauge", "counter", "histogram", "info"]
@@ -171,6 +172,10 @@ ACTIVITY_DURATION = _cached(
     "Run time of completed activities, startedAt to completedAt, by result_code.",
     "result_code",
 )
+ASTRA_TASKS, ASTRA_OPEN_TASKS, ASTRA_OLDEST, ASTRA_FINISHED, ASTRA_DURATION = (
+    _cached(*s) for s in ASTRA_CACHED
+)
+ASTRA_UP_SPEC = MetricSpec(*ASTRA_UP)  # NetApp Astra Control (catalogue_astra.py, sources/astra.py)
 
 # --- Poll status, rendered from the snapshot ----------------------------------------------
 UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every source, 0 otherwise.")

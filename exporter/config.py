@@ -29,6 +29,7 @@ from pydantic import HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict, SettingsError
 
 from exporter import PRODUCT, config_sources
+from exporter.astra_config import AstraSettings
 from exporter.config_sections import ApiSettings, LogSettings, MetricsSettings, PollSettings, WebSettings
 from exporter.config_sources import ENV_PREFIX, invalid_setting
 from exporter.errors import ConfigError
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_PREFIX",
     "ApiSettings",
+    "AstraSettings",
     "LogSettings",
     "MetricsSettings",
     "PollSettings",
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     log: LogSettings = LogSettings()
+    astra: AstraSettings = AstraSettings()
     demo: bool = False
     """Run against the embedded simulator instead of Acronis; no credentials needed."""
     once: bool = False
@@ -104,9 +107,11 @@ class Settings(BaseSettings):
     def _api_is_usable(self) -> Self:
         if self.demo:
             return self
-        if self.api.url is None:
-            raise invalid_setting("api.url", "field required")
-        self.api.check_credentials()
+        if self.api.url is None and not self.astra.enabled:
+            raise invalid_setting("api.url", "field required")  # or astra.url: README says so
+        if self.api.url is not None:
+            self.api.check_credentials()
+        self.astra.check_usable()
         return self
 
     def redacted(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from exporter.payloads import MisEncoded
+from exporter.payloads import MisEncoded, nest_snake_case
 from exporter.vocabulary import PRIORITIES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ class _Reader:
     """Reads fields off one raw item, noting every defect instead of raising."""
 
     def __init__(self, raw: object) -> None:
+        raw = nest_snake_case(raw)  # seed 002's flat tenant_id / result_code, read like the nested shape
         self.raw: Mapping[str, object] = raw if isinstance(raw, Mapping) else {}
         self.defects: dict[str, Reason] = {}
         if not isinstance(raw, Mapping):

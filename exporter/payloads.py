@@ -153,3 +153,21 @@ def cursor_after(body: object) -> str | None:
         if isinstance(after, str) and after:
             return after
     return None
+
+
+def nest_snake_case(raw: object) -> object:
+    """Return a task in seed 002's flat snake_case shape with ``tenant`` and ``result`` nested as the API's.
+
+    ``tenant_id`` becomes ``tenant.id`` and ``result_code`` ``result.code`` when the nested
+    field is absent; ``policy_id``, ``resource_id`` and ``executor_id`` are read by nothing.
+    Any other item is returned as it is.
+    """
+    if not isinstance(raw, dict) or ("tenant_id" not in raw and "result_code" not in raw):
+        return raw
+    nested = type(raw)(raw)  # a MisEncoded item stays one
+    if "tenant" not in raw and "tenant_id" in raw:
+        tenant_id = raw["tenant_id"]
+        nested["tenant"] = None if tenant_id is None else {"id": tenant_id}
+    if "result" not in raw and "result_code" in raw:
+        nested["result"] = {"code": raw["result_code"]}
+    return nested

@@ -55,9 +55,11 @@ class Poller:
         *,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        clients: Mapping[str, object] | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
+        self._clients = dict(clients or {})  # other APIs' clients a source asks for by name (Poll.clients)
         self._store = store
         self._metrics = metrics
         self._clock = clock
@@ -66,7 +68,7 @@ class Poller:
         # Queues the operator named get their own series before any discovered one.
         self._labeler.start_poll({"queue": dict.fromkeys(settings.poll.queues, 1)})
         shared = Shared(CompletionTotals())
-        polled = [source for source in REGISTRY if settings.poll.activities or not source.activities]
+        polled = [source for source in REGISTRY if source.polled(settings)]
         self._sources: tuple[Source, ...] = tuple(source(settings, shared) for source in polled)
         self._results: dict[str, object] = {}  # each source's last good result
         self._outcomes = Outcomes(metrics, clock, lambda: self._stop.is_set())  # noqa: PLW0108  run() replaces _stop
@@ -91,7 +93,7 @@ class Poller:
         with self._poll_lock:
             self._report = PollReport(self._metrics)
             paging = Paging(self._settings.api.page_size, self._settings.api.max_pages, self._on_page)
-            poll = Poll(self._client, paging, self._labeler, self._outcomes.skip)
+            poll = Poll(self._client, paging, self._labeler, self._outcomes.skip, self._clients)
             breaker, pool = Breaker(), self._executor()
             runs = {source.name: SourceJobs[object](source.name, pool, breaker) for source in self._sources}
             try:

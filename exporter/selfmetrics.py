@@ -37,7 +37,7 @@ FAILURE_REASONS: Final = (
     *("timeout", "connect", "http_4xx", "http_5xx", "throttled", "auth", "forbidden"),
     *("decode", "shape", "too_large", "pagination", "internal"),
 )
-ENDPOINTS: Final = ("/tasks", "/activities", "/tasks/{id}", "/activities/{id}", "/idp/token")
+ENDPOINTS: Final = ("/tasks", "/activities", "/tasks/{id}", "/activities/{id}", "/idp/token", "/astra/tasks")
 GRANT_TYPES: Final = ("client_credentials", "password")
 
 

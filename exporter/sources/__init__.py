@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from exporter.sources.astra import AstraTasks
 from exporter.sources.base import Paging, Params, Source
 from exporter.sources.completed import (
     CompletedActivities,
@@ -35,6 +36,7 @@ REGISTRY: Final[tuple[type[Source], ...]] = (
     OpenActivitySource,
     CompletedTasks,
     CompletedActivities,
+    AstraTasks,
 )
 SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY)
 

@@ -77,6 +77,7 @@ class Poll:
     paging: Paging
     labeler: Labeler
     skip: Callable[[str, Mapping[str, int]], None]  # count items of a source that could not be used
+    clients: Mapping[str, object] = field(default_factory=dict)  # other APIs' clients, by name ("astra")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,13 @@ class Source:
     def __init__(self, settings: Settings, shared: Shared) -> None:
         self.settings = settings
         self.shared = shared
+
+    @classmethod
+    def polled(cls, settings: Settings) -> bool:
+        """Tell whether a run with ``settings`` polls this source (Acronis ones unless Astra runs alone)."""
+        if settings.api.url is None and settings.astra.enabled:
+            return False
+        return settings.poll.activities or not cls.activities
 
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
         """Return the jobs to queue when the poll starts, keyed as ``fold`` finds their replies."""

@@ -1,0 +1,92 @@
+"""Counting Astra Control tasks that finished, each exactly once, from whole listings.
+
+Astra's listing has no order parameter, so completions cannot be walked from a watermark
+as Acronis ones are. Each poll lists every task instead (the open ones are needed anyway),
+and a finished task (completed, failed, cancelled) is counted the first time a whole
+listing shows it finished, by id:
+
+* the first listing is the baseline: what has finished by then is remembered, not counted;
+* a listing that fails counts nothing and changes nothing (``fold`` then ``commit``);
+* a finished id stays remembered for ``FORGET_AFTER`` listings after it was last shown, so
+  a task an inconsistent page left out once is not counted again when it comes back;
+  beyond that it has been purged by the API, and memory stays bounded by what it retains;
+* neither the exporter's nor the API's clock enters: a clock that jumps changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from exporter.astra_models import FINISHED
+from exporter.catalogue import ASTRA_DURATION, ASTRA_FINISHED, DURATION_BUCKETS
+from exporter.grouping import _Histogram  # the same per-bucket accumulator as Acronis durations
+from exporter.labels import series
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from exporter.astra_models import AstraTask
+    from exporter.labels import Key
+    from exporter.snapshot import HistogramData
+
+FORGET_AFTER: Final = 3  # listings a remembered finished id survives without being shown
+
+
+@dataclass(frozen=True)
+class FinishedFold:
+    """What one whole listing means for the counters; nothing changes until it is committed."""
+
+    newly: tuple[AstraTask, ...]  # finished tasks to count now
+    remembered: Mapping[str, int]  # finished id -> listing number it was last shown in
+
+
+class FinishedTracker:
+    """Finished ids, and the cumulative counters and duration histograms of one account."""
+
+    def __init__(self, account_id: str) -> None:
+        self._account = account_id
+        self._listing = 0
+        self._baselined = False
+        self._remembered: dict[str, int] = {}
+        self._counts: Counter[Key] = Counter()
+        self._durations: dict[Key, _Histogram] = {}
+
+    def fold(self, tasks: Iterable[AstraTask]) -> FinishedFold:
+        """Work out what a whole listing adds, without changing the tracker."""
+        number = self._listing + 1
+        remembered = {i: n for i, n in self._remembered.items() if number - n <= FORGET_AFTER}
+        newly = []
+        for task in tasks:
+            if task.state not in FINISHED:
+                continue
+            if task.id not in remembered and self._baselined:
+                newly.append(task)
+            remembered[task.id] = number
+        return FinishedFold(tuple(newly), remembered)
+
+    def commit(self, folded: FinishedFold, label: Callable[[str], str]) -> None:
+        """Adopt a listing: count its new finishes under their labelled names (``label``)."""
+        self._listing += 1
+        self._baselined = True
+        self._remembered = dict(folded.remembered)
+        for task in folded.newly:
+            name = label(task.name)
+            self._counts[series(ASTRA_FINISHED, account_id=self._account, name=name, state=task.state)] += 1
+            if task.start is not None and task.end is not None and task.end >= task.start:
+                key = series(ASTRA_DURATION, account_id=self._account, name=name, state=task.state)
+                self._durations.setdefault(key, _Histogram(DURATION_BUCKETS)).observe(task.end - task.start)
+
+    def counts(self) -> dict[Key, int]:
+        """Return the counters so far (a copy)."""
+        return dict(self._counts)
+
+    def durations(self) -> dict[Key, HistogramData]:
+        """Return the histograms so far (frozen copies)."""
+        return {key: histogram.freeze() for key, histogram in self._durations.items()}
+
+    @property
+    def remembered(self) -> int:
+        """Finished ids held in memory."""
+        return len(self._remembered)

@@ -1,0 +1,61 @@
+"""Runs one Astra Control simulator: its HTTP server and, live, its ticker."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Self
+
+from simulator.astra.assembly import AstraSimulator
+from simulator.astra.server import AstraServer
+from simulator.clock import Clock, WallClock
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from simulator.astra.config import AstraConfig
+
+
+class RunningAstra:
+    """An Astra simulator serving on ``url``; ``stop()`` or use it as a context manager."""
+
+    def __init__(self, simulator: AstraSimulator) -> None:
+        self.simulator = simulator
+        config = simulator.config
+        self._server = AstraServer((config.host, config.port), simulator)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)]
+        if config.live:
+            self._threads.append(threading.Thread(target=self._tick, daemon=True))
+        for thread in self._threads:
+            thread.start()
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
+        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self.config, self.clock = config, simulator.clock
+        self.world, self.faults = simulator.world, simulator.faults
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.config.tick_interval):
+            self.world.catch_up()
+
+    def stop(self) -> None:
+        """Stop serving; safe to call twice."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_astra_simulator(config: AstraConfig, clock: Clock | None = None) -> RunningAstra:
+    """Generate the account's tasks and start serving; ``clock=None`` is the wall clock."""
+    return RunningAstra(AstraSimulator(config, clock or WallClock()))
