@@ -178,7 +178,7 @@ ASTRA_TASKS, ASTRA_OPEN_TASKS, ASTRA_OLDEST, ASTRA_FINISHED, ASTRA_DURATION = (
 ASTRA_UP_SPEC = MetricSpec(*ASTRA_UP)  # NetApp Astra Control (catalogue_astra.py, sources/astra.py)
 
 # --- Poll status, rendered from the snapshot ----------------------------------------------
-UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every source, 0 otherwise.")
+UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every Acronis source, 0 otherwise.")
 SOURCE_UP = MetricSpec(
     "acronis_exporter_source_up",
     "gauge",

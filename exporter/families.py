@@ -61,8 +61,16 @@ def _tenant_info(snapshot: Snapshot) -> Metric:
 # --- poll status -----------------------------------------------------------------------
 
 
+ACRONIS_SOURCES: Final = frozenset(source.name for source in REGISTRY if source.api == "acronis")
+
+
 def _up(snapshot: Snapshot) -> Metric:
-    return simple(catalogue.UP, {series(catalogue.UP): 1.0 if snapshot.up else 0.0})
+    """Judge the Acronis sources alone, so that an Astra Control failure never reads as Acronis down."""
+    acronis = [status for status in snapshot.sources.values() if status.name in ACRONIS_SOURCES]
+    if snapshot.sources and not acronis:  # an Astra-only exporter: no Acronis API to judge
+        return simple(catalogue.UP, {})
+    up = bool(acronis) and all(status.ok for status in acronis)
+    return simple(catalogue.UP, {series(catalogue.UP): 1.0 if up else 0.0})
 
 
 def _by_source(spec: catalogue.MetricSpec, value: Callable[[SourceStatus], float | None]) -> Builder:

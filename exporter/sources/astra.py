@@ -127,13 +127,16 @@ def _durations(snapshot: Snapshot) -> Metric:
 
 def _up(snapshot: Snapshot) -> Metric:
     status = snapshot.sources.get(AstraTasks.name)
-    return simple(catalogue.ASTRA_UP_SPEC, {} if status is None else {(): float(status.ok)})
+    return simple(
+        catalogue.ASTRA_UP_SPEC, {} if status is None else {series(catalogue.ASTRA_UP_SPEC): float(status.ok)}
+    )
 
 
 class AstraTasks(Source):
     """Every task of one Astra Control account."""
 
     name: ClassVar[str] = "astra_tasks"
+    api: ClassVar[str] = "astra"
     families: ClassVar[tuple[Family, ...]] = (
         _gauge(catalogue.ASTRA_TASKS, lambda r: r.by_state),
         _gauge(catalogue.ASTRA_OPEN_TASKS, lambda r: r.open),

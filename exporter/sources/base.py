@@ -93,6 +93,7 @@ class Source:
 
     name: ClassVar[str]
     activities: ClassVar[bool] = False  # polled only with --poll.activities
+    api: ClassVar[str] = "acronis"  # the API it polls: acronis_up covers the Acronis ones alone
     after: ClassVar[str | None] = None  # an independent source whose fold ``follow_up`` needs
     families: ClassVar[tuple[Family, ...]] = ()  # what it renders, even while not polled
 

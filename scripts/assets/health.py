@@ -38,7 +38,7 @@ STATUS = Row(
     "Status",
     (
         up_or_failing(
-            "Exporter up", "acronis_up: OK when the last poll refreshed every source.", "acronis_up"
+            "Exporter up", "acronis_up: OK when the last poll refreshed every Acronis source.", "acronis_up"
         ),
         up_or_failing(
             "Scrape target up",
