@@ -65,7 +65,6 @@ LABEL org.opencontainers.image.title="acronis-task-exporter" \
       org.opencontainers.image.url="${SOURCE_URL}" \
       org.opencontainers.image.documentation="${SOURCE_URL}/blob/main/deploy/README.md"
 COPY --from=build /opt/acronis-task-exporter /opt/acronis-task-exporter
-COPY deploy/docker/healthcheck.py /opt/acronis-task-exporter/healthcheck.py
 # The revision feeds acronis_exporter_build_info; its name sits outside the settings prefix.
 ENV PATH=/opt/acronis-task-exporter/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -75,8 +74,10 @@ ENV PATH=/opt/acronis-task-exporter/bin:$PATH \
 # numeric USER lets Kubernetes prove runAsNonRoot without resolving a name.
 USER 65532:65532
 EXPOSE 9862
-# No curl in slim images: the venv's own Python asks /healthz (port and TLS follow the
-# ACRONIS_EXPORTER_WEB__* variables, so a changed listen address keeps the check right).
+# No curl in slim images: the exporter asks its own /healthz. --healthcheck loads the
+# same settings (flags, ACRONIS_EXPORTER_* variables, --config.file) and, when the
+# exporter is PID 1, the flags it was started with (from /proc/1/cmdline), so a port or
+# TLS set any of these ways keeps the check right.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "/opt/acronis-task-exporter/healthcheck.py"]
+    CMD ["acronis-task-exporter", "--healthcheck"]
 ENTRYPOINT ["acronis-task-exporter"]

@@ -15,7 +15,7 @@ import threading
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, TextIO
 
-from exporter import PRODUCT, __version__, config, logs, signals
+from exporter import PRODUCT, __version__, config, healthcheck, logs, signals
 from exporter.errors import ApiError, ConfigError
 from exporter.redaction import SecretRegistry
 
@@ -23,20 +23,23 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
 
-    from exporter.config import Settings
+    from exporter.config import LogSettings, Settings
     from exporter.listener import MetricsServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the exporter with ``argv`` (default: the process arguments); return the exit status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if "--healthcheck" in args:  # in a container: the flags the exporter (PID 1) was given come first
+        args = [*healthcheck.entrypoint_args(), *args]
     try:
-        settings = config.load(sys.argv[1:] if argv is None else list(argv))
+        settings = config.load(args)
     except ConfigError as error:
         return _fail(str(error), status=2)
     except SystemExit as exit_:  # argparse's --help (0); usage errors arrive as ConfigError
         return exit_.code if isinstance(exit_.code, int) else 2
     secrets = SecretRegistry()  # this run's: filled from the settings by app.register_secrets
-    logs.configure(settings.log, secrets=secrets)
+    logs.configure(_log_settings(settings), secrets=secrets)
     _raise_on_signals()
     signals.install()  # SIGHUP and SIGUSR1 are logged, never fatal
     try:
@@ -49,10 +52,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if not (settings.once or settings.check_config) else 128 + stop.signal
 
 
+def _log_settings(settings: Settings) -> LogSettings:
+    """Log errors only for the one-shot answers (--check-config, --healthcheck): a verdict line.
+
+    Their info lines (the settings dump, the token minted) would bury that line, so they
+    log errors only, unless --log.level was chosen explicitly.
+    """
+    one_shot = settings.check_config or settings.healthcheck
+    if not one_shot or "level" in settings.log.model_fields_set:
+        return settings.log
+    return settings.log.model_copy(update={"level": "error"})
+
+
 def _run(settings: Settings, secrets: SecretRegistry) -> int:
     from exporter.app import register_secrets  # noqa: PLC0415 - keeps --help fast
 
     register_secrets(settings, secrets)  # first of all, so that no later line can carry a secret
+    if settings.healthcheck:  # before --demo: the check starts nothing, it asks the running one
+        return _healthcheck(settings)
     with ExitStack() as cleanup:
         if settings.demo:
             settings = _start_demo(settings, cleanup, secrets)
@@ -145,6 +162,12 @@ def _check_config(settings: Settings, secrets: SecretRegistry) -> int:
     return 0
 
 
+def _healthcheck(settings: Settings) -> int:
+    healthy, what = healthcheck.probe(settings.web)
+    _say(f"{PRODUCT}: {'healthy' if healthy else 'unhealthy'}: {what}", sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
 def _once(settings: Settings, secrets: SecretRegistry) -> int:
     from exporter.app import build  # noqa: PLC0415 - keeps --help fast
 
@@ -183,7 +206,7 @@ def _announce_demo(server: MetricsServer, settings: Settings) -> None:
     shown = "localhost" if host in {"", "::", "0.0.0.0"} else host  # noqa: S104 - comparing, not binding
     shown = f"[{shown}]" if ":" in shown else shown
     _say(
-        f"{PRODUCT} demo: metrics at {server.scheme}://{shown}:{port}/metrics "
+        f"{PRODUCT} demo: metrics at {server.scheme}://{shown}:{port}{settings.web.telemetry_path} "
         f"(simulated Acronis API at {settings.api.base_url}, Astra Control at {settings.astra.base_url}; "
         "Ctrl-C to stop)",
         sys.stderr,

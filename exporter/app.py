@@ -17,13 +17,14 @@ from exporter import logs, signals
 from exporter.allocator import release_freed_memory, tune_allocator
 from exporter.astra_client import AstraClient
 from exporter.auth import build_auth
+from exporter.bcrypt_auth import BcryptUsers
 from exporter.client import TaskManagerClient
 from exporter.exposition import Exposition, self_registry
 from exporter.listener import MetricsServer
 from exporter.poller import Poller
 from exporter.redaction import SecretRegistry
 from exporter.selfmetrics import SelfMetrics
-from exporter.server import BasicAuth, ExporterApp
+from exporter.server import Authenticator, BasicAuth, ExporterApp
 from exporter.snapshot import SnapshotStore
 
 if TYPE_CHECKING:
@@ -62,15 +63,20 @@ class Exporter:
     def web_app(self) -> ExporterApp:
         """Build the WSGI app over this exporter's store, probes and basic auth."""
         web = self.settings.web
-        auth = None
+        config = web.web_config()
+        auth: Authenticator | None = None
         if web.basic_auth_username is not None:
             auth = BasicAuth(web.basic_auth_username, web.resolved_basic_auth_password)
+        elif config is not None and config.basic_auth_users:
+            auth = BcryptUsers(config.basic_auth_users)
         return ExporterApp(
             self.exposition,
             self.store,
             self.poller.healthy,
             api_url=self.settings.api.base_url,
             basic_auth=auth,
+            telemetry_path=web.telemetry_path,
+            headers=config.response_headers() if config is not None else [],
         )
 
     def bind(self) -> MetricsServer:

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, CliApp, CliSettingsSource, SettingsConfigDict, SettingsError
 
-from exporter import PRODUCT, config_sources
+from exporter import PRODUCT, config_help, config_sources
 from exporter.astra_config import AstraSettings
-from exporter.config_sections import ApiSettings, LogSettings, MetricsSettings, PollSettings, WebSettings
+from exporter.config_sections import ApiSettings, LogSettings, MetricsSettings, PollSettings
 from exporter.config_sources import ENV_PREFIX, invalid_setting
+from exporter.config_web import WebSettings
 from exporter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class Settings(BaseSettings):
         cli_hide_none_type=True,
         cli_avoid_json=True,
         cli_use_class_docs_for_groups=True,
-        cli_shortcuts={"config-file": "config.file"},
+        cli_shortcuts={"config-file": "config.file", "web.config-file": "web.config.file"},
     )
 
     api: ApiSettings = ApiSettings()
@@ -88,6 +89,8 @@ class Settings(BaseSettings):
     """Poll once, print the exposition to stdout and exit."""
     check_config: bool = False
     """Check settings and credentials (mint a token, run one lod=count query), print one line, exit 0 or 1."""
+    healthcheck: bool = False
+    """Ask the running exporter's /healthz (found from these same settings), print one line, exit 0 or 1."""
     config_file: Path | None = None
     """YAML file with settings (lowest precedence after defaults)."""
 
@@ -105,7 +108,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _api_is_usable(self) -> Self:
-        if self.demo:
+        if self.demo or self.healthcheck:  # the check asks the running exporter, never the API
             return self
         if self.api.url is None and not self.astra.enabled:
             raise invalid_setting("api.url", "field required")  # or astra.url: README says so
@@ -148,6 +151,7 @@ def load(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings
         try:
             parser = config_sources.root_parser(inspect.getdoc(Settings))
             source: CliSettingsSource[Settings] = CliSettingsSource(Settings, root_parser=parser)
+            config_help.humanise(parser, Settings)
             return CliApp.run(Settings, cli_args=args, cli_settings_source=source)
         except ValidationError as error:
             raise ConfigError(config_sources.one_line(error, Settings.model_fields)) from None

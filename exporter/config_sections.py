@@ -1,4 +1,4 @@
-"""The sections of the settings: api, poll, metrics, web and log, each a frozen model.
+"""The sections of the settings: api, poll, metrics and log, each a frozen model (web: ``config_web``).
 
 Each field's docstring is its --help text. Numbers take the shared bounded types of
 ``config_values`` (finite, and at most a day or a million). Validators check what one
@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import NoDecode
 
 from exporter import tls
+from exporter.config_help import shown_as
 from exporter.config_sources import invalid_setting
 from exporter.config_values import (
     Count,
@@ -50,7 +51,6 @@ from exporter.config_values import (
 REPLY_BYTES_PER_ITEM = 8 * 1024
 REPLY_BYTES_MIN = 64 * 1024  # the envelope, and the least any reply may be allowed
 REPLY_BYTES_MAX = 1024**3  # past a GiB no reply could be held, let alone parsed, in the chart's limit
-_LISTEN_ADDRESS = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):(?P<port>\d{1,5})$")
 
 
 class _Section(BaseModel):
@@ -62,7 +62,7 @@ class ApiSettings(_Section):
 
     url: HttpUrl | None = None
     """Data-centre URL, e.g. https://eu2-cloud.acronis.com (required unless --demo)."""
-    client_id: str | None = None
+    client_id: str | None = Field(None, json_schema_extra=shown_as("ID"))
     """API client id (client_credentials grant)."""
     client_secret: SecretStr | None = None
     """API client secret; prefer the environment or --api.client-secret-file over this flag."""
@@ -70,7 +70,7 @@ class ApiSettings(_Section):
     """File holding the client secret, re-read on every token request."""
     grant_type: Literal["client_credentials", "password"] = "client_credentials"
     """OAuth2 grant used at /api/2/idp/token."""
-    username: str | None = None
+    username: str | None = Field(None, json_schema_extra=shown_as("USER"))
     """User name for the password grant."""
     password: SecretStr | None = None
     """Password for the password grant."""
@@ -80,7 +80,7 @@ class ApiSettings(_Section):
     """Static bearer token; skips the token endpoint."""
     bearer_token_file: Path | None = None
     """File holding a static bearer token."""
-    tenant_id: str | None = None
+    tenant_id: str | None = Field(None, json_schema_extra=shown_as("UUID"))
     """Ask for a token scoped to this tenant (uuid)."""
     ca_file: Path | None = None
     """PEM bundle to verify the API's TLS certificate with."""
@@ -104,7 +104,9 @@ class ApiSettings(_Section):
     """Items per listing page (limit)."""
     max_pages: Count = 2000
     """Pages one listing may take before it is abandoned as endless."""
-    max_reply_bytes: int | None = Field(None, ge=REPLY_BYTES_MIN, le=REPLY_BYTES_MAX)
+    max_reply_bytes: int | None = Field(
+        None, ge=REPLY_BYTES_MIN, le=REPLY_BYTES_MAX, json_schema_extra=shown_as("BYTES")
+    )
     """Largest reply body read, once decompressed; unset: 8 KiB per item of --api.page-size plus 64 KiB."""
     token_refresh_margin: Seconds = 900.0
     """Renew the access token this many seconds before it expires."""
@@ -171,11 +173,11 @@ class PollSettings(_Section):
 
     interval: PollInterval = 60.0
     """Seconds between polls (at least 1)."""
-    jitter: float = Field(0.1, ge=0, le=0.5)
+    jitter: float = Field(0.1, ge=0, le=0.5, json_schema_extra=shown_as("FRACTION"))
     """Random spread of the interval, as a fraction of it."""
     completion_overlap: Seconds = 600.0
     """Seconds the completion window reaches back behind the watermark, for late writes."""
-    queues: StrList = []
+    queues: StrList = Field([], json_schema_extra=shown_as("QUEUE"))
     """Queues to count (empty: discover them from the listings)."""
     activities: bool = True
     """Also poll activities."""
@@ -186,15 +188,15 @@ class MetricsSettings(_Section):
 
     max_tenants: Count = 100
     """Tenants with their own series; the rest fold into tenant_id="__other__"."""
-    tenant_allow: StrList = []
+    tenant_allow: StrList = Field([], json_schema_extra=shown_as("TENANT_ID"))
     """Only these tenant ids (empty: all)."""
-    tenant_deny: StrList = []
+    tenant_deny: StrList = Field([], json_schema_extra=shown_as("TENANT_ID"))
     """Never these tenant ids."""
-    tenant_name_allow: str | None = None
+    tenant_name_allow: str | None = Field(None, json_schema_extra=shown_as("REGEX"))
     """Only tenants whose name matches this regular expression."""
-    tenant_name_deny: str | None = None
+    tenant_name_deny: str | None = Field(None, json_schema_extra=shown_as("REGEX"))
     """Never tenants whose name matches this regular expression."""
-    tenant_locator_prefix: StrList = []
+    tenant_locator_prefix: StrList = Field([], json_schema_extra=shown_as("LOCATOR"))
     """Only tenants whose locator starts with one of these, e.g. /1/1496262/."""
     max_queues: Count = 50
     """Queues with their own series; the rest fold into "__other__"."""
@@ -202,11 +204,10 @@ class MetricsSettings(_Section):
     """Task and activity types with their own series; the rest fold into "__other__"."""
     # task_type and priority multiply every tenant's series by types x priorities: at
     # 5,000 tenants and 20,000 open tasks that was 110,000 series. Opt in with an empty list.
-    drop_labels: Annotated[list[DroppableLabel], NoDecode, BeforeValidator(split_list)] = [
-        "task_type",
-        "priority",
-    ]
-    """Labels to aggregate away entirely (none: pass an empty list, e.g. '[]')."""
+    drop_labels: Annotated[list[DroppableLabel], NoDecode, BeforeValidator(split_list)] = Field(
+        ["task_type", "priority"], json_schema_extra=shown_as("LABEL")
+    )
+    """Labels to aggregate away (tenant_id, queue, task_type, activity_type, priority; none: '[]')."""
 
     @field_validator("tenant_name_allow", "tenant_name_deny")
     @classmethod
@@ -219,64 +220,6 @@ class MetricsSettings(_Section):
                     "invalid_regex", "not a regular expression ({e})", {"e": error.msg}
                 ) from None
         return value
-
-
-class WebSettings(_Section):
-    """The /metrics endpoint."""
-
-    listen_address: str = ":9862"
-    """host:port or :port to serve /metrics on."""
-    tls_cert_file: Path | None = None
-    """Serve HTTPS with this certificate (PEM); needs --web.tls-key-file."""
-    tls_key_file: Path | None = None
-    """Private key for --web.tls-cert-file."""
-    basic_auth_username: str | None = None
-    """Require HTTP basic auth with this user."""
-    basic_auth_password: SecretStr | None = None
-    """Password for --web.basic-auth-username."""
-    basic_auth_password_file: Path | None = None
-    """File holding the basic-auth password."""
-    max_connections: int = Field(64, ge=2, le=4096)
-    """Connections served at once; past it the one idle longest is closed for the newcomer."""
-
-    @field_validator("listen_address")
-    @classmethod
-    def _is_host_port(cls, value: str) -> str:
-        match = _LISTEN_ADDRESS.match(value)
-        if match is None or int(match["port"]) > 65535:  # noqa: PLR2004 - the largest TCP port
-            raise PydanticCustomError("listen_address", "expected host:port or :port, e.g. :9862")
-        return value
-
-    def host_port(self) -> tuple[str, int]:
-        """Return the address to bind; host "" means every interface."""
-        host, _, port = self.listen_address.rpartition(":")
-        return host.strip("[]"), int(port)
-
-    def resolved_basic_auth_password(self) -> SecretStr | None:
-        """Return the basic-auth password, read from the file when one is set."""
-        return read_secret(
-            self.basic_auth_password, self.basic_auth_password_file, "web.basic_auth_password_file"
-        )
-
-    @model_validator(mode="after")
-    def _pairs_are_complete(self) -> Self:
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise invalid_setting(
-                "web.tls_cert_file", "set both web.tls_cert_file and web.tls_key_file, or neither"
-            )
-        has_password = self.basic_auth_password is not None or self.basic_auth_password_file is not None
-        if (self.basic_auth_username is not None) == has_password:
-            return self
-        raise invalid_setting(
-            "web.basic_auth_username", "set both the basic-auth user and password, or neither"
-        )
-
-    @model_validator(mode="after")
-    def _files_are_usable(self) -> Self:
-        check_secret_file(self.basic_auth_password_file, "web.basic_auth_password_file")
-        if self.tls_cert_file is not None and self.tls_key_file is not None:
-            check_tls(partial(tls.server_context, self.tls_cert_file, self.tls_key_file))
-        return self
 
 
 class LogSettings(_Section):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from argparse import ArgumentParser, RawDescriptionHelpFormatter
+import sys
+from argparse import SUPPRESS, Action, ArgumentParser, Namespace, RawDescriptionHelpFormatter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -91,9 +92,24 @@ def usage_problem(message: str, known_flags: Collection[str]) -> str:
     return f"{problem}; see --help"
 
 
+class _VersionAction(Action):
+    """--version: print what build runs (git is asked only when the flag is given) and exit 0."""
+
+    def __init__(self, option_strings: list[str], dest: str = SUPPRESS, **_: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=SUPPRESS, help="Print the version and exit.")
+
+    def __call__(
+        self, parser: ArgumentParser, _namespace: Namespace, _values: object, _option: str | None = None
+    ) -> NoReturn:
+        from exporter.build import version_text  # noqa: PLC0415 - only --version asks git
+
+        sys.stdout.write(version_text() + "\n")  # stdout, as Go exporters and coreutils do
+        parser.exit(0)
+
+
 def root_parser(description: str | None) -> ArgumentParser:
     """Return the parser frame pydantic-settings adds the flags to."""
-    return _UsageParser(
+    parser = _UsageParser(
         prog=PRODUCT,
         usage="%(prog)s [flags]",
         description=description,
@@ -102,6 +118,8 @@ def root_parser(description: str | None) -> ArgumentParser:
         allow_abbrev=False,
         add_help=True,
     )
+    parser.add_argument("--version", action=_VersionAction)
+    return parser
 
 
 @contextmanager
@@ -133,18 +151,32 @@ def _read_yaml(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"config.file: cannot read {path} ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config.file: {path} is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+        where = f" at line {yaml_line(text, mark.line)}" if mark is not None else ""
         raise ConfigError(f"config.file: {path} is not valid YAML{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config.file: {path} must hold a mapping of settings")
     return data
+
+
+def yaml_line(text: str, index: int) -> int:
+    """Return the 1-based line a YAML error is on, never past the file's last line.
+
+    The parser marks a problem found at the end of input (an unclosed bracket or quote) on
+    the empty line after the last newline, which no editor shows: that is the last line.
+    """
+    lines = max(1, len(text.splitlines()))
+    return min(index + 1, lines)
 
 
 def unparsable(error: SettingsError) -> str:
@@ -189,15 +221,26 @@ def _describe(problem: ErrorDetails, top_level: Collection[str]) -> str:
         name = str(problem["loc"][0])
         return f"{name}: expected a mapping of settings; {_section_hint(name)}"
     elif problem["type"] == "extra_forbidden":
-        return ".".join(str(part) for part in problem["loc"]) + ": unknown setting"
+        return _setting_path(problem["loc"]) + ": unknown setting"
     else:
-        path = ".".join(str(part) for part in problem["loc"])
+        path = _setting_path(problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
         if message[1:2].islower():  # "Input should..." reads on after a colon; "URL ..." keeps its case
             message = message[:1].lower() + message[1:]
-        text = f"{path}: {message}"
+        text = f"{path}{_item(problem['loc'])}: {message}"
     if not path or ("." not in path and path not in top_level):
         return text
     flag = "--" + path.replace("_", "-")
     env = ENV_PREFIX + path.replace(".", "__").upper()
     return f"{text} (set {flag} or {env})"
+
+
+def _setting_path(loc: tuple[int | str, ...]) -> str:
+    """Return the setting a problem is in: a list's position is no setting (no --x.0 flag exists)."""
+    return ".".join(str(part) for part in loc if not isinstance(part, int))
+
+
+def _item(loc: tuple[int | str, ...]) -> str:
+    """Say which item of a list is at fault, counting from 1 as people do."""
+    positions = [part for part in loc if isinstance(part, int)]
+    return f" (item {positions[-1] + 1})" if positions else ""

@@ -20,7 +20,6 @@ families (zerofirst.py), on the wall clock, since they change between polls.
 from __future__ import annotations
 
 import math
-import os
 import platform
 import threading
 import time
@@ -40,7 +39,7 @@ from prometheus_client import exposition as text_format
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics_format
 
-from exporter import __version__, logs
+from exporter import __version__, build, logs
 from exporter.catalogue import BUILD_INFO
 from exporter.collector import RenderFailures, TaskManagerCollector
 from exporter.families import FAMILIES
@@ -63,8 +62,6 @@ _GZIP_WBITS: Final = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the
 # client_python leaves these two untyped; these are the signatures we rely on.
 _openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_format.generate_latest
 _disable_created_series: Callable[[], None] = prometheus_client.disable_created_metrics
-# Image builds set this (Dockerfile ARG REVISION); a source checkout reports "unknown".
-REVISION_ENV: Final = "ACRONIS_TASK_EXPORTER_REVISION"
 
 log = logs.get_logger(component="exposition")
 
@@ -84,7 +81,7 @@ class BuildInfoCollector:
     def __init__(self, version: str = __version__, revision: str | None = None) -> None:
         self._labels = [
             version,
-            revision or os.environ.get(REVISION_ENV) or "unknown",
+            revision or build.revision(),  # the image's ARG REVISION, else the git checkout's
             platform.python_version(),
         ]
 

@@ -166,8 +166,7 @@ class MetricsServer:
         self._server = _bind(host, port)
         self._server.set_app(app)
         self._server.connections = Connections(connection_limit(web.max_connections))
-        if web.tls_cert_file is not None and web.tls_key_file is not None:
-            self._server.tls = tls_context(str(web.tls_cert_file), str(web.tls_key_file))
+        self._server.tls = web.tls_context()  # from the flags or --web.config.file
         self.scheme = "https" if self._server.tls is not None else "http"
         self._serving = False
 

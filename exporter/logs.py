@@ -77,11 +77,13 @@ class SecretRedactor:
         return self._secrets.scrub(str(value))
 
 
-def _renderers(pretty: bool, redact: SecretRedactor) -> list[Processor]:  # noqa: FBT001 - private
+def _renderers(pretty: bool, redact: SecretRedactor, *, colours: bool) -> list[Processor]:  # noqa: FBT001 - private
     if pretty:
         # Pre-rendering the traceback (instead of letting ConsoleRenderer do it) is what lets
-        # the redactor see its text.
-        return [structlog.processors.format_exc_info, redact, structlog.dev.ConsoleRenderer()]
+        # the redactor see its text. Colour codes only reach a terminal: in a file, a pipe or
+        # `docker logs` they are noise that breaks grep.
+        console = structlog.dev.ConsoleRenderer(colors=colours)
+        return [structlog.processors.format_exc_info, redact, console]
     # Locals in tracebacks could hold anything, secrets included: never render them.
     dict_tracebacks = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
     return [dict_tracebacks, redact, structlog.processors.JSONRenderer()]
@@ -101,7 +103,7 @@ def configure(settings: LogSettings, stream: TextIO = sys.stderr, *, secrets: Se
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderers = _renderers(pretty, SecretRedactor(secrets))
+    renderers = _renderers(pretty, SecretRedactor(secrets), colours=_is_tty(stream))
     structlog.configure(
         processors=[*shared, *renderers],
         wrapper_class=structlog.make_filtering_bound_logger(level),

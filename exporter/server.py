@@ -16,7 +16,7 @@ import base64
 import binascii
 import hmac
 import html
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import urlsplit
 
 from exporter import PRODUCT, __version__, logs
@@ -35,6 +35,14 @@ log = logs.get_logger(component="server")
 
 OPEN_PATHS: Final = frozenset({"/healthz", "/readyz"})  # probes: never behind basic auth
 Headers = list[tuple[str, str]]
+
+
+class Authenticator(Protocol):
+    """Tells whether an ``Authorization`` header may see the guarded pages."""
+
+    def allows(self, header: str | None) -> bool:
+        """Return True when the header carries acceptable credentials."""
+        ...
 
 
 class BasicAuth:
@@ -76,20 +84,24 @@ class BasicAuth:
 class ExporterApp:
     """The WSGI application: routing, auth, and the four pages."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the store and probes, then keyword-only options
         self,
         exposition: Exposition,
         store: SnapshotStore,
         healthy: Callable[[], bool],
         *,
         api_url: str = "",
-        basic_auth: BasicAuth | None = None,
+        basic_auth: Authenticator | None = None,
+        telemetry_path: str = "/metrics",
+        headers: Headers | None = None,
     ) -> None:
         self._exposition = exposition
         self._store = store
         self._healthy = healthy
         self._auth = basic_auth
-        self._landing = landing_page(urlsplit(api_url).hostname or "")
+        self._telemetry_path = telemetry_path
+        self._extra_headers = list(headers or [])  # --web.config.file's http_server_config.headers
+        self._landing = landing_page(urlsplit(api_url).hostname or "", telemetry_path)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request."""
@@ -102,6 +114,7 @@ class ExporterApp:
             status, headers, body = _text(
                 "500 Internal Server Error", "internal error, see the exporter log\n"
             )
+        headers.extend(self._extra_headers)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [b""] if method == "HEAD" else [body]
@@ -112,7 +125,7 @@ class ExporterApp:
             headers.append(("WWW-Authenticate", f'Basic realm="{PRODUCT}", charset="UTF-8"'))
             return status, headers, body
         route = {
-            "/metrics": self._metrics,
+            self._telemetry_path: self._metrics,
             "/": self._root,
             "/healthz": self._healthz,
             "/readyz": self._readyz,
@@ -154,8 +167,9 @@ def _text(status: str, body: str) -> tuple[str, Headers, bytes]:
     )
 
 
-def landing_page(api_host: str) -> bytes:
+def landing_page(api_host: str, telemetry_path: str = "/metrics") -> bytes:
     """Render the page at / (only the data centre's host name: never a path, user or secret)."""
+    metrics = html.escape(telemetry_path)
     source = f"<p>Data centre: <code>{html.escape(api_host)}</code></p>" if api_host else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -165,7 +179,7 @@ def landing_page(api_host: str) -> bytes:
 <p>Prometheus exporter for the Acronis Cyber Protect Cloud Task Manager API v2.</p>
 {source}
 <ul>
-<li><a href="/metrics">/metrics</a>: the metrics</li>
+<li><a href="{metrics}">{metrics}</a>: the metrics</li>
 <li><a href="/healthz">/healthz</a>: 200 while the poll loop runs</li>
 <li><a href="/readyz">/readyz</a>: 200 once the first poll is published</li>
 </ul>

@@ -20,19 +20,24 @@ _DEFAULTS = SimulatorConfig()
 
 
 def parse_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
-    """Turn command-line flags into a SimulatorConfig (live, with request logging)."""
-    parser = argparse.ArgumentParser(prog="acronis-tm-simulator", description=__doc__)
+    """Turn command-line flags into a SimulatorConfig (live; requests logged at --log-level debug)."""
+    # Every flag shows its default, the formatter says so: no help text repeats it by hand.
+    parser = argparse.ArgumentParser(
+        prog="acronis-tm-simulator",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add = parser.add_argument
-    add("--host", default=_DEFAULTS.host, help="address to listen on (default %(default)s)")
-    add("--port", type=int, default=_DEFAULTS.port, help="TCP port; 0 picks a free one (default)")
-    add("--client-id", default=_DEFAULTS.client_id, help="API client id accepted (default %(default)s)")
+    add("--host", default=_DEFAULTS.host, help="address to listen on")
+    add("--port", type=int, default=_DEFAULTS.port, help="TCP port; 0 picks a free one")
+    add("--client-id", default=_DEFAULTS.client_id, help="API client id accepted")
     add(
         "--client-secret",
         default=_DEFAULTS.client_secret,
-        help="API client secret accepted (default %(default)s)",
+        help="API client secret accepted",
     )
-    add("--username", default=_DEFAULTS.username, help="password-grant user (default %(default)s)")
-    add("--password", default=_DEFAULTS.password, help="password-grant password (default %(default)s)")
+    add("--username", default=_DEFAULTS.username, help="password-grant user")
+    add("--password", default=_DEFAULTS.password, help="password-grant password")
     add(
         "--tasks",
         type=int,
@@ -42,7 +47,7 @@ def parse_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
     add("--open-tasks", type=int, default=_DEFAULTS.open_tasks, help="tasks not yet completed")
     add("--tenants", type=int, default=_DEFAULTS.tenants, help="tenants in the hierarchy")
     add("--seed", type=int, default=_DEFAULTS.seed, help="random seed: same seed, same data")
-    add("--db", default=_DEFAULTS.db, help="SQLite file path, or :memory: (default)")
+    add("--db", default=_DEFAULTS.db, help="SQLite file path, or :memory:")
     add("--completion-rate", type=float, default=_DEFAULTS.completion_rate, help="completions per second")
     add("--latency", type=float, default=_DEFAULTS.latency, help="seconds added to every request")
     add(
@@ -52,15 +57,18 @@ def parse_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
         help="lod=count key",
     )
     add("--cursor-placement", choices=("paging", "top"), default=_DEFAULTS.cursor_placement,
-        help="paging.cursors.after (default) or top-level cursors.after")  # fmt: skip
+        help="paging.cursors.after or top-level cursors.after")  # fmt: skip
     add("--token-lifetime", type=float, default=_DEFAULTS.token_lifetime, help="token lifetime in seconds")
     add("--late-write-max", type=float, default=_DEFAULTS.late_write_max,
         help="completions become visible up to this many seconds after their completedAt")  # fmt: skip
-    add("--max-page-size", type=int, default=None, help="silently cap page sizes (default: no cap)")
+    add("--max-page-size", type=int, default=None, help="silently cap page sizes (none: no cap)")
+    add("--log-level", choices=("debug", "info"), default="info",
+        help="debug also logs every request served")  # fmt: skip
     args = parser.parse_args(argv)
-    options = {key: value for key, value in vars(args).items() if value is not None}
+    debug = args.log_level == "debug"
+    options = {key: value for key, value in vars(args).items() if value is not None and key != "log_level"}
     try:
-        return SimulatorConfig(**options, live=True, log_requests=True)
+        return SimulatorConfig(**options, live=True, log_requests=debug)
     except ValueError as error:
         parser.error(str(error))  # exits 2 with usage, like any bad flag
 

@@ -82,7 +82,7 @@ class Simulator:
     ) -> None:
         """Log one request as one JSON line, when the config asks for it (the CLI does)."""
         if self.config.log_requests:
-            self._log.info(
+            self._log.debug(
                 "request_served", method=method, path=path, query=[f"{k}={v}" for k, v in query],
                 status=status, response_bytes=size, duration_ms=round(seconds * 1000, 2),
             )  # fmt: skip

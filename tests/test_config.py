@@ -229,7 +229,7 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("content", "expected"),
         [
-            ("api: [unclosed\n", "is not valid YAML at line 2"),
+            ("api: [unclosed\n", "is not valid YAML at line 1"),  # the file has one line
             ("- a list\n", "must hold a mapping of settings"),
             ("api:\n  urll: x\n", "api.urll: unknown setting"),
         ],

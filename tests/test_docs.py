@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from exporter import catalogue
+from exporter.config import Settings
+from scripts import config_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -54,10 +56,27 @@ class TestReadmeSettings:
             [sys.executable, "-m", "exporter", "--help"], capture_output=True, text=True, check=True
         )
         flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z.-]+)", result.stdout))
-        flags -= {"--help", "--config-file"}  # argparse's own; --config-file is --config.file's alias
+        # argparse's own, and the kebab-case twins of the dotted shortcuts (--config-file is
+        # --config.file's): the README names each setting once, by its shortcut.
+        twins = {f"--{name}" for name in Settings.model_config.get("cli_shortcuts") or {}}
+        flags -= {"--help", *twins}
         flags = {flag.rstrip(".") for flag in flags if not flag.startswith("--no-")}  # prose ends in a dot
         envs = set(re.findall(r"ACRONIS_EXPORTER_[A-Z_]+", result.stdout))
         readme = README.read_text()
         assert len(flags) > 40, "--help lists too few flags: did its format change?"
         assert sorted(flag for flag in flags if f"`{flag}`" not in readme) == []
         assert sorted(env for env in envs if f"`{env}`" not in readme) == []
+
+    def test_the_settings_table_is_the_generated_one(self) -> None:
+        """README's configuration table equals scripts/config_table.py's output, row for row."""
+        readme = README.read_text()
+        assert config_table.readme_table(readme), "README lacks the config-table markers"
+        assert config_table.readme_table(readme) == config_table.table(), (
+            "README's settings table drifted from the model: python -m scripts.config_table --write"
+        )
+
+    def test_every_setting_has_a_row_with_its_help_text(self) -> None:
+        """Each row's meaning is the field's --help text: a setting added to the model shows up."""
+        rows = config_table.table().splitlines()[2:]
+        assert len(rows) > 40
+        assert all(row.count(" | ") == 3 and not row.endswith("|  |") for row in rows), rows

@@ -23,6 +23,8 @@ class RunningAstra:
         config = simulator.config
         self._server = AstraServer((config.host, config.port), simulator)
         self._stop = threading.Event()
+        self.config, self.clock = config, simulator.clock  # set before the ticker reads them
+        self.world, self.faults = simulator.world, simulator.faults
         self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)]
         if config.live:
             self._threads.append(threading.Thread(target=self._tick, daemon=True))
@@ -30,8 +32,6 @@ class RunningAstra:
             thread.start()
         host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        self.config, self.clock = config, simulator.clock
-        self.world, self.faults = simulator.world, simulator.faults
 
     def _tick(self) -> None:
         while not self._stop.wait(self.config.tick_interval):

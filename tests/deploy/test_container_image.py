@@ -1,8 +1,8 @@
 """The Dockerfile: lint-clean, non-root, no secrets, and a build context that holds what it copies.
 
-These read the Dockerfile itself (hadolint, the real linter, and the checks below) and run
-the health-check script against a real exporter; test_image_build.py builds the image and
-runs it.
+These read the Dockerfile itself (hadolint, the real linter, and the checks below); the
+health check it names (``--healthcheck``) is tested in tests/test_healthcheck.py, and
+test_image_build.py builds the image and runs it.
 """
 
 from __future__ import annotations
@@ -10,20 +10,11 @@ from __future__ import annotations
 import fnmatch
 import re
 import subprocess
-import sys
 import tomllib
-from typing import TYPE_CHECKING
-
-import pytest
 
 from exporter import __version__
 from tests.deploy.paths import DOCKERFILE, DOCKERIGNORE, REPO, tool
-from tests.support.processes import free_port, start_exporter
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-HEALTHCHECK = REPO / "deploy" / "docker" / "healthcheck.py"
 SECRET_WORDS = re.compile(r"secret|password|token|api_key|credential", re.IGNORECASE)
 OCI_KEYS = (
     "title",
@@ -117,12 +108,10 @@ class TestRuntimeImage:
         assert steps["ENTRYPOINT"] == '["acronis-task-exporter"]'
         assert "acronis-task-exporter" in scripts
 
-    def test_health_check_asks_healthz_with_the_images_python(self) -> None:
-        """HEALTHCHECK runs the bundled script, which asks /healthz."""
+    def test_health_check_is_the_exporters_own_mode(self) -> None:
+        """HEALTHCHECK runs ``acronis-task-exporter --healthcheck`` in exec form (no shell in the way)."""
         healthcheck = dict(final_stage())["HEALTHCHECK"]
-        assert "python" in healthcheck
-        assert "healthcheck.py" in healthcheck
-        assert "/healthz" in HEALTHCHECK.read_text()
+        assert healthcheck.endswith('CMD ["acronis-task-exporter", "--healthcheck"]'), healthcheck
 
     def test_image_carries_every_oci_label(self) -> None:
         """The nine annotations, from title to url, are set in the final stage."""
@@ -194,26 +183,3 @@ class TestBuildContext:
         for package in packages:
             assert build_context_includes(f"{package}/__init__.py"), package
             assert package in copied, f"the Dockerfile does not COPY {package}"
-
-
-@pytest.mark.slow  # runs the script against a live exporter subprocess
-class TestHealthCheckScript:
-    """The health-check script tells a live exporter from a dead one."""
-
-    def test_health_check_passes_against_a_running_exporter_and_fails_once_it_stops(
-        self, tmp_path: Path
-    ) -> None:
-        """Exit 0 while /healthz answers, 1 when nothing listens on the port."""
-        port = free_port()
-        address = {"ACRONIS_EXPORTER_WEB__LISTEN_ADDRESS": f"127.0.0.1:{port}"}
-        with start_exporter(["--demo"], workdir=tmp_path, env=address, port=port) as exporter:
-            assert run_health_check(address) == 0
-            exporter.stop()
-        assert run_health_check(address) == 1
-
-
-def run_health_check(environ: dict[str, str]) -> int:
-    """Run the script the image's HEALTHCHECK runs, as Docker would (a fresh process)."""
-    return subprocess.run(
-        [sys.executable, str(HEALTHCHECK)], env=environ, capture_output=True, check=False, timeout=30
-    ).returncode

@@ -7,21 +7,27 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
-SCRIPT = Path(sys.executable).parent / "acronis-tm-simulator"
+# `python -m simulator` runs the same main() as the console script, and needs no installed
+# entry point (a shared development venv may hold one from an older layout).
+SIMULATOR = (sys.executable, "-m", "simulator")
 
 
 @pytest.mark.slow  # starts the simulator's console script as a subprocess
 class TestConsoleScript:
     """Start, query, stop."""
 
-    def test_serves_until_sigterm(self) -> None:
-        """The script prints its URL, serves the API with the demo credentials, and exits 0 on SIGTERM."""
-        command = [str(SCRIPT), "--port", "0", "--tasks", "200", "--open-tasks", "20", "--tenants", "5"]
+    @pytest.mark.parametrize("log_level", ["info", "debug"])
+    def test_serves_until_sigterm(self, log_level: str) -> None:
+        """The script prints its URL, serves the API with the demo credentials, and exits 0 on SIGTERM.
+
+        Requests are logged, at debug level, only when --log-level debug asks for them.
+        """
+        command = [*SIMULATOR, "--port", "0", "--tasks", "200", "--open-tasks", "20", "--tenants", "5"]
+        command += ["--log-level", log_level]
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
             assert process.stdout is not None
             line = process.stdout.readline()
@@ -45,9 +51,21 @@ class TestConsoleScript:
             _, stderr = process.communicate(timeout=30)
         assert process.returncode == 0
         assert count["count"] > 150
-        events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
-        assert "simulator_started" in events
-        assert "request_served" in events
+        lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+        assert "simulator_started" in [line["event"] for line in lines]
+        served = [line["level"] for line in lines if line["event"] == "request_served"]
+        assert served == (["debug", "debug"] if log_level == "debug" else [])
+
+    def test_help_shows_every_default(self) -> None:
+        """--help states the default of each flag that has one."""
+        command = [*SIMULATOR, "--help"]
+        result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+        text = " ".join(result.stdout.split())
+        shown = ("(default: 127.0.0.1)", "(default: demo-client)", "(default: info)", "(default: paging)")
+        for default in shown:
+            assert default in text, default
+        tasks_default = re.search(r"--tasks TASKS .*?\(default: (\d+)\)", text)
+        assert tasks_default, text
 
     def test_module_entry_point_rejects_bad_flags(self) -> None:
         """Running `python -m simulator` exits 2 on an invalid setting."""
