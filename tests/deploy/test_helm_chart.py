@@ -50,7 +50,7 @@ class TestRendering:
 
     @pytest.mark.parametrize("case", CASES, ids=case_ids)
     def test_chart_lints_clean_in_strict_mode(self, case: tuple[str, dict[str, Any]]) -> None:
-        """`helm lint --strict`: no error, no warning (the "icon is recommended" info is all)."""
+        """`helm lint --strict`: no error, no warning."""
         report = lint(case[1])
         assert report["errors"] == []
         assert [message for message in report["messages"] if message["severity"] > INFO] == []
