@@ -177,3 +177,49 @@ class TestExtrasAndHooks:
         for key in ("home", "sources", "maintainers", "icon"):
             assert metadata[key] == CHART_META[key], key
         assert all(source.startswith("https://") for source in [metadata["home"], *metadata["sources"]])
+
+
+class TestSchemaOfTheNewValues:
+    """values.schema.json stays strict for the new sections: a typo fails the install."""
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            {"web": {"tls": {"enable": True}}},
+            {"web": {"basicAuth": {"enabled": True, "user": "x"}}},
+            {"config": {"web": {"basic_auth_password": "s3cret"}}},
+            {"config": {"web": {"listen_address": ":9000"}}},
+            {"podMonitor": {"enabled": True, "targetLabels": ["team"]}},
+            {"serviceMonitor": {"honorlabels": True}},
+            {"strategy": {"type": "BlueGreen"}},
+            {"probes": {"startup": {"enabled": True, "periodSecond": 5}}},
+            {"prometheusRule": {"rules": [{"alert": "X"}]}},
+            {"prometheusRule": {"rules": [{"expr": "up"}]}},
+            {"helmTest": {"image": {"repository": "curl", "digest": "latest"}}},
+            {"global": {"imageRegistry": 5}},
+        ],
+        ids=[
+            "tls-typo",
+            "basic-auth-typo",
+            "secret-in-configmap",
+            "listen-address-is-the-charts",
+            "pod-monitor-has-pod-target-labels",
+            "service-monitor-typo",
+            "strategy-enum",
+            "startup-probe-typo",
+            "rule-without-expr",
+            "rule-neither-alert-nor-record",
+            "test-image-digest",
+            "registry-type",
+        ],
+    )
+    def test_schema_rejects(self, values: dict[str, Any]) -> None:
+        """Helm refuses the values before rendering anything."""
+        with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmValuesError):
+            chart.validate_schema(values)
+
+    def test_schema_accepts_every_ci_values_file(self) -> None:
+        """The documented shapes pass, config.web included."""
+        with helm.Chart.load(CHART) as chart:
+            for _name, values in values_cases():
+                chart.validate_schema(values)
