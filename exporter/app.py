@@ -184,8 +184,8 @@ def register_secrets(settings: Settings, secrets: SecretRegistry | None = None) 
     secrets = secrets if secrets is not None else SecretRegistry()
     api, web = settings.api, settings.web
     # With the user they go with: each pair also travels as base64 in an HTTP Basic header.
-    secrets.register_credentials(api.client_id, api.resolved_client_secret())
-    secrets.register_credentials(api.username, api.resolved_password())
+    secrets.register_credentials(api.resolved_client_id(), api.resolved_client_secret())
+    secrets.register_credentials(api.resolved_username(), api.resolved_password())
     secrets.register(api.resolved_bearer_token())
     secrets.register_credentials(web.basic_auth_username, web.resolved_basic_auth_password())
     secrets.register(settings.astra.resolved_token())

@@ -127,6 +127,7 @@ class Settings(BaseSettings):
             update={
                 "url": HttpUrl(url),
                 "client_id": client_id,
+                "client_id_file": None,
                 "client_secret": SecretStr(client_secret),
                 "client_secret_file": None,
                 "grant_type": "client_credentials",

@@ -2,11 +2,9 @@
 
 Each field's docstring is its --help text. Numbers take the shared bounded types of
 ``config_values`` (finite, and at most a day or a million). Validators check what one
-section can check alone (pairs that go together, secret and TLS files that must load,
-regular expressions); whether the whole is usable (a URL and credentials unless --demo) is
-``Settings``'s to say.
-Secret values are ``SecretStr``; a secret given as a file is re-read on every use, so that
-a rotated Kubernetes secret is picked up.
+section can check alone (pairs that go together, secret and TLS files that must load, regexes);
+whether the whole is usable (a URL and credentials unless --demo) is ``Settings``'s to say.
+Secrets are ``SecretStr``; files (secrets, ids, user names) are re-read on every use: rotation works.
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ from exporter.config_values import (
     StrList,
     check_secret_file,
     check_tls,
+    read_plain,
     read_secret,
     split_list,
     without_userinfo,
@@ -64,6 +63,8 @@ class ApiSettings(_Section):
     """Data-centre URL, e.g. https://eu2-cloud.acronis.com (required unless --demo)."""
     client_id: str | None = Field(None, json_schema_extra=shown_as("ID"))
     """API client id (client_credentials grant)."""
+    client_id_file: Path | None = None
+    """File holding the client id, re-read on every token request."""
     client_secret: SecretStr | None = None
     """API client secret; prefer the environment or --api.client-secret-file over this flag."""
     client_secret_file: Path | None = None
@@ -72,6 +73,8 @@ class ApiSettings(_Section):
     """OAuth2 grant used at /api/2/idp/token."""
     username: str | None = Field(None, json_schema_extra=shown_as("USER"))
     """User name for the password grant."""
+    username_file: Path | None = None
+    """File holding the user name, re-read on every token request."""
     password: SecretStr | None = None
     """Password for the password grant."""
     password_file: Path | None = None
@@ -130,6 +133,14 @@ class ApiSettings(_Section):
         """The data-centre URL without a trailing slash ("" when unset)."""
         return str(self.url).rstrip("/") if self.url else ""
 
+    def resolved_client_id(self) -> str | None:
+        """Return the client id, read from the file when one is set."""
+        return read_plain(self.client_id, self.client_id_file, "api.client_id_file")
+
+    def resolved_username(self) -> str | None:
+        """Return the user name, read from the file when one is set."""
+        return read_plain(self.username, self.username_file, "api.username_file")
+
     def resolved_client_secret(self) -> SecretStr | None:
         """Return the client secret, read from the file when one is set."""
         return read_secret(self.client_secret, self.client_secret_file, "api.client_secret_file")
@@ -144,7 +155,7 @@ class ApiSettings(_Section):
 
     @model_validator(mode="after")
     def _files_are_readable_and_unambiguous(self) -> Self:
-        for name in ("client_secret", "password", "bearer_token"):
+        for name in ("client_id", "client_secret", "username", "password", "bearer_token"):
             if getattr(self, name) is not None and getattr(self, f"{name}_file") is not None:
                 raise invalid_setting(f"api.{name}", f"set api.{name} or api.{name}_file, not both")
             check_secret_file(getattr(self, f"{name}_file"), f"api.{name}_file")
@@ -159,10 +170,11 @@ class ApiSettings(_Section):
         if self.bearer_token is not None or self.bearer_token_file is not None:
             return
         if self.grant_type == "password":
-            required = {"api.username": self.username, "api.password": self.password or self.password_file}
+            user = self.username or self.username_file
+            required = {"api.username": user, "api.password": self.password or self.password_file}
         else:
             secret = self.client_secret or self.client_secret_file
-            required = {"api.client_id": self.client_id, "api.client_secret": secret}
+            required = {"api.client_id": self.client_id or self.client_id_file, "api.client_secret": secret}
         for setting, value in required.items():
             if not value:
                 raise invalid_setting(setting, f"field required for the {self.grant_type} grant")

@@ -80,6 +80,12 @@ def read_secret(value: SecretStr | None, path: Path | None, setting: str) -> Sec
         raise ConfigError(f"{setting}: {problem}") from None
 
 
+def read_plain(value: str | None, path: Path | None, setting: str) -> str | None:
+    """Return an id or user name, from its file when one is set (read like a secret file)."""
+    from_file = read_secret(None, path, setting)
+    return value if from_file is None else from_file.get_secret_value()
+
+
 def check_secret_file(path: Path | None, setting: str) -> None:
     """Read a secret file once at start-up, so that a missing, empty or binary one stops it there."""
     if path is None:

@@ -128,13 +128,14 @@ class TokenSource:
     def _form(self) -> tuple[dict[str, str], tuple[str, str] | None]:
         api = self._api
         secret = _plain(api.resolved_client_secret())
-        basic = (api.client_id, secret) if api.client_id and secret else None
+        client_id = api.resolved_client_id()
+        basic = (client_id, secret) if client_id and secret else None
         # Re-read files may hold a rotated secret: register it, and the Basic form it travels in.
-        self._secrets.register_credentials(api.client_id, secret)
+        self._secrets.register_credentials(client_id, secret)
         if api.grant_type == "password":
             form = {
                 "grant_type": "password",
-                "username": api.username or "",
+                "username": api.resolved_username() or "",
                 "password": _plain(api.resolved_password()),
             }
             self._secrets.register(form["password"])
@@ -186,8 +187,8 @@ class TokenSource:
 
     def _who(self) -> str:
         if self._api.grant_type == "password":
-            return f"user {self._api.username!r}"
-        return f"API client {self._api.client_id!r}"
+            return f"user {self._api.resolved_username()!r}"
+        return f"API client {self._api.resolved_client_id()!r}"
 
     def _where(self) -> str:
         url = self._api.url

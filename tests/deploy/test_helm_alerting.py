@@ -9,10 +9,11 @@ from typing import Any
 import yaml
 
 from scripts.assets.rules import RUNBOOK_URL, runbook_anchor
-from tests.deploy.chart import one, render
+from tests.deploy.chart import MINIMAL, one, render
 from tests.deploy.paths import JOB, alert_rules
 
 CUSTOM = {
+    **MINIMAL,
     "jobName": "kubernetes-pods",
     "runbookUrl": "https://wiki.example.com/acronis/runbook",
     "serviceMonitor": {"enabled": True},
@@ -51,7 +52,7 @@ class TestJobName:
 
     def test_default_job_is_the_one_the_rule_files_use(self) -> None:
         """Without jobName or nameOverride the relabeling writes acronis-task-exporter."""
-        objects = render({"serviceMonitor": {"enabled": True}})
+        objects = render({**MINIMAL, "serviceMonitor": {"enabled": True}})
         relabelings = one(objects, "ServiceMonitor")["spec"]["endpoints"][0]["relabelings"]
         assert relabelings[0] == {"targetLabel": "job", "replacement": JOB}
 
@@ -80,6 +81,8 @@ class TestRunbookUrl:
 
     def test_default_links_are_the_shipped_ones(self) -> None:
         """Without runbookUrl nothing is rewritten: the links are the project's runbook."""
-        rules = one(render({"prometheusRule": {"enabled": True}}), "PrometheusRule")["spec"]["groups"]
+        rules = one(render({**MINIMAL, "prometheusRule": {"enabled": True}}), "PrometheusRule")["spec"][
+            "groups"
+        ]
         links = {rule["annotations"]["runbook_url"] for group in rules for rule in group["rules"]}
         assert {link.partition("#")[0] for link in links} == {RUNBOOK_URL}

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from exporter import config
-from exporter.errors import ConfigError
 from tests.deploy.chart import (
     KUBERNETES_VERSIONS,
+    MINIMAL,
     lint,
     objects_of,
     one,
@@ -50,7 +50,7 @@ class TestRendering:
 
     @pytest.mark.parametrize("case", CASES, ids=case_ids)
     def test_chart_lints_clean_in_strict_mode(self, case: tuple[str, dict[str, Any]]) -> None:
-        """`helm lint --strict`: no error, no warning (the "icon is recommended" info is all)."""
+        """`helm lint --strict`: no error, no warning."""
         report = lint(case[1])
         assert report["errors"] == []
         assert [message for message in report["messages"] if message["severity"] > INFO] == []
@@ -73,16 +73,19 @@ class TestRendering:
             "ConfigMap",
             "Deployment",
             "NetworkPolicy",
+            "Pod",
+            "PodMonitor",
             "PrometheusRule",
+            "Secret",
             "Service",
             "ServiceAccount",
             "ServiceMonitor",
         }
 
-    def test_defaults_render_a_secret_and_no_optional_objects(self) -> None:
-        """Out of the box: Deployment, Service, ConfigMap, Secret, ServiceAccount, nothing else."""
-        kinds = sorted(item["kind"] for item in render({}))
-        assert kinds == ["ConfigMap", "Deployment", "Secret", "Service", "ServiceAccount"]
+    def test_minimal_install_renders_a_secret_the_test_pod_and_no_optional_objects(self) -> None:
+        """URL and credentials only: Deployment, Service, ConfigMap, Secret, ServiceAccount, test Pod."""
+        kinds = sorted(item["kind"] for item in render(MINIMAL))
+        assert kinds == ["ConfigMap", "Deployment", "Pod", "Secret", "Service", "ServiceAccount"]
 
 
 class TestValuesSchema:
@@ -130,8 +133,9 @@ class TestSecurity:
         exporter = container(render(case[1]))
         assert {"cpu", "memory"} <= exporter["resources"]["requests"].keys()
         assert {"memory"} <= exporter["resources"]["limits"].keys()
-        assert exporter["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-        assert exporter["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        scheme = "HTTPS" if case[1].get("web", {}).get("tls", {}).get("enabled") else "HTTP"
+        assert exporter["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http", "scheme": scheme}
+        assert exporter["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http", "scheme": scheme}
         port = exporter["ports"][0]
         assert port["name"] == "http"
         assert f"--web.listen-address=:{port['containerPort']}" in exporter["args"]
@@ -157,14 +161,15 @@ class TestSecurity:
         assert any(arg.startswith("--api.client-secret-file=") for arg in container(objects)["args"])
 
     def test_existing_secret_is_referenced_and_none_is_created(self) -> None:
-        """With credentials.existingSecret the chart mounts that Secret and creates none."""
+        """With credentials.existingSecret the chart mounts that Secret and creates no API one."""
         objects = render(ALL_ON)
-        assert objects_of(objects, "Secret") == []
+        secrets = [item["metadata"]["name"] for item in objects_of(objects, "Secret")]
+        assert secrets == ["acronis-tasks-prod-web-auth"]  # the scrape credentials only
         volumes = one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
         secret_volume = next(volume for volume in volumes if "secret" in volume)
         assert secret_volume["secret"]["secretName"] == "acronis-api-client"
-        client_id = container(objects)["env"][0]["valueFrom"]["secretKeyRef"]
-        assert client_id == {"name": "acronis-api-client", "key": "id"}
+        # Read from the mounted file on each token request, so a rotated id needs no restart.
+        assert "--api.client-id-file=/etc/acronis-task-exporter/credentials/id" in container(objects)["args"]
 
     def test_network_policy_admits_only_the_metrics_port_and_egress_to_dns_and_the_api(self) -> None:
         """Ingress to the named metrics port; egress to port 53 and the configured API peers."""
@@ -191,7 +196,8 @@ class TestPrometheusOperator:
         """The embedded groups are valid rules: all alerts but the disabled ones, with extra labels."""
         rule = one(render(ALL_ON), "PrometheusRule")
         assert_rules_pass(rule["spec"]["groups"], tmp_path / "embedded.rules.yaml", promtool=tool("promtool"))
-        embedded = {alert["alert"]: alert for group in rule["spec"]["groups"] for alert in group["rules"]}
+        shipped = [group for group in rule["spec"]["groups"] if not group["name"].endswith(".custom")]
+        embedded = {alert["alert"]: alert for group in shipped for alert in group["rules"]}
         disabled = set(ALL_ON["prometheusRule"]["disabledAlerts"])
         assert set(embedded) == {alert["alert"] for alert in alert_rules()} - disabled
         assert all(alert["labels"]["team"] == "backup" for alert in embedded.values())
@@ -209,7 +215,7 @@ class TestPrometheusOperator:
 
     def test_default_job_name_is_the_one_the_rule_files_use(self) -> None:
         """Without overrides, nothing is rewritten: the job is acronis-task-exporter."""
-        objects = render({"serviceMonitor": {"enabled": True}})
+        objects = render({**MINIMAL, "serviceMonitor": {"enabled": True}})
         service = one(objects, "Service")
         assert service["metadata"]["labels"][one(objects, "ServiceMonitor")["spec"]["jobLabel"]] == JOB
 
@@ -222,7 +228,7 @@ class TestGrafana:
         maps = [
             item
             for item in render(ALL_ON)
-            if item["kind"] == "ConfigMap" and "grafana_dashboard" in item["metadata"]["labels"]
+            if item["kind"] == "ConfigMap" and "grafana_dashboard" in item["metadata"].get("labels", {})
         ]
         shipped = {path.name: load_json(path) for path in DASHBOARDS}
         rendered = {name: json.loads(text) for item in maps for name, text in item["data"].items()}
@@ -231,7 +237,7 @@ class TestGrafana:
 
     def test_grafana_alert_configmap_queries_the_configured_datasource(self) -> None:
         """Every query goes to grafanaAlerts.datasourceUid, and the job follows nameOverride."""
-        item = next(item for item in render(ALL_ON) if "grafana_alert" in item["metadata"]["labels"])
+        item = next(item for item in render(ALL_ON) if "grafana_alert" in item["metadata"].get("labels", {}))
         provisioning = yaml.safe_load(next(iter(item["data"].values())))
         queries = [
             query for group in provisioning["groups"] for rule in group["rules"] for query in rule["data"]
@@ -250,19 +256,17 @@ class TestExporterAcceptsTheRenderedSettings:
         self, case: tuple[str, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The ConfigMap, args and mounted Secret files, moved under tmp_path, pass config.load."""
-        name, values = case
+        values = case[1]
         objects = render(values)
         args = pod_files_in(tmp_path, objects, monkeypatch)
-        if name == "defaults":  # no URL yet: the one-line error the NOTES warn about
-            with pytest.raises(ConfigError, match=r"api\.url"):
-                config.load(args)
-            return
         settings = config.load(args)
         if values.get("demo"):
             assert settings.demo is True
             return
         assert str(settings.api.url).rstrip("/") == values["config"]["api"]["url"]
         assert settings.log.format == "json"
+        tls = values.get("web", {}).get("tls", {}).get("enabled", False)
+        assert (settings.web.tls_cert_file is not None) is tls
 
 
 def pod_files_in(root: Path, objects: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -276,11 +280,18 @@ def pod_files_in(root: Path, objects: list[dict[str, Any]], monkeypatch: pytest.
     (root / "ca").mkdir()
     cert, _key = certs.self_signed(root / "ca")  # the exporter loads the CA bundle at start
     cert.rename(root / "ca" / "ca.pem")
-    (root / "credentials").mkdir()
+    for directory in ("credentials", "tls", "web-auth"):
+        (root / directory).mkdir()
+    cert, key = certs.self_signed(root / "tls")
     exporter = container(objects)
     for arg in exporter["args"]:
-        if arg.startswith("--api.") and "-file=" in arg:
-            (root / "credentials" / arg.rsplit("/", 1)[1]).write_text("s3cret\n")
+        path = root / arg.partition(mount + "/")[2]
+        if arg.startswith("--web.tls-cert-file="):
+            cert.rename(path)
+        elif arg.startswith("--web.tls-key-file="):
+            key.rename(path)
+        elif arg.startswith(("--api.", "--web.")) and "-file=" in arg:
+            path.write_text("s3cret\n")
     for variable in exporter.get("env", []):
         if "valueFrom" in variable:
             monkeypatch.setenv(variable["name"], "from-secret")

@@ -37,6 +37,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/component: exporter
 {{- end }}
 
+{{- define "acronis-task-exporter.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-test" (include "acronis-task-exporter.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "acronis-task-exporter.testLabels" -}}
+helm.sh/chart: {{ include "acronis-task-exporter.chart" . }}
+{{ include "acronis-task-exporter.testSelectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: test
+{{- end }}
+
 {{- define "acronis-task-exporter.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "acronis-task-exporter.fullname" .) .Values.serviceAccount.name }}
@@ -45,12 +57,26 @@ app.kubernetes.io/component: exporter
 {{- end }}
 {{- end }}
 
-{{- define "acronis-task-exporter.image" -}}
-{{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
-{{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{/*
+An image reference: global.imageRegistry, else the image's own registry, before the
+repository; the digest when set, else the tag, else "tag". Call with
+(dict "image" .Values.image "tag" <default tag> "root" $).
+*/}}
+{{- define "acronis-task-exporter.imageRef" -}}
+{{- $registry := default .image.registry (dig "imageRegistry" "" (default dict .root.Values.global)) }}
+{{- $repository := .image.repository }}
+{{- with $registry }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}
 {{- end }}
+{{- if .image.digest }}
+{{- printf "%s@%s" $repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (default .tag .image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "acronis-task-exporter.image" -}}
+{{- include "acronis-task-exporter.imageRef" (dict "image" .Values.image "tag" .Chart.AppVersion "root" .) }}
 {{- end }}
 
 {{- define "acronis-task-exporter.secretName" -}}
@@ -100,4 +126,148 @@ value means the exporter's default (and a missing api.url gets its one-line erro
 
 {{- define "acronis-task-exporter.credentialsDir" -}}
 /etc/acronis-task-exporter/credentials
+{{- end }}
+
+{{- define "acronis-task-exporter.tlsDir" -}}
+/etc/acronis-task-exporter/tls
+{{- end }}
+
+{{- define "acronis-task-exporter.webAuthDir" -}}
+/etc/acronis-task-exporter/web-auth
+{{- end }}
+
+{{/*
+Render-time checks: what would otherwise install silently and crash-loop. Demo mode needs
+neither URL nor credentials. An existing Secret cannot be read at render time; the NOTES
+name the keys it must hold.
+*/}}
+{{- define "acronis-task-exporter.validate" -}}
+{{- if not .Values.demo }}
+{{- if not .Values.config.api.url }}
+{{- fail "config.api.url is required: the data-centre URL, e.g. https://eu2-cloud.acronis.com (or demo=true to try the chart)" }}
+{{- end }}
+{{- if not .Values.credentials.existingSecret }}
+{{- $needed := get (dict "client_credentials" (list "clientId" "clientSecret") "password" (list "username" "password") "bearer_token" (list "bearerToken")) .Values.credentials.method }}
+{{- $missing := list }}
+{{- range $needed }}
+{{- if not (get $.Values.credentials .) }}
+{{- $missing = append $missing (printf "credentials.%s" .) }}
+{{- end }}
+{{- end }}
+{{- with $missing }}
+{{- fail (printf "%s required for credentials.method=%s: set them, or credentials.existingSecret (or demo=true)" (join ", " .) $.Values.credentials.method) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.web.tls.enabled (not .Values.web.tls.secretName) }}
+{{- fail "web.tls.secretName is required when web.tls.enabled: a Secret with tls.crt and tls.key" }}
+{{- end }}
+{{- with .Values.web.basicAuth }}
+{{- if and .enabled (not .existingSecret) (or (not .username) (not .password)) }}
+{{- fail "web.basicAuth.username and web.basicAuth.password are required when web.basicAuth.enabled (or web.basicAuth.existingSecret)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The flags that tell the exporter where its API credentials are: every one a file of the
+mounted Secret, re-read on each token request.
+*/}}
+{{- define "acronis-task-exporter.credentialArgs" -}}
+{{- $dir := include "acronis-task-exporter.credentialsDir" . }}
+{{- $keys := .Values.credentials.keys }}
+{{- if .Values.demo }}
+- --demo
+{{- else if eq .Values.credentials.method "client_credentials" }}
+- --api.grant-type=client_credentials
+- --api.client-id-file={{ $dir }}/{{ $keys.clientId }}
+- --api.client-secret-file={{ $dir }}/{{ $keys.clientSecret }}
+{{- else if eq .Values.credentials.method "password" }}
+- --api.grant-type=password
+- --api.username-file={{ $dir }}/{{ $keys.username }}
+- --api.password-file={{ $dir }}/{{ $keys.password }}
+{{- else }}
+- --api.bearer-token-file={{ $dir }}/{{ $keys.bearerToken }}
+{{- end }}
+{{- end }}
+
+{{- define "acronis-task-exporter.webAuthSecretName" -}}
+{{- default (printf "%s-web-auth" (include "acronis-task-exporter.fullname" .)) .Values.web.basicAuth.existingSecret }}
+{{- end }}
+
+{{/* The listener's flags: TLS files and the basic-auth password file, from mounted Secrets. */}}
+{{- define "acronis-task-exporter.webArgs" -}}
+- --web.listen-address=:{{ .Values.service.port }}
+{{- if .Values.web.tls.enabled }}
+- --web.tls-cert-file={{ include "acronis-task-exporter.tlsDir" . }}/tls.crt
+- --web.tls-key-file={{ include "acronis-task-exporter.tlsDir" . }}/tls.key
+{{- end }}
+{{- if .Values.web.basicAuth.enabled }}
+- --web.basic-auth-password-file={{ include "acronis-task-exporter.webAuthDir" . }}/{{ .Values.web.basicAuth.keys.password }}
+{{- end }}
+{{- end }}
+
+{{- define "acronis-task-exporter.scheme" -}}
+{{- ternary "https" "http" .Values.web.tls.enabled }}
+{{- end }}
+
+{{/*
+One scrape endpoint of a ServiceMonitor or PodMonitor: the port, the scheme, TLS and basic
+auth as the listener wants them, the job relabeling the alert rules rely on, then the
+user's settings. Call with (dict "monitor" .Values.serviceMonitor "port" <name> "root" $).
+*/}}
+{{- define "acronis-task-exporter.scrapeEndpoint" -}}
+{{- $root := .root }}
+{{- $web := $root.Values.web }}
+- port: {{ .port }}
+  path: /metrics
+  scheme: {{ include "acronis-task-exporter.scheme" $root }}
+  interval: {{ .monitor.interval }}
+  scrapeTimeout: {{ .monitor.scrapeTimeout }}
+  honorLabels: {{ .monitor.honorLabels }}
+  {{- if $web.tls.enabled }}
+  tlsConfig:
+    {{- if $web.tls.scrapeTlsConfig }}
+    {{- toYaml $web.tls.scrapeTlsConfig | nindent 4 }}
+    {{- else }}
+    ca:
+      secret:
+        name: {{ $web.tls.secretName }}
+        key: ca.crt
+    serverName: {{ printf "%s.%s.svc" (include "acronis-task-exporter.fullname" $root) $root.Release.Namespace }}
+    {{- end }}
+  {{- end }}
+  {{- if $web.basicAuth.enabled }}
+  basicAuth:
+    username:
+      name: {{ include "acronis-task-exporter.webAuthSecretName" $root }}
+      key: {{ $web.basicAuth.keys.username }}
+    password:
+      name: {{ include "acronis-task-exporter.webAuthSecretName" $root }}
+      key: {{ $web.basicAuth.keys.password }}
+  {{- end }}
+  relabelings:
+    - targetLabel: job
+      replacement: {{ include "acronis-task-exporter.jobName" $root | quote }}
+    {{- with .monitor.relabelings }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .monitor.metricRelabelings }}
+  metricRelabelings:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Namespaces that need the scrape credentials: the pod's, and each enabled monitor's
+(Prometheus Operator reads basicAuth Secrets from the monitor's namespace).
+*/}}
+{{- define "acronis-task-exporter.webAuthNamespaces" -}}
+{{- $namespaces := list .Release.Namespace }}
+{{- range $monitor := list .Values.serviceMonitor .Values.podMonitor }}
+{{- if $monitor.enabled }}
+{{- $namespaces = append $namespaces (default $.Release.Namespace $monitor.namespace) }}
+{{- end }}
+{{- end }}
+{{- toJson (uniq $namespaces) }}
 {{- end }}
