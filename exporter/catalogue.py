@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from exporter.outcome_specs import LAST_OUTCOMES, WINDOW
 from exporter.vocabulary import OTHER, UNKNOWN
 
 MetricType = Literal["gauge", "counter", "histogram", "info"]
@@ -171,6 +172,10 @@ ACTIVITY_DURATION = _cached(
     "Run time of completed activities, startedAt to completedAt, by result_code.",
     "result_code",
 )
+RESOURCE_LAST_COMPLETION, RESOURCE_INFO, POLICY_LAST_COMPLETION, POLICY_INFO = (
+    _cached(*f) for f in LAST_OUTCOMES
+)
+TASKS_COMPLETED_WINDOW = _cached(*WINDOW)
 
 # --- Poll status, rendered from the snapshot ----------------------------------------------
 UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every source, 0 otherwise.")

@@ -81,7 +81,7 @@ class Poller:
         # Queues the operator named get their own series before any discovered one.
         self._labeler.start_poll({"queue": dict.fromkeys(settings.poll.queues, 1)})
         shared = Shared(CompletionTotals())
-        polled = [source for source in REGISTRY if settings.poll.activities or not source.activities]
+        polled = [source for source in REGISTRY if source.polled(settings)]
         self._sources: tuple[Source, ...] = tuple(source(settings, shared) for source in polled)
         self._results: dict[str, object] = {}  # each source's last good result
         self._outcomes = Outcomes(metrics, clock, lambda: self._stop.is_set())  # noqa: PLW0108  run() replaces _stop

@@ -27,6 +27,7 @@ from exporter.sources.counts import (
 from exporter.sources.listing import ACTIVITIES, TASKS, sendable
 from exporter.sources.open_activities import OpenActivityScan, OpenActivitySource, scan_open_activities
 from exporter.sources.open_tasks import OpenTaskScan, OpenTaskSource, scan_open_tasks
+from exporter.sources.resources import ResourceOutcomes
 
 REGISTRY: Final[tuple[type[Source], ...]] = (
     TaskCounts,
@@ -35,8 +36,10 @@ REGISTRY: Final[tuple[type[Source], ...]] = (
     OpenActivitySource,
     CompletedTasks,
     CompletedActivities,
+    ResourceOutcomes,
 )
-SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY)
+OPT_IN: Final = frozenset({ResourceOutcomes.name})  # polled only when their setting asks for them
+SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY if source.name not in OPT_IN)
 
 __all__ = [
     "ACTIVITIES",

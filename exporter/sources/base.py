@@ -100,6 +100,11 @@ class Source:
         self.settings = settings
         self.shared = shared
 
+    @classmethod
+    def polled(cls, settings: Settings) -> bool:
+        """Tell whether these settings poll this source (activity sources only with ``poll.activities``)."""
+        return settings.poll.activities or not cls.activities
+
     def requests(self, poll: Poll) -> Mapping[Hashable, Callable[[], object]]:
         """Return the jobs to queue when the poll starts, keyed as ``fold`` finds their replies."""
         raise NotImplementedError
