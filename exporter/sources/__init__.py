@@ -28,6 +28,7 @@ from exporter.sources.listing import ACTIVITIES, TASKS, sendable
 from exporter.sources.open_activities import OpenActivityScan, OpenActivitySource, scan_open_activities
 from exporter.sources.open_tasks import OpenTaskScan, OpenTaskSource, scan_open_tasks
 from exporter.sources.resources import ResourceOutcomes
+from exporter.sources.windows import CompletionWindows
 
 REGISTRY: Final[tuple[type[Source], ...]] = (
     TaskCounts,
@@ -37,8 +38,11 @@ REGISTRY: Final[tuple[type[Source], ...]] = (
     CompletedTasks,
     CompletedActivities,
     ResourceOutcomes,
+    CompletionWindows,
 )
-OPT_IN: Final = frozenset({ResourceOutcomes.name})  # polled only when their setting asks for them
+OPT_IN: Final = frozenset(
+    {ResourceOutcomes.name, CompletionWindows.name}
+)  # polled only when their setting asks for them
 SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY if source.name not in OPT_IN)
 
 __all__ = [
