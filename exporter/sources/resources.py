@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from exporter import catalogue
+from exporter import catalogue, logs
 from exporter.cardinality import StickyCap
 from exporter.labels import series
 from exporter.rendering import simple
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from exporter.sources.outcome_walk import Outcome, OutcomeKey, Role
 
 NAME: Final = "resource_outcomes"
+_log = logs.get_logger(component="sources")
 _SPECS: Final = {"resource": catalogue.RESOURCE_LAST_COMPLETION, "policy": catalogue.POLICY_LAST_COMPLETION}
 _FOLDED_NAME: Final = {
     "resource": "(folded: resources beyond --metrics.max-resources)",
@@ -140,7 +141,17 @@ class ResourceOutcomes(Source):
                 now = api_now(poll.client, poll.paging, time.time())
                 if lookback <= 0:
                     return Walked({}, now, complete=True)
-                return walk_outcomes(poll.client, now - lookback, poll.paging)
+                began = time.monotonic()
+                walked = walk_outcomes(poll.client, now - lookback, poll.paging)
+                _log.info(  # the look-back's cost and reach, once per start
+                    "lookback_walked",
+                    since=now - lookback,
+                    until=walked.watermark,
+                    keys=len(walked.outcomes),
+                    complete=walked.complete,
+                    seconds=round(time.monotonic() - began, 3),
+                )
+                return walked
             return walk_outcomes(poll.client, watermark - (overlap if caught_up else 0.0), poll.paging)
 
         return {NAME: walk}
