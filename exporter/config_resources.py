@@ -28,4 +28,4 @@ class ResourceRules(BaseModel):
     policy_types: StrList = []
     """Only policies of these types, e.g. policy.backup.machine (empty: all)."""
     completion_windows: bool = False
-    """Export tasks completed in the last hour and day per result code (12 lod=count queries per poll)."""
+    """Export tasks completed in the last hour and day per result code (13 requests a poll)."""
