@@ -8,7 +8,7 @@ failed in the last day (``--metrics.completion-windows``; that family has no ten
 from __future__ import annotations
 
 from scripts.assets.grafana import SCOPE, Panel, Row, Target, metric
-from scripts.assets.panels import FAILED
+from scripts.assets.panels import ALERT_IF_ANY, FAILED, WARN_IF_ANY, stat
 
 _TENANT = 'tenant_id=~"$tenant_id"'
 _LAST = "acronis_resource_last_completion_timestamp_seconds"
@@ -35,10 +35,8 @@ WITHOUT_GOOD = (
     f"group {_BY_RESOURCE} ({_of_tenant(_LAST)}) unless on (tenant_id, resource_id)"
     f" (time() - {_LAST_GOOD} < 86400)"
 )
-FAILING_POLICIES = (
-    f"topk by (tenant_id, policy_id) (1, {_of_tenant(_POLICY_LAST, _DECIDING)})"
-    f" unless {_of_tenant(_POLICY_LAST, _OK)}"
-)
+NEWEST_POLICY_OUTCOME = f"topk by (tenant_id, policy_id) (1, {_of_tenant(_POLICY_LAST, _DECIDING)})"
+FAILING_POLICIES = f"{NEWEST_POLICY_OUTCOME} unless {_of_tenant(_POLICY_LAST, _OK)}"
 _WINDOW_FAILED = metric("acronis_tasks_completed_window", 'window="24h"', FAILED)
 
 
@@ -50,28 +48,23 @@ def _table(title: str, description: str, unit: str, expr: str, hidden: tuple[str
 RESOURCES = Row(
     "Resources and policies",
     (
-        _table(
+        stat(
             "Resources without a good backup for 24 hours",
             "Resources of the tenant that completed tasks but none with result ok in the last day "
-            "(--metrics.resources; the look-back seeds it at start).",
-            "none",
-            _named(WITHOUT_GOOD, "resource_id", _RESOURCE_NAMES),
-            ("Time", "Value"),
+            "(--metrics.resources; the look-back seeds it at start). The README lists them.",
+            "short",
+            Target(f"count({WITHOUT_GOOD}) or vector(0)"),
+            width=6,
+            thresholds=ALERT_IF_ANY,
         ),
-        _table(
-            "Time since the last good backup",
-            "Per resource, how long ago a task on it last completed with result ok.",
-            "s",
-            f"sort_desc({_named(SINCE_GOOD, 'resource_id', _RESOURCE_NAMES)})",
-            ("Time",),
-        ),
-        _table(
+        stat(
             "Policies whose newest outcome is a failure",
             "Protection policies of the tenant whose newest completion (of ok and the failures) "
             "is error, timedout or abandoned.",
-            "none",
-            _named(FAILING_POLICIES, "policy_id", _POLICY_NAMES),
-            ("Time", "Value"),
+            "short",
+            Target(f"count({FAILING_POLICIES}) or vector(0)"),
+            width=6,
+            thresholds=WARN_IF_ANY,
         ),
         Panel(
             "Failed in the last 24 hours, every tenant",
@@ -79,6 +72,21 @@ RESOURCES = Row(
             "--metrics.completion-windows): right from the first scrape, also after a restart.",
             "short",
             (Target(f"sum by (result_code) ({_WINDOW_FAILED})"),),
+        ),
+        _table(
+            "Time since the last good backup",
+            "Per resource, how long ago a task on it last completed with result ok; the longest first.",
+            "s",
+            f"sort_desc({_named(SINCE_GOOD, 'resource_id', _RESOURCE_NAMES)})",
+            ("Time",),
+        ),
+        _table(
+            "Newest outcome per policy",
+            "Each policy of the tenant with the result code of its newest completion (of ok and "
+            "the failures) and how long ago it was.",
+            "s",
+            _named(f"time() - {NEWEST_POLICY_OUTCOME}", "policy_id", _POLICY_NAMES),
+            ("Time",),
         ),
     ),
 )
