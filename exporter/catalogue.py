@@ -8,15 +8,13 @@ exporters": expensive data may be cached if HELP says so). The exporter's own ac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 from exporter.catalogue_astra import ASTRA_CACHED, ASTRA_UP
+from exporter.metric_spec import CACHED, MetricSpec, MetricType
+from exporter.metric_spec import cached as _cached
+from exporter.outcome_specs import LAST_OUTCOMES, WINDOW
 from exporter.vocabulary import OTHER, UNKNOWN
-
-MetricType = Literal["gauge", "counter", "histogram", "info"]
-
-CACHED: Final = " Cached: refreshed every poll, not on scrape."
 
 # A second to two hours: where most task run times and queue waits fall. Each histogram
 # then reaches a day, by the steps that suit its own long tail.
@@ -26,20 +24,6 @@ DURATION_BUCKETS: Final = (*_UP_TO_TWO_HOURS, 14400.0, 28800.0, 86400.0)
 QUEUE_WAIT_BUCKETS: Final = (*_UP_TO_TWO_HOURS, 21600.0, 86400.0)
 # Latency of one HTTP request to the API: ten milliseconds to a minute.
 API_LATENCY_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric family as it appears on /metrics (name without _total for counters)."""
-
-    name: str
-    type: MetricType
-    help: str
-    labels: tuple[str, ...] = ()
-
-
-def _cached(name: str, type_: MetricType, help_: str, *labels: str) -> MetricSpec:
-    return MetricSpec(name, type_, help_ + CACHED, labels)
 
 
 # --- Counts from lod=count --------------------------------------------------------------
@@ -176,6 +160,10 @@ ASTRA_TASKS, ASTRA_OPEN_TASKS, ASTRA_OLDEST, ASTRA_FINISHED, ASTRA_DURATION = (
     _cached(*s) for s in ASTRA_CACHED
 )
 ASTRA_UP_SPEC = MetricSpec(*ASTRA_UP)  # NetApp Astra Control (catalogue_astra.py, sources/astra.py)
+RESOURCE_LAST_COMPLETION, RESOURCE_INFO, POLICY_LAST_COMPLETION, POLICY_INFO = (
+    _cached(*f) for f in LAST_OUTCOMES
+)
+TASKS_COMPLETED_WINDOW = _cached(*WINDOW)
 
 # --- Poll status, rendered from the snapshot ----------------------------------------------
 UP = MetricSpec("acronis_up", "gauge", "1 if the last poll refreshed every Acronis source, 0 otherwise.")
@@ -297,4 +285,6 @@ BUILD_INFO = MetricSpec(
 )
 
 # Every family in the order above, which is the order /metrics shows them in (families.py).
+__all__ = ["CACHED", "MetricSpec", "MetricType"]  # re-exported: every family is a catalogue entry
+
 ALL: Final = tuple(value for value in tuple(globals().values()) if isinstance(value, MetricSpec))

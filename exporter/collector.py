@@ -19,6 +19,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, Metric
 
 from exporter import catalogue, logs
 from exporter.families import FAMILIES
+from exporter.sources import OPT_IN_FAMILIES
 from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:
@@ -67,7 +68,11 @@ class TaskManagerCollector:
         families: list[Metric] = []
         for spec, build in FAMILIES:
             try:
-                families.append(build(snapshot))
+                family = build(snapshot)
+                if (
+                    family.samples or spec.name not in OPT_IN_FAMILIES
+                ):  # opt-in families show only when in use
+                    families.append(family)
             except Exception:  # a rendering bug must cost one family, never the whole scrape
                 log.exception("family_render_failed", metric=spec.name)
                 self._failures.record(spec.name)

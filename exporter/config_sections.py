@@ -29,6 +29,7 @@ from pydantic_settings import NoDecode
 
 from exporter import tls
 from exporter.config_help import shown_as
+from exporter.config_resources import ResourceRules
 from exporter.config_sources import invalid_setting
 from exporter.config_values import (
     Count,
@@ -193,9 +194,11 @@ class PollSettings(_Section):
     """Queues to count (empty: discover them from the listings)."""
     activities: bool = True
     """Also poll activities."""
+    lookback: Seconds = 86400.0
+    """With --metrics.resources: seconds of completions walked at start, seeding last outcomes (0: none)."""
 
 
-class MetricsSettings(_Section):
+class MetricsSettings(ResourceRules, _Section):
     """Cardinality: which tenants and how many label values reach /metrics."""
 
     max_tenants: Count = 100

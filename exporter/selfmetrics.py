@@ -20,7 +20,7 @@ from exporter.catalogue import (
     TOKEN_REQUEST_FAILURES,
     TOKEN_REQUESTS,
 )
-from exporter.sources import SOURCE_NAMES
+from exporter.sources import OPT_IN, SOURCE_NAMES
 
 if TYPE_CHECKING:
     from exporter.catalogue import MetricSpec
@@ -72,7 +72,7 @@ class SelfMetrics:
         self._initialise_closed_vocabularies()
 
     def _initialise_closed_vocabularies(self) -> None:
-        for source in SOURCES:
+        for source in (*SOURCES, *sorted(OPT_IN)):  # an opt-in source's counters too, zero-first
             self.refreshes.labels(source=source)
             for reason in FAILURE_REASONS:
                 self.refresh_failures.labels(source=source, reason=reason)

@@ -156,3 +156,37 @@ class Truth:
         counts = dict.fromkeys(catalog.STATES, 0)
         counts.update(dict(rows))
         return counts
+
+    def last_outcomes(
+        self,
+        role: Literal["resource", "policy"],
+        *,
+        written_until: float | None = None,
+        completed_until: float | None = None,
+        deleted: bool = False,
+    ) -> dict[tuple[str, str, str], float]:
+        """Return (tenant_id, resource or policy id, result_code) -> the newest completedAt of its tasks.
+
+        Only what the API still retains, unless ``deleted``; ``written_until`` leaves out
+        completions not yet visible then, ``completed_until`` those completed later.
+        """
+        where = [f"state = 'completed' AND {role}_ref >= 0" + ("" if deleted else " AND deleted = 0")]
+        args: list[int] = []
+        for column, until in (("written_at", written_until), ("completed_at", completed_until)):
+            if until is not None:
+                where.append(f"{column} <= ?")
+                args.append(to_ns(until))
+        sql = (
+            f"SELECT tenant_id, {role}_ref, result_code, MAX(completed_at) FROM tasks"  # noqa: S608  names are ours
+            f" WHERE {' AND '.join(where)} GROUP BY tenant_id, {role}_ref, result_code"
+        )
+        links = self._world.resources if role == "resource" else self._world.policies
+        return {
+            (str(tenant), links[ref].id, code): to_seconds(at)
+            for tenant, ref, code, at in self._store.read(sql, args)
+        }
+
+    def links(self, role: Literal["resource", "policy"]) -> dict[str, tuple[str, str]]:
+        """Return every resource's (or policy's) id -> (name, type)."""
+        links = self._world.resources if role == "resource" else self._world.policies
+        return {link.id: (link.name, link.type) for link in links}

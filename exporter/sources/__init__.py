@@ -28,6 +28,8 @@ from exporter.sources.counts import (
 from exporter.sources.listing import ACTIVITIES, TASKS, sendable
 from exporter.sources.open_activities import OpenActivityScan, OpenActivitySource, scan_open_activities
 from exporter.sources.open_tasks import OpenTaskScan, OpenTaskSource, scan_open_tasks
+from exporter.sources.resources import ResourceOutcomes
+from exporter.sources.windows import CompletionWindows
 
 REGISTRY: Final[tuple[type[Source], ...]] = (
     TaskCounts,
@@ -37,11 +39,20 @@ REGISTRY: Final[tuple[type[Source], ...]] = (
     CompletedTasks,
     CompletedActivities,
     AstraTasks,
+    ResourceOutcomes,
+    CompletionWindows,
 )
-SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY)
+# Polled only when their settings ask for them; with no series, their families are left out
+# of /metrics altogether, so an exporter that does not use them shows nothing of them.
+OPT_IN: Final = frozenset({AstraTasks.name, ResourceOutcomes.name, CompletionWindows.name})
+OPT_IN_FAMILIES: Final = frozenset(
+    spec.name for source in REGISTRY if source.name in OPT_IN for spec, _ in source.families
+)
+SOURCE_NAMES: Final = tuple(source.name for source in REGISTRY if source.name not in OPT_IN)
 
 __all__ = [
     "ACTIVITIES",
+    "OPT_IN_FAMILIES",
     "REGISTRY",
     "SOURCE_NAMES",
     "TASKS",

@@ -103,7 +103,10 @@ class Source:
 
     @classmethod
     def polled(cls, settings: Settings) -> bool:
-        """Tell whether a run with ``settings`` polls this source (Acronis ones unless Astra runs alone)."""
+        """Tell whether a run with ``settings`` polls this source (Acronis ones unless Astra runs alone).
+
+        Activity sources only with ``poll.activities``.
+        """
         if settings.api.url is None and settings.astra.enabled:
             return False
         return settings.poll.activities or not cls.activities

@@ -28,6 +28,7 @@ from scripts.assets.panels import (
     sum_by,
     with_tenant_names,
 )
+from scripts.assets.resources import RESOURCES
 from scripts.assets.variables import query_variable, scope_variables
 
 TENANT = 'tenant_id=~"$tenant_id"'
@@ -228,6 +229,6 @@ TENANT_DASHBOARD = Dashboard(
     title="Acronis Task Manager / Tenant",
     description="One tenant's tasks and activities: backlog, completions, failures and tasks "
     "waiting for a person, next to the busiest tenants. Data from acronis-task-exporter.",
-    rows=(SUMMARY, BACKLOG, COMPLETIONS, ALL_TENANTS),
+    rows=(SUMMARY, BACKLOG, COMPLETIONS, RESOURCES, ALL_TENANTS),
     variables=tenant_variables(),
 )

@@ -120,6 +120,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             *("--api.client-secret-file", str(secret), "--poll.interval", "1", "--poll.jitter", "0"),
             *("--api.max-retries", "1", "--api.backoff-initial", "0.05", "--api.backoff-max", "0.1"),
             *("--api.timeout", str(API_TIMEOUT), "--log.level", "warning"),
+            *("--metrics.resources", "--metrics.completion-windows"),  # the backup rules and row read them
         ]
         with start_exporter(args, workdir=workdir / "exporter") as exporter:
             provoke_every_error_counter(simulator, exporter)
