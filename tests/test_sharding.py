@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from simulator import RunningSimulator
+    from simulator.truth import Kind
     from tests.support.processes import ExporterProcess
     from tests.support.prometheus import PrometheusServer
 
@@ -144,16 +145,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 
 def truth_figures(run: Run, family: str) -> Figures:
-    """The simulator's ground truth for a tenant-level family, keyed like `Run.figures`."""
-    truth = run.simulator.truth
+    """Return the simulator's ground truth for a tenant-level family, keyed like `Run.figures`."""
+    truth, by = run.simulator.truth, TENANT_FAMILIES[family]
+    kind: Kind = "activities" if "activities" in family else "tasks"
     if family.endswith("_completed_total"):
-        kind = "tasks" if family.startswith("acronis_tasks") else "activities"
-        by = TENANT_FAMILIES[family]
         counted = truth.count_completions(kind, by=by, written_after=run.baseline)
         return {key: float(n) for key, n in counted.items()}
-    kind = "activities" if family == "acronis_open_activities" else "tasks"
     items = [i for i in truth.open_items(kind) if family != "acronis_tasks_blocked" or i.has_blockers]
-    by = TENANT_FAMILIES[family]
     return {key: float(n) for key, n in Counter(tuple(getattr(i, k) for k in by) for i in items).items()}
 
 
@@ -162,7 +160,7 @@ class TestShardsAddUpToTheAccount:
     """Summed over the shards, every tenant-level family is the unsharded exporter's, and the truth."""
 
     def test_sum_over_shards_equals_unsharded(self, run: Run, family: str) -> None:
-        """sum by (tenant_id, ...) over job="sharded" equals the same over job="unsharded"."""
+        """Summed by tenant_id and the rest over job="sharded", the figures are job="unsharded"'s."""
         by = TENANT_FAMILIES[family]
         unsharded = run.figures(family, "unsharded", by)
         assert unsharded, f"{family} has no non-zero series: the run proves nothing"
