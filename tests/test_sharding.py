@@ -118,8 +118,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         sharded = {name: launch(name, extra) for name, extra in shards.items()}
         exporters = [unsharded, *sharded.values()]
         baseline = clock.now()  # every exporter is ready: its baseline walk saw the data as of now
-        for _ in range(3):  # completions land over several polls, some of them mid-walk
-            simulator.workload.advance(40.0)
+        for _ in range(2):  # completions land over several polls, some of them mid-walk
+            simulator.workload.advance(60.0)
             settle(exporters, 1)
         settle(exporters, 2)  # the second poll after the last step started after it
         scrape_configs = [
