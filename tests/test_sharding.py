@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from simulator import RunningSimulator
     from simulator.truth import Kind
     from tests.support.processes import ExporterProcess
-    from tests.support.prometheus import PrometheusServer
+    from tests.support.prometheus import PrometheusServer, Sample
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -67,10 +67,15 @@ class Run:
     prometheus: PrometheusServer
     simulator: RunningSimulator
     baseline: float  # simulator time of the exporters' baselines
+    at: float  # when every query is evaluated: every target's last scrape then was good and late
+
+    def query(self, promql: str) -> list[Sample]:
+        """Evaluate `promql` at `at`, so a scrape failing later under load changes nothing."""
+        return self.prometheus.query(promql, at=self.at)
 
     def figures(self, family: str, job: str, by: tuple[str, ...], matchers: str = "") -> Figures:
         """`sum by (by) (family{job, matchers})`, as {label values: value}, zeros left out."""
-        samples = self.prometheus.query(f'sum by ({", ".join(by)}) ({family}{{job="{job}"{matchers}}})')
+        samples = self.query(f'sum by ({", ".join(by)}) ({family}{{job="{job}"{matchers}}})')
         return {tuple(s.labels.get(label, "") for label in by): s.value for s in samples if s.value}
 
 
@@ -138,10 +143,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         prometheus.wait_for_targets_up(count=len(exporters))
         settle(exporters, 2)  # two polls after the first scrape: a poll interval, the zero-first hold
         held_until = time.time()
-        prometheus.wait_for(
-            "min(timestamp(up))", until=lambda s: bool(s) and s[0].value > held_until, timeout=30.0
+        at = wait_until(
+            lambda: all_scraped_well_after(prometheus, held_until, len(exporters)),
+            timeout=60.0,
+            what="a moment when every target's last scrape was good and after the zero-first hold",
         )
-        yield Run(prometheus, simulator, baseline)
+        yield Run(prometheus, simulator, baseline, at)
+
+
+def all_scraped_well_after(prometheus: PrometheusServer, since: float, targets: int) -> float | None:
+    """Return a time at which every target's last scrape succeeded, after `since`; else None."""
+    at = time.time()
+    ups = prometheus.query("up", at=at)
+    scraped = prometheus.query("timestamp(up)", at=at)
+    good = len(ups) == targets and all(s.value == 1 for s in ups)
+    return at if good and len(scraped) == targets and min(s.value for s in scraped) > since else None
 
 
 def truth_figures(run: Run, family: str) -> Figures:
@@ -173,7 +189,7 @@ class TestShardsAddUpToTheAccount:
     def test_each_tenant_is_in_one_shard(self, run: Run, family: str) -> None:
         """No tenant has series in two shards: nothing is counted twice."""
         per_tenant = f'count by (tenant_id) (count by (tenant_id, shard) ({family}{{job="sharded"}}))'
-        assert [s.labels for s in run.prometheus.query(f"{per_tenant} > 1")] == []
+        assert [s.labels for s in run.query(f"{per_tenant} > 1")] == []
 
     def test_child_shards_miss_exactly_the_root_own_series(self, run: Run, family: str) -> None:
         """Without the root shard, the children cover everything but the root tenant's own items."""
@@ -190,7 +206,7 @@ class TestTenantInfo:
 
     def rows(self, run: Run, job: str) -> Counter[tuple[str, ...]]:
         """Each tenant's info row (folded and unknown buckets aside), counted over the job's targets."""
-        samples = run.prometheus.query(f'acronis_tenant_info{{job="{job}", tenant_id!~"{OTHER}|{UNKNOWN}"}}')
+        samples = run.query(f'acronis_tenant_info{{job="{job}", tenant_id!~"{OTHER}|{UNKNOWN}"}}')
         return Counter(tuple(s.labels.get(label, "") for label in self.LABELS) for s in samples)
 
     def test_shards_rows_are_the_unsharded_rows_once_each(self, run: Run) -> None:
@@ -213,6 +229,20 @@ class TestTenantInfo:
             )
         assert ROOT in {row[0] for row in rows}
 
+    def test_the_docs_name_join_gives_the_unsharded_answer(self, run: Run) -> None:
+        """docs/sharding.md's join: open tasks per tenant name, over the shards, as unsharded."""
+
+        def by_name(job: str) -> dict[str, float]:
+            names = f'max by (tenant_id, tenant_name) (acronis_tenant_info{{job="{job}"}})'
+            tasks = f'sum by (tenant_id) (acronis_open_tasks{{job="{job}"}})'
+            query = f"{tasks} * on (tenant_id) group_left (tenant_name) {names}"
+            return {
+                f"{s.labels['tenant_id']} {s.labels.get('tenant_name')}": s.value for s in run.query(query)
+            }
+
+        assert by_name("sharded") == by_name("unsharded")
+        assert len(by_name("unsharded")) > 10
+
 
 class TestAccountWideFamilies:
     """Families without tenant_id: the root shard sees the account, the children their subtrees."""
@@ -221,6 +251,13 @@ class TestAccountWideFamilies:
         """acronis_tasks (lod=count) of the root shard equals the unsharded exporter's."""
         root = run.figures("acronis_tasks", "sharded", ("state",), f', shard="{ROOT_SHARD}"')
         assert root == run.figures("acronis_tasks", "unsharded", ("state",))
+
+    def test_root_shard_histograms_cover_the_whole_account(self, run: Run) -> None:
+        """acronis_task_duration_seconds has no tenant_id: the root shard observes every completion."""
+        family, by = "acronis_task_duration_seconds_count", ("queue", "result_code")
+        root = run.figures(family, "sharded", by, f', shard="{ROOT_SHARD}"')
+        assert root
+        assert root == run.figures(family, "unsharded", by)
 
     def test_child_shards_count_all_but_the_root_own_open_tasks(self, run: Run) -> None:
         """Summed over the children, open tasks per state miss exactly the root tenant's own."""
