@@ -38,7 +38,7 @@ RESULTS = Path(__file__).with_name("results") / "sizing.json"
 POLL_INTERVAL = 5.0  # seconds: short, so a scale takes seconds; per-hour figures use the default
 DEFAULT_INTERVAL = PollSettings().interval
 PAGE_SIZE = ApiSettings().page_size
-STEADY_POLLS = 2
+STEADY_POLLS = 4  # a poll's requests are cut from the next one's by its log line: average over several
 COMPLETION_RATE = 1.0  # completions per second, as in the main benchmark's baseline
 HISTORY = 30_000
 WAIT_SECONDS = 180.0
@@ -72,6 +72,7 @@ class Point:
     open_tasks: int
     tenants: int
     requests_per_poll: float
+    count_requests_per_poll: float  # lod=count queries: per state, result and queue, not per item
     items_per_poll: float
     cpu_seconds_per_poll: float  # the poll and the first scrape after it
     requests_per_hour: float
@@ -106,6 +107,7 @@ def measure(scale: Scale) -> Point:
         open_tasks=scale.open_tasks,
         tenants=scale.tenants,
         requests_per_poll=requests,
+        count_requests_per_poll=statistics.mean(c.traffic.by_kind.get("count", 0) for c in steady),
         items_per_poll=statistics.mean(c.items for c in steady),
         cpu_seconds_per_poll=round(cpu, 3),
         requests_per_hour=round(requests * per_hour),
