@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DEEP = SimulatorConfig(tasks=500, open_tasks=80, tenants=40, seed=11, tenant_tree="deep")
 OPEN: Params = [("state", s) for s in ("enqueued", "assigned", "started", "paused")]
 KINDS = ("/tasks", "/activities")
+ROOT = str(ROOT_TENANT_ID)
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +163,34 @@ class TestNothingLeaksOutOfTheSubtree:
         items = reply.json()["items"]
         assert items
         assert all(i["tenant"]["locator"].startswith(child.locator) for i in items)
+
+
+class TestDeepTree:
+    """--tenant-tree deep: the shape a sharding recipe has to cope with."""
+
+    def test_tree_nests_partners_folders_customers_and_units(self, deep: RunningSimulator) -> None:
+        """Sub-partners or folders sit under partners, units under customers, five levels or more."""
+        tenants = {t.id: t for t in deep.truth.tenants()}
+        kinds = {t.kind for t in tenants.values()}
+        assert {"root", "partner", "customer", "unit"} <= kinds
+        middle = [t for t in tenants.values() if t.kind in ("partner", "folder") and t.parent_id != ROOT]
+        assert middle, "no sub-partner or folder under a partner"
+        assert max(t.locator.count("/") - 1 for t in tenants.values()) >= 5  # root to unit
+        for tenant in tenants.values():
+            parent = tenants.get(tenant.parent_id or "")
+            assert parent is None or tenant.locator == f"{parent.locator}{tenant.id}/"
+
+    def test_the_root_and_partners_own_tasks_and_shard_roots_have_uuids(
+        self, deep: RunningSimulator, children: list[TenantRecord]
+    ) -> None:
+        """Some open tasks belong to the root and to partners; every child of the root has a uuid."""
+        kind_of = {t.id: t.kind for t in deep.truth.tenants()}
+        owners = {kind_of[item.tenant_id] for item in deep.truth.open_items()}
+        assert {"root", "partner"} <= owners
+        assert all(child.uuid for child in children)
+
+    def test_the_flat_tree_is_the_default(self) -> None:
+        """Without the setting the tree is the flat one, and an unknown tree is refused."""
+        assert SimulatorConfig().tenant_tree == "flat"
+        with pytest.raises(ValueError, match="tenant_tree must be flat or deep"):
+            SimulatorConfig(tenant_tree="wide")  # type: ignore[arg-type]
