@@ -46,6 +46,9 @@ def parse_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
     )
     add("--open-tasks", type=int, default=_DEFAULTS.open_tasks, help="tasks not yet completed")
     add("--tenants", type=int, default=_DEFAULTS.tenants, help="tenants in the hierarchy")
+    add("--tenant-tree", choices=("flat", "deep"), default=_DEFAULTS.tenant_tree,
+        help="flat: root, partners, customers, units; deep: also sub-partners and folders, and the root "
+        "and partners own tasks (default %(default)s)")  # fmt: skip
     add("--seed", type=int, default=_DEFAULTS.seed, help="random seed: same seed, same data")
     add("--db", default=_DEFAULTS.db, help="SQLite file path, or :memory:")
     add("--completion-rate", type=float, default=_DEFAULTS.completion_rate, help="completions per second")

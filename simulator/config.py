@@ -7,6 +7,7 @@ from typing import Literal
 
 CountShape = Literal["count", "total", "size"]
 CursorPlacement = Literal["paging", "top"]
+TenantTree = Literal["flat", "deep"]
 
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"  # noqa: S105  a documented demo credential, not a secret
@@ -27,6 +28,7 @@ class SimulatorConfig:
     tasks: int = 2_000
     open_tasks: int = 200
     tenants: int = 20
+    tenant_tree: TenantTree = "flat"
     seed: int = 7
     db: str = ":memory:"
     token_lifetime: float = 7200.0
@@ -63,6 +65,7 @@ def _problems(cfg: SimulatorConfig) -> list[str]:
         (cfg.tick_interval > 0, "tick_interval must be > 0"),
         (cfg.count_shape in ("count", "total", "size"), "count_shape must be count, total or size"),
         (cfg.cursor_placement in ("paging", "top"), "cursor_placement must be paging or top"),
+        (cfg.tenant_tree in ("flat", "deep"), "tenant_tree must be flat or deep"),
         (0 <= cfg.port <= 65535, "port must be 0..65535"),  # noqa: PLR2004  the TCP port range
     ]
     return [message for ok, message in checks if not ok]

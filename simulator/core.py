@@ -34,7 +34,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
         self.config, self.clock = config, clock
         seed = config.seed
-        self.world = build_world(random.Random(f"{seed}-world"), config.tenants)  # noqa: S311  a simulation, not crypto
+        self.world = build_world(random.Random(f"{seed}-world"), config.tenants, config.tenant_tree)  # noqa: S311  a simulation, not crypto
         self.store = Store(config.db)
         self.store.load_world(self.world)
         # Little's law: open = rate x mean lifetime, so the lifetime follows from the two settings.

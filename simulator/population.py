@@ -2,7 +2,9 @@
 
 Tenants form Acronis's hierarchy, root partner → partners → customers → units,
 with `locator` the path of ids from the root (`/1/1496262/1496265/`), and no
-`uuid` on some, as in real payloads.
+`uuid` on some, as in real payloads. The deep tree (`tenant_tree="deep"`) nests one
+level more, root → partners → sub-partners and folders → customers → units, and lets
+the root and the partners own tasks too: what a sharded deployment must account for.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class TenantRecord:
     name: str
     locator: str
     parent_id: str | None
-    kind: str  # root, partner, customer or unit
+    kind: str  # root, partner, folder, customer or unit
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class World:
     """Everything generated once per seed that tasks refer to."""
 
     tenants: list[TenantRecord]
-    workload_tenants: list[int]  # tenants that own tasks: customers and units
+    workload_tenants: list[int]  # tenants that own tasks: customers and units (deep: and partners)
     tenant_weights: list[float]
     policies: list[Linked] = field(default_factory=list)
     resources: list[Linked] = field(default_factory=list)
@@ -72,13 +74,16 @@ def make_uuid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
-def build_world(rng: random.Random, tenant_count: int) -> World:
-    """Generate the tenant tree and what each tenant owns."""
-    tenants = _tenant_tree(rng, tenant_count)
-    owners = [int(t.id) for t in tenants if t.kind in ("customer", "unit")] or [ROOT_TENANT_ID]
+def build_world(rng: random.Random, tenant_count: int, tree: str = "flat") -> World:
+    """Generate the tenant tree (`flat` or `deep`) and what each tenant owns."""
+    tenants = _deep_tree(rng, tenant_count) if tree == "deep" else _tenant_tree(rng, tenant_count)
+    owning = ("customer", "unit") if tree == "flat" else ("root", "partner", "customer", "unit")
+    owners = [int(t.id) for t in tenants if t.kind in owning] or [ROOT_TENANT_ID]
     # A few big tenants and a long tail, as in any multi-tenant cloud.
     weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(owners))]
     rng.shuffle(weights)
+    if tree == "deep":  # the root's own tasks must exist whatever the shuffle gave it
+        weights[owners.index(ROOT_TENANT_ID)] = sum(weights) / len(weights)
     world = World(tenants=tenants, workload_tenants=owners, tenant_weights=weights)
     for tenant_id in owners:
         _furnish(rng, world, tenant_id)
@@ -86,33 +91,64 @@ def build_world(rng: random.Random, tenant_count: int) -> World:
 
 
 def _tenant_tree(rng: random.Random, count: int) -> list[TenantRecord]:
-    root = TenantRecord(str(ROOT_TENANT_ID), make_uuid(rng), "Root partner", "/1/", None, "root")
-    tenants = [root]
+    made = _Layers(rng)
     rest = count - 1
     partners = max(1, round(rest * 0.04)) if rest else 0
     units = round(rest * 0.15) if rest > partners + 1 else 0
-    customers = rest - partners - units
-    next_id = _FIRST_TENANT_ID
-    layers = (("partner", partners, [root]), ("customer", customers, None), ("unit", units, None))
-    by_kind: dict[str, list[TenantRecord]] = {"root": [root]}
-    for kind, how_many, fixed_parents in layers:
-        parents = fixed_parents or by_kind[{"customer": "partner", "unit": "customer"}[kind]]
-        made = []
-        for _ in range(how_many):
+    made.add("partner", partners, made.of("root"))
+    made.add("customer", rest - partners - units, made.of("partner"))
+    made.add("unit", units, made.of("customer"))
+    return made.tenants
+
+
+def _deep_tree(rng: random.Random, count: int) -> list[TenantRecord]:
+    """Root → partners → sub-partners and folders → customers (under any of them) → units.
+
+    The root's children always have a uuid: each is what a shard's token is scoped to.
+    """
+    made = _Layers(rng)
+    rest = count - 1
+    partners = min(rest, max(2, round(rest**0.5 / 2)))
+    middle = min(rest - partners, round(rest * 0.1))
+    units = min(rest - partners - middle, round(rest * 0.15))
+    made.add("partner", partners, made.of("root"), uuid_always=True)
+    for _ in range(middle):  # under a partner, or under a sub-partner made before it
+        made.add(rng.choice(("partner", "folder")), 1, made.of("partner"))
+    made.add("customer", rest - partners - middle - units, made.of("partner") + made.of("folder"))
+    made.add("unit", units, made.of("customer"))
+    return made.tenants
+
+
+class _Layers:
+    """The tenants made so far, root first, with the next id to hand out."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        root = TenantRecord(str(ROOT_TENANT_ID), make_uuid(rng), "Root partner", "/1/", None, "root")
+        self.tenants = [root]
+        self._next_id = _FIRST_TENANT_ID
+
+    def of(self, kind: str) -> list[TenantRecord]:
+        """Return the tenants of one kind made so far."""
+        return [t for t in self.tenants if t.kind == kind]
+
+    def add(self, kind: str, count: int, parents: list[TenantRecord], *, uuid_always: bool = False) -> None:
+        """Make `count` tenants of `kind`, each under a parent drawn from `parents`."""
+        rng = self._rng
+        for _ in range(count):
             parent = rng.choice(parents)
-            tenant = TenantRecord(
-                id=str(next_id),
-                uuid=None if rng.random() < 0.1 else make_uuid(rng),  # noqa: PLR2004  ~10% lack a uuid
-                name=_tenant_name(rng, kind, next_id),
-                locator=f"{parent.locator}{next_id}/",
-                parent_id=parent.id,
-                kind=kind,
+            no_uuid = rng.random() < 0.1 and not uuid_always  # noqa: PLR2004  ~10% lack a uuid
+            self.tenants.append(
+                TenantRecord(
+                    id=str(self._next_id),
+                    uuid=None if no_uuid else make_uuid(rng),
+                    name=_tenant_name(rng, kind, self._next_id),
+                    locator=f"{parent.locator}{self._next_id}/",
+                    parent_id=parent.id,
+                    kind=kind,
+                )
             )
-            made.append(tenant)
-            next_id += rng.randint(1, 4)
-        by_kind[kind] = made
-        tenants.extend(made)
-    return tenants
+            self._next_id += rng.randint(1, 4)
 
 
 def _tenant_name(rng: random.Random, kind: str, tenant_id: int) -> str:
