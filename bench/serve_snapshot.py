@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, start_http_server
 
 from bench.synthetic import build_snapshot
+from exporter import logs
 from exporter.collector import TaskManagerCollector
 from exporter.config import WebSettings
+from exporter.config_sections import LogSettings
 from exporter.exposition import Exposition, self_registry
 from exporter.listener import MetricsServer
+from exporter.redaction import SecretRegistry
 from exporter.server import ExporterApp
 from exporter.snapshot import SnapshotStore
 
@@ -37,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tenants", type=int, required=True, help="tenants in the synthetic snapshot")
     parser.add_argument("--renderer", choices=RENDERERS, required=True)
     args = parser.parse_args(argv)
+    # As the exporter runs by default, and never to stdout: the harness reads only its first
+    # line, and unread debug lines (one per request) would fill the pipe and stall every
+    # serving thread in print().
+    logs.configure(LogSettings(level="warning"), sys.stderr, secrets=SecretRegistry())
     store = SnapshotStore(initial=build_snapshot(args.tenants))
     url, stop = _SERVERS[args.renderer](store)
     print(f"URL {url}", flush=True)
