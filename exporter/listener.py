@@ -2,8 +2,9 @@
 
 ``MetricsServer`` binds ``web.listen_address`` (``:port`` means every interface, IPv6 and
 IPv4) and serves any WSGI app on a thread per connection, kept alive between requests
-(``httpserver``). With a certificate it speaks TLS 1.2 or newer; the handshake runs in the connection's own thread so a slow client
-cannot stall accepting others, and a plain HTTP request gets a plain-text 400 saying so.
+(``httpserver``). With a certificate it speaks TLS 1.2 or newer; the handshake runs in the
+connection's own thread so a slow client cannot stall accepting others, and a plain HTTP
+request gets a plain-text 400 saying so.
 What is served lives in ``server``.
 """
 
