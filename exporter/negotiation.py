@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ _TEXT_MEDIA: Final = frozenset({"text/plain", "text/*", "*/*"})
 # ``escaping=allow-utf-8``), which would split the render-once cache into one entry per
 # header variant and change the content type served today. Two closed formats keep one
 # cached rendering each.
+@functools.lru_cache(maxsize=64)  # scrapers send the same few headers again and again
 def negotiate_format(accept: str | None) -> Format:
     """OpenMetrics if the client ranks it at least as high as plain text, else text."""
     best: dict[Format, float] = {"openmetrics": 0.0, "text": 0.0}
@@ -33,6 +35,7 @@ def negotiate_format(accept: str | None) -> Format:
     return "text"
 
 
+@functools.lru_cache(maxsize=64)
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Tell whether ``Accept-Encoding`` allows gzip (``q=0`` refuses it)."""
     return any(
