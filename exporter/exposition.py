@@ -3,12 +3,13 @@
 The data families change only when the poller publishes, so their text and OpenMetrics
 renderings, plain and gzipped, are cached per ``SnapshotStore.generation``: however many
 Prometheus servers scrape, a poll is rendered and compressed at most once per format, and
-a format that has been scraped before is rendered as soon as the poll is published rather
+a format scraped lately is rendered as soon as the poll is published rather
 than by the next scrape. The small live registry (the exporter's own counters, build
 info, process_* and python_*) is appended, rendered again only when it changed (livetail.py);
 for gzip, a copy of the compressor primed with the cached part compresses only the live
-tail, so the body stays one ordinary gzip member. Whole responses are kept per format and
-encoding until either part changes: most scrapes only look the bytes up. Content type
+tail, so the body stays one ordinary gzip member. Whole gzipped responses are kept per
+format until either part changes: most scrapes only look the bytes up. A format's
+rendering is kept only while it is scraped (for two polls, at least two minutes). Content type
 follows ``Accept`` (OpenMetrics 1.0 when asked for, else the text format 0.0.4) and the
 body is gzipped when ``Accept-Encoding`` allows it (negotiation.py).
 
@@ -58,6 +59,9 @@ TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE: Final = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 _EOF: Final = b"# EOF\n"
 _GZIP_LEVEL: Final = 6
+# A format counts as scraped lately for this many poll intervals, and at least this long.
+_RECENT_POLLS: Final = 2
+_RECENT_FLOOR_SECONDS: Final = 120.0
 _GZIP_WBITS: Final = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 # client_python leaves these two untyped; these are the signatures we rely on.
 _openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_format.generate_latest
@@ -154,8 +158,9 @@ class Exposition:
         }
         self._cache: dict[Format, _Rendered] = {}
         self._tail = LiveTail(live, self._live_tail, self._tail_version)
-        # Whole responses, per format and encoding, with the key of the parts they were made of.
-        self._payloads: dict[tuple[Format, bool], tuple[Hashable, Payload]] = {}
+        # Whole gzipped responses, per format, with the key of the parts they were made of.
+        self._payloads: dict[Format, tuple[Hashable, Payload]] = {}
+        self._scraped: dict[Format, float] = {}  # monotonic time of each format's last scrape
         store.on_publish(self._render_scraped_formats)
 
     def render(self, accept: str | None = None, accept_encoding: str | None = None) -> Payload:
@@ -165,15 +170,15 @@ class Exposition:
         data = self._rendered(fmt)
         tail_key, tail = self._tail.current(fmt)
         key = (data.generation, tail_key)
-        cached = self._payloads.get((fmt, gzipped))
+        self._scraped[fmt] = time.monotonic()
+        content_type = OPENMETRICS_CONTENT_TYPE if fmt == "openmetrics" else TEXT_CONTENT_TYPE
+        if not gzipped:  # not kept: a second copy of the whole body would cost more memory than CPU
+            return Payload(data.body + tail, content_type)
+        cached = self._payloads.get(fmt)
         if cached is not None and cached[0] == key:
             return cached[1]
-        content_type = OPENMETRICS_CONTENT_TYPE if fmt == "openmetrics" else TEXT_CONTENT_TYPE
-        if gzipped:
-            payload = Payload(data.gzipped(tail), content_type, "gzip")
-        else:
-            payload = Payload(data.body + tail, content_type)
-        self._payloads[fmt, gzipped] = (key, payload)
+        payload = Payload(data.gzipped(tail), content_type, "gzip")
+        self._payloads[fmt] = (key, payload)
         return payload
 
     def body(self, fmt: Format = "text") -> bytes:
@@ -236,9 +241,16 @@ class Exposition:
             return rendered
 
     def _render_scraped_formats(self) -> None:
-        # Only formats somebody scrapes: rendering OpenMetrics nobody asks for would be waste.
+        # Only formats scraped lately: rendering OpenMetrics nobody asks for would be waste, and
+        # the rendering of a format scraped once long ago is dropped rather than kept in memory.
+        interval = self._store.latest.poll_interval_seconds
+        lately = time.monotonic() - max(_RECENT_POLLS * interval, _RECENT_FLOOR_SECONDS)
         for fmt in tuple(self._cache):
-            self._rendered(fmt)
+            if self._scraped.get(fmt, -math.inf) >= lately:
+                self._rendered(fmt)
+            else:  # a later scrape renders it again, on demand
+                self._cache.pop(fmt, None)
+                self._payloads.pop(fmt, None)
 
     def _render_data(self, fmt: Format) -> bytes:
         return self._render_families(self._collector.collect(), fmt)
