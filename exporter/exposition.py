@@ -253,7 +253,9 @@ class Exposition:
                 self._payloads.pop(fmt, None)
 
     def _render_data(self, fmt: Format) -> bytes:
-        return self._render_families(self._collector.collect(), fmt)
+        # Family by family as the collector builds them: only one family's series exist as
+        # objects at a time, beside the bytes rendered so far (the peak of a 95k-series poll).
+        return b"".join(self._render_families((family,), fmt) for family in self._collector.collect())
 
 
 class _Ready:
