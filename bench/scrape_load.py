@@ -10,6 +10,7 @@ own decompression does not count against the server.
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import threading
@@ -67,8 +68,10 @@ class LoadShape:
 
 def hammer(url: str, shape: LoadShape, headers: Mapping[str, str] = PROMETHEUS_HEADERS) -> ScrapeLoad:
     """Scrape `url` from `shape.scrapers` threads at once; time every response."""
-    deadline = time.monotonic() + shape.budget_seconds
-    start_together = threading.Barrier(shape.scrapers)
+    # The budget starts once every scraper is ready: creating 20 clients (each loads the CA
+    # bundle) can take seconds on a loaded machine, and must not eat the scraping time.
+    deadline = _Deadline(shape.budget_seconds)
+    start_together = threading.Barrier(shape.scrapers, action=deadline.start)
     phases = random.Random(shape.scrapers)  # noqa: S311  scrape phases, not secrets; seeded so runs compare
     with ThreadPoolExecutor(max_workers=shape.scrapers) as pool:
         runs = [
@@ -87,10 +90,22 @@ def hammer(url: str, shape: LoadShape, headers: Mapping[str, str] = PROMETHEUS_H
     return ScrapeLoad(shape.scrapers, latencies, max(sizes, default=0), sum(run.failures for run in results))
 
 
+@dataclass
+class _Deadline:
+    budget_seconds: float
+    at: float = math.inf  # monotonic; set when every scraper is ready
+
+    def start(self) -> None:
+        self.at = time.monotonic() + self.budget_seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+
 @dataclass(frozen=True)
 class _Schedule:
     scrapes: int
-    deadline: float  # monotonic: no scrape starts after it
+    deadline: _Deadline  # no scrape starts after it
     pace: float | None  # seconds between scrape starts; None: back to back
     phase: float  # seconds after the common start of this scraper's first scrape
 
@@ -114,7 +129,7 @@ def _scrape_loop(
             if schedule.pace is not None:
                 wait(max(0.0, next_start - time.monotonic()))
                 next_start += schedule.pace
-            if time.monotonic() >= schedule.deadline:
+            if schedule.deadline.passed():
                 break
             started = time.perf_counter()
             with client.stream("GET", url) as response:

@@ -18,10 +18,14 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, start_http_server
 
 from bench.synthetic import build_snapshot
+from exporter import logs
 from exporter.collector import TaskManagerCollector
 from exporter.config import WebSettings
+from exporter.config_sections import LogSettings
 from exporter.exposition import Exposition, self_registry
 from exporter.listener import MetricsServer
+from exporter.redaction import SecretRegistry
+from exporter.selfmetrics import SelfMetrics
 from exporter.server import ExporterApp
 from exporter.snapshot import SnapshotStore
 
@@ -37,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tenants", type=int, required=True, help="tenants in the synthetic snapshot")
     parser.add_argument("--renderer", choices=RENDERERS, required=True)
     args = parser.parse_args(argv)
+    # As the exporter runs by default, and never to stdout: the harness reads only its first
+    # line, and unread debug lines (one per request) would fill the pipe and stall every
+    # serving thread in print().
+    logs.configure(LogSettings(level="warning"), sys.stderr, secrets=SecretRegistry())
     store = SnapshotStore(initial=build_snapshot(args.tenants))
     url, stop = _SERVERS[args.renderer](store)
     print(f"URL {url}", flush=True)
@@ -49,7 +57,9 @@ def _serve_default(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
     """Serve with client_python's own server: a fresh generate_latest (and gzip) per scrape."""
     registry = CollectorRegistry()
     registry.register(TaskManagerCollector(store))
-    registry.register(self_registry())  # a registry is a collector too: process_*, python_*, build info
+    live = self_registry()
+    SelfMetrics(live)  # as the exporter has them: every closed label set at 0
+    registry.register(live)  # a registry is a collector too: own counters, process_*, python_*, build info
     server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
 
     def stop() -> None:
@@ -61,7 +71,9 @@ def _serve_default(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
 
 def _serve_exporter(store: SnapshotStore) -> tuple[str, Callable[[], None]]:
     """Serve with the exporter's web server: one render per poll, cached bytes per scrape."""
-    app = ExporterApp(Exposition(store, self_registry()), store, healthy=lambda: True)
+    live = self_registry()
+    SelfMetrics(live)  # as the exporter has them: every closed label set at 0
+    app = ExporterApp(Exposition(store, live), store, healthy=lambda: True)
     server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
     thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)
     thread.start()

@@ -65,21 +65,18 @@ class TaskManagerCollector:
     def collect(self) -> Iterator[Metric]:
         """Yield every catalogue family (HELP and TYPE even without series), new series held at 0."""
         snapshot = self._store.latest  # read once: one scrape, one consistent view
-        families: list[Metric] = []
-        for spec, build in FAMILIES:
-            try:
-                family = build(snapshot)
-                if (
-                    family.samples or spec.name not in OPT_IN_FAMILIES
-                ):  # opt-in families show only when in use
-                    families.append(family)
-            except Exception:  # a rendering bug must cost one family, never the whole scrape
-                log.exception("family_render_failed", metric=spec.name)
-                self._failures.record(spec.name)
         # The snapshot's own clock, not the render's: the text and OpenMetrics renders of one
         # poll then hold exactly the same series, whenever each of them runs.
         hold = snapshot.poll_interval_seconds
-        yield from self._zero_first.apply(families, now=snapshot.taken_at, hold=hold)
+        for spec, build in FAMILIES:  # one family at a time: a renderer holds only the one it renders
+            try:
+                family = build(snapshot)
+            except Exception:  # a rendering bug must cost one family, never the whole scrape
+                log.exception("family_render_failed", metric=spec.name)
+                self._failures.record(spec.name)
+                continue
+            if family.samples or spec.name not in OPT_IN_FAMILIES:  # opt-in families show only when in use
+                yield from self._zero_first.apply([family], now=snapshot.taken_at, hold=hold)
 
 
 class RenderFailures:

@@ -59,6 +59,14 @@ class Connections:
             if self._idle.pop(sock, None) is not None:
                 self._busy.add(sock)
 
+    def rest(self, live: socket.socket) -> None:
+        """Record that the connection answered its request and waits for the next: idle again."""
+        with self._lock:
+            sock = self._accepted.get(live, live)
+            if sock in self._busy:
+                self._busy.discard(sock)
+                self._idle[sock] = live  # the newest idler: evicted last
+
     def done(self, sock: socket.socket) -> None:
         """Forget a connection that is being closed."""
         with self._lock:

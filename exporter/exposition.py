@@ -3,13 +3,15 @@
 The data families change only when the poller publishes, so their text and OpenMetrics
 renderings, plain and gzipped, are cached per ``SnapshotStore.generation``: however many
 Prometheus servers scrape, a poll is rendered and compressed at most once per format, and
-a format that has been scraped before is rendered as soon as the poll is published rather
+a format scraped lately is rendered as soon as the poll is published rather
 than by the next scrape. The small live registry (the exporter's own counters, build
-info, process_* and python_*) is rendered on every scrape and appended; for gzip, a copy
-of the compressor primed with the cached part compresses only the live tail, so the body
-stays one ordinary gzip member. Content type follows ``Accept`` (OpenMetrics 1.0 when
-asked for, else the text format 0.0.4) and the body is gzipped when ``Accept-Encoding``
-allows it.
+info, process_* and python_*) is appended, rendered again only when it changed (livetail.py);
+for gzip, a copy of the compressor primed with the cached part compresses only the live
+tail, so the body stays one ordinary gzip member. Whole gzipped responses are kept per
+format until either part changes: most scrapes only look the bytes up. A format's
+rendering is kept only while it is scraped (for two polls, at least two minutes). Content type
+follows ``Accept`` (OpenMetrics 1.0 when asked for, else the text format 0.0.4) and the
+body is gzipped when ``Accept-Encoding`` allows it (negotiation.py).
 
 Each family is rendered on its own: one that raises is left out of that exposition, logged
 and counted in ``acronis_exporter_render_failures_total{metric}``, and every other family
@@ -25,7 +27,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 import prometheus_client
 from prometheus_client import (
@@ -43,21 +45,22 @@ from exporter import __version__, build, logs
 from exporter.catalogue import BUILD_INFO
 from exporter.collector import RenderFailures, TaskManagerCollector
 from exporter.families import FAMILIES
+from exporter.livetail import LiveTail
+from exporter.negotiation import Format, accepts_gzip, negotiate_format
 from exporter.zerofirst import ZeroFirst
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Hashable, Iterable, Iterator
 
     from exporter.snapshot import SnapshotStore
 
-Format = Literal["text", "openmetrics"]
-
 TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE: Final = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-_OPENMETRICS_MEDIA: Final = "application/openmetrics-text"
-_TEXT_MEDIA: Final = frozenset({"text/plain", "text/*", "*/*"})
 _EOF: Final = b"# EOF\n"
 _GZIP_LEVEL: Final = 6
+# A format counts as scraped lately for this many poll intervals, and at least this long.
+_RECENT_POLLS: Final = 2
+_RECENT_FLOOR_SECONDS: Final = 120.0
 _GZIP_WBITS: Final = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 # client_python leaves these two untyped; these are the signatures we rely on.
 _openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_format.generate_latest
@@ -126,13 +129,24 @@ class _Rendered:
         return self._gzip_head + compressor.compress(tail) + compressor.flush()
 
 
+class _CountedFailures(RenderFailures):
+    """Render failures that also say how many were recorded: a change of the live tail."""
+
+    recorded = 0
+
+    def record(self, metric: str) -> None:
+        """Count one family left out."""
+        super().record(metric)
+        self.recorded += 1
+
+
 class Exposition:
     """Renders /metrics: cached data families plus the live self registry, per scrape."""
 
     def __init__(self, store: SnapshotStore, live: CollectorRegistry) -> None:
         self._store = store
         self._live = live
-        self._failures = RenderFailures(spec.name for spec, _ in FAMILIES)
+        self._failures = _CountedFailures(spec.name for spec, _ in FAMILIES)
         self._collector = TaskManagerCollector(store, self._failures)
         self._live_zero_first = ZeroFirst()
         self._locks: dict[Format, threading.Lock] = {
@@ -140,25 +154,40 @@ class Exposition:
             "openmetrics": threading.Lock(),
         }
         self._cache: dict[Format, _Rendered] = {}
+        self._tail = LiveTail(live, self._live_tail, self._tail_version)
+        # Whole gzipped responses, per format, with the key of the parts they were made of.
+        self._payloads: dict[Format, tuple[Hashable, Payload]] = {}
+        self._scraped: dict[Format, float] = {}  # monotonic time of each format's last scrape
         store.on_publish(self._render_scraped_formats)
 
     def render(self, accept: str | None = None, accept_encoding: str | None = None) -> Payload:
         """Build the /metrics response for these request headers."""
         fmt = negotiate_format(accept)
+        gzipped = accepts_gzip(accept_encoding)
         data = self._rendered(fmt)
-        live = self._live_tail(fmt)
+        tail_key, tail = self._tail.current(fmt)
+        key = (data.generation, tail_key)
+        self._scraped[fmt] = time.monotonic()
         content_type = OPENMETRICS_CONTENT_TYPE if fmt == "openmetrics" else TEXT_CONTENT_TYPE
-        if accepts_gzip(accept_encoding):
-            return Payload(data.gzipped(live), content_type, "gzip")
-        return Payload(data.body + live, content_type)
+        if not gzipped:  # not kept: a second copy of the whole body would cost more memory than CPU
+            return Payload(data.body + tail, content_type)
+        cached = self._payloads.get(fmt)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        payload = Payload(data.gzipped(tail), content_type, "gzip")
+        self._payloads[fmt] = (key, payload)
+        return payload
 
     def body(self, fmt: Format = "text") -> bytes:
         """Return the full exposition in ``fmt``: data families first, then the live registry."""
-        return self.data(fmt) + self._live_tail(fmt)
+        return self.data(fmt) + self._tail.current(fmt)[1]
 
     def data(self, fmt: Format = "text") -> bytes:
         """Only the families rendered from the snapshot (OpenMetrics without ``# EOF``)."""
         return self._rendered(fmt).body
+
+    def _tail_version(self) -> Hashable:
+        return self._store.generation, self._failures.recorded
 
     def _live_tail(self, fmt: Format) -> bytes:
         families = [*self._live.collect(), *self._failures.collect()]
@@ -209,12 +238,21 @@ class Exposition:
             return rendered
 
     def _render_scraped_formats(self) -> None:
-        # Only formats somebody scrapes: rendering OpenMetrics nobody asks for would be waste.
+        # Only formats scraped lately: rendering OpenMetrics nobody asks for would be waste, and
+        # the rendering of a format scraped once long ago is dropped rather than kept in memory.
+        interval = self._store.latest.poll_interval_seconds
+        lately = time.monotonic() - max(_RECENT_POLLS * interval, _RECENT_FLOOR_SECONDS)
         for fmt in tuple(self._cache):
-            self._rendered(fmt)
+            if self._scraped.get(fmt, -math.inf) >= lately:
+                self._rendered(fmt)
+            else:  # a later scrape renders it again, on demand
+                self._cache.pop(fmt, None)
+                self._payloads.pop(fmt, None)
 
     def _render_data(self, fmt: Format) -> bytes:
-        return self._render_families(self._collector.collect(), fmt)
+        # Family by family as the collector builds them: only one family's series exist as
+        # objects at a time, beside the bytes rendered so far (the peak of a 95k-series poll).
+        return b"".join(self._render_families((family,), fmt) for family in self._collector.collect())
 
 
 class _Ready:
@@ -234,52 +272,3 @@ def _render(families: list[Metric], fmt: Format) -> bytes:
     if fmt == "openmetrics":
         return _openmetrics_latest(registry).removesuffix(_EOF)
     return text_format.generate_latest(registry)
-
-
-# Not prometheus_client.exposition.choose_encoder / gzip_accepted (0.26), on purpose: they
-# ignore q-values (``text/plain;q=1.0,application/openmetrics-text;q=0.5`` would get
-# OpenMetrics, and ``gzip;q=0`` a gzipped body), and choose_encoder returns a renderer and a
-# content type per requested version and escaping (Prometheus 3 asks for
-# ``escaping=allow-utf-8``), which would split the render-once cache into one entry per
-# header variant and change the content type served today. Two closed formats keep one
-# cached rendering each.
-def negotiate_format(accept: str | None) -> Format:
-    """OpenMetrics if the client ranks it at least as high as plain text, else text."""
-    best: dict[Format, float] = {"openmetrics": 0.0, "text": 0.0}
-    for media, quality in _media_ranges(accept or ""):
-        if media == _OPENMETRICS_MEDIA:
-            best["openmetrics"] = max(best["openmetrics"], quality)
-        elif media in _TEXT_MEDIA:
-            best["text"] = max(best["text"], quality)
-    if best["openmetrics"] > 0 and best["openmetrics"] >= best["text"]:
-        return "openmetrics"
-    return "text"
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Tell whether ``Accept-Encoding`` allows gzip (``q=0`` refuses it)."""
-    return any(
-        coding in {"gzip", "x-gzip"} and quality > 0
-        for coding, quality in _media_ranges(accept_encoding or "")
-    )
-
-
-def _media_ranges(header: str) -> Iterator[tuple[str, float]]:
-    """Yield (lower-cased value, q) for each comma-separated entry of an Accept-style header."""
-    for entry in header.split(","):
-        value, *params = (part.strip() for part in entry.split(";"))
-        if not value:
-            continue
-        quality = 1.0
-        for param in params:
-            key, _, raw = param.partition("=")
-            if key.strip().lower() == "q":
-                quality = _quality(raw)
-        yield value.lower(), quality
-
-
-def _quality(raw: str) -> float:
-    try:
-        return min(max(float(raw), 0.0), 1.0)
-    except ValueError:  # a malformed q counts as a refusal rather than failing the scrape
-        return 0.0

@@ -1,9 +1,10 @@
-"""The listening side of the web server: binding, threads, TLS, and quiet request logs.
+"""The listening side of the web server: binding, threads, TLS and the connection limit.
 
 ``MetricsServer`` binds ``web.listen_address`` (``:port`` means every interface, IPv6 and
-IPv4) and serves any WSGI app on a thread per connection. With a certificate it speaks
-TLS 1.2 or newer; the handshake runs in the connection's own thread so a slow client
-cannot stall accepting others, and a plain HTTP request gets a plain-text 400 saying so.
+IPv4) and serves any WSGI app on a thread per connection, kept alive between requests
+(``httpserver``). With a certificate it speaks TLS 1.2 or newer; the handshake runs in the
+connection's own thread so a slow client cannot stall accepting others, and a plain HTTP
+request gets a plain-text 400 saying so.
 What is served lives in ``server``.
 """
 
@@ -18,10 +19,11 @@ import time
 from pathlib import Path
 from socketserver import TCPServer, ThreadingMixIn
 from typing import TYPE_CHECKING, Final
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import WSGIServer
 
-from exporter import PRODUCT, __version__, logs, tls
+from exporter import logs, tls
 from exporter.connections import Connections, connection_limit
+from exporter.httpserver import CONNECTION_TIMEOUT, KeepAliveHandler
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -30,35 +32,12 @@ if TYPE_CHECKING:
 
 log = logs.get_logger(component="server")
 
-_CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may stall one read or write before we drop it
 _ACCEPT_PAUSE: Final = 0.1  # seconds to wait after accept() ran out of file descriptors
 _TLS_HANDSHAKE: Final = 0x16  # first byte of every TLS record that opens a handshake
 _PLAIN_TO_TLS: Final = (
     b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
     b"Client sent an HTTP request to an HTTPS server.\n"
 )
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Logs requests through structlog at debug instead of printing to stderr."""
-
-    server_version = f"{PRODUCT}/{__version__}"
-    sys_version = ""  # do not advertise the Python version in the Server header
-    timeout = _CONNECTION_TIMEOUT
-    disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK stall
-
-    def parse_request(self) -> bool:
-        """Mark the connection busy once its request line is in: from then on it is never evicted."""
-        self.server.connections.busy(self.connection)  # type: ignore[attr-defined]
-        return super().parse_request()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Record one request at debug level."""
-        log.debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
-        """Route the base class's messages (errors) through structlog."""
-        log.debug("http_server_message", message=format % args)
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -110,7 +89,7 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         # Runs in the connection's own thread, so the TLS handshake never blocks accept().
-        request.settimeout(_CONNECTION_TIMEOUT)
+        request.settimeout(CONNECTION_TIMEOUT)
         if self.tls is None:
             super().finish_request(request, client_address)
             return
@@ -205,9 +184,9 @@ class MetricsServer:
 def _bind(host: str, port: int) -> _ThreadingWSGIServer:
     if host == "":
         try:
-            return _DualStackServer(("::", port), _QuietHandler)
+            return _DualStackServer(("::", port), KeepAliveHandler)
         except OSError:  # no IPv6 on this host: every IPv4 interface will do
-            return _ThreadingWSGIServer(("0.0.0.0", port), _QuietHandler)  # noqa: S104 - asked for all
+            return _ThreadingWSGIServer(("0.0.0.0", port), KeepAliveHandler)  # noqa: S104 - asked for all
     if ":" in host:
-        return _IPv6Server((host, port), _QuietHandler)
-    return _ThreadingWSGIServer((host, port), _QuietHandler)
+        return _IPv6Server((host, port), KeepAliveHandler)
+    return _ThreadingWSGIServer((host, port), KeepAliveHandler)

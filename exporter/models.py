@@ -13,16 +13,15 @@ Reasons are a closed vocabulary, because they become label values.
 
 from __future__ import annotations
 
-import calendar
-import math
-import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from exporter.payloads import MisEncoded, nest_snake_case
+
+# Re-exported: the sources and tests read timestamps through the item model's module.
+from exporter.rfc3339 import format_time as format_time  # noqa: PLC0414
+from exporter.rfc3339 import parse_time as parse_time  # noqa: PLC0414
 from exporter.vocabulary import PRIORITIES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
@@ -31,9 +30,6 @@ if TYPE_CHECKING:
 Reason = Literal["missing_field", "null_field", "unknown_enum", "bad_time", "bad_encoding"]
 WHOLE_ITEM: Final = "item"  # the defects key of a flaw no single field owns (bytes that are not UTF-8)
 
-_RFC3339: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
-)
 _MISSING: Final = object()  # a key the item does not have at all, as opposed to null
 
 
@@ -254,34 +250,6 @@ def _common_fields(reader: _Reader) -> dict[str, Any]:
         "completed_at": reader.time("completedAt"),
         "updated_at": reader.time("updatedAt"),
     }
-
-
-def parse_time(text: str) -> float | None:
-    """Parse RFC3339 (fraction up to nanoseconds, any offset) into Unix seconds; None if malformed."""
-    match = _RFC3339.fullmatch(text.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:  # datetime validates the calendar (no 31 February); the fraction is added exactly below
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-    except ValueError:
-        return None
-    seconds = calendar.timegm(moment.utctimetuple())
-    if zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    if seconds < 0:  # before 1970: no task ran then; a year-1 date would be the "oldest" task
-        return None
-    return seconds + int((fraction or "0").ljust(9, "0")) / 1e9
-
-
-def format_time(seconds: float) -> str:
-    """Render Unix seconds as RFC3339 with nine fraction digits, the API's own format."""
-    whole = math.floor(seconds)
-    # Split first: seconds * 1e9 would need 19 significant digits, more than a float holds.
-    carry, fraction = divmod(round((seconds - whole) * 1e9), 1_000_000_000)
-    whole += carry
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:09d}Z"
 
 
 def parent_from_locator(locator: str, tenant_id: str) -> str:

@@ -29,6 +29,7 @@ TARGET_IDS = {
     "rss_under_150mb_every_tenant",
     "rss_not_history",
     "scrape_p99_10k",
+    "scrape_cpu_10k",
     "faster_than_default",
 }
 

@@ -1,0 +1,195 @@
+"""A lean HTTP/1.1 request handler that serves a WSGI app over kept-alive connections.
+
+wsgiref's handler answers one request per connection in HTTP/1.0 and goes through a
+general WSGI gateway (a copy of ``os.environ`` per request, a write per header): every
+scrape then paid a TCP handshake, a new thread and about a millisecond of CPU besides the
+response. This one keeps the connection (and its thread) for the next request, unless the
+client asks to close or sent a body, writes the status line and headers in one send and
+the body in another, and hands the connection back to the idle pool between requests so
+that ``--web.max-connections`` can still evict it. Binding, TLS and the limit are
+``listener``'s.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Final
+from urllib.parse import unquote
+
+from exporter import PRODUCT, __version__, logs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from io import BufferedIOBase
+    from types import TracebackType
+    from wsgiref.types import WSGIEnvironment
+
+    from exporter.connections import Connections
+
+    _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+log = logs.get_logger(component="server")
+
+CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may stall one read or write, or idle between requests
+_MAX_REQUEST_LINE: Final = 65536  # bytes of the request line, and of each header line
+_MAX_HEADERS: Final = 100  # as http.client allows
+_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
+_UNPREFIXED: Final = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})  # WSGI names these without HTTP_
+
+
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """Serves the server's WSGI app, request after request, on one connection."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = f"{PRODUCT}/{__version__}"
+    sys_version = ""  # do not advertise the Python version in the Server header
+    timeout = CONNECTION_TIMEOUT
+    disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK stall
+
+    def handle_one_request(self) -> None:
+        """Read one request and answer it through the app (any method: the app says 405)."""
+        try:
+            self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+            if len(self.raw_requestline) > _MAX_REQUEST_LINE:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                self.close_connection = True
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():  # it has answered 400 or 505
+                return
+            self._serve()
+            self._connections().rest(self.connection)  # idle until its next request line
+        except TimeoutError:
+            self.close_connection = True
+
+    def parse_request(self) -> bool:
+        """Read the request line's words and the headers; answer 400, 431 or 505 if they are bad.
+
+        Marks the connection busy first: once its request line is in it is never evicted.
+        Headers go straight into the WSGI environ: the stdlib's email parser cost more
+        than the rest of a scrape.
+        """
+        self._connections().busy(self.connection)
+        self.command, self.path, self.request_version, self.close_connection = "", "", "HTTP/1.0", True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if len(words) != 3 or not words[2].startswith("HTTP/"):  # noqa: PLR2004 - method, target, version
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request line")
+            return False
+        self.command, self.path, version = words
+        if version not in _VERSIONS:
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+            return False
+        self.request_version = version
+        fields = _read_fields(self.rfile)
+        if isinstance(fields, HTTPStatus):
+            self.send_error(fields)
+            return False
+        self._fields = fields
+        connection = fields.get("HTTP_CONNECTION", "").lower()
+        self.close_connection = (
+            "close" in connection if version == "HTTP/1.1" else "keep-alive" not in connection
+        )
+        return True
+
+    def _serve(self) -> None:
+        if self._fields.get("CONTENT_LENGTH", "0") != "0" or "HTTP_TRANSFER_ENCODING" in self._fields:
+            self.close_connection = True  # a body we do not read would be taken for the next request
+        response = _Response()
+        try:
+            chunks = self.server.get_app()(self._environ(), response.start)  # type: ignore[attr-defined]
+            body = b"".join(chunks)
+        except Exception:  # a bug in the app costs this connection, never the server
+            log.exception("http_request_failed", method=self.command, path=self.path)
+            self.close_connection = True
+            self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
+            return
+        head = [
+            f"{self.protocol_version} {response.status}\r\n",
+            f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n",
+            *(f"{name}: {value}\r\n" for name, value in response.headers),
+        ]
+        if not any(name.lower() == "content-length" for name, _ in response.headers):
+            # Without it a kept-alive client could only find the body's end when we close.
+            head.append(f"Content-Length: {len(body)}\r\n")
+        if self.close_connection:
+            head.append("Connection: close\r\n")
+        head.append("\r\n")
+        self.wfile.write("".join(head).encode("latin-1"))
+        if body:
+            self.wfile.write(body)
+        self.log_request(response.status.partition(" ")[0], len(body))
+
+    def _environ(self) -> WSGIEnvironment:
+        path, _, query = self.path.partition("?")
+        environ: WSGIEnvironment = {
+            **self.server.base_environ,  # type: ignore[attr-defined]
+            **self._fields,
+            "SERVER_PROTOCOL": self.request_version,
+            "SERVER_SOFTWARE": self.server_version,
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": unquote(path, "iso-8859-1"),
+            "QUERY_STRING": query,
+            "REMOTE_ADDR": self.client_address[0],
+            "wsgi.input": self.rfile,
+            "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https" if isinstance(self.connection, ssl.SSLSocket) else "http",
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        return environ
+
+    def _connections(self) -> Connections:
+        connections: Connections = self.server.connections  # type: ignore[attr-defined]
+        return connections
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Record one request at debug level."""
+        log.debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        """Route the base class's messages (errors) through structlog."""
+        log.debug("http_server_message", message=format % args)
+
+
+def _read_fields(rfile: BufferedIOBase) -> dict[str, str] | HTTPStatus:
+    """Read header lines up to the blank one, as WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH)."""
+    fields: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS + 1):
+        line = rfile.readline(_MAX_REQUEST_LINE + 1)
+        if len(line) > _MAX_REQUEST_LINE:
+            return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+        if line in {b"\r\n", b"\n", b""}:
+            return fields
+        name, colon, value = str(line, "iso-8859-1").partition(":")
+        if not colon or not name or name != name.strip():  # also a folded (obsolete) continuation line
+            return HTTPStatus.BAD_REQUEST
+        key = name.upper().replace("-", "_")
+        key = key if key in _UNPREFIXED else f"HTTP_{key}"
+        value = value.strip()
+        fields[key] = f"{fields[key]},{value}" if key in fields else value  # repeats: comma-separated
+    return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+
+
+class _Response:
+    """What the app passed to ``start_response``."""
+
+    status = "500 Internal Server Error"
+    headers: Iterable[tuple[str, str]] = ()
+
+    def start(self, status: str, headers: list[tuple[str, str]], _exc_info: _ExcInfo | None = None) -> object:
+        self.status, self.headers = status, headers
+        return self._no_write
+
+    @staticmethod
+    def _no_write(_data: bytes) -> None:
+        msg = "write() is not supported: return the body"
+        raise NotImplementedError(msg)

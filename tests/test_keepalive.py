@@ -1,0 +1,143 @@
+"""The web server keeps connections alive between requests, and still closes and evicts them right.
+
+Raw sockets against a real ``MetricsServer``: what goes over the wire is what is asserted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+
+from exporter.config import WebSettings
+from exporter.listener import MetricsServer
+from tests.support.processes import wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+GET = b"GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+def _echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """Answer with the method, path and Accept header it was given (no Content-Length)."""
+    body = f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} {environ.get('HTTP_ACCEPT', '-')}\n"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body.encode()]
+
+
+@contextlib.contextmanager
+def _server(max_connections: int = 64) -> Iterator[tuple[str, int]]:
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0", max_connections=max_connections), _echo)
+    server.start()
+    try:
+        yield server.address
+    finally:
+        server.shutdown()
+
+
+def _connect(address: tuple[str, int]) -> socket.socket:
+    return socket.create_connection(address, timeout=10.0)
+
+
+def _response(sock: socket.socket) -> tuple[str, dict[str, str], bytes]:
+    """Read one response: status line, headers (lower-cased names) and a Content-Length body."""
+    reader = sock.makefile("rb")
+    status = reader.readline().decode().strip()
+    headers = {}
+    while (line := reader.readline()) not in {b"\r\n", b""}:
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = reader.read(int(headers.get("content-length", "0")))
+    return status, headers, body
+
+
+def _closed(sock: socket.socket) -> bool:
+    return sock.recv(1) == b""
+
+
+def test_one_connection_serves_request_after_request() -> None:
+    """Three GETs on one socket get three complete answers, the connection staying open."""
+    with _server() as address, _connect(address) as sock:
+        for accept in ("a", "b", "c"):
+            sock.sendall(f"GET /x HTTP/1.1\r\nHost: t\r\nAccept: {accept}\r\n\r\n".encode())
+            status, headers, body = _response(sock)
+            assert status == "HTTP/1.1 200 OK"
+            assert body == f"GET /x {accept}\n".encode()
+            assert "connection" not in headers
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /hello HTTP/1.0\r\n\r\n",
+        b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n",
+        b"POST /hello HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    ],
+    ids=["http-1.0", "connection-close", "request-with-body"],
+)
+def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes: bytes) -> None:
+    """HTTP/1.0, ``Connection: close`` and an unread body end the connection after the answer."""
+    with _server() as address, _connect(address) as sock:
+        sock.sendall(request_bytes)
+        status, headers, _ = _response(sock)
+        assert status.endswith("200 OK")
+        assert headers["connection"] == "close"
+        assert _closed(sock)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "code"),
+    [
+        (b"GARBAGE\r\n\r\n", "400"),
+        (b"GET /hello HTTP/2.0\r\n\r\n", "505"),
+        (b"GET /hello HTTP/1.1\r\nno colon here\r\n\r\n", "400"),
+        (b"GET /hello HTTP/1.1\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", "431"),
+    ],
+    ids=["request-line", "version", "header-line", "too-many-headers"],
+)
+def test_a_malformed_request_gets_an_error_status_and_a_close(request_bytes: bytes, code: str) -> None:
+    """A request the server cannot read is answered with its error code, never passed to the app."""
+    with _server() as address, _connect(address) as sock:
+        sock.sendall(request_bytes)
+        status, _, body = _response(sock)
+        assert status.split()[1] == code
+        assert b"GET /hello" not in body
+        assert _closed(sock)
+
+
+def _newcomer_closed(address: tuple[str, int], kept: socket.socket, newcomers: list[socket.socket]) -> bool:
+    """Connect once more; tell whether ``kept`` has been closed by the server since."""
+    newcomers.append(_connect(address))
+    readable, _, _ = select.select([kept], [], [], 0.5)
+    return bool(readable) and _closed(kept)
+
+
+def test_a_kept_alive_connection_between_requests_is_evicted_first() -> None:
+    """At the limit, a connection idling after its answer gives way to newcomers, which are served.
+
+    Newcomers keep arriving until it is closed: the server marks a connection idle just after
+    its answer is sent, so the very first newcomer may still find both slots busy.
+    """
+    newcomers: list[socket.socket] = []
+    with _server(max_connections=2) as address, _connect(address) as kept, _connect(address) as other:
+        try:
+            kept.sendall(GET)
+            assert _response(kept)[0] == "HTTP/1.1 200 OK"
+            other.sendall(GET)
+            assert _response(other)[0] == "HTTP/1.1 200 OK"
+            wait_until(
+                lambda: _newcomer_closed(address, kept, newcomers),
+                timeout=20.0,
+                what="the kept-alive connection to be evicted",
+            )
+            with _connect(address) as last:
+                last.sendall(GET)
+                assert _response(last)[0] == "HTTP/1.1 200 OK"
+        finally:
+            for sock in newcomers:
+                sock.close()
