@@ -155,19 +155,25 @@ def cursor_after(body: object) -> str | None:
     return None
 
 
-def nest_snake_case(raw: object) -> object:
-    """Return a task in seed 002's flat snake_case shape with ``tenant`` and ``result`` nested as the API's.
+_SNAKE_LINKS = {f"{link}_id": link for link in ("tenant", "policy", "resource", "executor")}
 
-    ``tenant_id`` becomes ``tenant.id`` and ``result_code`` ``result.code`` when the nested
-    field is absent; ``policy_id``, ``resource_id`` and ``executor_id`` are read by nothing.
-    Any other item is returned as it is.
+
+def nest_snake_case(raw: object) -> object:
+    """Return a task in seed 002's flat snake_case shape with its links and result nested as the API's.
+
+    ``tenant_id`` becomes ``tenant.id``, ``policy_id`` ``policy.id``, ``resource_id``
+    ``resource.id``, ``executor_id`` ``executor.id`` and ``result_code`` ``result.code``,
+    each only when the nested field is absent: whatever reads the camelCase shape (the
+    completions, the resource walk) reads the snake_case one alike. Any other item is
+    returned as it is.
     """
-    if not isinstance(raw, dict) or ("tenant_id" not in raw and "result_code" not in raw):
+    if not isinstance(raw, dict) or not any(key in raw for key in (*_SNAKE_LINKS, "result_code")):
         return raw
     nested = type(raw)(raw)  # a MisEncoded item stays one
-    if "tenant" not in raw and "tenant_id" in raw:
-        tenant_id = raw["tenant_id"]
-        nested["tenant"] = None if tenant_id is None else {"id": tenant_id}
+    for flat, link in _SNAKE_LINKS.items():
+        if link not in raw and flat in raw:
+            link_id = raw[flat]
+            nested[link] = None if link_id is None else {"id": link_id}
     if "result" not in raw and "result_code" in raw:
         nested["result"] = {"code": raw["result_code"]}
     return nested

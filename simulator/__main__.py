@@ -49,6 +49,9 @@ def parse_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
     add("--tenant-tree", choices=("flat", "deep"), default=_DEFAULTS.tenant_tree,
         help="flat: root, partners, customers, units; deep: also sub-partners and folders, and the root "
         "and partners own tasks (default %(default)s)")  # fmt: skip
+    add("--task-shape", choices=("camel", "snake"), default=_DEFAULTS.task_shape,
+        help="camel: tasks as the API sends them; snake: seed 002's flat tenant_id, result_code, "
+        "policy_id, resource_id, executor_id (default %(default)s)")  # fmt: skip
     add("--seed", type=int, default=_DEFAULTS.seed, help="random seed: same seed, same data")
     add("--db", default=_DEFAULTS.db, help="SQLite file path, or :memory:")
     add("--completion-rate", type=float, default=_DEFAULTS.completion_rate, help="completions per second")

@@ -99,6 +99,8 @@ class TaskManagerApi:
         served: list[dict[str, Any]] = adapter.dump_python(
             adapter.validate_python(items), mode="json", by_alias=True, exclude_unset=True
         )
+        if kind == "tasks" and self._config.task_shape == "snake":
+            served = [render.snake_case(item) for item in served]
         rule = self._faults.take("corrupt_items", listing_path(kind)) if served else None
         if rule is not None:
             fraction = rule.options["fraction"]

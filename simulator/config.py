@@ -8,6 +8,7 @@ from typing import Literal
 CountShape = Literal["count", "total", "size"]
 CursorPlacement = Literal["paging", "top"]
 TenantTree = Literal["flat", "deep"]
+TaskShape = Literal["camel", "snake"]  # snake: seed 002's flat tenant_id, result_code, *_id
 
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"  # noqa: S105  a documented demo credential, not a secret
@@ -29,6 +30,7 @@ class SimulatorConfig:
     open_tasks: int = 200
     tenants: int = 20
     tenant_tree: TenantTree = "flat"
+    task_shape: TaskShape = "camel"
     seed: int = 7
     db: str = ":memory:"
     token_lifetime: float = 7200.0
@@ -66,6 +68,7 @@ def _problems(cfg: SimulatorConfig) -> list[str]:
         (cfg.count_shape in ("count", "total", "size"), "count_shape must be count, total or size"),
         (cfg.cursor_placement in ("paging", "top"), "cursor_placement must be paging or top"),
         (cfg.tenant_tree in ("flat", "deep"), "tenant_tree must be flat or deep"),
+        (cfg.task_shape in ("camel", "snake"), "task_shape must be camel or snake"),
         (0 <= cfg.port <= 65535, "port must be 0..65535"),  # noqa: PLR2004  the TCP port range
     ]
     return [message for ok, message in checks if not ok]

@@ -105,3 +105,25 @@ def _long(kind: str, r: dict[str, Any], world: World) -> dict[str, Any]:
         result=details.full_result(r),
     )
     return item
+
+
+# Seed 002's third-party task schema: these links flatten to their id, ``result`` to its code.
+_FLAT_LINKS = {link: f"{link}_id" for link in ("tenant", "policy", "resource", "executor")}
+
+
+def snake_case(task: dict[str, Any]) -> dict[str, Any]:
+    """Return a served task in seed 002's flat snake_case shape (``task_shape="snake"``).
+
+    ``tenant``, ``policy``, ``resource`` and ``executor`` become ``<name>_id``, ``result``
+    becomes ``result_code``, each where the nested field stood; the camelCase times and every
+    other field stay as they are. Names that only the nested links carry are lost, as in the seed.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in task.items():
+        if key in _FLAT_LINKS and isinstance(value, dict):
+            flat[_FLAT_LINKS[key]] = value.get("id")
+        elif key == "result" and isinstance(value, dict):
+            flat["result_code"] = value.get("code")
+        else:
+            flat[key] = value
+    return flat

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from exporter.completions import DATE_RESOLUTION
 from exporter.models import Tenant, format_time, parse_task
+from exporter.payloads import nest_snake_case
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -116,6 +117,7 @@ def _fold_page(
         if latest is None or at <= latest:  # a writer's clock in the future must not move the watermark
             newest = max(newest, at)
         tenant_id = item.tenant.id if item.tenant else ""
+        raw = nest_snake_case(raw)  # noqa: PLW2901 - seed 002's policy_id / resource_id, read as the links
         for role in ROLES:
             link = read_link(raw.get(role) if isinstance(raw, dict) else None)
             if link is None:

@@ -4,7 +4,9 @@ The simulator (a busy live workload) serves the Task Manager API, the exporter s
 polls it every second, and a real Prometheus scrapes the exporter every second with the
 alert rules loaded. Faults injected into the simulator (429, 503, slow answers, corrupt
 items, a token endpoint outage, revoked credentials) make the exporter's error counters
-exist, as they would after a bad day in production.
+exist, as they would after a bad day in production. A live Astra Control simulator runs
+beside it and the exporter polls both, so the Astra dashboard and alerts are evaluated
+against live data too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import RunningSimulator, SimulatorConfig, start_simulator
+from simulator.astra import AstraConfig, RunningAstra, start_astra_simulator
 from tests.deploy.paths import JOB, RULE_FILES
 from tests.deploy.promql import PENDING, family, metric_names
 from tests.support.processes import ExporterProcess, start_exporter, wait_until
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 # Few tenants and a fast completion rate: every tenant soon has completions, failures,
 # blocked tasks and activities, so no panel is empty for want of traffic.
 WORKLOAD = SimulatorConfig(tasks=1500, open_tasks=300, tenants=6, seed=11, completion_rate=8.0, live=True)
+# Astra tasks that run about half a minute and finish a few a second: finished, failed,
+# running and notStarted tasks all exist within the stack's first minute.
+ASTRA_WORKLOAD = AstraConfig(tasks=300, open_tasks=40, finish_rate=3.0, mean_run=30.0, seed=11, live=True)
 DATA_TIMEOUT = 90.0
 API_TIMEOUT = 3.0  # short, so that added latency makes requests time out (reason="timeout")
 
@@ -40,6 +46,7 @@ class Stack:
     """The running simulator, exporter and Prometheus."""
 
     simulator: RunningSimulator
+    astra: RunningAstra
     exporter: ExporterProcess
     prometheus: PrometheusServer
     started: float  # unix seconds when Prometheus began scraping
@@ -110,17 +117,21 @@ def is_up(exporter: ExporterProcess) -> bool:
 
 @contextmanager
 def running_stack(workdir: Path) -> Iterator[Stack]:
-    """Start simulator, exporter and Prometheus (with the alert rules); provoke the faults first."""
+    """Start both simulators, exporter and Prometheus (with the alert rules); provoke the faults first."""
     require_prometheus()
     secret = workdir / "client-secret"
     secret.write_text(WORKLOAD.client_secret + "\n")
-    with start_simulator(WORKLOAD) as simulator:
+    astra_token = workdir / "astra-token"
+    astra_token.write_text(ASTRA_WORKLOAD.token)
+    with start_simulator(WORKLOAD) as simulator, start_astra_simulator(ASTRA_WORKLOAD) as astra:
         args = [
             *("--api.url", simulator.url, "--api.client-id", WORKLOAD.client_id),
             *("--api.client-secret-file", str(secret), "--poll.interval", "1", "--poll.jitter", "0"),
             *("--api.max-retries", "1", "--api.backoff-initial", "0.05", "--api.backoff-max", "0.1"),
             *("--api.timeout", str(API_TIMEOUT), "--log.level", "warning"),
             *("--metrics.resources", "--metrics.completion-windows"),  # the backup rules and row read them
+            *("--astra.url", astra.url, "--astra.account-id", ASTRA_WORKLOAD.account_id),
+            *("--astra.token-file", str(astra_token)),
         ]
         with start_exporter(args, workdir=workdir / "exporter") as exporter:
             provoke_every_error_counter(simulator, exporter)
@@ -130,4 +141,4 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             ) as prom:
                 started = now()
                 prom.wait_for_targets_up()
-                yield Stack(simulator, exporter, prom, started)
+                yield Stack(simulator, astra, exporter, prom, started)

@@ -21,7 +21,7 @@ GRAFANA_BUILTINS: Mapping[str, str] = {"__rate_interval": "1m", "__interval": "1
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$([A-Za-z_]\w*)")  # $1 is a regex group, not a variable
 _SELECTOR = re.compile(r"\b([a-z_][a-z0-9_]*)\{([^}]*)\}")
 _MATCHER = re.compile(r"(\w+)\s*(?:=~|!~|!=|=)")
-_METRIC_NAME = re.compile(r"\bacronis_[a-z0-9_]+\b")
+_METRIC_NAME = re.compile(r"\b(?:acronis|astra_control)_[a-z0-9_]+\b")  # both sources' families
 _COMPARISON = re.compile(r" (==|!=|>=|<=|>|<) (?!bool )")
 _ABSENT = re.compile(r"\babsent\(([^()]*)\)")
 # Series the exporter's registry adds beside the catalogue, and Prometheus' own per target.
@@ -120,7 +120,7 @@ def family(name: str) -> tuple[str, str]:
 
 
 def metric_names(expr: str) -> set[str]:
-    """Return the acronis_* series names an expression reads."""
+    """Return the acronis_* and astra_control_* series names an expression reads."""
     return set(_METRIC_NAME.findall(expr))
 
 

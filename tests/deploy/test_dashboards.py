@@ -142,7 +142,7 @@ class TestStructure:
         """Grafana keys dashboards by uid (at most 40 characters)."""
         models = [load_json(path) for path in DASHBOARDS]
         uids = [model["uid"] for model in models]
-        assert len(set(uids)) == len(uids) == 3
+        assert len(set(uids)) == len(uids) == 4
         assert all(len(uid) <= 40 for uid in uids)
         assert len({model["title"] for model in models}) == len(models)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 PROBLEM = re.compile(
     r"_failures_total|_crashes_total|_retries_total|_throttled_seconds_total|_skipped_total"
     r"|_folded\b|acronis_tasks_blocked|acronis_tasks_cancel_requested|acronis_tasks_reassigned"
-    r'|code!~"2\.\."|result_code=~"error|result_code!="ok"'
+    r'|code!~"2\.\."|result_code=~"error|result_code!="ok"|state="failed"'
 )
 SHARE = "* 0) / ("  # the zero-filling division panels.share builds
 VALUES = {"job": "j", "instance": ".*", "tenant": "Acme", "tenant_id": "7"}
@@ -34,6 +34,7 @@ SCOPE = 'job="j", instance="i"'
 HEALTHY_SERIES = [
     f'acronis_tasks_completed_total{{{SCOPE}, tenant_id="7", queue="q", task_type="t", result_code="ok"}}',
     f'acronis_exporter_api_requests_total{{{SCOPE}, endpoint="e", method="GET", code="200"}}',
+    f'astra_control_tasks_finished_total{{{SCOPE}, account_id="a", name="n", state="completed"}}',
 ]
 TENANT_INFO = f'acronis_tenant_info{{{SCOPE}, tenant_id="7", tenant_name="Acme"}}'
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 _OPTION_LINE = re.compile(r"^  (-\S.*?)(?: {2,}.*)?$")
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*)(=[^\s`)\],;]*)?")
-_SELECTOR = re.compile(r"\b(acronis_[a-z0-9_]+)\{([^}]*)\}")
+_SELECTOR = re.compile(r"\b((?:acronis|astra_control)_[a-z0-9_]+)\{([^}]*)\}")
 _MATCHER = re.compile(r"(\w+)\s*(?:=~|!~|!=|=)")
 _LABEL_REF = re.compile(r"\$labels\.(\w+)")
 
@@ -148,7 +148,11 @@ def labels_seen(stack: Stack) -> dict[str, set[str]]:
     """
     reply = httpx.get(
         stack.prometheus.url + "/api/v1/series",
-        params={"match[]": '{__name__=~"acronis_.+"}', "start": str(stack.started), "end": str(now())},
+        params={
+            "match[]": '{__name__=~"(acronis|astra_control)_.+"}',
+            "start": str(stack.started),
+            "end": str(now()),
+        },
         timeout=10.0,
     ).json()
     label_sets = [dict(series) for series in reply["data"]]
