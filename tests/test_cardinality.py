@@ -175,6 +175,7 @@ class TestLabeler:
             ("acronis_exporter_label_values_folded", ("queue",)): 1.0,
             ("acronis_exporter_label_values_folded", ("task_type",)): 0.0,
             ("acronis_exporter_label_values_folded", ("activity_type",)): 0.0,
+            ("acronis_exporter_label_values_folded", ("name",)): 0.0,  # Astra task names
         }
 
     def test_task_and_activity_types_are_capped_separately(self) -> None:

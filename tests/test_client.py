@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 TASKS_PATH = "/api/task_manager/v2/tasks"
 OPEN = [("state", state) for state in OPEN_STATES]
-TEMPLATES = {"/tasks", "/tasks/{id}", "/activities", "/activities/{id}", "/idp/token"}
+TEMPLATES = {"/tasks", "/tasks/{id}", "/activities", "/activities/{id}", "/idp/token", "/astra/tasks"}
 
 
 @dataclass(kw_only=True)

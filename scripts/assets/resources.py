@@ -72,6 +72,7 @@ RESOURCES = Row(
             "--metrics.completion-windows): right from the first scrape, also after a restart.",
             "short",
             (Target(f"sum by (result_code) ({_WINDOW_FAILED})"),),
+            no_value="0",
         ),
         _table(
             "Time since the last good backup",
