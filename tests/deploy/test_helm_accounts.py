@@ -237,7 +237,7 @@ class TestRequired:
     )
     def test_each_accounts_missing_setting_is_named(self, account: dict[str, Any], named: str) -> None:
         """Each accounts missing setting is named."""
-        values = {
+        values: dict[str, Any] = {
             "accounts": [{"name": "a", "api": {"url": URL}, "credentials": {"existingSecret": "s"}}, account]
         }
         if "api" not in account:
