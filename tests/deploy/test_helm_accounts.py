@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import helm_python as helm
@@ -299,3 +300,20 @@ class TestAstra:
         """Neither source is refused unless demo."""
         assert "config.api.url is required" in render_error({})
         assert objects_of(render({"demo": True, "astra": {"url": ASTRA["url"]}}), "Deployment")
+
+
+class TestRulesStayPerAccount:
+    """Alerts from different accounts never merge into one: every grouping keeps the label."""
+
+    def test_every_by_and_on_list_that_keeps_instance_keeps_account(self) -> None:
+        """The PrometheusRule's aggregations group by account wherever they group by instance."""
+        rule = objects_of(render({**MINIMAL, "prometheusRule": {"enabled": True}}), "PrometheusRule")[0]
+        expressions = [item["expr"] for group in rule["spec"]["groups"] for item in group["rules"]]
+        groupings = [
+            grouping
+            for expr in expressions
+            for grouping in re.findall(r"\b(?:by|on) \(([^)]*)\)", expr)
+            if "instance" in grouping
+        ]
+        assert groupings
+        assert [grouping for grouping in groupings if "account" not in grouping.split(", ")] == []
