@@ -52,6 +52,41 @@ Or with a Secret you manage (keys `client-id` and `client-secret` by default):
 `--set credentials.existingSecret=my-secret`. To try the chart without an account:
 `--set demo=true`. `helm test acronis -n monitoring` checks that the exporter answers.
 
+## Many accounts
+
+One release can cover several API clients (partner accounts, data centres): list them in
+`accounts`, and the chart renders one exporter per account (Deployment, Service, Secret when
+the credentials are inline, ServiceMonitor/PodMonitor, test pod), named
+`<fullname>-<account>` and labelled `account: <name>`. The monitors copy that label onto
+every series (`targetLabels`/`podTargetLabels`), so the dashboards' Account variable and the
+alert rules (which group by `account` wherever they group by `instance`) tell accounts apart.
+
+```yaml
+config:
+  api:
+    url: https://eu2-cloud.acronis.com   # the default for accounts without api.url
+accounts:
+  - name: eu2-partner
+    credentials: {{existingSecret: acronis-eu2}}
+  - name: us5-partner
+    api: {{url: https://us5-cloud.acronis.com}}
+    tenantId: 3f5a9c3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f
+    credentials: {{clientId: ..., clientSecret: ...}}
+    astra: {{url: https://astra.netapp.io, accountId: ..., existingSecret: astra-us5}}
+```
+
+Each account's missing credentials stop the render, named by account. Without `accounts`
+the chart renders one exporter named `<fullname>` without an `account` label, exactly as
+before (a Deployment's selector cannot change on upgrade); the dashboards' "All" accounts
+matches series without the label too.
+
+## Astra Control
+
+`astra.url`, `astra.accountId` and `astra.token` (or `astra.existingSecret`) poll NetApp
+Astra Control beside Acronis; the token is mounted from the Secret as a file
+(`--astra.token-file`), never an environment value. Leave `config.api.url` empty for an
+Astra-only exporter: Acronis and Astra are each optional, at least one is required.
+
 ## TLS and basic auth
 
 `web.tls.enabled` with `web.tls.secretName` (a `kubernetes.io/tls` Secret, e.g. from

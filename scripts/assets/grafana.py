@@ -18,7 +18,7 @@ SCHEMA_VERSION = 39
 GRID_WIDTH = 24
 DATASOURCE: Mapping[str, str] = {"type": "prometheus", "uid": "${datasource}"}
 # Every query is scoped to the chosen job and instances.
-SCOPE = 'job=~"$job", instance=~"$instance"'
+SCOPE = 'job=~"$job", account=~"$account", instance=~"$instance"'
 
 PanelKind = Literal["timeseries", "stat", "table", "state-timeline", "bargauge", "heatmap"]
 TargetFormat = Literal["time_series", "table", "heatmap"]

@@ -56,7 +56,7 @@ def tenant_failure_ratio(by: str, window: str = RATE) -> str:
 
 def tenant_variables() -> tuple[dict[str, object], ...]:
     """Scope variables plus the tenant (by name) and its ids (hidden, all ids of that name)."""
-    info = 'acronis_tenant_info{job=~"$job", instance=~"$instance"'
+    info = 'acronis_tenant_info{job=~"$job", account=~"$account", instance=~"$instance"'
     return (
         *scope_variables(),
         query_variable("tenant", "Tenant", f"label_values({info}}}, tenant_name)"),

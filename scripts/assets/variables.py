@@ -63,15 +63,28 @@ def query_variable(  # noqa: PLR0913 - mirrors Grafana's own variable options
     return variable
 
 
+def account_variable() -> dict[str, Any]:
+    """Return the ``account`` picker, for the label the chart's monitors put on each account.
+
+    The Helm chart's ServiceMonitor/PodMonitor (or compose's static_configs) set it. "All"
+    is ``.*``, which also matches series with no ``account`` label at all, so a single
+    exporter scraped without one still fills every panel.
+    """
+    return query_variable(
+        "account", "Account", 'label_values(acronis_up{job=~"$job"}, account)', multi=True, include_all=True
+    )
+
+
 def scope_variables() -> tuple[dict[str, Any], ...]:
-    """Return the data source, job and instance variables every dashboard starts with."""
+    """Return the data source, job, account and instance variables every dashboard starts with."""
     return (
         datasource_variable(),
         query_variable("job", "Job", "label_values(acronis_up, job)"),
+        account_variable(),
         query_variable(
             "instance",
             "Instance",
-            'label_values(acronis_up{job=~"$job"}, instance)',
+            'label_values(acronis_up{job=~"$job", account=~"$account"}, instance)',
             multi=True,
             include_all=True,
         ),

@@ -29,7 +29,7 @@ OTHER_SERIES = frozenset(
     {"up", "scrape_samples_scraped", "scrape_duration_seconds", "process_resident_memory_bytes",
      "process_cpu_seconds_total"}
 )  # fmt: skip
-TARGET_LABELS = frozenset({"job", "instance"})
+TARGET_LABELS = frozenset({"job", "instance", "account"})  # account: set per target by the chart/compose
 # Families another branch adds to exporter/catalogue.py, which the rules may name before it
 # lands (issue 11). Once the catalogue has a family, its own spec wins; the live tests ask
 # no data of a pending family the running exporter does not expose yet.

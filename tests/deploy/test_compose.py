@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 DEMO = COMPOSE / "compose.yaml"
 CLOUD = COMPOSE / "compose.cloud.yaml"
 SETTINGS_EXAMPLE = COMPOSE / "cloud.yaml.example"
+ACCOUNTS = {"eu2-partner": "exporter-eu2", "us5-partner": "exporter-us5"}  # account label -> service
+OUR_SERVICES = ("simulator-eu2", "simulator-us5", "astra-simulator", *ACCOUNTS.values())
 STACKS = pytest.mark.parametrize("path", [DEMO, CLOUD], ids=lambda path: path.name)
 
 
@@ -104,32 +106,65 @@ class TestNothingIsOpenByDefault:
 
 
 class TestDemoStack:
-    """One command brings up simulator, exporter, Prometheus, Alertmanager and Grafana."""
+    """One command: two accounts' simulators and exporters, Astra, Prometheus, Alertmanager, Grafana."""
 
     def test_demo_stack_has_every_service(self) -> None:
-        """The five services the README promises."""
+        """Two accounts (a simulator and an exporter each), the Astra simulator, and the rest."""
         services = compose_config(DEMO)["services"]
-        assert set(services) == {"simulator", "exporter", "prometheus", "alertmanager", "grafana"}
+        assert set(services) == {
+            *ACCOUNTS.values(),
+            *(f"simulator-{name}" for name in ("eu2", "us5")),
+            "astra-simulator",
+            "prometheus",
+            "alertmanager",
+            "grafana",
+        }
 
-    def test_exporter_polls_the_simulator_with_a_file_secret(self) -> None:
-        """The exporter's API URL is the simulator service; its secret comes as a compose secret file."""
-        exporter = compose_config(DEMO)["services"]["exporter"]
-        assert "--api.url=http://simulator:8080" in exporter["command"]
+    @pytest.mark.parametrize("account", ["eu2", "us5"])
+    def test_each_exporter_polls_its_own_simulator_with_a_file_secret(self, account: str) -> None:
+        """Each account's API URL is its own simulator; its secret comes as a compose secret file."""
+        exporter = compose_config(DEMO)["services"][f"exporter-{account}"]
+        assert f"--api.url=http://simulator-{account}:8080" in exporter["command"]
         assert "--api.client-secret-file=/run/secrets/acronis_client_secret" in exporter["command"]
-        assert not any("SECRET" in key for key in exporter.get("environment", {}))
+        assert not exporter.get("environment")
+        assert exporter["depends_on"][f"simulator-{account}"]["condition"] == "service_healthy"
 
-    def test_prometheus_mounts_the_shipped_rules_and_scrapes_the_exporter_as_the_rules_job(self) -> None:
-        """grafana/alerts is mounted where rule_files points, and the job name is the one rules select."""
+    def test_one_exporter_also_polls_astra_with_the_token_as_a_file(self) -> None:
+        """The Astra simulator's token reaches the exporter as a secret file, never a flag value."""
+        model = compose_config(DEMO)
+        exporter = model["services"]["exporter-eu2"]
+        astra = model["services"]["astra-simulator"]
+        assert "--astra.url=http://astra-simulator:8080" in exporter["command"]
+        assert "--astra.token-file=/run/secrets/astra_token" in exporter["command"]
+        assert not any(arg.startswith("--astra.token=") for arg in exporter["command"])
+        token = (COMPOSE / "secrets" / "demo-astra-token").read_text()
+        assert f"--token={token}" in astra["command"]
+        assert model["secrets"]["astra_token"]["file"] == str(COMPOSE / "secrets" / "demo-astra-token")
+        assert astra["entrypoint"] == ["python", "-m", "simulator.astra"]
+
+    def test_prometheus_mounts_the_shipped_rules_and_labels_each_target_with_its_account(self) -> None:
+        """grafana/alerts is mounted where rule_files points; one job, one target per account."""
         prometheus = compose_config(DEMO)["services"]["prometheus"]
         mounts = bind_mounts(prometheus)
         assert mounts["/etc/prometheus/rules"] == str(REPO / "grafana" / "alerts")
         settings = load_yaml(COMPOSE / "prometheus" / "prometheus.yml")
         assert settings["rule_files"] == ["/etc/prometheus/rules/*.rules.yaml"]
         jobs = {job["job_name"]: job for job in settings["scrape_configs"]}
-        assert jobs[JOB]["static_configs"][0]["targets"] == ["exporter:9862"]
+        labelled = {
+            target: group["labels"]["account"]
+            for group in jobs[JOB]["static_configs"]
+            for target in group["targets"]
+        }
+        assert labelled == {f"{service}:9862": account for account, service in ACCOUNTS.items()}
         assert settings["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
             "alertmanager:9093"
         ]
+
+    def test_the_exporters_publish_distinct_loopback_ports(self) -> None:
+        """Both exporters answer on the host, each on its own port."""
+        services = compose_config(DEMO)["services"]
+        published = [port["published"] for name in ACCOUNTS.values() for port in services[name]["ports"]]
+        assert sorted(published) == ["9862", "9863"]
 
     def test_one_alerting_path_prometheus_rules_to_alertmanager(self) -> None:
         """No service provisions the Grafana-managed rules: they would notify a second time."""
@@ -159,7 +194,7 @@ class TestDemoStack:
         assert queried == {prometheus["uid"]}
         assert prometheus["url"] == "http://prometheus:9090"
 
-    @pytest.mark.parametrize("service", ["simulator", "exporter"])
+    @pytest.mark.parametrize("service", [*OUR_SERVICES])
     def test_our_containers_run_locked_down(self, service: str) -> None:
         """Numeric non-root user, read-only root filesystem, no capabilities, no privilege gain."""
         model = compose_config(DEMO)["services"][service]

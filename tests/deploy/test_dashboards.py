@@ -32,7 +32,7 @@ from tests.support.promtool import assert_rules_pass
 if TYPE_CHECKING:
     from pathlib import Path
 
-SCOPE = {"job": "j", "instance": ".*"}
+SCOPE = {"job": "j", "account": ".*", "instance": ".*"}
 # Tenant 7 has an info series, the folded bucket has none (as before the exporter gives it one).
 NAMED_TEST = """
 rule_files: [named.rules.yaml]
@@ -49,7 +49,13 @@ tests:
           - {labels: 'named{tenant_id="7", tenant_name="Acme"}', value: 3}
           - {labels: 'named{tenant_id="__other__", tenant_name="__other__"}', value: 5}
 """
-SAMPLE_VALUES = {"job": "acronis-task-exporter", "instance": ".*", "tenant": "Acme", "tenant_id": "1496265"}
+SAMPLE_VALUES = {
+    "job": "acronis-task-exporter",
+    "account": ".*",
+    "instance": ".*",
+    "tenant": "Acme",
+    "tenant_id": "1496265",
+}
 GRID_COLUMNS = 24
 
 
@@ -105,12 +111,20 @@ class TestStructure:
 
     @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
     def test_dashboard_has_datasource_job_and_instance_variables(self, path: Path) -> None:
-        """A Prometheus data-source picker, then job and instance from acronis_up."""
+        """A Prometheus data-source picker, then job, account and instance from acronis_up.
+
+        "All" accounts is ``.*``, so targets scraped without an account label still match.
+        """
         variables = {variable["name"]: variable for variable in load_json(path)["templating"]["list"]}
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
         assert variable_query(variables["job"]) == "label_values(acronis_up, job)"
-        assert variable_query(variables["instance"]) == 'label_values(acronis_up{job=~"$job"}, instance)'
+        assert variable_query(variables["account"]) == 'label_values(acronis_up{job=~"$job"}, account)'
+        assert (variables["account"]["multi"], variables["account"]["allValue"]) == (True, ".*")
+        assert (
+            variable_query(variables["instance"])
+            == 'label_values(acronis_up{job=~"$job", account=~"$account"}, instance)'
+        )
 
     @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
     def test_every_panel_has_a_description_a_unit_and_the_datasource_variable(self, path: Path) -> None:

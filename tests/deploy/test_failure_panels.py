@@ -28,7 +28,7 @@ PROBLEM = re.compile(
     r'|code!~"2\.\."|result_code=~"error|result_code!="ok"|state="failed"'
 )
 SHARE = "* 0) / ("  # the zero-filling division panels.share builds
-VALUES = {"job": "j", "instance": ".*", "tenant": "Acme", "tenant_id": "7"}
+VALUES = {"job": "j", "account": ".*", "instance": ".*", "tenant": "Acme", "tenant_id": "7"}
 SCOPE = 'job="j", instance="i"'
 # A healthy hour and a half: tasks complete, all ok; the API answers 200; nothing failed.
 HEALTHY_SERIES = [

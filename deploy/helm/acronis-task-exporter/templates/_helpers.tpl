@@ -79,10 +79,6 @@ repository; the digest when set, else the tag, else "tag". Call with
 {{- include "acronis-task-exporter.imageRef" (dict "image" .Values.image "tag" .Chart.AppVersion "root" .) }}
 {{- end }}
 
-{{- define "acronis-task-exporter.secretName" -}}
-{{- default (include "acronis-task-exporter.fullname" .) .Values.credentials.existingSecret }}
-{{- end }}
-
 {{/*
 The Prometheus job name: .Values.jobName, else the chart name (the Service's
 app.kubernetes.io/name label). The ServiceMonitor sets it, and the alert rules select on it.
@@ -142,21 +138,16 @@ neither URL nor credentials. An existing Secret cannot be read at render time; t
 name the keys it must hold.
 */}}
 {{- define "acronis-task-exporter.validate" -}}
+{{- $names := list }}
+{{- range .Values.accounts }}
+{{- if has .name $names }}
+{{- fail (printf "accounts: the name %q appears twice; each account needs its own name" .name) }}
+{{- end }}
+{{- $names = append $names .name }}
+{{- end }}
 {{- if not .Values.demo }}
-{{- if not .Values.config.api.url }}
-{{- fail "config.api.url is required: the data-centre URL, e.g. https://eu2-cloud.acronis.com (or demo=true to try the chart)" }}
-{{- end }}
-{{- if not .Values.credentials.existingSecret }}
-{{- $needed := get (dict "client_credentials" (list "clientId" "clientSecret") "password" (list "username" "password") "bearer_token" (list "bearerToken")) .Values.credentials.method }}
-{{- $missing := list }}
-{{- range $needed }}
-{{- if not (get $.Values.credentials .) }}
-{{- $missing = append $missing (printf "credentials.%s" .) }}
-{{- end }}
-{{- end }}
-{{- with $missing }}
-{{- fail (printf "%s required for credentials.method=%s: set them, or credentials.existingSecret (or demo=true)" (join ", " .) $.Values.credentials.method) }}
-{{- end }}
+{{- range $instance := include "acronis-task-exporter.instances" . | fromJsonArray }}
+{{- include "acronis-task-exporter.validateInstance" $instance }}
 {{- end }}
 {{- end }}
 {{- if and .Values.web.tls.enabled (not .Values.web.tls.secretName) }}
@@ -166,28 +157,6 @@ name the keys it must hold.
 {{- if and .enabled (not .existingSecret) (or (not .username) (not .password)) }}
 {{- fail "web.basicAuth.username and web.basicAuth.password are required when web.basicAuth.enabled (or web.basicAuth.existingSecret)" }}
 {{- end }}
-{{- end }}
-{{- end }}
-
-{{/*
-The flags that tell the exporter where its API credentials are: every one a file of the
-mounted Secret, re-read on each token request.
-*/}}
-{{- define "acronis-task-exporter.credentialArgs" -}}
-{{- $dir := include "acronis-task-exporter.credentialsDir" . }}
-{{- $keys := .Values.credentials.keys }}
-{{- if .Values.demo }}
-- --demo
-{{- else if eq .Values.credentials.method "client_credentials" }}
-- --api.grant-type=client_credentials
-- --api.client-id-file={{ $dir }}/{{ $keys.clientId }}
-- --api.client-secret-file={{ $dir }}/{{ $keys.clientSecret }}
-{{- else if eq .Values.credentials.method "password" }}
-- --api.grant-type=password
-- --api.username-file={{ $dir }}/{{ $keys.username }}
-- --api.password-file={{ $dir }}/{{ $keys.password }}
-{{- else }}
-- --api.bearer-token-file={{ $dir }}/{{ $keys.bearerToken }}
 {{- end }}
 {{- end }}
 
@@ -214,7 +183,8 @@ mounted Secret, re-read on each token request.
 {{/*
 One scrape endpoint of a ServiceMonitor or PodMonitor: the port, the scheme, TLS and basic
 auth as the listener wants them, the job relabeling the alert rules rely on, then the
-user's settings. Call with (dict "monitor" .Values.serviceMonitor "port" <name> "root" $).
+user's settings. Call with (dict "monitor" .Values.serviceMonitor "port" <name> "instance" <an
+instance> "root" $).
 */}}
 {{- define "acronis-task-exporter.scrapeEndpoint" -}}
 {{- $root := .root }}
@@ -234,7 +204,7 @@ user's settings. Call with (dict "monitor" .Values.serviceMonitor "port" <name> 
       secret:
         name: {{ $web.tls.secretName }}
         key: ca.crt
-    serverName: {{ printf "%s.%s.svc" (include "acronis-task-exporter.fullname" $root) $root.Release.Namespace }}
+    serverName: {{ printf "%s.%s.svc" .instance.name $root.Release.Namespace }}
     {{- end }}
   {{- end }}
   {{- if $web.basicAuth.enabled }}
