@@ -7,12 +7,17 @@ or outside its enum is recorded in ``defects`` (field name → reason), and each
 asks ``problem(needed)`` for the fields it cannot do without. One bad item therefore
 never aborts a page; it is skipped, and the reason is counted.
 
+Tasks also come in seed 002's third-party shape (flat ``tenant_id``, ``result_code``,
+``*_id`` links, a string ``id`` such as ``"task-uuid-001"``): ``nest_snake_case`` reads
+it as the API's own shape, and a non-empty string ``id`` is an id like ``idString``.
+
 Field names in ``defects`` are the API's (``completedAt``, ``result.code``, ``tenant``).
 Reasons are a closed vocabulary, because they become label values.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
 Reason = Literal["missing_field", "null_field", "unknown_enum", "bad_time", "bad_encoding"]
 WHOLE_ITEM: Final = "item"  # the defects key of a flaw no single field owns (bytes that are not UTF-8)
 
+MAX_ID_LENGTH: Final = 128  # longer than any real id (a uuid has 36 characters, an int64 20)
 _MISSING: Final = object()  # a key the item does not have at all, as opposed to null
 
 
@@ -134,10 +140,12 @@ class _Reader:
         # idString first: the integer twin exceeds 2**53 and must never pass through a float.
         text = self.raw.get("idString")
         if isinstance(text, str) and text:
-            return text
+            return _bounded_id(text)
         number = self.raw.get("id", _MISSING)
         if isinstance(number, int) and not isinstance(number, bool):
             return str(number)
+        if isinstance(number, str) and number:  # seed 002 declares a string id ("task-uuid-001")
+            return _bounded_id(number)
         if "id" not in self.defects:
             self.defects["id"] = "null_field" if number is None else "missing_field"
         return None
@@ -258,6 +266,17 @@ def parent_from_locator(locator: str, tenant_id: str) -> str:
     if path and path[-1] == tenant_id:
         path.pop()
     return path[-1] if path else ""
+
+
+def _bounded_id(text: str) -> str:
+    """Return an id short enough to remember: a longer one is kept as its digest.
+
+    The completion tracker holds every id of its overlap window; an API sending megabyte ids
+    must not make that memory grow with them. Equal ids still give equal keys.
+    """
+    if len(text) <= MAX_ID_LENGTH:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _string_or_empty(value: object) -> str:

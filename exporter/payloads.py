@@ -156,16 +156,20 @@ def cursor_after(body: object) -> str | None:
 
 
 _SNAKE_LINKS = {f"{link}_id": link for link in ("tenant", "policy", "resource", "executor")}
+# Seed 002 requires none of its fields: an omitted time is one not reached yet, which the
+# API's own shape writes as "". Its schema has no queue at all, so a task in it has none.
+_SNAKE_UNSET = ("enqueuedAt", "startedAt", "completedAt", "updatedAt", "queue")
 
 
 def nest_snake_case(raw: object) -> object:
-    """Return a task in seed 002's flat snake_case shape with its links and result nested as the API's.
+    """Return a task in seed 002's flat snake_case shape read as the API's own shape.
 
     ``tenant_id`` becomes ``tenant.id``, ``policy_id`` ``policy.id``, ``resource_id``
     ``resource.id``, ``executor_id`` ``executor.id`` and ``result_code`` ``result.code``,
     each only when the nested field is absent: whatever reads the camelCase shape (the
-    completions, the resource walk) reads the snake_case one alike. Any other item is
-    returned as it is.
+    completions, the resource walk) reads the snake_case one alike. A time or ``queue``
+    the item omits is unset (``""``), since seed 002 makes no field required; one it sends
+    as null or malformed stays a defect. Any other item is returned as it is.
     """
     if not isinstance(raw, dict) or not any(key in raw for key in (*_SNAKE_LINKS, "result_code")):
         return raw
@@ -176,4 +180,6 @@ def nest_snake_case(raw: object) -> object:
             nested[link] = None if link_id is None else {"id": link_id}
     if "result" not in raw and "result_code" in raw:
         nested["result"] = {"code": raw["result_code"]}
+    for name in _SNAKE_UNSET:
+        nested.setdefault(name, "")
     return nested

@@ -4,6 +4,8 @@
 * `GET /_sim/faults` lists active faults; `DELETE /_sim/faults` clears them all
 * `GET /_sim/truth[?kind=&by=a,b&written_after=&written_until=&completed_after=&completed_until=]`
 * `POST /_sim/advance?seconds=N` moves a manual clock and applies the workload
+* `POST /_sim/items` with `{"kind": "tasks", "item": {...}, "tenant": "<id>"}` or a list of them
+  stores each item to be served verbatim (simulator/injection.py); answers their row ids
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from simulator.clock import ManualClock
 if TYPE_CHECKING:
     from simulator.clock import Clock
     from simulator.faults import Faults
+    from simulator.injection import Injections
     from simulator.truth import Kind, Truth
     from simulator.workload import Workload
 
@@ -39,8 +42,11 @@ class Admin:
 
     # Given the parts it drives, not the Simulator that owns them: app builds the Admin, so
     # admin importing app (even for its type) would close an import cycle.
-    def __init__(self, *, faults: Faults, truth: Truth, clock: Clock, workload: Workload) -> None:
+    def __init__(
+        self, *, faults: Faults, truth: Truth, clock: Clock, workload: Workload, injections: Injections
+    ) -> None:
         self._faults, self._ground_truth, self._clock, self._workload = faults, truth, clock, workload
+        self._injections = injections
 
     def handle(self, method: str, path: str, query: list[tuple[str, str]], body: bytes) -> Reply:
         """Route one admin request."""
@@ -56,13 +62,12 @@ class Admin:
             return Reply(200, self._truth(dict(query)))
         if route == ("POST", "/_sim/advance"):
             return self._advance(dict(query))
+        if route == ("POST", "/_sim/items"):
+            return self._inject(body)
         raise ApiError(404, "NotFound", f"no admin route for {method} {path}", domain="Simulator")
 
     def _set_faults(self, body: bytes) -> Reply:
-        try:
-            requested = json.loads(body or b"null")
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
-            raise bad_request("body must be JSON") from None
+        requested = _json_body(body)
         for spec in requested if isinstance(requested, list) else [requested]:
             if not isinstance(spec, dict) or not _known_fault(spec.get("fault")):
                 raise bad_request(f"each fault needs 'fault', one of {sorted(FAULT_NAMES)}", value=str(spec))
@@ -72,6 +77,20 @@ class Admin:
             except (ValidationError, TypeError) as error:
                 raise bad_request(f"bad arguments for {spec['fault']}: {error}") from None
         return Reply(200, {"faults": self._faults.active()})
+
+    def _inject(self, body: bytes) -> Reply:
+        requested = _json_body(body)
+        specs = requested if isinstance(requested, list) else [requested]
+        if not all(isinstance(spec, dict) and "item" in spec for spec in specs):
+            raise bad_request("each injection needs 'item' (and may give 'kind' and 'tenant')")
+        for spec in specs:  # all or nothing: refuse the whole list before storing any of it
+            self._injections.check(spec.get("kind", "tasks"), spec["item"], spec.get("tenant"))
+        now = self._clock.now()
+        ids = [
+            self._injections.put(spec.get("kind", "tasks"), spec["item"], now=now, tenant=spec.get("tenant"))
+            for spec in specs
+        ]
+        return Reply(200, {"ids": ids})
 
     def _truth(self, query: dict[str, str]) -> dict[str, Any]:
         truth = self._ground_truth
@@ -102,6 +121,13 @@ class Admin:
             raise bad_request(f"seconds must be from 0 to {MAX_ADVANCE}", parameter="seconds")
         self._workload.advance(seconds)
         return Reply(200, {"now": self._clock.now()})
+
+
+def _json_body(body: bytes) -> Any:  # noqa: ANN401  any JSON value
+    try:
+        return json.loads(body or b"null")
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
+        raise bad_request("body must be JSON") from None
 
 
 def _number(name: str, text: str) -> float:

@@ -1,7 +1,8 @@
 """The Task Manager endpoints: list, count and get tasks and activities.
 
 Every served item goes through the pydantic models, so the simulator cannot
-serve a shape the reference does not have (faults that corrupt items apply after).
+serve a shape the reference does not have (faults that corrupt items apply after),
+except the items a test injected verbatim (simulator/injection.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import TypeAdapter
 
 from simulator import listing, render, schema
 from simulator.api_errors import bad_request, not_found
+from simulator.injection import Injections
 from simulator.models import Activity, Task
 from simulator.timefmt import INT64_MAX, INT64_MIN, ascii_int
 
@@ -55,6 +57,7 @@ class TaskManagerApi:
         self._store, self._world, self._codec = store, world, codec
         self._config, self._faults = config, faults
         self._serials = itertools.count(1)  # makes every cursor of an endless chain distinct
+        self.injected = Injections(store, world)  # POST /_sim/items
 
     def list_items(self, kind: str, path: str, params: Sequence[tuple[str, str]], grant: Grant) -> Reply:
         """List or count items."""
@@ -94,6 +97,20 @@ class TaskManagerApi:
         return Reply(200, self._serve(kind, rows, lod)[0])
 
     def _serve(self, kind: str, rows: list[tuple[Any, ...]], lod: str) -> list[dict[str, Any]]:
+        given = [self.injected.body(kind, row[0]) for row in rows]  # injected items go out verbatim
+        rendered = iter(
+            self._render(kind, [row for row, body in zip(rows, given, strict=True) if body is None], lod)
+        )
+        served = [body if body is not None else next(rendered) for body in given]
+        rule = self._faults.take("corrupt_items", listing_path(kind)) if served else None
+        if rule is not None:
+            fraction = rule.options["fraction"]
+            how_many = max(1, round(len(served) * fraction)) if fraction else rule.options["count"]
+            for item in served[:how_many]:
+                _corrupt(item, rule.options["mode"])
+        return served
+
+    def _render(self, kind: str, rows: list[tuple[Any, ...]], lod: str) -> list[dict[str, Any]]:
         items = [render.render(kind, row, lod, self._world) for row in rows]
         adapter = _ADAPTERS[kind]
         served: list[dict[str, Any]] = adapter.dump_python(
@@ -101,12 +118,6 @@ class TaskManagerApi:
         )
         if kind == "tasks" and self._config.task_shape == "snake":
             served = [render.snake_case(item) for item in served]
-        rule = self._faults.take("corrupt_items", listing_path(kind)) if served else None
-        if rule is not None:
-            fraction = rule.options["fraction"]
-            how_many = max(1, round(len(served) * fraction)) if fraction else rule.options["count"]
-            for item in served[:how_many]:
-                _corrupt(item, rule.options["mode"])
         return served
 
     def _next_cursor(

@@ -58,7 +58,13 @@ class Simulator:
         )
         self.truth = Truth(self.store, self.world)
         self.requests = RequestLog()
-        self.admin = Admin(faults=self.faults, truth=self.truth, clock=clock, workload=self.workload)
+        self.admin = Admin(
+            faults=self.faults,
+            truth=self.truth,
+            clock=clock,
+            workload=self.workload,
+            injections=self.api.injected,
+        )
         self._log: Any = structlog.wrap_logger(
             structlog.PrintLogger(sys.stderr),
             processors=[

@@ -6,8 +6,8 @@ exporter polls each, with ``--metrics.resources``: the open tasks per tenant and
 the last outcome per resource and policy (read from ``resource_id`` / ``policy_id`` in the
 snake shape), must be the same. Names only the nested shape carries are left out.
 
-Not covered here: seed 002's single example values (``"id": "task-uuid-001"``), because the
-simulator cannot serve an arbitrary item; see the report of issue 13.
+Seed 002's own example (``"id": "task-uuid-001"``) goes through a whole poll in
+tests/test_seed002.py, injected verbatim into the simulator.
 """
 
 from __future__ import annotations
