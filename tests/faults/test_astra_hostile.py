@@ -33,7 +33,7 @@ Listing = Callable[[int], list[dict[str, Any]]]  # request number -> the tasks l
 
 
 class StubAstra:
-    """Lists the tasks ``listing`` gives for each request, on one page."""
+    """Lists the tasks ``listing`` gives for each request, on one page; 401 without ``TOKEN``."""
 
     def __init__(self) -> None:
         self.listing: Listing = lambda _n: []
@@ -45,11 +45,17 @@ class StubAstra:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # the stdlib's name
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    self._send(401, {"title": "Unauthorized"})
+                    return
                 with owner._lock:
                     owner.requests += 1
                     number = owner.requests
-                data = json.dumps({"items": owner.listing(number), "metadata": {}}).encode()
-                self.send_response(200)
+                self._send(200, {"items": owner.listing(number), "metadata": {}})
+
+            def _send(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -142,3 +148,28 @@ def test_huge_task_names_and_ids_stay_small_and_distinct(stub: StubAstra, tmp_pa
         assert len(open_tasks) == 3
         longest = max(len(line) for line in exporter.get("/metrics").text.splitlines())
         assert longest < 4096
+
+
+def _up(exporter: ExporterProcess) -> float | None:
+    return _family(exporter, "astra_control_up").get(frozenset())
+
+
+@pytest.mark.parametrize("rotated", ["", "\n", "line-one\nline-two", "t\u00f6ken-\u00e9"])
+def test_a_token_file_rotated_to_something_unusable_fails_the_source_alone(
+    stub: StubAstra, tmp_path: Path, rotated: str
+) -> None:
+    """An empty, blank, two-line or non-ASCII token: the source fails, polling goes on, it recovers."""
+    stub.listing = lambda _n: [_task("t-1", "backup", "running")]
+    with _start(stub, tmp_path) as exporter:
+        exporter.wait_ready()
+        token = tmp_path / "token"
+        token.write_text(rotated, encoding="utf-8")
+        wait_until(lambda: _up(exporter) == 0, timeout=30, what="astra_control_up 0 on the unusable token")
+        polls = len(exporter.events("poll_finished"))
+        wait_until(lambda: len(exporter.events("poll_finished")) > polls + 1, timeout=30, what="polls go on")
+        token.write_text(TOKEN)
+        wait_until(lambda: _up(exporter) == 1, timeout=30, what="astra_control_up 1 on the restored token")
+        assert exporter.returncode is None
+        for secret in (TOKEN, *rotated.split()):
+            assert secret not in exporter.stderr()
+        assert "Traceback" not in exporter.stderr()
