@@ -7,9 +7,11 @@ listing shows it finished, by id:
 
 * the first listing is the baseline: what has finished by then is remembered, not counted;
 * a listing that fails counts nothing and changes nothing (``fold`` then ``commit``);
-* a finished id stays remembered for ``FORGET_AFTER`` listings after it was last shown, so
-  a task an inconsistent page left out once is not counted again when it comes back;
-  beyond that it has been purged by the API, and memory stays bounded by what it retains;
+* a finished id stays remembered however many listings leave it out (an API that lists
+  nothing for a while must not recount its whole history when it recovers); memory is
+  bounded by size instead: beyond ``RETAIN`` times the most finished tasks one listing ever
+  showed (at least ``REMEMBER_AT_LEAST``), the ids shown longest ago are forgotten first,
+  and those the API has long purged;
 * neither the exporter's nor the API's clock enters: a clock that jumps changes nothing.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from exporter.astra_models import FINISHED
@@ -31,7 +34,8 @@ if TYPE_CHECKING:
     from exporter.labels import Key
     from exporter.snapshot import HistogramData
 
-FORGET_AFTER: Final = 3  # listings a remembered finished id survives without being shown
+RETAIN: Final = 2  # remembered ids per finished task of the largest listing: room for turnover
+REMEMBER_AT_LEAST: Final = 10_000  # ids; a small account keeps every id it has seen
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class FinishedFold:
     """What one whole listing means for the counters; nothing changes until it is committed."""
 
     newly: tuple[AstraTask, ...]  # finished tasks to count now
-    remembered: Mapping[str, int]  # finished id -> listing number it was last shown in
+    remembered: Mapping[str, int]  # finished id -> listing number it was last shown in, oldest first
+    largest: int  # the most finished tasks one listing has shown
 
 
 class FinishedTracker:
@@ -50,27 +55,34 @@ class FinishedTracker:
         self._listing = 0
         self._baselined = False
         self._remembered: dict[str, int] = {}
+        self._largest = 0
         self._counts: Counter[Key] = Counter()
         self._durations: dict[Key, _Histogram] = {}
 
     def fold(self, tasks: Iterable[AstraTask]) -> FinishedFold:
         """Work out what a whole listing adds, without changing the tracker."""
         number = self._listing + 1
-        remembered = {i: n for i, n in self._remembered.items() if number - n <= FORGET_AFTER}
-        newly = []
+        remembered = dict(self._remembered)
+        newly, shown = [], 0
         for task in tasks:
             if task.state not in FINISHED:
                 continue
-            if task.id not in remembered and self._baselined:
+            shown += 1
+            if remembered.pop(task.id, None) is None and self._baselined:
                 newly.append(task)
-            remembered[task.id] = number
-        return FinishedFold(tuple(newly), remembered)
+            remembered[task.id] = number  # re-inserted: the dict stays ordered by last shown
+        largest = max(self._largest, shown)
+        excess = len(remembered) - max(REMEMBER_AT_LEAST, RETAIN * largest)
+        for stale in list(islice(remembered, max(excess, 0))):
+            del remembered[stale]
+        return FinishedFold(tuple(newly), remembered, largest)
 
     def commit(self, folded: FinishedFold, label: Callable[[str], str]) -> None:
         """Adopt a listing: count its new finishes under their labelled names (``label``)."""
         self._listing += 1
         self._baselined = True
         self._remembered = dict(folded.remembered)
+        self._largest = folded.largest
         for task in folded.newly:
             name = label(task.name)
             self._counts[series(ASTRA_FINISHED, account_id=self._account, name=name, state=task.state)] += 1

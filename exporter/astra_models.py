@@ -8,6 +8,7 @@ under ``__other__``, and it is neither open nor finished.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,6 +28,13 @@ STATES: Final = (
 FINISHED: Final = ("completed", "failed", "cancelled")
 OPEN: Final = ("notStarted", "running", "pausing", "paused", "cancelling")
 OLDEST_STATES: Final = ("running", "notStarted")  # whose start time ages as a stuck task would
+# Astra ids are UUIDs and names a few dozen characters; anything far longer is cut here, at
+# parsing, so that neither memory (the scan, the remembered ids) nor every scrape (a name is
+# a label value) grows with what the API sends. A cut value ends in a digest of the whole,
+# so two long values that share a beginning stay two.
+ID_MAX: Final = 128
+NAME_MAX: Final = 256
+_DIGEST_CHARS: Final = 16
 
 
 @dataclass(frozen=True)
@@ -61,13 +69,21 @@ def parse_astra_task(raw: object) -> AstraTask | Reason:
     metadata = raw.get("metadata")
     created = metadata.get("creationTimestamp") if isinstance(metadata, dict) else None
     return AstraTask(
-        id=task_id,
-        name=name,
-        state=state,
+        id=bounded(task_id, ID_MAX),
+        name=bounded(name, NAME_MAX),
+        state=bounded(state, NAME_MAX),
         start=_time(raw.get("startTime")),
         end=_time(raw.get("endTime")),
         created=_time(created),
     )
+
+
+def bounded(text: str, limit: int) -> str:
+    """Return ``text``, or when longer than ``limit`` its beginning and a digest of all of it."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_CHARS]
+    return f"{text[: limit - _DIGEST_CHARS - 1]}~{digest}"
 
 
 def _time(value: object) -> float | None:

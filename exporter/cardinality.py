@@ -52,6 +52,12 @@ class MetricsRules(Protocol):
     def max_queues(self) -> int: ...  # noqa: D102
     @property
     def max_task_types(self) -> int: ...  # noqa: D102
+    @property
+    def resources(self) -> bool: ...  # noqa: D102
+    @property
+    def max_resources(self) -> int: ...  # noqa: D102
+    @property
+    def max_policies(self) -> int: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,13 @@ class Labeler:
             "activity_type": StickyCap(rules.max_task_types),
             "name": StickyCap(rules.max_task_types),  # Astra Control task names (sources/astra.py)
         }
+        if rules.resources:  # the opt-in resource_outcomes source: its folds are counted like any other
+            self._caps |= {
+                "resource_id": StickyCap(rules.max_resources),
+                "resource_type": StickyCap(rules.max_task_types),
+                "policy_id": StickyCap(rules.max_policies),
+                "policy_type": StickyCap(rules.max_task_types),
+            }
         self._tenants: dict[str, TenantInfo] = {}
 
     def start_poll(self, open_work: Mapping[str, Mapping[str, int]]) -> None:

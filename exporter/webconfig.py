@@ -18,7 +18,15 @@ from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at r
 from typing import Annotated, Final, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from exporter import tls
 from exporter.errors import ConfigError
@@ -31,7 +39,13 @@ ALLOWED_HEADERS: Final = (
     "X-XSS-Protection",
     "Strict-Transport-Security",
 )
-_BCRYPT = re.compile(r"^\$2[aby]?\$\d{2}\$[./A-Za-z0-9]{53}$")
+_BCRYPT = re.compile(r"\$2[aby]?\$(\d{2})\$[./A-Za-z0-9]{53}")  # matched whole: no trailing newline
+# bcrypt refuses a cost below 4; each step doubles the work, paid by every wrong guess on a
+# scrape thread and once at start (the unknown user's stand-in): 16 is about 5 s a check.
+_COST_MIN: Final = 4
+_COST_MAX: Final = 16
+_MAX_FILE_BYTES: Final = 1024 * 1024  # a web config is a few hundred bytes
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # CR or LF in a header value would split the response
 _VERSIONS: Final = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 # Python's ssl cannot ask for a client certificate without verifying it, so the two Go
 # policies that accept unverified certificates (insecure, says exporter-toolkit) are refused.
@@ -51,7 +65,16 @@ _UNSUPPORTED: Final = {
     ),
     "": ("rate_limit",),
 }
-BcryptHash = Annotated[str, StringConstraints(pattern=_BCRYPT.pattern)]
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("a header value cannot hold control characters (CR, LF)")
+    return value
+
+
+HeaderValue = Annotated[str, AfterValidator(_one_line)]
+BcryptHash = Annotated[str, StringConstraints(pattern=f"^{_BCRYPT.pattern}$")]
 
 
 class _Strict(BaseModel):
@@ -97,7 +120,7 @@ class HttpServerConfig(_Strict):
     """http_server_config: headers added to every response."""
 
     http2: bool = True  # accepted as Go exporters do; this server speaks HTTP/1.1
-    headers: dict[Literal[ALLOWED_HEADERS], str] = {}  # type: ignore[valid-type]
+    headers: dict[Literal[ALLOWED_HEADERS], HeaderValue] = {}  # type: ignore[valid-type]
 
 
 class WebConfig(_Strict):
@@ -110,10 +133,13 @@ class WebConfig(_Strict):
     @model_validator(mode="after")
     def _hashes_are_bcrypt(self) -> Self:
         for user, hashed in self.basic_auth_users.items():
-            if not _BCRYPT.match(hashed.get_secret_value()):
+            match = _BCRYPT.fullmatch(hashed.get_secret_value())
+            if match is None:
                 raise ValueError(
                     f"basic_auth_users.{user}: not a bcrypt hash (htpasswd -nBC 10 '' | tr -d ':\\n')"
                 )
+            if not _COST_MIN <= int(match.group(1)) <= _COST_MAX:
+                raise ValueError(f"basic_auth_users.{user}: bcrypt cost must be {_COST_MIN} to {_COST_MAX}")
         return self
 
     def response_headers(self) -> list[tuple[str, str]]:
@@ -146,7 +172,13 @@ def load(path: Path) -> WebConfig:
 
 def _read(path: Path) -> dict[str, object]:
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.exists() and not path.is_file():  # /dev/zero or a FIFO would never end
+            raise ConfigError(f"{SETTING}: {path} is not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_FILE_BYTES + 1)
+        if len(raw) > _MAX_FILE_BYTES:
+            raise ConfigError(f"{SETTING}: {path} is too large (over {_MAX_FILE_BYTES // 1024} KiB)")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise ConfigError(f"{SETTING}: cannot read {path} ({why})") from None

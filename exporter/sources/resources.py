@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from exporter import catalogue, logs
-from exporter.cardinality import StickyCap
 from exporter.labels import series
 from exporter.rendering import simple
 from exporter.sources.base import Folded, Source
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     from prometheus_client.metrics_core import Metric
 
+    from exporter.cardinality import Labeler
     from exporter.config import Settings
     from exporter.labels import Key
     from exporter.snapshot import Snapshot
@@ -61,22 +61,21 @@ class LastOutcomes:
 class _Role:
     """What the source keeps for resources, or for policies: caps, gauges and names."""
 
-    def __init__(self, role: Role, max_ids: int, max_types: int, types: list[str]) -> None:
+    def __init__(self, role: Role, types: list[str]) -> None:
         self.spec = _SPECS[role]
-        self.ids, self.types = StickyCap(max_ids), StickyCap(max_types)
         self.allowed = frozenset(types)
         self.last: dict[Key, float] = {}
         self.names: dict[str, str] = {}
 
-    def add(self, outcome: Outcome, tenant_label: str, code: str) -> None:
+    def add(self, outcome: Outcome, tenant_label: str, code: str, labeler: Labeler) -> None:
         link = outcome.link
         if self.allowed and link.type not in self.allowed:
             return
-        id_label = self.ids.label(link.id) if link.id else UNKNOWN
-        type_label = self.types.label(link.type) if link.type else UNKNOWN
+        role_id, role_type = self.spec.labels[1], self.spec.labels[2]
+        # The labeler's caps (--metrics.max-resources, --metrics.max-policies): folds counted.
+        id_label, type_label = labeler.value(role_id, link.id), labeler.value(role_type, link.type)
         if id_label not in (OTHER, UNKNOWN):
             self.names[id_label] = link.name
-        role_id, role_type = self.spec.labels[1], self.spec.labels[2]
         labels = {"tenant_id": tenant_label, role_id: id_label, role_type: type_label, "result_code": code}
         key = series(self.spec, **labels)
         self.last[key] = max(self.last.get(key, 0.0), outcome.completed_at)
@@ -120,8 +119,8 @@ class ResourceOutcomes(Source):
         super().__init__(settings, shared)
         rules = settings.metrics
         self._roles = {
-            "resource": _Role("resource", rules.max_resources, rules.max_task_types, rules.resource_types),
-            "policy": _Role("policy", rules.max_policies, rules.max_task_types, rules.policy_types),
+            "resource": _Role("resource", rules.resource_types),
+            "policy": _Role("policy", rules.policy_types),
         }
         self._watermark: float | None = None  # completedAt walked up to
         self._caught_up = True  # the last walk ended before the page budget did
@@ -176,4 +175,4 @@ class ResourceOutcomes(Source):
         role, _, _, code = key
         tenant_label = poll.labeler.tenant(outcome.tenant)
         if tenant_label is not None:  # None: the tenant filter drops it
-            self._roles[role].add(outcome, tenant_label, code)
+            self._roles[role].add(outcome, tenant_label, code, poll.labeler)

@@ -1,0 +1,175 @@
+"""An Astra Control API that misbehaves on purpose, each case a regression test of a defect found.
+
+Each test runs the real exporter (Astra only) against a small programmable stub of the Astra
+task listing over real HTTP, and states what an operator needs: a finished task is counted
+once however long the API leaves it out, and a name or id of any size neither bloats every
+scrape nor memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.processes import start_exporter, wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.support.processes import ExporterProcess
+
+pytestmark = pytest.mark.slow
+
+ACCOUNT = "acct-hostile"
+TOKEN = "astra-hostile-Token-5c1e9a"  # noqa: S105 - the stub's own test credential
+Listing = Callable[[int], list[dict[str, Any]]]  # request number -> the tasks listed
+
+
+class StubAstra:
+    """Lists the tasks ``listing`` gives for each request, on one page; 401 without ``TOKEN``."""
+
+    def __init__(self) -> None:
+        self.listing: Listing = lambda _n: []
+        self.requests = 0
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # the stdlib's name
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    self._send(401, {"title": "Unauthorized"})
+                    return
+                with owner._lock:
+                    owner.requests += 1
+                    number = owner.requests
+                self._send(200, {"items": owner.listing(number), "metadata": {}})
+
+            def _send(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
+                """Stay quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[StubAstra]:
+    """Start the stub API."""
+    api = StubAstra()
+    yield api
+    api.stop()
+
+
+def _start(stub: StubAstra, workdir: Path, *flags: str) -> ExporterProcess:
+    token = workdir / "token"
+    token.write_text(TOKEN)
+    args = ["--astra.url", stub.url, "--astra.account-id", ACCOUNT, "--astra.token-file", str(token),
+            "--poll.interval", "1", "--api.max-retries", "0", *flags]  # fmt: skip
+    return start_exporter(args, workdir=workdir, wait_ready=False)
+
+
+def _task(task_id: str, name: str, state: str) -> dict[str, Any]:
+    times = {"startTime": "2026-01-01T00:00:00Z"}
+    if state in ("completed", "failed", "cancelled"):
+        times["endTime"] = "2026-01-01T00:05:00Z"
+    return {"type": "application/astra-task", "id": task_id, "name": name, "state": state, **times}
+
+
+def _family(exporter: ExporterProcess, name: str) -> dict[frozenset[tuple[str, str]], float]:
+    text = exporter.get("/metrics").raise_for_status().text
+    return {
+        frozenset(sample.labels.items()): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+def _finished(exporter: ExporterProcess) -> float:
+    return sum(_family(exporter, "astra_control_tasks_finished_total").values())
+
+
+def test_a_finished_task_left_out_of_many_listings_is_counted_once(stub: StubAstra, tmp_path: Path) -> None:
+    """Reproduce: a task finishes, the API lists nothing for a few polls (a glitch), then lists it again."""
+    running, finished = [_task("t-1", "backup", "running")], [_task("t-1", "backup", "completed")]
+
+    def listing(number: int) -> list[dict[str, Any]]:
+        if number == 1:
+            return running  # the baseline
+        if number <= 3 or number > 10:
+            return finished
+        return []
+
+    stub.listing = listing
+    with _start(stub, tmp_path) as exporter:
+        exporter.wait_ready()
+        wait_until(lambda: stub.requests >= 3, timeout=30, what="the finish listed")
+        wait_until(lambda: _finished(exporter) == 1, timeout=30, what="the finish counted")
+        wait_until(lambda: stub.requests >= 14, timeout=60, what="listings after the glitch")
+        wait_until(lambda: len(exporter.events("poll_finished")) >= 13, timeout=30, what="their polls")
+        assert _finished(exporter) == 1
+
+
+def test_huge_task_names_and_ids_stay_small_and_distinct(stub: StubAstra, tmp_path: Path) -> None:
+    """A 200 KB name or id must not become a 200 KB label on every scrape, nor merge two tasks."""
+    long = "x" * 200_000
+    stub.listing = lambda _n: [
+        _task(long + "1", long + "a", "running"),
+        _task(long + "2", long + "b", "running"),
+        _task("t-3", "backup", "running"),
+    ]
+    with _start(stub, tmp_path) as exporter:
+        exporter.wait_ready()
+        open_tasks = _family(exporter, "astra_control_open_tasks")
+        assert sum(open_tasks.values()) == 3
+        assert len(open_tasks) == 3
+        longest = max(len(line) for line in exporter.get("/metrics").text.splitlines())
+        assert longest < 4096
+
+
+def _up(exporter: ExporterProcess) -> float | None:
+    return _family(exporter, "astra_control_up").get(frozenset())
+
+
+@pytest.mark.parametrize("rotated", ["", "\n", "line-one\nline-two", "t\u00f6ken-\u00e9"])
+def test_a_token_file_rotated_to_something_unusable_fails_the_source_alone(
+    stub: StubAstra, tmp_path: Path, rotated: str
+) -> None:
+    """An empty, blank, two-line or non-ASCII token: the source fails, polling goes on, it recovers."""
+    stub.listing = lambda _n: [_task("t-1", "backup", "running")]
+    with _start(stub, tmp_path) as exporter:
+        exporter.wait_ready()
+        token = tmp_path / "token"
+        token.write_text(rotated, encoding="utf-8")
+        wait_until(lambda: _up(exporter) == 0, timeout=30, what="astra_control_up 0 on the unusable token")
+        polls = len(exporter.events("poll_finished"))
+        wait_until(lambda: len(exporter.events("poll_finished")) > polls + 1, timeout=30, what="polls go on")
+        token.write_text(TOKEN)
+        wait_until(lambda: _up(exporter) == 1, timeout=30, what="astra_control_up 1 on the restored token")
+        assert exporter.returncode is None
+        for secret in (TOKEN, *rotated.split()):
+            assert secret not in exporter.stderr()
+        assert "Traceback" not in exporter.stderr()
