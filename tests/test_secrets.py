@@ -218,12 +218,16 @@ def collected(simulator: RunningSimulator, tmp_path_factory: pytest.TempPathFact
            str(_write(tmp_path / "web-password", WEB_PASSWORD))]  # fmt: skip
     run = [*args, *web, "--poll.interval", "1", "--log.level", "debug", "--log.format", "json"]
     found = Collected()
-    client = httpx.Client(auth=(WEB_USER, WEB_PASSWORD), timeout=10.0)
-    with start_exporter(run, workdir=tmp_path / "run") as exporter:
+    # Both clients closed: the exporter keeps connections alive, so an unclosed one leaks a socket.
+    with (
+        httpx.Client(auth=(WEB_USER, WEB_PASSWORD), timeout=10.0) as client,
+        httpx.Client(auth=(WEB_USER, WEB_PASSWORD), timeout=10.0) as tour_client,
+        start_exporter(run, workdir=tmp_path / "run") as exporter,
+    ):
         with ScrapeWatch(
             exporter.url + "/metrics", client=client, on_body=lambda b: found.add("/metrics", b)
         ):
-            _Tour(sim, exporter, httpx.Client(auth=(WEB_USER, WEB_PASSWORD), timeout=10.0)).run()
+            _Tour(sim, exporter, tour_client).run()
         _collect_pages(exporter, found)
     found.add("exporter stderr", exporter.stderr())
     found.add("exporter stdout", exporter.stdout())
