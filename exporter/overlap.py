@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from exporter.completion_walk import Held
 
-FLOOR: Final = 5.0  # seconds: covers the API's whole-second Date and a writer a little behind
+FLOOR: Final = 2.0  # seconds: twice the API's whole-second Date; a later writer widens the window
 MARGIN: Final = 2.0  # the quick window reaches back twice the largest lateness seen
 
 
