@@ -77,6 +77,7 @@ class WalkResult:
     horizon: float | None = None  # H after this walk (never below the tracker's)
     complete: bool = True  # False: a backlog, worked off page budget by page budget
     floor: float | None = None  # a quick walk listed only above it; held items below are kept
+    unplaced: float | None = None  # ids remembered at this time without their own completedAt
 
 
 class CompletionTracker:
@@ -92,6 +93,7 @@ class CompletionTracker:
         self._held: dict[str, Held] = {}
         self._lateness = Lateness(overlap)
         self._settled = False  # the last walk was complete, so H is W - overlap
+        self._unplaced: float | None = None  # while H is below it, the known band count is unsure
 
     @property
     def baselined(self) -> bool:
@@ -111,6 +113,8 @@ class CompletionTracker:
     def quick_window(self) -> tuple[list[tuple[str, str]], float] | None:
         """Return the filter of a quick walk and its lower bound, or None when the whole overlap is due."""
         if not (self._settled and self._watermark is not None and self._horizon is not None):
+            return None
+        if self._unplaced is not None and self._horizon < self._unplaced:
             return None
         floor = self._watermark - self._lateness.reach
         if floor <= self._horizon:
@@ -177,6 +181,7 @@ class CompletionTracker:
             held=held,
             complete=listing.complete,
             floor=floor,
+            unplaced=start if walk.unplaced else None,
         )
         if listing.complete:
             return result
@@ -211,6 +216,7 @@ class CompletionTracker:
         if self._baselined:
             self._lateness.observe(self._watermark, (item.completed_at for item in result.counted))
         self._baselined, self._settled = True, result.complete
+        self._unplaced = result.unplaced if result.unplaced is not None else self._unplaced
         self._watermark = result.watermark
         horizon = self._horizon_for(result.watermark) if result.complete else result.horizon
         if horizon is not None and (self._horizon is None or horizon > self._horizon):

@@ -14,8 +14,10 @@ Why the count closes the gap: a completion written before the count into the ban
 counted, so it triggers the full walk. One written after the count has
 ``completedAt > written - overlap > began - overlap >= next H`` (W never passes began),
 so the next poll's quick walk or count sees it. The one assumption: a completion is not
-deleted from the API within one overlap of being written (a deletion and a late write in
-the same poll would cancel out in the count).
+deleted from the API, nor its completedAt changed, within one overlap of being written (a
+deletion and a late write in the same poll would cancel out in the count). A completion the
+tracker cannot place (a broken item without a readable completedAt) makes the known count
+unsure, so the whole overlap is walked while one is remembered.
 
 Lateness is measured against the watermark the completion was missing from: a completion
 dated after W costs nothing however late, so only ``W - completedAt`` of newly counted
