@@ -121,9 +121,11 @@ class CompletionTracker:
             return None
         return [("state", "completed"), ("completedAt", f"gt({format_time(floor)})")], floor
 
-    def band(self, began: float) -> Band | None:
+    def band(self, began: float | None) -> Band | None:
         """Return the part of the overlap below a quick walk that began at the API's ``began``."""
-        return None if self._horizon is None else Band(format_time(self._horizon), format_time(began))
+        if self._horizon is None:
+            return None
+        return Band(format_time(self._horizon), None if began is None else format_time(began))
 
     def known(self, band: Band, result: WalkResult) -> int | None:
         """Count the completions in ``band`` already decided (None if a broken one cannot be placed)."""

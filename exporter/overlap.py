@@ -26,6 +26,7 @@ items counts. It grows back at once when a full walk finds a later write.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -42,22 +43,25 @@ MARGIN: Final = 2.0  # the quick window reaches back twice the largest lateness 
 
 @dataclass(frozen=True)
 class Band:
-    """The part of the overlap a quick walk does not list: ``low < completedAt < high``."""
+    """The part of the overlap a quick walk does not list: ``low < completedAt < high``.
+
+    ``high`` is None after an empty quick walk, which learnt no API time: the band then
+    reaches up to everything, and a completion written since the walk costs a full walk.
+    """
 
     low: str  # exactly as sent to the API, so both sides compare the same instants
-    high: str
+    high: str | None
 
     def params(self) -> list[tuple[str, str]]:
         """Return the count query's filters (repeated time keys form a range)."""
-        return [
-            ("state", "completed"),
-            ("completedAt", f"gt({self.low})"),
-            ("completedAt", f"lt({self.high})"),
-        ]
+        params = [("state", "completed"), ("completedAt", f"gt({self.low})")]
+        if self.high is not None:
+            params.append(("completedAt", f"lt({self.high})"))
+        return params
 
     def known(self, seen: Iterable[Mapping[str, float]], held: Iterable[Mapping[str, Held]]) -> int | None:
         """Count the distinct completions already known in the band; None if one cannot be placed."""
-        low, high = parse_time(self.low), parse_time(self.high)
+        low, high = parse_time(self.low), math.inf if self.high is None else parse_time(self.high)
         if low is None or high is None:  # pragma: no cover - both are format_time's output
             return None
         keys: set[str] = set()

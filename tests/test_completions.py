@@ -351,3 +351,11 @@ class TestQuickWindow:
         assert tracker.quick_window() is None
         poll(tracker, done(4, OVERLAP + 60))
         assert tracker.quick_window() is not None
+
+    def test_a_band_without_an_api_time_reaches_up_to_everything(self) -> None:
+        """After an empty quick walk (no Date learnt) the count has no upper bound, nor has the known set."""
+        tracker = tracker_after_baseline(done(1, -30), done(2, 0))
+        band = tracker.band(None)
+        assert band is not None
+        assert band.params() == [("state", "completed"), ("completedAt", f"gt({format_time(W0 - OVERLAP)})")]
+        assert tracker.known(band, tracker.fold([done(3, 50)])) == 3

@@ -194,6 +194,28 @@ class TestCompletionWalks:
         )
         assert len(walk.counted) == len(sim.truth.completions("tasks", written_after=started))
 
+    def test_quiet_api_costs_one_page_and_one_count_and_still_sees_a_late_write(
+        self, connect: Connect
+    ) -> None:
+        """With nothing new a walk is one quick page and one count; a late write then still counts once."""
+        sim, client = connect(completion_rate=1e-6)
+        tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
+        paging = Paging(page_size=50, max_pages=100)
+        tracker.commit(walk_completions(client, TASKS, tracker, paging))
+        sim.workload.advance(60)
+        before = len(sim.requests.entries())
+        quiet = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(quiet)
+        sent = [dict(entry.query).get("lod") for entry in sim.requests.entries()[before:]]
+        assert (quiet.counted, sorted(sent)) == ((), ["count", "short"])
+        assert tracker.watermark is not None
+        late_id = write_late(sim, completed_at=tracker.watermark - 100)
+        first = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(first)
+        assert [item.id for item in first.counted] == [late_id]
+        again = walk_completions(client, TASKS, tracker, paging)
+        assert again.counted == ()
+
     def test_repeated_cursor_fails_the_walk_and_changes_nothing(self, connect: Connect) -> None:
         """A cursor that comes back again raises PaginationError before anything is committed."""
         sim, client = connect()

@@ -99,8 +99,8 @@ def _band_unchanged(
     client: Api, kind: Kind[ItemT], tracker: CompletionTracker, result: WalkResult, listing: Listing
 ) -> bool:
     """Tell whether the API counts just the known completions in the overlap a quick walk skipped."""
-    if not result.complete or listing.began is None:
-        return False
+    if not result.complete or (listing.began is None and listing.pages):
+        return False  # a cut-off walk, or pages without the API's time: only the full walk can tell
     band = tracker.band(listing.began)
     known = None if band is None else tracker.known(band, result)
     if band is None or known is None:
