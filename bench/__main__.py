@@ -2,6 +2,7 @@
 
     python -m bench                  # the full suite, ~12 minutes on 2 cores
     python -m bench --quick          # the smoke scale, a few seconds of polling
+    python -m bench --scale rate-50  # only the named full-suite scales (no naive, no /metrics load)
     python -m bench --render FILE    # re-print the tables of a saved run
 
 The JSON goes to ``--out`` (default bench/results/latest.json for the full suite) and a
@@ -15,11 +16,12 @@ import json
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.report import render_markdown, to_document
-from bench.scales import FULL, QUICK
+from bench.scales import FULL, QUICK, Plan
 from bench.suite import run_suite
 
 if TYPE_CHECKING:
@@ -34,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render:
         print(render_markdown(json.loads(args.render.read_text(encoding="utf-8"))), end="")
         return 0
-    plan = QUICK if args.quick else FULL
-    out: Path = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
+    plan = QUICK if args.quick else _only(args.scale) if args.scale else FULL
+    out: Path = args.out or RESULTS / (f"{plan.name}.json" if plan is not FULL else "latest.json")
     started = time.monotonic()
 
     def progress(message: str) -> None:
@@ -53,6 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _only(names: Sequence[str]) -> Plan:
+    """Return the full plan cut down to the named scales, without its naive and /metrics parts."""
+    known = {scale.name: scale for scale in FULL.scales}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit(f"python -m bench: unknown scale {', '.join(unknown)} (known: {', '.join(known)})")
+    chosen = tuple(known[name] for name in names)
+    return replace(FULL, name="-".join(names), scales=chosen, naive_histories=(), series_targets=())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -60,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--quick", action="store_true", help="the smallest scale only: proves the harness runs"
+    )
+    parser.add_argument(
+        "--scale", action="append", metavar="NAME", help="run only this full-suite scale (repeatable)"
     )
     parser.add_argument("--out", type=Path, help="where to write the JSON (a .md copy goes beside it)")
     parser.add_argument("--render", type=Path, metavar="FILE", help="print the tables of a saved JSON run")

@@ -56,6 +56,7 @@ class WalkState:
     last_at: float | None = None  # the latest completedAt listed so far
     reached: float | None = None  # every completedAt up to here has been listed (ordered walks)
     ordered: bool = True  # the listing came in completedAt order, as asked
+    unplaced: bool = False  # a baseline id was remembered without its completedAt (at ``start``)
 
     def place(self, completed_at: float | None) -> None:
         """Follow the listing's completedAt order, to know how far a cut-off walk got."""
@@ -83,6 +84,7 @@ class WalkState:
             self.broken[item.id or fingerprint(item)] = (reason, item.completed_at)
         elif item.id is not None:  # completed before our time either way: never count it
             self.new_ids[item.id] = item.completed_at or self.start or 0.0
+            self.unplaced = self.unplaced or item.completed_at is None
 
 
 def fingerprint(item: Item) -> str:

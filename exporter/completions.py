@@ -22,6 +22,8 @@ a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
   fails with ``pagination``, as does a baseline larger than the budget;
 * a walk is folded into a ``WalkResult`` without touching the tracker, and only a walk that
   completed (or made progress through a backlog) is committed: a failed walk counts nothing;
+* after a complete walk the next one may list only a quick window near W and ask the API to
+  count the rest of the overlap (overlap.py): on any difference the whole overlap is walked;
 * an unusable item (a field the counters need is null, missing or invalid) is not counted
   and not remembered, so it is counted if it recovers; while it is in the window W stays
   at or below its ``completedAt`` (or still, if that is unknown) for ``HOLD_POLLS`` polls,
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Final
 from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
 from exporter.models import Reason, format_time
+from exporter.overlap import Band, Lateness
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -73,6 +76,8 @@ class WalkResult:
     held: Mapping[str, Held] = field(repr=False)
     horizon: float | None = None  # H after this walk (never below the tracker's)
     complete: bool = True  # False: a backlog, worked off page budget by page budget
+    floor: float | None = None  # a quick walk listed only above it; held items below are kept
+    unplaced: float | None = None  # ids remembered at this time without their own completedAt
 
 
 class CompletionTracker:
@@ -86,6 +91,9 @@ class CompletionTracker:
         self._horizon: float | None = None  # listed items at or below it are ignored for good
         self._seen: dict[str, float] = {}
         self._held: dict[str, Held] = {}
+        self._lateness = Lateness(overlap)
+        self._settled = False  # the last walk was complete, so H is W - overlap
+        self._unplaced: float | None = None  # while H is below it, the known band count is unsure
 
     @property
     def baselined(self) -> bool:
@@ -102,6 +110,27 @@ class CompletionTracker:
         """Ids held in memory to recognise re-listed completions."""
         return len(self._seen)
 
+    def quick_window(self) -> tuple[list[tuple[str, str]], float] | None:
+        """Return the filter of a quick walk and its lower bound, or None when the whole overlap is due."""
+        if not (self._settled and self._watermark is not None and self._horizon is not None):
+            return None
+        if self._unplaced is not None and self._horizon < self._unplaced:
+            return None
+        floor = self._watermark - self._lateness.reach
+        if floor <= self._horizon:
+            return None
+        return [("state", "completed"), ("completedAt", f"gt({format_time(floor)})")], floor
+
+    def band(self, began: float | None) -> Band | None:
+        """Return the part of the overlap below a quick walk that began at the API's ``began``."""
+        if self._horizon is None:
+            return None
+        return Band(format_time(self._horizon), None if began is None else format_time(began))
+
+    def known(self, band: Band, result: WalkResult) -> int | None:
+        """Count the completions in ``band`` already decided (None if a broken one cannot be placed)."""
+        return band.known((self._seen, result.new_ids), (self._held, result.held))
+
     def window(self, start: float | None = None) -> list[tuple[str, str]]:
         """Return the listing filter for the next walk; ``start`` is W0 for the baseline walk."""
         horizon = self._horizon if self._baselined else self._horizon_for(start)
@@ -111,7 +140,12 @@ class CompletionTracker:
         return params
 
     def fold(
-        self, items: Iterable[Item], *, start: float | None = None, listing: Listing | None = None
+        self,
+        items: Iterable[Item],
+        *,
+        start: float | None = None,
+        listing: Listing | None = None,
+        floor: float | None = None,
     ) -> WalkResult:
         """Work out what a walk means without changing the tracker (``start``: W0 for the baseline).
 
@@ -148,6 +182,8 @@ class CompletionTracker:
             new_ids=walk.new_ids,
             held=held,
             complete=listing.complete,
+            floor=floor,
+            unplaced=start if walk.unplaced else None,
         )
         if listing.complete:
             return result
@@ -179,7 +215,10 @@ class CompletionTracker:
 
     def commit(self, result: WalkResult) -> None:
         """Adopt a completed walk: remember its ids, move W, forget what fell behind the horizon."""
-        self._baselined = True
+        if self._baselined:
+            self._lateness.observe(self._watermark, (item.completed_at for item in result.counted))
+        self._baselined, self._settled = True, result.complete
+        self._unplaced = result.unplaced if result.unplaced is not None else self._unplaced
         self._watermark = result.watermark
         horizon = self._horizon_for(result.watermark) if result.complete else result.horizon
         if horizon is not None and (self._horizon is None or horizon > self._horizon):
@@ -188,7 +227,17 @@ class CompletionTracker:
         if self._horizon is not None:
             seen = {item_id: at for item_id, at in seen.items() if at > self._horizon}
         self._seen = seen
-        self._held = dict(result.held)
+        self._held = self._unlisted_held(result.floor) | dict(result.held)
+
+    def _unlisted_held(self, floor: float | None) -> dict[str, Held]:
+        """Keep broken items a quick walk did not list (below its floor), so they are not reported again."""
+        if floor is None or self._horizon is None:
+            return {}
+        return {
+            key: held
+            for key, held in self._held.items()
+            if held.completed_at is not None and self._horizon < held.completed_at <= floor
+        }
 
     def _horizon_for(self, watermark: float | None) -> float | None:
         return None if watermark is None else watermark - self._overlap

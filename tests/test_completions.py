@@ -305,3 +305,57 @@ class TestBacklog:
         for _ in range(HOLD_POLLS + 1):
             walk(tracker, *page, began=4000, more=True)
         assert window_start(tracker) == f"gt({format_time(W0 + 100)})"
+
+
+class TestQuickWindow:
+    """After a complete walk only a window near W is listed; the rest of the overlap is counted."""
+
+    def test_a_complete_walk_allows_a_quick_window_inside_the_overlap(self) -> None:
+        """With writes on time the quick window starts a few seconds below W."""
+        tracker = tracker_after_baseline(done(1, -30), done(2, 0))
+        quick = tracker.quick_window()
+        assert quick is not None
+        assert W0 - OVERLAP < quick[1] < W0
+        assert quick[0][-1] == ("completedAt", f"gt({format_time(quick[1])})")
+
+    def test_a_late_completion_widens_the_quick_window_at_once(self) -> None:
+        """A completion counted 100 s below W makes the quick window reach twice as far back."""
+        tracker = tracker_after_baseline(done(1, 0))
+        assert counted_ids(poll(tracker, done(2, -100), done(3, 5))) == ["2", "3"]
+        quick = tracker.quick_window()
+        assert quick is not None
+        assert tracker.watermark is not None
+        assert quick[1] == pytest.approx(tracker.watermark - 200)
+
+    def test_known_counts_each_remembered_and_held_completion_in_the_band_once(self) -> None:
+        """The band's known count is every distinct decided completion strictly inside it."""
+        tracker = tracker_after_baseline(done(1, -300), done(2, -30), done(3, 0))
+        result = tracker.fold([done(3, 0), done(4, 10), done(5, 12, queue=None)])
+        band = tracker.band(W0 + 11)
+        assert band is not None
+        assert tracker.known(band, result) == 4  # 1, 2, 3 and 4; 5 is above the band
+
+    def test_a_broken_completion_without_a_time_leaves_the_band_unknown(self) -> None:
+        """A held item whose completedAt cannot be read may be anywhere: only a full walk can tell."""
+        tracker = tracker_after_baseline(done(1, 0))
+        result = tracker.fold([done(2, 10, completedAt=None)])
+        band = tracker.band(W0 + 20)
+        assert band is not None
+        assert tracker.known(band, result) is None
+
+    def test_a_baseline_id_without_a_time_keeps_the_whole_overlap_until_it_is_forgotten(self) -> None:
+        """An id remembered at W0 for want of its completedAt makes every walk full until H passes W0."""
+        tracker = tracker_after_baseline(done(1, -5, completedAt=None), done(2, 0))
+        assert tracker.quick_window() is None
+        poll(tracker, done(3, 30))
+        assert tracker.quick_window() is None
+        poll(tracker, done(4, OVERLAP + 60))
+        assert tracker.quick_window() is not None
+
+    def test_a_band_without_an_api_time_reaches_up_to_everything(self) -> None:
+        """After an empty quick walk (no Date learnt) the count has no upper bound, nor has the known set."""
+        tracker = tracker_after_baseline(done(1, -30), done(2, 0))
+        band = tracker.band(None)
+        assert band is not None
+        assert band.params() == [("state", "completed"), ("completedAt", f"gt({format_time(W0 - OVERLAP)})")]
+        assert tracker.known(band, tracker.fold([done(3, 50)])) == 3

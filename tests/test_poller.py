@@ -395,13 +395,15 @@ class TestFailures:
         rig = rig_factory(poll={"activities": False}, api={"page_size": 100})
         rig.first()
         rig.cycle()
-        # Each poll lists two pages (open tasks, completions): six pages are three polls.
+        # Each poll lists the open tasks once and the completions once, or twice when a broken
+        # completion cannot be placed in the overlap (its whole overlap is walked again): six
+        # corrupted pages span two or three polls, three open tasks skipped on each of its pages.
         rig.sim.faults.corrupt_items(mode="null", count=3, times=6)
         for _ in range(3):
             corrupted = rig.cycle()
             assert corrupted.up
         assert corrupted.items_skipped["completed_tasks", "null_field"] > 0
-        assert corrupted.items_skipped["open_tasks", "null_field"] == 9
+        assert corrupted.items_skipped["open_tasks", "null_field"] in {6, 9}
         healed = rig.cycle()
         assert task_totals(completions(healed)) == dict(completions_truth(rig))
 

@@ -26,6 +26,7 @@ from exporter.sources import (
     walk_completions,
 )
 from exporter.vocabulary import OPEN_STATES
+from simulator.timefmt import to_ns
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
@@ -147,26 +148,73 @@ class TestCompletionWalks:
         probe = logged(sim, "/tasks")[-1]
         assert ("order", "desc(completedAt)") in probe.query
 
-    def test_later_walks_ask_for_the_overlap_window_in_rfc3339_nanoseconds(self, connect: Connect) -> None:
-        """After the baseline, the window is completedAt > W - overlap, and new completions count."""
+    def test_write_later_than_the_quick_window_is_counted_exactly_once(self, connect: Connect) -> None:
+        """A completion written 200 s late, below the quick window but inside the overlap, counts once."""
+        sim, client = connect(completion_rate=0.5)
+        tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
+        paging = Paging(page_size=50, max_pages=100)
+        for _ in range(2):  # the baseline, then a walk that had nothing late in it
+            tracker.commit(walk_completions(client, TASKS, tracker, paging))
+            sim.workload.advance(60)
+        quick = tracker.quick_window()
+        assert quick is not None
+        late_at = sim.clock.now() - 200
+        assert tracker.watermark is not None
+        assert tracker.watermark - 300 < late_at < quick[1]
+        late_id = write_late(sim, completed_at=late_at)
+        first = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(first)
+        assert [item.id for item in first.counted].count(late_id) == 1
+        sim.workload.advance(60)
+        later = [walk_completions(client, TASKS, tracker, paging) for _ in range(2)]
+        for walk in later:
+            tracker.commit(walk)
+        assert all(late_id not in {item.id for item in walk.counted} for walk in later)
+        assert tracker.quick_window() is not None  # narrower again, now reaching past that lateness
+        assert tracker.quick_window()[1] < late_at  # type: ignore[index]
+
+    def test_quick_walk_lists_near_the_watermark_and_counts_the_rest(self, connect: Connect) -> None:
+        """With writes on time, a walk lists just below W (RFC 3339 ns) and counts the rest of the overlap."""
         sim, client = connect(completion_rate=0.5)
         tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
         paging = Paging(page_size=50, max_pages=100)
         started = sim.clock.now()
-        baseline = walk_completions(client, TASKS, tracker, paging)
-        assert baseline.counted == ()
-        tracker.commit(baseline)
+        tracker.commit(walk_completions(client, TASKS, tracker, paging))
         sim.workload.advance(120)
+        watermark = tracker.watermark
+        assert watermark is not None
         walk = walk_completions(client, TASKS, tracker, paging)
-        # Later pages carry only the cursor: the window is on the walk's first page.
-        sent = [
-            value for entry in sim.requests.entries() for key, value in entry.query if key == "completedAt"
-        ]
-        window = sent[-1].removeprefix("gt(").removesuffix(")")
-        assert len(window.split(".")[1]) == len("000000000Z")
-        assert tracker.watermark is not None
-        assert parse_time(window) == pytest.approx(tracker.watermark - 300.0, abs=1e-6)
+        windows = [entry.query for entry in sim.requests.entries() if "completedAt" in dict(entry.query)][-2:]
+        listed = dict(windows[0])["completedAt"].removeprefix("gt(").removesuffix(")")
+        assert len(listed.split(".")[1]) == len("000000000Z")  # RFC 3339 with nanoseconds
+        assert watermark - 300 < (parse_time(listed) or 0.0) < watermark
+        counted_band = [value for key, value in windows[1] if key == "completedAt"]
+        assert parse_time(counted_band[0].removeprefix("gt(").removesuffix(")")) == pytest.approx(
+            watermark - 300
+        )
         assert len(walk.counted) == len(sim.truth.completions("tasks", written_after=started))
+
+    def test_quiet_api_costs_one_page_and_one_count_and_still_sees_a_late_write(
+        self, connect: Connect
+    ) -> None:
+        """With nothing new a walk is one quick page and one count; a late write then still counts once."""
+        sim, client = connect(completion_rate=1e-6)
+        tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
+        paging = Paging(page_size=50, max_pages=100)
+        tracker.commit(walk_completions(client, TASKS, tracker, paging))
+        sim.workload.advance(60)
+        before = len(sim.requests.entries())
+        quiet = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(quiet)
+        sent = [dict(entry.query).get("lod") for entry in sim.requests.entries()[before:]]
+        assert (quiet.counted, sorted(sent)) == ((), ["count", "short"])
+        assert tracker.watermark is not None
+        late_id = write_late(sim, completed_at=tracker.watermark - 100)
+        first = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(first)
+        assert [item.id for item in first.counted] == [late_id]
+        again = walk_completions(client, TASKS, tracker, paging)
+        assert again.counted == ()
 
     def test_repeated_cursor_fails_the_walk_and_changes_nothing(self, connect: Connect) -> None:
         """A cursor that comes back again raises PaginationError before anything is committed."""
@@ -177,3 +225,18 @@ class TestCompletionWalks:
             walk_completions(client, TASKS, tracker, Paging(page_size=5, max_pages=1000))
         assert not tracker.baselined
         assert tracker.watermark is None
+
+
+def write_late(sim: RunningSimulator, *, completed_at: float) -> str:
+    """Turn the oldest completion (long forgotten) into one written now but dated ``completed_at``."""
+    store = sim._simulator.store  # the API's own data, as a late writer would leave it
+    ((row_id,),) = store.read(
+        "SELECT id FROM tasks WHERE state = 'completed' AND deleted = 0 ORDER BY completed_at, id LIMIT 1"
+    )
+    at, now = to_ns(completed_at), to_ns(sim.clock.now())
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE tasks SET completed_at = ?, updated_at = ?, written_at = ? WHERE id = ?",
+            (at, at + 4_000_000, now, row_id),
+        )
+    return str(row_id)

@@ -51,17 +51,18 @@ def walk_completions(
     The first walk is the baseline: its window reaches back from the newest completion. A
     window larger than the page budget is walked one budget per poll (see completions.py).
     """
+    quick = tracker.quick_window()
+    if quick is not None:
+        params, floor = quick
+        result, listing = _walk(client, kind, tracker, paging, params, floor=floor)
+        if _band_unchanged(client, kind, tracker, result, listing):
+            return result
     start: float | None = None
     if not tracker.baselined:
         start = newest_completion(client, kind, paging)
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
-    listing = Listing()
-    params = [*tracker.window(start), ("order", "asc(completedAt)")]
-    pages = client.iter_pages(
-        kind.resource, params, lod="short", limit=paging.page_size, max_pages=paging.max_pages, partial=True
-    )
-    result = tracker.fold(_follow(pages, kind, paging, listing), start=start, listing=listing)
+    result, listing = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
     if not result.complete:
         _log.info(
             "completion_backlog",
@@ -72,6 +73,42 @@ def walk_completions(
             api_time=None if listing.began is None else format_time(listing.began),
         )
     return result
+
+
+def _walk(  # noqa: PLR0913  the walk, its window, and where a baseline or quick walk starts
+    client: Api,
+    kind: Kind[ItemT],
+    tracker: CompletionTracker,
+    paging: Paging,
+    window: list[tuple[str, str]],
+    *,
+    start: float | None = None,
+    floor: float | None = None,
+) -> tuple[WalkResult, Listing]:
+    """List ``window`` in completedAt order and fold it (nothing is committed)."""
+    listing = Listing()
+    params = [*window, ("order", "asc(completedAt)")]
+    pages = client.iter_pages(
+        kind.resource, params, lod="short", limit=paging.page_size, max_pages=paging.max_pages, partial=True
+    )
+    result = tracker.fold(_follow(pages, kind, paging, listing), start=start, listing=listing, floor=floor)
+    return result, listing
+
+
+def _band_unchanged(
+    client: Api, kind: Kind[ItemT], tracker: CompletionTracker, result: WalkResult, listing: Listing
+) -> bool:
+    """Tell whether the API counts just the known completions in the overlap a quick walk skipped."""
+    if not result.complete or (listing.began is None and listing.pages):
+        return False  # a cut-off walk, or pages without the API's time: only the full walk can tell
+    band = tracker.band(listing.began)
+    known = None if band is None else tracker.known(band, result)
+    if band is None or known is None:
+        return False
+    listed = client.count(kind.resource, band.params())
+    if listed != known:
+        _log.info("completion_band_changed", resource=kind.resource, counted=listed, known=known)
+    return listed == known
 
 
 def newest_completion(client: Api, kind: Kind[ItemT], paging: Paging) -> float | None:
