@@ -97,7 +97,7 @@ def slopes(points: list[Point], series: str, per: int) -> dict[str, float]:
     return figures
 
 
-def resources_part(off: Observation, on: Observation) -> dict[str, Any]:
+def resources_part(off: Observation, on: Observation, command: str) -> dict[str, Any]:
     """Return the per-resource family's cost: both points, what it exposes, the increment per 10k."""
     resources = _distinct(_RESOURCE_ID, on.exposition)
     scale = PER_RESOURCES / max(resources, 1)
@@ -107,7 +107,7 @@ def resources_part(off: Observation, on: Observation) -> dict[str, Any]:
     }
     return {
         "date": _now(),
-        "command": f"{COMMAND} --resources-only",
+        "command": command,
         "load_average_1_5_15": _load(),
         "caveat": CAVEAT,
         "flags": list(RESOURCES_ON.flags),
@@ -172,13 +172,13 @@ def report(points: list[Point], resources: dict[str, Any]) -> dict[str, object]:
     }
 
 
-def measure_resources() -> dict[str, Any]:
+def measure_resources(command: str) -> dict[str, Any]:
     """Measure the resource-heavy scale without and with ``--metrics.resources``."""
     off = observe(RESOURCES_OFF)
     print(json.dumps(asdict(off.point)), flush=True)
     on = observe(RESOURCES_ON)
     print(json.dumps(asdict(on.point)), flush=True)
-    return resources_part(off, on)
+    return resources_part(off, on, command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -191,13 +191,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.resources_only:
         document = json.loads(RESULTS.read_text(encoding="utf-8"))
-        document["per_10k_resources"] = measure_resources()
+        document["per_10k_resources"] = measure_resources(f"{COMMAND} --resources-only")
     else:
         points = []
         for scale in SCALES[: args.first]:
             points.append(measure(scale))
             print(json.dumps(asdict(points[-1])), flush=True)
-        document = report(points, {} if args.first else measure_resources())
+        document = report(points, {} if args.first else measure_resources(COMMAND))
     print(json.dumps({k: v for k, v in document.items() if k != "points"}, indent=2))
     if args.first is None:  # a partial run is a smoke test, not the record
         RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
