@@ -1,58 +1,54 @@
-"""Sizing figures for docs/sharding.md: what one exporter costs per 1k open tasks and per 1k tenants.
+"""Sizing figures for docs/sharding.md: what one exporter costs per 1k open tasks, 1k tenants, 10k resources.
 
-Run with `PYTHONPATH=$PWD python -m bench.sizing` (never part of the test suite). Two series
-of scales, each against a live simulator on the wall clock: open tasks grow at a fixed
-tenant count, then tenants grow at a fixed open-task count. At each scale the real exporter
-(a process of its own, no tenant folding) polls every few seconds; after its cold poll,
-the steady polls are measured: requests per poll (from the simulator's log), CPU per poll
-and per first scrape (from /proc), resident memory, and the series it exposes. Per-hour
-figures are given at the exporter's default 60 s interval: the requests of a poll depend
-on open items and completions per poll, not on the interval, at these completion rates.
+    PYTHONPATH=$PWD python -m bench.sizing                   # everything, about 10 minutes
+    PYTHONPATH=$PWD python -m bench.sizing --resources-only  # only the per-resource part
 
-The marginal cost per 1k open tasks and per 1k tenants is the least-squares slope across a
-series; the intercept is the fixed cost. There is no per-resource family on this branch,
-so the cost per 10k resources is reported as not measured. Figures go to stdout and to
+Never part of the test suite. Two series of scales, each against a live simulator on the
+wall clock (bench/sizing_probe.py measures one point): open tasks grow at a fixed tenant
+count, then tenants grow at a fixed open-task count. The marginal cost per 1k open tasks
+and per 1k tenants is the least-squares slope across a series; the intercept is the fixed
+cost. Then the per-resource family: at one resource-heavy scale (4,000 tenants, about
+10,000 machines with completions in the day), the exporter with and without
+``--metrics.resources`` (caps above the scale, so every resource has its own series); the
+difference, scaled to 10k resources, is the cost per 10k resources, and the cold first
+poll's difference is the start-up look-back walk. Figures go to stdout and to
 bench/results/sizing.json with the date, the machine and its load average: on a machine
 shared with other work, CPU figures are high and noisy, memory and requests are not.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
+import re
 import statistics
-import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bench import procstat
-from bench.cycles import Cycle, CycleWatcher, WatchedExporter
-from bench.exporter_process import ExporterOptions, running_exporter
-from exporter.config import ApiSettings, PollSettings
-from simulator import RunningSimulator, SimulatorConfig, start_simulator
+from bench.sizing_probe import (
+    COMPLETION_RATE,
+    DEFAULT_INTERVAL,
+    HISTORY,
+    PAGE_SIZE,
+    POLL_INTERVAL,
+    STEADY_POLLS,
+    Observation,
+    Point,
+    Scale,
+    measure,
+    observe,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 RESULTS = Path(__file__).with_name("results") / "sizing.json"
-POLL_INTERVAL = 5.0  # seconds: short, so a scale takes seconds; per-hour figures use the default
-DEFAULT_INTERVAL = PollSettings().interval
-PAGE_SIZE = ApiSettings().page_size
-STEADY_POLLS = 4  # a poll's requests are cut from the next one's by its log line: average over several
-COMPLETION_RATE = 1.0  # completions per second, as in the main benchmark's baseline
-HISTORY = 30_000
-WAIT_SECONDS = 180.0
-SEED = 7
-
-
-@dataclass(frozen=True)
-class Scale:
-    """One measured point: a series name and the simulator's size."""
-
-    series: str  # "open tasks" or "tenants": what grows along the series
-    open_tasks: int
-    tenants: int
-
+COMMAND = "PYTHONPATH=$PWD python -m bench.sizing"
+CAVEAT = "measured on a machine shared with other work: CPU figures are high and noisy"
 
 SCALES = (
     Scale("open tasks", 1_000, 300),
@@ -62,84 +58,28 @@ SCALES = (
     Scale("tenants", 2_000, 1_000),
     Scale("tenants", 2_000, 3_000),
 )
-
-
-@dataclass(frozen=True)
-class Point:
-    """What one exporter cost at one scale, per steady poll and per hour at the default interval."""
-
-    series: str
-    open_tasks: int
-    tenants: int
-    requests_per_poll: float
-    count_requests_per_poll: float  # lod=count queries: per state, result and queue, not per item
-    items_per_poll: float
-    cpu_seconds_per_poll: float  # the poll and the first scrape after it
-    requests_per_hour: float
-    cpu_seconds_per_hour: float
-    rss_mib: float  # resident set after the steady polls
-    peak_rss_mib: float
-    exposed_series: int
-
-
-def measure(scale: Scale) -> Point:
-    """Run the exporter against a simulator of `scale` and measure its steady polls."""
-    config = SimulatorConfig(
-        tasks=HISTORY,
-        open_tasks=scale.open_tasks,
-        tenants=scale.tenants,
-        completion_rate=COMPLETION_RATE,
-        live=True,  # completions on the wall clock, as the exporter's watermark expects
-        seed=SEED,
-    )
-    with start_simulator(config) as sim, running_exporter(_options(sim, scale)) as exporter:
-        watcher = CycleWatcher(sim.requests, WatchedExporter(exporter.pid, exporter.log_path, exporter.url))
-        watcher.next_cycle(timeout=WAIT_SECONDS)  # the cold poll: baselines, not the steady cost
-        steady = [watcher.next_cycle(timeout=WAIT_SECONDS) for _ in range(STEADY_POLLS)]
-        exporter.check_alive()
-        memory = procstat.usage(exporter.pid)
-        series = _exposed_series(exporter.url)
-    per_hour = 3600 / DEFAULT_INTERVAL
-    requests = statistics.mean(c.traffic.requests for c in steady)
-    cpu = statistics.mean(_cpu(c) for c in steady)
-    return Point(
-        series=scale.series,
-        open_tasks=scale.open_tasks,
-        tenants=scale.tenants,
-        requests_per_poll=requests,
-        count_requests_per_poll=statistics.mean(c.traffic.by_kind.get("count", 0) for c in steady),
-        items_per_poll=statistics.mean(c.items for c in steady),
-        cpu_seconds_per_poll=round(cpu, 3),
-        requests_per_hour=round(requests * per_hour),
-        cpu_seconds_per_hour=round(cpu * per_hour, 1),
-        rss_mib=_mib(memory.rss_bytes),
-        peak_rss_mib=_mib(memory.peak_rss_bytes),
-        exposed_series=series,
-    )
-
-
-def _options(sim: RunningSimulator, scale: Scale) -> ExporterOptions:
-    return ExporterOptions(
-        api_url=sim.url,
-        client_id=sim.config.client_id,
-        client_secret=sim.config.client_secret,
-        poll_interval=POLL_INTERVAL,
-        page_size=PAGE_SIZE,
-        max_tenants=scale.tenants + 10,  # no folding: every tenant costs what it really costs
-    )
-
-
-def _cpu(cycle: Cycle) -> float:
-    return cycle.cpu_seconds + cycle.render_cpu_seconds
-
-
-def _mib(size: int) -> float:
-    return round(size / 2**20, 1)
-
-
-def _exposed_series(url: str) -> int:
-    text = httpx.get(f"{url}/metrics", timeout=60.0).text
-    return sum(1 for line in text.splitlines() if line.startswith("acronis_"))
+# The simulator gives each tenant 1 to 6 machines: 4,000 tenants hold about 14,000, of
+# which a 45,000-task history (12.5 hours at 1/s, inside the 24 h look-back) completes
+# tasks on about 10,000. Polls that long overrun a 5 s interval: 15 s keeps them apart.
+RESOURCE_TENANTS = 4_000
+RESOURCE_OPEN_TASKS = 2_000
+RESOURCE_HISTORY = 45_000
+RESOURCE_INTERVAL = 15.0
+UNCAPPED = str(1_000_000)  # every resource and policy its own series: the cost of each one
+RESOURCES_OFF = Scale(
+    "resources off", RESOURCE_OPEN_TASKS, RESOURCE_TENANTS, (), RESOURCE_HISTORY, RESOURCE_INTERVAL
+)
+RESOURCES_ON = Scale(
+    "resources on",
+    RESOURCE_OPEN_TASKS,
+    RESOURCE_TENANTS,
+    ("--metrics.resources", "--metrics.max-resources", UNCAPPED, "--metrics.max-policies", UNCAPPED),
+    RESOURCE_HISTORY,
+    RESOURCE_INTERVAL,
+)
+PER_RESOURCES = 10_000
+_RESOURCE_ID = re.compile(r'^acronis_resource_info\{.*?resource_id="([^"]*)"')
+_POLICY_ID = re.compile(r'^acronis_policy_info\{.*?policy_id="([^"]*)"')
 
 
 def slopes(points: list[Point], series: str, per: int) -> dict[str, float]:
@@ -157,14 +97,66 @@ def slopes(points: list[Point], series: str, per: int) -> dict[str, float]:
     return figures
 
 
-def report(points: list[Point]) -> dict[str, object]:
+def resources_part(off: Observation, on: Observation, command: str) -> dict[str, Any]:
+    """Return the per-resource family's cost: both points, what it exposes, the increment per 10k."""
+    resources = _distinct(_RESOURCE_ID, on.exposition)
+    scale = PER_RESOURCES / max(resources, 1)
+    increment = {
+        name: round(float(getattr(on.point, name)) - float(getattr(off.point, name)), 2)
+        for name in ("requests_per_hour", "cpu_seconds_per_hour", "rss_mib", "peak_rss_mib", "exposed_series")
+    }
+    return {
+        "date": _now(),
+        "command": command,
+        "load_average_1_5_15": _load(),
+        "caveat": CAVEAT,
+        "flags": list(RESOURCES_ON.flags),
+        "conditions": {"history_tasks": RESOURCE_HISTORY, "poll_interval_measured": RESOURCE_INTERVAL},
+        "points": [asdict(off.point), asdict(on.point)],
+        "resources_exported": resources,
+        "policies_exported": _distinct(_POLICY_ID, on.exposition),
+        "resource_and_policy_series": sum(
+            1
+            for line in on.exposition.splitlines()
+            if line.startswith(("acronis_resource_", "acronis_policy_"))
+        ),
+        "increment": increment,
+        "per_10k_resources": {name: round(value * scale, 1) for name, value in increment.items()},
+        "cold_poll": {label: _cold(o) for label, o in (("off", off), ("on", on))},
+        "lookback_walked": on.lookback,
+    }
+
+
+def _distinct(pattern: re.Pattern[str], exposition: str) -> int:
+    ids = {m.group(1) for line in exposition.splitlines() if (m := pattern.match(line))}
+    return len(ids - {"__other__"})
+
+
+def _cold(observation: Observation) -> dict[str, float]:
+    cold = observation.cold
+    return {
+        "requests": cold.requests,
+        "seconds": round(cold.seconds, 2),
+        "cpu_seconds": round(cold.cpu_seconds, 2),
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def report(points: list[Point], resources: dict[str, Any]) -> dict[str, object]:
     """Return the JSON document: conditions, every point, and the marginal costs."""
     return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "PYTHONPATH=$PWD python -m bench.sizing",
+        "date": _now(),
+        "command": COMMAND,
         "machine": procstat.machine_description(),
-        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "caveat": "measured on a machine shared with other work: CPU figures are high and noisy",
+        "load_average_1_5_15": _load(),
+        "caveat": CAVEAT,
         "conditions": {
             "poll_interval_measured": POLL_INTERVAL,
             "per_hour_at_interval": DEFAULT_INTERVAL,
@@ -176,23 +168,40 @@ def report(points: list[Point]) -> dict[str, object]:
         "points": [asdict(p) for p in points],
         "per_1k_open_tasks": slopes(points, "open tasks", 1_000),
         "per_1k_tenants": slopes(points, "tenants", 1_000),
-        "per_10k_resources": "not measured: no per-resource family exists on this branch",
+        "per_10k_resources": resources,
     }
 
 
-def main(argv: list[str]) -> None:
-    """Measure every scale (or the first N given as an argument), print and record the figures."""
-    scales = SCALES[: int(argv[0])] if argv else SCALES
-    points = []
-    for scale in scales:
-        point = measure(scale)
-        points.append(point)
-        print(json.dumps(asdict(point)), flush=True)
-    document = report(points)
+def measure_resources(command: str) -> dict[str, Any]:
+    """Measure the resource-heavy scale without and with ``--metrics.resources``."""
+    off = observe(RESOURCES_OFF)
+    print(json.dumps(asdict(off.point)), flush=True)
+    on = observe(RESOURCES_ON)
+    print(json.dumps(asdict(on.point)), flush=True)
+    return resources_part(off, on, command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Measure the scales, print the figures and record them (a partial run records nothing)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.sizing", description=__doc__.splitlines()[0])
+    parser.add_argument("first", nargs="?", type=int, help="only the first N scales, no resources, no record")
+    parser.add_argument(
+        "--resources-only", action="store_true", help="only the per-resource part, into the existing record"
+    )
+    args = parser.parse_args(argv)
+    if args.resources_only:
+        document = json.loads(RESULTS.read_text(encoding="utf-8"))
+        document["per_10k_resources"] = measure_resources(f"{COMMAND} --resources-only")
+    else:
+        points = []
+        for scale in SCALES[: args.first]:
+            points.append(measure(scale))
+            print(json.dumps(asdict(points[-1])), flush=True)
+        document = report(points, {} if args.first else measure_resources(COMMAND))
     print(json.dumps({k: v for k, v in document.items() if k != "points"}, indent=2))
-    if not argv:  # a partial run is a smoke test, not the record
+    if args.first is None:  # a partial run is a smoke test, not the record
         RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
