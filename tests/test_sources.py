@@ -206,7 +206,7 @@ class TestCompletionWalks:
         before = len(sim.requests.entries())
         quiet = walk_completions(client, TASKS, tracker, paging)
         tracker.commit(quiet)
-        sent = [dict(entry.query).get("lod") for entry in sim.requests.entries()[before:]]
+        sent = [dict(entry.query).get("lod", "") for entry in sim.requests.entries()[before:]]
         assert (quiet.counted, sorted(sent)) == ((), ["count", "short"])
         assert tracker.watermark is not None
         late_id = write_late(sim, completed_at=tracker.watermark - 100)
