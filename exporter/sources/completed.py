@@ -105,7 +105,11 @@ def _band_unchanged(
     known = None if band is None else tracker.known(band, result)
     if band is None or known is None:
         return False
-    listed = client.count(kind.resource, band.params())
+    try:
+        listed = client.count(kind.resource, band.params())
+    except BadPayload as error:  # the count is only a shortcut: an unreadable one costs the full walk
+        _log.info("completion_band_unreadable", resource=kind.resource, reason=error.reason)
+        return False
     if listed != known:
         _log.info("completion_band_changed", resource=kind.resource, counted=listed, known=known)
     return listed == known
