@@ -10,18 +10,15 @@ import pytest
 
 from simulator import SimulatorConfig, start_simulator
 from tests.support.processes import start_exporter
-from tests.support.prometheus import prometheus_available, start_prometheus
+from tests.support.prometheus import start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.support.prometheus import PrometheusServer
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
+pytestmark = prometheus_e2e_marks()
 README = Path(__file__).resolve().parent.parent / "README.md"
 JOB = "acronis-task-exporter"  # the job name the README's scrape snippet and the alert rules use
 
