@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 import httpx
 
 from exporter import logs
-from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.payloads import BodyError, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
-from exporter.transport import error_code, http_client, http_date, read_reply
+from exporter.transport import count_failure, error_code, get_reply, http_client, http_date
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 
 ENDPOINT: Final = "/astra/tasks"  # the self-metrics' endpoint label of every Astra request
 _DETAIL_MAX: Final = 200
-_FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
 _log = logs.get_logger(component="astra_client")
 
 
@@ -138,39 +135,20 @@ class AstraClient:
         try:
             return self._retry.run(ENDPOINT, lambda: self._attempt(params))  # type: ignore[return-value]
         except ApiError as error:
-            if error.reason != "cancelled":
-                reason = _FAILURE_REASON.get(error.reason, error.reason)
-                self._metrics.api_request_failures.labels(endpoint=ENDPOINT, reason=reason).inc()
+            count_failure(self._metrics, ENDPOINT, error)
             raise
 
     def _attempt(self, params: Sequence[tuple[str, str]]) -> tuple[object, str | None]:
-        started = time.perf_counter()
-        try:
-            with (
-                request_deadline(self._api.timeout, self._stop),
-                self._http.stream("GET", self._path, params=list(params)) as streamed,
-            ):
-                response = read_reply(streamed, cap=self._api.reply_byte_cap, what=f"GET {ENDPOINT}")
-        except (httpx.InvalidURL, httpx.LocalProtocolError):
-            raise BadPayload(
-                f"GET {ENDPOINT}: the API gave a value that cannot be sent back", reason="shape"
-            ) from None
-        except httpx.TimeoutException:
-            raise self._transport_failure(f"no full reply within {self._api.timeout:g}s", "timeout") from None
-        except httpx.TransportError as exc:
-            raise self._transport_failure(
-                f"cannot reach {self._http.base_url.host} ({type(exc).__name__})", "connect"
-            ) from None
-        finally:
-            self._metrics.api_request_duration.labels(endpoint=ENDPOINT).observe(
-                time.perf_counter() - started
-            )
+        response = get_reply(
+            self._http,
+            self._path,
+            params,
+            endpoint=ENDPOINT,
+            api=self._api,
+            stop=self._stop,
+            metrics=self._metrics,
+        )
         return self._interpret(response), response.headers.get("Date")
-
-    def _transport_failure(self, what: str, reason: str) -> Exception:
-        if self._stop.is_set():
-            return ApiUnavailable(f"GET {ENDPOINT}: cancelled by shutdown", reason="cancelled")
-        return Retry(ApiUnavailable(f"GET {ENDPOINT}: {what}", reason=reason))
 
     def _interpret(self, response: httpx.Response) -> object:
         status = response.status_code

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from typing import TYPE_CHECKING, Final, Literal, Self
 
-import httpx
-
 from exporter import logs
-from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
 from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
-from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
+from exporter.transport import count_failure, endpoint_of, error_code, get_reply, http_client, http_date
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from types import TracebackType
+
+    import httpx
 
     from exporter.config import ApiSettings
     from exporter.selfmetrics import SelfMetrics
@@ -37,8 +35,6 @@ VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
 _COUNT_KEYS: Final = ("count", "total", "size")
 _COUNT_MAX: Final = 2**53  # beyond it a count no longer survives the float it is rendered as
 _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat in our message
-# Label values the failure counter allows (METRICS.md); other reasons fold into these.
-_FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
 
 _log = logs.get_logger(component="client")
 
@@ -150,52 +146,14 @@ class TaskManagerClient:
         try:
             return self._retry.run(endpoint, lambda: self._attempt(endpoint, path, params))
         except ApiError as error:
-            self._count_failure(endpoint, error)
+            count_failure(self._metrics, endpoint, error)
             raise
 
     def _attempt(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
-        started = time.perf_counter()
-        try:
-            with (
-                request_deadline(self._api.timeout, self._stop),
-                self._http.stream("GET", path, params=list(params)) as streamed,
-            ):
-                response = read_reply(streamed, cap=self._api.reply_byte_cap, what=f"GET {endpoint}")
-        except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
-            # The request could not even be written: a value the API gave us (a cursor, a queue
-            # name) that no URL can carry. Sending it again cannot help; the reply was at fault.
-            raise BadPayload(
-                f"GET {endpoint}: the API gave a value that cannot be sent back ({type(exc).__name__})",
-                reason="shape",
-            ) from None
-        except httpx.TimeoutException:
-            if self._stop.is_set():
-                raise self._cancelled(endpoint) from None
-            error = ApiUnavailable(
-                f"GET {endpoint}: no full reply within {self._api.timeout:g}s", reason="timeout"
-            )
-            raise Retry(error) from None
-        except httpx.TransportError as exc:
-            if self._stop.is_set():  # shutdown cut the read short
-                raise self._cancelled(endpoint) from None
-            host = self._http.base_url.host
-            error = ApiUnavailable(
-                f"GET {endpoint}: cannot reach {host} ({type(exc).__name__})", reason="connect"
-            )
-            raise Retry(error) from None
-        except ApiUnavailable as error:
-            if error.reason == "cancelled" or self._stop.is_set():  # shutdown, at the gate or mid-mint
-                raise self._cancelled(endpoint) from None
-            raise Retry(error) from None  # the token endpoint was down: worth another go
-        finally:
-            self._metrics.api_request_duration.labels(endpoint=endpoint).observe(
-                time.perf_counter() - started
-            )
+        response = get_reply(
+            self._http, path, params, endpoint=endpoint, api=self._api, stop=self._stop, metrics=self._metrics
+        )
         return self._interpret(endpoint, response)
-
-    @staticmethod
-    def _cancelled(endpoint: str) -> ApiUnavailable:
-        return ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
 
     def _interpret(self, endpoint: str, response: httpx.Response) -> object:
         status = response.status_code
@@ -231,12 +189,6 @@ class TaskManagerClient:
     def _note_date(self, response: httpx.Response) -> None:
         """Remember the reply's Date for the page being fetched on this thread (the last reply wins)."""
         self._last_reply.date = response.headers.get("Date")
-
-    def _count_failure(self, endpoint: str, error: ApiError) -> None:
-        if error.reason == "cancelled":
-            return  # shutdown is not a failure of the API
-        reason = _FAILURE_REASON.get(error.reason, error.reason)
-        self._metrics.api_request_failures.labels(endpoint=endpoint, reason=reason).inc()
 
 
 def _decode(endpoint: str, response: httpx.Response) -> object:

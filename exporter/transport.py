@@ -4,34 +4,41 @@ Both clients (the Task Manager one and the token endpoint's) keep ``deadline``'s
 deadline, so every request is bounded as a whole by ``api.timeout``, and read every reply
 through ``read_reply``, so no reply can hold more than its byte cap in memory. Both name
 endpoints with ``endpoint_of``, read a reply's Date with ``http_date`` and an error
-reply's code with ``error_code``.
+reply's code with ``error_code``. The Task Manager and Astra clients send every GET through
+``get_reply`` and count a request that failed for good with ``count_failure``.
 """
 
 from __future__ import annotations
 
 import email.utils
 import re
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
 from exporter import PRODUCT, __version__, tls
-from exporter.deadline import keep_deadlines
-from exporter.errors import BadPayload
+from exporter.deadline import keep_deadlines, request_deadline
+from exporter.errors import ApiError, ApiUnavailable, BadPayload
 from exporter.payloads import BodyError, decode_json
 from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
+from exporter.retry import Retry
 
 if TYPE_CHECKING:
     import ssl
+    import threading
     from collections.abc import Callable, Mapping, Sequence
 
     from exporter.config import ApiSettings
     from exporter.redaction import SecretRegistry
+    from exporter.selfmetrics import SelfMetrics
 
 USER_AGENT: Final = f"{PRODUCT}/{__version__}"
 
 ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its code is ever shown
 _ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
+# Label values the failure counter allows (METRICS.md); other reasons fold into these.
+_FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
 
 
 def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
@@ -87,6 +94,65 @@ def read_reply(streamed: httpx.Response, *, cap: int, what: str) -> httpx.Respon
         raise BadPayload(message, reason="too_large", status=streamed.status_code) from None
     except ReplyUnreadable as exc:
         raise BadPayload(f"{what}: {exc}", reason="decode", status=streamed.status_code) from None
+
+
+def get_reply(  # noqa: PLR0913 - the request, and the settings and switches that bound it
+    http: httpx.Client,
+    path: str,
+    params: Sequence[tuple[str, str]],
+    *,
+    endpoint: str,
+    api: ApiSettings,
+    stop: threading.Event,
+    metrics: SelfMetrics,
+) -> httpx.Response:
+    """Send one GET under the request deadline and read its reply whole (``read_reply``).
+
+    Every failure to get a reply maps onto the ``errors`` tree: one worth another attempt
+    is wrapped in ``Retry``; one that shutdown caused is ``cancelled``, never retried.
+    The attempt's duration is observed under ``endpoint`` whatever its outcome.
+    """
+    started = time.perf_counter()
+    try:
+        with request_deadline(api.timeout, stop), http.stream("GET", path, params=list(params)) as streamed:
+            return read_reply(streamed, cap=api.reply_byte_cap, what=f"GET {endpoint}")
+    except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+        # The request could not even be written: a value the API gave us (a cursor, a queue
+        # name) that no URL can carry. Sending it again cannot help; the reply was at fault.
+        raise BadPayload(
+            f"GET {endpoint}: the API gave a value that cannot be sent back ({type(exc).__name__})",
+            reason="shape",
+        ) from None
+    except httpx.TimeoutException:
+        raise _unavailable(endpoint, f"no full reply within {api.timeout:g}s", "timeout", stop) from None
+    except httpx.TransportError as exc:
+        what = f"cannot reach {http.base_url.host} ({type(exc).__name__})"
+        raise _unavailable(endpoint, what, "connect", stop) from None
+    except ApiUnavailable as error:  # an auth flow's token endpoint was down, or shutdown at the gate
+        if error.reason == "cancelled" or stop.is_set():
+            raise cancelled(endpoint) from None
+        raise Retry(error) from None
+    finally:
+        metrics.api_request_duration.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+
+
+def cancelled(endpoint: str) -> ApiUnavailable:
+    """Return the error of a request that shutdown cut short."""
+    return ApiUnavailable(f"GET {endpoint}: cancelled by shutdown", reason="cancelled")
+
+
+def _unavailable(endpoint: str, what: str, reason: str, stop: threading.Event) -> Exception:
+    if stop.is_set():  # shutdown cut the request short
+        return cancelled(endpoint)
+    return Retry(ApiUnavailable(f"GET {endpoint}: {what}", reason=reason))
+
+
+def count_failure(metrics: SelfMetrics, endpoint: str, error: ApiError) -> None:
+    """Count a request that failed for good, under a reason label METRICS.md allows."""
+    if error.reason == "cancelled":
+        return  # shutdown is not a failure of the API
+    reason = _FAILURE_REASON.get(error.reason, error.reason)
+    metrics.api_request_failures.labels(endpoint=endpoint, reason=reason).inc()
 
 
 def endpoint_of(path: str) -> str:

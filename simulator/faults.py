@@ -42,6 +42,21 @@ class Rule:
         }
 
 
+def take_rule(rules: list[Rule], kind: str, path: str) -> Rule | None:
+    """Consume one occurrence of the first rule of ``kind`` for ``path``; the caller holds the lock.
+
+    A rule whose count runs out leaves ``rules``; one with ``remaining=None`` stays until cleared.
+    """
+    for rule in rules:
+        if rule.kind == kind and path.startswith(rule.path_prefix):
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining == 0:
+                    rules.remove(rule)
+            return rule
+    return None
+
+
 class Faults:
     """The switchboard of faults; every method is safe to call from any thread."""
 
@@ -174,14 +189,7 @@ class Faults:
         if kind == "repeat_cursor":  # asked exactly once per continuation page: clock jumps count them
             self._count_page(path)
         with self._lock:
-            for rule in self._rules:
-                if rule.kind == kind and path.startswith(rule.path_prefix):
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                        if rule.remaining == 0:
-                            self._rules.remove(rule)
-                    return rule
-        return None
+            return take_rule(self._rules, kind, path)
 
     def _count_page(self, path: str) -> None:
         with self._lock:

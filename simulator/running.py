@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from simulator.clock import Clock, WallClock
 from simulator.core import Simulator
 from simulator.http_server import SimulatorServer
+from simulator.serving import Serving
 from simulator.workload import Ticker
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from simulator.config import SimulatorConfig
     from simulator.faults import Faults
     from simulator.requestlog import RequestLog
@@ -20,20 +18,16 @@ if TYPE_CHECKING:
     from simulator.workload import Workload
 
 
-class RunningSimulator:
+class RunningSimulator(Serving):
     """A simulator serving HTTP on `url`; stop it with `stop()` or use it as a context manager."""
 
     def __init__(self, simulator: Simulator, server: SimulatorServer, ticker: Ticker | None) -> None:
+        super().__init__(server, name="simulator-http")
         self._simulator = simulator
         self._server = server
         self._ticker = ticker
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="simulator-http", daemon=True
-        )
-        self._thread.start()
+        self._serving.start()
         self._stopped = False
-        host, port = str(server.server_address[0]), server.server_address[1]
-        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
     def config(self) -> SimulatorConfig:
@@ -91,18 +85,10 @@ class RunningSimulator:
         if self._ticker is not None:
             self._ticker.stop()
         self._server.shutdown()  # no new connections from here on
-        self._thread.join()
+        self._serving.join()
         self._server.server_close()
         self._server.finish_connections(timeout)
         self._simulator.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def start_simulator(config: SimulatorConfig, clock: Clock | None = None) -> RunningSimulator:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import SimulatorConfig, start_simulator
 from simulator.astra import AstraConfig, start_astra_simulator
 from tests.support.processes import start_exporter, wait_until
+from tests.support.scrape import Samples, scraped
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 ASTRA_SOURCE = "astra_tasks"
 TIMEOUT = 60.0
-Values = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture(scope="module")
@@ -55,41 +54,32 @@ def exporter(
             "--astra.token-file", str(workdir / "token"),
             "--poll.interval", "1", "--poll.jitter", "0", "--api.max-retries", "0"]  # fmt: skip
     with start_exporter(args, workdir=workdir) as process:
-        wait_until(lambda: _up(_values(process)) == (1.0, 1.0), timeout=TIMEOUT, what="both sources up")
+        wait_until(lambda: _up(scraped(process)) == (1.0, 1.0), timeout=TIMEOUT, what="both sources up")
         yield process
 
 
-def _values(exporter: ExporterProcess) -> Values:
-    text = exporter.get("/metrics").raise_for_status().text
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _named(values: Values, name: str) -> dict[str, float]:
+def _named(values: Samples, name: str) -> dict[str, float]:
     """Map each ``source`` label value (or "" when unlabelled) of ``name`` to its value."""
     return {
         dict(labels).get("source", ""): value for (sample, labels), value in values.items() if sample == name
     }
 
 
-def _up(values: Values) -> tuple[float | None, float | None]:
+def _up(values: Samples) -> tuple[float | None, float | None]:
     """(acronis_up, astra_control_up)."""
     return _named(values, "acronis_up").get(""), _named(values, "astra_control_up").get("")
 
 
-def _successes(values: Values) -> dict[str, float]:
+def _successes(values: Samples) -> dict[str, float]:
     return _named(values, "acronis_exporter_last_success_timestamp_seconds")
 
 
-def _acronis_sources(values: Values) -> set[str]:
+def _acronis_sources(values: Samples) -> set[str]:
     return set(_named(values, "acronis_exporter_source_up")) - {ASTRA_SOURCE}
 
 
 def _refreshed_since(exporter: ExporterProcess, before: dict[str, float], sources: set[str]) -> bool:
-    now = _successes(_values(exporter))
+    now = _successes(scraped(exporter))
     return all(now.get(source, 0.0) > before.get(source, 0.0) for source in sources)
 
 
@@ -100,8 +90,8 @@ def test_an_astra_fault_fails_astra_alone(
     _, astra = sims
     astra.faults.fail(503, times=None)
     try:
-        wait_until(lambda: _up(_values(exporter)) == (1.0, 0.0), timeout=TIMEOUT, what="Astra down alone")
-        values = _values(exporter)
+        wait_until(lambda: _up(scraped(exporter)) == (1.0, 0.0), timeout=TIMEOUT, what="Astra down alone")
+        values = scraped(exporter)
         assert _named(values, "acronis_exporter_source_up")[ASTRA_SOURCE] == 0.0
         sources = _acronis_sources(values)
         assert sources
@@ -110,10 +100,10 @@ def test_an_astra_fault_fails_astra_alone(
         wait_until(
             lambda: _refreshed_since(exporter, before, sources), timeout=TIMEOUT, what="Acronis refreshing"
         )
-        assert _up(_values(exporter))[0] == 1.0
+        assert _up(scraped(exporter))[0] == 1.0
     finally:
         astra.faults.clear()
-    wait_until(lambda: _up(_values(exporter)) == (1.0, 1.0), timeout=TIMEOUT, what="Astra back")
+    wait_until(lambda: _up(scraped(exporter)) == (1.0, 1.0), timeout=TIMEOUT, what="Astra back")
 
 
 def test_an_acronis_fault_fails_acronis_alone(
@@ -123,8 +113,8 @@ def test_an_acronis_fault_fails_acronis_alone(
     acronis, _ = sims
     acronis.faults.fail(503, times=None)
     try:
-        wait_until(lambda: _up(_values(exporter)) == (0.0, 1.0), timeout=TIMEOUT, what="Acronis down alone")
-        values = _values(exporter)
+        wait_until(lambda: _up(scraped(exporter)) == (0.0, 1.0), timeout=TIMEOUT, what="Acronis down alone")
+        values = scraped(exporter)
         assert _named(values, "acronis_exporter_source_up")[ASTRA_SOURCE] == 1.0
         before = _successes(values)
         wait_until(
@@ -134,7 +124,7 @@ def test_an_acronis_fault_fails_acronis_alone(
         )
     finally:
         acronis.faults.clear()
-    wait_until(lambda: _up(_values(exporter)) == (1.0, 1.0), timeout=TIMEOUT, what="Acronis back")
+    wait_until(lambda: _up(scraped(exporter)) == (1.0, 1.0), timeout=TIMEOUT, what="Acronis back")
 
 
 def test_demo_shows_acronis_and_astra_families(tmp_path: Path) -> None:
@@ -142,9 +132,9 @@ def test_demo_shows_acronis_and_astra_families(tmp_path: Path) -> None:
     with start_exporter(["--demo"], workdir=tmp_path) as demo:
 
         def both_shown() -> bool:
-            names = {name for name, _ in _values(demo)}
+            names = {name for name, _ in scraped(demo)}
             return {"acronis_open_tasks", "astra_control_tasks", "astra_control_open_tasks"} <= names and _up(
-                _values(demo)
+                scraped(demo)
             ) == (1.0, 1.0)
 
         wait_until(both_shown, timeout=TIMEOUT, what="Acronis and Astra families from --demo")

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import ManualClock
 from simulator.astra import AstraConfig, start_astra_simulator
 from tests.support.processes import run_exporter, start_exporter, wait_until
+from tests.support.scrape import Samples, scraped
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
     from simulator.astra import RunningAstra
     from tests.support.processes import ExporterProcess
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +43,6 @@ def exporter(astra: RunningAstra, tmp_path_factory: pytest.TempPathFactory) -> I
             "--api.max-retries", "0", "--api.retry-after-max", "1"]  # fmt: skip
     with start_exporter(args, workdir=workdir) as process:
         yield process
-
-
-def _samples(exporter: ExporterProcess) -> Samples:
-    text = exporter.get("/metrics").raise_for_status().text
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def _family(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], float]:
@@ -98,7 +87,7 @@ def _shown(samples: Samples) -> dict[str, dict[tuple[str, ...], float]]:
 
 
 def _matches_truth(exporter: ExporterProcess, astra: RunningAstra, baseline: float) -> bool:
-    return _shown(_samples(exporter)) == _expected(_truth(astra, baseline))
+    return _shown(scraped(exporter)) == _expected(_truth(astra, baseline))
 
 
 def test_every_astra_family_equals_the_truth_across_clock_jumps(
@@ -112,7 +101,7 @@ def test_every_astra_family_equals_the_truth_across_clock_jumps(
         wait_until(
             lambda: _matches_truth(exporter, astra, baseline), timeout=60, what=f"truth after +{seconds}s"
         )
-    samples = _samples(exporter)
+    samples = scraped(exporter)
     assert samples[("astra_control_up", frozenset())] == 1.0
     assert sum(_family(samples, "astra_control_tasks_finished_total", "name", "state").values()) > 0
     assert astra.config.token not in exporter.get("/metrics").text + exporter.stderr()
@@ -133,19 +122,21 @@ def test_a_fault_fails_the_source_alone_and_keeps_the_last_good_values(
         "acronis_exporter_refresh_failures_total",
         frozenset({("source", "astra_tasks"), ("reason", reason)}),
     )
-    good = _shown(_samples(exporter))
-    before = _samples(exporter)[key]
+    good = _shown(scraped(exporter))
+    before = scraped(exporter)[key]
     httpx.post(astra.url + "/_sim/faults", json=fault).raise_for_status()
     try:
-        wait_until(lambda: _samples(exporter)[key] > before, timeout=60, what=f"a {reason} failure")
-        samples = _samples(exporter)
+        wait_until(lambda: scraped(exporter)[key] > before, timeout=60, what=f"a {reason} failure")
+        samples = scraped(exporter)
         assert samples[("astra_control_up", frozenset())] == 0.0
         assert samples[("acronis_exporter_source_up", frozenset({("source", "astra_tasks")}))] == 0.0
         assert _shown(samples) == good
     finally:
         httpx.delete(astra.url + "/_sim/faults").raise_for_status()
     wait_until(
-        lambda: _samples(exporter)[("astra_control_up", frozenset())] == 1.0, timeout=60, what="recovery"
+        lambda: scraped(exporter)[("astra_control_up", frozenset())] == 1.0,
+        timeout=60,
+        what="recovery",
     )
 
 
@@ -158,10 +149,10 @@ def test_undocumented_states_and_no_count_are_tolerated(
     ).raise_for_status()
     try:
         wait_until(
-            lambda: _family(_samples(exporter), "astra_control_tasks", "state").get(("__other__",), 0) > 0,
+            lambda: _family(scraped(exporter), "astra_control_tasks", "state").get(("__other__",), 0) > 0,
             timeout=60, what="unknown states under __other__",
         )  # fmt: skip
-        assert _samples(exporter)[("astra_control_up", frozenset())] == 1.0
+        assert scraped(exporter)[("astra_control_up", frozenset())] == 1.0
     finally:
         httpx.delete(astra.url + "/_sim/faults").raise_for_status()
 

@@ -21,6 +21,7 @@ from exporter.snapshot import (
 from exporter.sources.open_tasks import OpenTasks
 from exporter.vocabulary import OPEN_STATES, TASK_STATES
 from tests.support.golden import assert_golden
+from tests.support.scrape import parse_samples
 from tests.support.snapshots import T, hand_built_snapshot, open_task, source_statuses, with_result
 
 
@@ -33,11 +34,7 @@ def render(snapshot: Snapshot) -> str:
 
 def samples(snapshot: Snapshot) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Parse the rendering back with the real parser: (sample name, labels) -> value."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(render(snapshot))
-        for sample in family.samples
-    }
+    return parse_samples(render(snapshot))
 
 
 def families(snapshot: Snapshot) -> dict[str, list[str]]:

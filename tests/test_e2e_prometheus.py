@@ -11,16 +11,13 @@ import pytest
 from exporter.vocabulary import TASK_STATES
 from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.support.processes import ExporterProcess, start_exporter
-from tests.support.prometheus import PrometheusServer, Sample, prometheus_available, start_prometheus
+from tests.support.prometheus import PrometheusServer, Sample, start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
+pytestmark = prometheus_e2e_marks()
 JOB = "acronis"
 
 

@@ -17,27 +17,23 @@ and only float summation separates the two sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from exporter.families import FOLDED_TENANT_NAME
 from exporter.vocabulary import OPEN_STATES, OTHER
 from simulator import SimulatorConfig, start_simulator
 from tests.support.processes import start_exporter, wait_until
-from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
+from tests.support.prometheus import PrometheusServer, Series, start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks, stored_series
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.support.processes import ExporterProcess, LogEvent
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
+pytestmark = prometheus_e2e_marks()
 JOB = "acronis"
 WORKLOAD = SimulatorConfig(tasks=600, open_tasks=80, tenants=9, seed=13, completion_rate=6.0, live=True)
 MAX_TENANTS = 3  # fewer than the workload's tenants: some fold into __other__
@@ -54,14 +50,6 @@ FAMILIES = (
 
 
 @dataclass(frozen=True)
-class RawSeries:
-    """Every sample Prometheus stored for one series: (unix seconds, value)."""
-
-    labels: dict[str, str]
-    points: list[tuple[float, float]]
-
-
-@dataclass(frozen=True)
 class Run:
     """Prometheus after a run, and the timestamp of its last scrape of the exporter."""
 
@@ -74,15 +62,9 @@ class Run:
         assert len(samples) <= 1, samples
         return samples[0].value if samples else 0.0
 
-    def raw(self, selector: str) -> list[RawSeries]:
+    def raw(self, selector: str) -> list[Series]:
         """Every stored sample of the series ``selector`` matches, over the whole run."""
-        params = {"query": f"{selector}[{WHOLE_RUN}]", "time": repr(self.last_scrape)}
-        body: dict[str, Any] = httpx.get(f"{self.prometheus.url}/api/v1/query", params=params).json()
-        assert body["status"] == "success", body
-        return [
-            RawSeries(item["metric"], [(float(t), float(v)) for t, v in item["values"]])
-            for item in body["data"]["result"]
-        ]
+        return stored_series(self.prometheus, selector, window=WHOLE_RUN, at=self.last_scrape)
 
 
 @pytest.fixture(scope="module")

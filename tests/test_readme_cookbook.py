@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from simulator import SimulatorConfig, start_simulator
+from tests.support.cookbook import readme_recipes
 from tests.support.processes import start_exporter
-from tests.support.prometheus import prometheus_available, start_prometheus
+from tests.support.prometheus import start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.support.prometheus import PrometheusServer
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
-README = Path(__file__).resolve().parent.parent / "README.md"
+pytestmark = prometheus_e2e_marks()
 JOB = "acronis-task-exporter"  # the job name the README's scrape snippet and the alert rules use
 
 
 def cookbook() -> list[tuple[str, str]]:
     """Return (question, query) for each recipe between the README's cookbook markers."""
-    text = README.read_text(encoding="utf-8")
-    block = text.split("<!-- cookbook:start -->", 1)[1].split("<!-- cookbook:end -->", 1)[0]
-    body = re.search(r"```promql\n(.*?)```", block, re.DOTALL)
-    assert body, "the cookbook has no promql block"
-    recipes = []
-    for chunk in body.group(1).strip().split("\n\n"):
-        lines = chunk.splitlines()
-        question = " ".join(line.lstrip("# ") for line in lines if line.startswith("#"))
-        query = "\n".join(line for line in lines if not line.startswith("#"))
-        recipes.append((question, query))
-    return recipes
+    return readme_recipes("cookbook")
 
 
 @pytest.fixture(scope="module")

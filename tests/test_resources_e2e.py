@@ -18,18 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.support.processes import ExporterProcess, start_exporter, wait_until
-from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
+from tests.support.prometheus import PrometheusServer, start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from simulator.truth import Truth
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
+pytestmark = prometheus_e2e_marks()
 DAY = 86400.0
 FAILED = ("error", "timedout", "abandoned")
 # 750 completions spread over 36 hours, a few a day per resource: the look-back (24 h) sees

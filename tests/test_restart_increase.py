@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from simulator import ManualClock, SimulatorConfig, start_simulator
 from tests.support.processes import free_port, start_exporter, wait_until
-from tests.support.prometheus import PrometheusServer, prometheus_available, start_prometheus
+from tests.support.prometheus import PrometheusServer, Series, start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks, stored_series
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,11 +35,7 @@ if TYPE_CHECKING:
     from simulator.running import RunningSimulator
     from tests.support.processes import ExporterProcess, LogEvent
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
+pytestmark = prometheus_e2e_marks()
 JOB = "acronis"
 WORKLOAD = SimulatorConfig(tasks=400, open_tasks=120, tenants=5, seed=29, completion_rate=0.5)
 STEP = 120.0  # simulated seconds per clock step: each step completes a few dozen tasks
@@ -131,23 +127,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             yield Run(prometheus, last_scrape, counted, unpolled)
 
 
-@dataclass(frozen=True)
-class StoredSeries:
-    """Every sample Prometheus stored for one series: (unix seconds, value)."""
-
-    labels: dict[str, str]
-    points: list[tuple[float, float]]
-
-
-def stored(run: Run, selector: str) -> list[StoredSeries]:
-    """Every stored sample of each series ``selector`` matches, in time order."""
-    params = {"query": f"{selector}[{WHOLE_RUN}]", "time": repr(run.last_scrape)}
-    body = httpx.get(f"{run.prometheus.url}/api/v1/query", params=params).json()
-    assert body["status"] == "success", body
-    return [
-        StoredSeries(item["metric"], [(float(t), float(v)) for t, v in item["values"]])
-        for item in body["data"]["result"]
-    ]
+def stored(run: Run, selector: str) -> list[Series]:
+    """Every stored sample of each series ``selector`` matches over the whole run, in time order."""
+    return stored_series(run.prometheus, selector, window=WHOLE_RUN, at=run.last_scrape)
 
 
 def selector(labels: dict[str, str]) -> str:

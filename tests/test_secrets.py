@@ -15,12 +15,9 @@ error codes, padded so that the exporter's cut of the code falls inside the secr
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote_plus
 
@@ -35,6 +32,7 @@ from exporter.tokens import TokenSource
 from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.watch import ScrapeWatch
+from tests.support.json_stub import JsonHandler, JsonStub
 from tests.support.processes import run_exporter, start_exporter, wait_until
 
 if TYPE_CHECKING:
@@ -252,7 +250,7 @@ TOKEN_CUT = 60  # characters of a token endpoint's error code the exporter repea
 API_CUT = 200  # characters of an API error code it repeats
 
 
-class _EchoHandler(BaseHTTPRequestHandler):
+class _EchoHandler(JsonHandler):
     """An API that repeats what it was sent inside its error codes, cut where the exporter cuts.
 
     ``mode`` picks what is echoed: the token request's Basic header, its form body (the
@@ -263,33 +261,22 @@ class _EchoHandler(BaseHTTPRequestHandler):
     mode = "basic"
     issued: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
         """Answer the token endpoint: echo the credentials, or issue a token in api mode."""
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
         if self.mode == "api":
             token = f"tok-LEAKCANARY-{len(self.issued):04d}-{uuid.uuid4().hex}"
             self.issued.append(token)
-            self._reply(200, {"access_token": token, "expires_in": 7200})
+            self.send_json(200, {"access_token": token, "expires_in": 7200})
             return
         # The form's last field is the password: echo from there, so the cut can reach it.
         echoed = self.headers.get("Authorization", "") if self.mode == "basic" else body[body.rfind("&") :]
-        self._reply(401, {"error": _straddle(echoed, TOKEN_CUT)})
+        self.send_json(401, {"error": _straddle(echoed, TOKEN_CUT)})
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         """Answer the API: echo the bearer token so that the cut falls inside it."""
         echoed = self.headers.get("Authorization", "")
-        self._reply(400, {"code": _straddle(echoed, API_CUT)})
-
-    def _reply(self, status: int, body: dict[str, object]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
-        """Keep the test output quiet."""
+        self.send_json(400, {"code": _straddle(echoed, API_CUT)})
 
 
 def _straddle(echoed: str, cut: int) -> str:
@@ -304,12 +291,8 @@ def _straddle(echoed: str, cut: int) -> str:
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[str]:
     """Serve the echoing API on a free loopback port; yield its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with JsonStub(_EchoHandler) as stub:
+        yield stub.url
 
 
 def _pieces(secret: str, length: int = 8) -> set[str]:

@@ -28,7 +28,8 @@ from exporter.vocabulary import OPEN_STATES, OTHER, UNKNOWN
 from simulator import ManualClock, SimulatorConfig, start_simulator
 from simulator.population import ROOT_TENANT_ID
 from tests.support.processes import start_exporter, wait_until
-from tests.support.prometheus import prometheus_available, start_prometheus
+from tests.support.prometheus import start_prometheus
+from tests.support.prometheus_e2e import prometheus_e2e_marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,11 +40,7 @@ if TYPE_CHECKING:
     from tests.support.processes import ExporterProcess
     from tests.support.prometheus import PrometheusServer, Sample
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(not prometheus_available(), reason="needs Debian's prometheus package"),
-]
+pytestmark = prometheus_e2e_marks()
 DEEP = SimulatorConfig(
     tasks=800, open_tasks=120, tenants=40, seed=11, tenant_tree="deep", completion_rate=2.0
 )

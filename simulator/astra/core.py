@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from simulator.astra.assembly import AstraSimulator
 from simulator.astra.server import AstraServer
 from simulator.clock import Clock, WallClock
+from simulator.serving import Serving
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from simulator.astra.config import AstraConfig
 
 
-class RunningAstra:
+class RunningAstra(Serving):
     """An Astra simulator serving on ``url``; ``stop()`` or use it as a context manager."""
 
     def __init__(self, simulator: AstraSimulator) -> None:
         self.simulator = simulator
         config = simulator.config
         self._server = AstraServer((config.host, config.port), simulator)
+        super().__init__(self._server, name="astra-http")
         self._stop = threading.Event()
         self.config, self.clock = config, simulator.clock  # set before the ticker reads them
         self.world, self.faults = simulator.world, simulator.faults
-        self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)]
+        self._threads = [self._serving]
         if config.live:
             self._threads.append(threading.Thread(target=self._tick, daemon=True))
         for thread in self._threads:
             thread.start()
-        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
-        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def _tick(self) -> None:
         while not self._stop.wait(self.config.tick_interval):
@@ -46,14 +44,6 @@ class RunningAstra:
         self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def start_astra_simulator(config: AstraConfig, clock: Clock | None = None) -> RunningAstra:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, validate_call
 
 from simulator.astra.problems import problem_body
-from simulator.faults import Rule
+from simulator.faults import Rule, take_rule
 
 if TYPE_CHECKING:
     from simulator.astra.api import TasksApi
@@ -93,14 +93,7 @@ class AstraFaults:
     def take(self, kind: str, path: str) -> Rule | None:
         """Consume one occurrence of a fault of ``kind`` for ``path``."""
         with self._lock:
-            for rule in self._rules:
-                if rule.kind == kind and path.startswith(rule.path_prefix):
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                        if rule.remaining == 0:
-                            self._rules.remove(rule)
-                    return rule
-        return None
+            return take_rule(self._rules, kind, path)
 
     def _add(self, rule: Rule) -> None:
         with self._lock:

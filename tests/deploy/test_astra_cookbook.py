@@ -7,13 +7,12 @@ must answer 1: the stack's Astra source is healthy.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.deploy.live import DATA_TIMEOUT
-from tests.deploy.paths import README
+from tests.support.cookbook import readme_recipes
 
 if TYPE_CHECKING:
     from tests.deploy.live import Stack
@@ -23,16 +22,7 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 def astra_cookbook() -> list[tuple[str, str]]:
     """Return (question, query) for each recipe between the README's Astra cookbook markers."""
-    text = README.read_text(encoding="utf-8")
-    block = text.split("<!-- astra-cookbook:start -->", 1)[1].split("<!-- astra-cookbook:end -->", 1)[0]
-    body = re.search(r"```promql\n(.*?)```", block, re.DOTALL)
-    assert body, "the Astra cookbook has no promql block"
-    recipes = []
-    for chunk in body.group(1).strip().split("\n\n"):
-        lines = chunk.splitlines()
-        question = " ".join(line.lstrip("# ") for line in lines if line.startswith("#"))
-        recipes.append((question, "\n".join(line for line in lines if not line.startswith("#"))))
-    return recipes
+    return readme_recipes("astra-cookbook")
 
 
 def test_the_astra_cookbook_asks_the_operators_questions() -> None:

@@ -8,15 +8,14 @@ scrape nor memory.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.json_stub import JsonHandler, JsonStub
 from tests.support.processes import start_exporter, wait_until
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ TOKEN = "astra-hostile-Token-5c1e9a"  # noqa: S105 - the stub's own test credent
 Listing = Callable[[int], list[dict[str, Any]]]  # request number -> the tasks listed
 
 
-class StubAstra:
+class StubAstra(JsonStub):
     """Lists the tasks ``listing`` gives for each request, on one page; 401 without ``TOKEN``."""
 
     def __init__(self) -> None:
@@ -41,38 +40,17 @@ class StubAstra:
         self._lock = threading.Lock()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # the stdlib's name
+        class Handler(JsonHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._send(401, {"title": "Unauthorized"})
+                    self.send_json(401, {"title": "Unauthorized"})
                     return
                 with owner._lock:
                     owner.requests += 1
                     number = owner.requests
-                self._send(200, {"items": owner.listing(number), "metadata": {}})
+                self.send_json(200, {"items": owner.listing(number), "metadata": {}})
 
-            def _send(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
-                """Stay quiet."""
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

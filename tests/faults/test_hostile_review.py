@@ -8,15 +8,14 @@ refused at start.
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.json_stub import JsonHandler, JsonStub
 from tests.support.processes import run_exporter, start_exporter, wait_until
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ TOKEN = {"access_token": "review-token", "token_type": "bearer", "expires_in": 7
 RECOVERY = 20.0  # seconds: many poll intervals of 1 s
 
 
-class StubApi:
+class StubApi(JsonStub):
     """An API that answers like an empty Acronis unless ``rule`` says otherwise."""
 
     def __init__(self) -> None:
@@ -42,36 +41,19 @@ class StubApi:
         self._lock = threading.Lock()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # the stdlib's name
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self._send(200, {}, owner.token)
+                self.send_json(200, owner.token)
 
-            def do_GET(self) -> None:  # the stdlib's name
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 with owner._lock:
                     owner.api_requests += 1
                     number = owner.api_requests
-                answer = owner.rule(self.path, number) or owner.default(self.path)
-                self._send(*answer)
+                status, headers, body = owner.rule(self.path, number) or owner.default(self.path)
+                self.send_json(status, body, headers)
 
-            def _send(self, status: int, headers: dict[str, str], body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
-                """Stay quiet."""
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(Handler)
 
     @staticmethod
     def default(path: str) -> Answer:
@@ -79,11 +61,6 @@ class StubApi:
         if "lod=count" in path:
             return 200, {}, {"count": 0}
         return 200, {}, {"items": [], "paging": {"cursors": {}}}
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture
