@@ -33,7 +33,7 @@ typecheck: $(VENV)/.dev
 PARALLEL ?= --numprocesses auto --maxprocesses 4 --dist loadfile
 
 unit: $(VENV)/.dev tools
-	$(BIN)/pytest $(PARALLEL)
+	$(BIN)/pytest $(PARALLEL) --durations=15
 
 # Benchmarks and the soak never run in the test suite.
 bench: $(VENV)/.runtime
