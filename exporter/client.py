@@ -19,6 +19,7 @@ from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
 from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
 from exporter.transport import count_failure, endpoint_of, error_code, get_reply, http_client, http_date
+from exporter.typed_decode import TypedListing, decode_listing
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -124,8 +125,11 @@ class TaskManagerClient:
         sent: set[str] = set()
         for page_number in range(1, budget + 1):
             self._last_reply.date = None
-            body = self._request(endpoint, endpoint, query)
-            items, after = page_items(body, endpoint), cursor_after(body)
+            body = self._request(endpoint, endpoint, query, listing=resource)
+            if isinstance(body, TypedListing):
+                items, after = body.items, body.after
+            else:
+                items, after = page_items(body, endpoint), cursor_after(body)
             if items:
                 yield Page(items, more=bool(after), server_time=http_date(self._last_reply.date))
             if not items or not after:
@@ -141,24 +145,33 @@ class TaskManagerClient:
 
     # --- Sending --------------------------------------------------------------------------
 
-    def _request(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
-        """Send one GET, retried as the policy decides; return its decoded JSON or raise an ApiError."""
+    def _request(
+        self, endpoint: str, path: str, params: Sequence[tuple[str, str]], *, listing: Resource | None = None
+    ) -> object:
+        """Send one GET, retried as the policy decides; return its decoded JSON or raise an ApiError.
+
+        A ``listing`` reply comes back as a ``TypedListing`` when the fast path could read it.
+        """
         try:
-            return self._retry.run(endpoint, lambda: self._attempt(endpoint, path, params))
+            return self._retry.run(endpoint, lambda: self._attempt(endpoint, path, params, listing))
         except ApiError as error:
             count_failure(self._metrics, endpoint, error)
             raise
 
-    def _attempt(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> object:
+    def _attempt(
+        self, endpoint: str, path: str, params: Sequence[tuple[str, str]], listing: Resource | None
+    ) -> object:
         response = get_reply(
             self._http, path, params, endpoint=endpoint, api=self._api, stop=self._stop, metrics=self._metrics
         )
-        return self._interpret(endpoint, response)
+        return self._interpret(endpoint, response, listing)
 
-    def _interpret(self, endpoint: str, response: httpx.Response) -> object:
+    def _interpret(self, endpoint: str, response: httpx.Response, listing: Resource | None = None) -> object:
         status = response.status_code
         if status < 300:  # noqa: PLR2004 - the 2xx range
-            return _decode(endpoint, response)
+            # A page the fast path cannot vouch for goes the tolerant way, with its skips.
+            typed = None if listing is None else decode_listing(listing, response.content)
+            return typed if typed is not None else _decode(endpoint, response)
         detail = error_code(
             response, keys=("code", "reason", "error"), limit=_DETAIL_MAX, secrets=self._secrets
         )

@@ -140,12 +140,12 @@ class _Reader:
         # idString first: the integer twin exceeds 2**53 and must never pass through a float.
         text = self.raw.get("idString")
         if isinstance(text, str) and text:
-            return _bounded_id(text)
+            return bounded_id(text)
         number = self.raw.get("id", _MISSING)
         if isinstance(number, int) and not isinstance(number, bool):
             return str(number)
         if isinstance(number, str) and number:  # seed 002 declares a string id ("task-uuid-001")
-            return _bounded_id(number)
+            return bounded_id(number)
         if "id" not in self.defects:
             self.defects["id"] = "null_field" if number is None else "missing_field"
         return None
@@ -268,7 +268,7 @@ def parent_from_locator(locator: str, tenant_id: str) -> str:
     return path[-1] if path else ""
 
 
-def _bounded_id(text: str) -> str:
+def bounded_id(text: str) -> str:
     """Return an id short enough to remember: a longer one is kept as its digest.
 
     The completion tracker holds every id of its overlap window; an API sending megabyte ids

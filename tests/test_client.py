@@ -25,6 +25,7 @@ from exporter.retry import retry_after_seconds
 from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import TokenSource
 from exporter.transport import endpoint_of
+from exporter.typed_items import read_task
 from exporter.vocabulary import OPEN_STATES
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 from tests.support.processes import wait_until
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     import io
     from collections.abc import Callable, Iterable, Iterator
 
-    from exporter.pages import Page, RawItem
+    from exporter.pages import ListedItem, Page
     from simulator import ManualClock, RunningSimulator
     from simulator.requestlog import RequestRecord
 
@@ -112,7 +113,7 @@ def harness(harness_factory: Callable[..., Harness]) -> Harness:
     return harness_factory()
 
 
-def _items(pages: Iterable[Page]) -> list[RawItem]:
+def _items(pages: Iterable[Page]) -> list[ListedItem]:
     """Return every item of a listing walk, as the sources read them: page by page."""
     return [item for page in pages for item in page]
 
@@ -168,7 +169,7 @@ class TestPagination:
         """With the cursor in paging or at top level, the pages hold every open task once."""
         harness = harness_factory(cursor_placement=placement)
         pages = list(harness.client.iter_pages("tasks", OPEN, lod="short", limit=7))
-        ids = [item["idString"] for page in pages for item in page]
+        ids = [str(read_task(item).id) for page in pages for item in page]
         expected = {item.id for item in harness.sim.truth.open_items("tasks")}
         assert sorted(ids) == sorted(expected)
         assert len(pages) == math.ceil(len(expected) / 7)

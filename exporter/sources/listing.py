@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Final, Generic, TypeVar
 from urllib.parse import quote
 
 from exporter.completions import ACTIVITY_FIELDS, TASK_FIELDS
-from exporter.models import ActivityItem, TaskItem, parse_activity, parse_task
+from exporter.models import ActivityItem, TaskItem
+from exporter.typed_items import read_activity, read_task
 from exporter.vocabulary import OPEN_STATES
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ class Kind(Generic[ItemT]):
     completion_fields: tuple[tuple[str, ...], tuple[str, ...]]
 
 
-TASKS: Final = Kind("tasks", parse_task, TASK_FIELDS)
-ACTIVITIES: Final = Kind("activities", parse_activity, ACTIVITY_FIELDS)
+TASKS: Final = Kind("tasks", read_task, TASK_FIELDS)
+ACTIVITIES: Final = Kind("activities", read_activity, ACTIVITY_FIELDS)
 
 
 def sendable(value: str) -> bool:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
 from exporter.completions import DATE_RESOLUTION
-from exporter.models import Tenant, format_time, parse_task
-from exporter.payloads import nest_snake_case
+from exporter.models import Tenant, format_time
+from exporter.typed_items import links_of, read_task
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -107,7 +107,7 @@ def _fold_page(
     """Keep each key's newest outcome; return the newest trustworthy completedAt of the page."""
     newest = 0.0
     for raw in page:
-        item = parse_task(raw)
+        item = read_task(raw)
         if (reason := item.problem(NEEDED)) is not None:
             skipped[reason] += 1
             continue
@@ -117,9 +117,9 @@ def _fold_page(
         if latest is None or at <= latest:  # a writer's clock in the future must not move the watermark
             newest = max(newest, at)
         tenant_id = item.tenant.id if item.tenant else ""
-        raw = nest_snake_case(raw)  # noqa: PLW2901 - seed 002's policy_id / resource_id, read as the links
+        links = links_of(raw)  # seed 002's policy_id / resource_id, read as the links
         for role in ROLES:
-            link = read_link(raw.get(role) if isinstance(raw, dict) else None)
+            link = read_link(links.get(role))
             if link is None:
                 continue
             key: OutcomeKey = (role, link.id, tenant_id, code)
