@@ -30,12 +30,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from exporter.rfc3339 import parse_time
+from exporter.rfc3339 import format_time, parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from exporter.completion_walk import Held
+    from exporter.completion_walk import Held, Listing
 
 FLOOR: Final = 2.0  # seconds: twice the API's whole-second Date; a later writer widens the window
 MARGIN: Final = 2.0  # the quick window reaches back twice the largest lateness seen
@@ -95,3 +95,12 @@ class Lateness:
         for at in completed:
             if at is not None and watermark - at > self._largest:
                 self._largest = watermark - at
+
+
+def tail_band(horizon: float | None, listing: Listing, *, quick: bool) -> Band | None:
+    """Return what a complete full walk listed up to its last page, for a count that lets W follow it."""
+    if quick or not listing.complete or horizon is None or listing.began is None or listing.last is None:
+        return None
+    if listing.last <= listing.began:
+        return None  # W may reach began anyway: a count would gain nothing
+    return Band(format_time(horizon), format_time(listing.last))
