@@ -7,8 +7,9 @@ a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
 
 * an id not seen before is counted once and remembered; a re-listed id is not counted again;
 * W is the newest trustworthy ``completedAt`` counted, but never later than the API's time
-  (its ``Date``) when the walk began: what completes during a walk, or is written late by
-  up to the overlap, therefore lands above the next H. The exporter's clock never enters.
+  (its ``Date``) when the walk began, or, where a count after the walk vouches for it, of
+  its last page (overlap.py): what completes during a walk, or is written late by up to
+  the overlap, therefore lands above the next H. The exporter's clock never enters.
   An item whose ``completedAt`` is later than its own ``updatedAt`` does not move W either;
 * a completion dated after the API's time at the end of the walk (a writer's clock in the
   future) is counted once and reported as skipped with reason ``future_time``; it cannot

@@ -52,6 +52,8 @@ def walk_completions(
 
     The first walk is the baseline: its window reaches back from the newest completion. A
     window larger than the page budget is walked one budget per poll (see completions.py).
+    A quick walk stops once it has listed past the API's time of its start; a full walk is
+    followed by one count that may let W follow its last page (overlap.py).
     """
     quick = tracker.quick_window()
     if quick is not None:
