@@ -52,10 +52,10 @@ class Listing:
         if completed_at >= self.began:
             self.caught_up = True
 
-    def cap(self, *, ordered: bool) -> float | None:
+    def cap(self, *, ordered: bool, overlap: float) -> float | None:
         """Return how far W may go: the API's time of the first page, or of the stop page (overlap.py)."""
-        if self.caught_up and ordered and self.last is not None:
-            return self.last
+        if self.caught_up and ordered and self.last is not None and self.began is not None:
+            return min(self.last, self.began + overlap / 2)  # so W - overlap stays below began
         return self.began
 
 

@@ -177,7 +177,7 @@ class CompletionTracker:
         future = _future(walk.counted, listing.ended)
         if future:
             skipped[FUTURE] = future
-        limit = _lowest(bound, listing.cap(ordered=walk.ordered))
+        limit = _lowest(bound, listing.cap(ordered=walk.ordered, overlap=self._overlap))
         tail = tail_band(horizon, listing, quick=floor is not None)
         followed = _advance(watermark, walk.top, _lowest(bound, listing.last))
         result = WalkResult(

@@ -23,15 +23,15 @@ Where a walk stops and how far W goes. Without a count after it, W never passes 
 API's time of a walk's first page (``began``). Two walks have one, and go further:
 
 * a quick walk (listed in completedAt order) stops after the first page that lists a
-  completion at or after ``began``, and W may reach that stop page's Date (``last``). A
-  completion it did not list below ``began`` is the band's (above). One in ``[began, W -
-  reach]`` could only be on or after the stop page, so it was written after that page
-  was served: ``completedAt > written - overlap >= last - overlap >= W - overlap = next
-  H``, and ``completedAt <= W <= last <= next began``: the next count finds it (a full
-  walk, as for any write later than the reach). Anything above ``W - reach`` the next
-  quick walk lists. So a completion written during a walk is listed once, by the next
-  poll, not by this walk and again by the next. If the listing turns out unordered, W
-  stays at or below ``began`` and the band finds what the stop skipped;
+  completion at or after ``began``, and W may reach that stop page's Date (``last``), but
+  not ``began + overlap / 2``. A completion it did not list below ``began`` is the band's
+  (above). One in ``[began, W - reach]`` was written after the walk passed it, and lies
+  inside the next band: ``next H = W - overlap < began <= completedAt < W <= last <= next
+  began``, so the next count finds it (a full walk, as for any write later than the
+  reach). Anything above ``W - reach`` the next quick walk lists. So a completion written
+  during a walk is listed once, by the next poll, not by this walk and again by the next.
+  If the listing turns out unordered, W stays at or below ``began`` and the band finds
+  what the stop skipped;
 * a complete full walk is followed by one count of ``H < completedAt < last`` (its last
   page's Date). If the API counts just the completions known there, W may reach
   ``last``: one written before the count into that range would have been counted, one
