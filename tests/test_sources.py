@@ -216,6 +216,71 @@ class TestCompletionWalks:
         again = walk_completions(client, TASKS, tracker, paging)
         assert again.counted == ()
 
+    def test_completions_after_a_quick_walk_began_are_left_to_the_next_poll_and_counted_once(
+        self, connect: Connect, clock: ManualClock
+    ) -> None:
+        """A quick walk stops at the first page past the API's time of its start; W stops at that page's Date.
+
+        Completions written during the walk (the clock jumps while its second page is served)
+        that the walk did not reach are counted by the next poll, each exactly once.
+        """
+        sim, client = connect(completion_rate=1.0)
+        tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
+        paging = Paging(page_size=5, max_pages=1000)
+        started = sim.clock.now()
+        tracker.commit(walk_completions(client, TASKS, tracker, paging))
+        sim.workload.advance(60)
+        began = sim.clock.now()
+        sim.faults.jump_clock(clock, 30.0, page=2, path_prefix="/api/task_manager/v2/tasks")
+        first = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(first)
+        during = {str(c.id) for c in sim.truth.completions("tasks", written_after=began)}
+        first_ids = {item.id for item in first.counted}
+        assert during - first_ids  # the walk stopped before the completions written during it
+        assert tracker.watermark is not None
+        assert began < tracker.watermark <= sim.clock.now()  # past the walk's start, not past its last page
+        second = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(second)
+        counted = [str(item.id) for walk in (first, second) for item in walk.counted]
+        truth = [str(c.id) for c in sim.truth.completions("tasks", written_after=started)]
+        assert sorted(counted) == sorted(truth)  # every completion once, none twice
+        assert during - first_ids <= {item.id for item in second.counted}
+
+    @pytest.mark.parametrize(("page_size", "behind"), [(50, False), (200, True)])
+    def test_full_walk_watermark_follows_its_last_page_only_when_a_count_agrees(
+        self, connect: Connect, clock: ManualClock, *, page_size: int, behind: bool
+    ) -> None:
+        """After a full walk one count of the window up to its last page's Date lets W follow it there.
+
+        The clock jumps 30 s while the second page is served. With small pages the walk goes
+        on and lists what completed meanwhile, so the count agrees and W passes the walk's
+        start; when that page is the last, those completions lie behind the walk: W stays at
+        the start and the next poll counts them, once.
+        """
+        sim, client = connect(completion_rate=1.0)
+        tracker = CompletionTracker(overlap=300.0, fields=TASKS.completion_fields)
+        paging = Paging(page_size=page_size, max_pages=1000)
+        began = sim.clock.now()
+        sim.faults.jump_clock(clock, 30.0, page=1, path_prefix="/api/task_manager/v2/tasks")
+        baseline = walk_completions(client, TASKS, tracker, paging)
+        tracker.commit(baseline)
+        assert tracker.watermark is not None
+        assert (tracker.watermark <= began) is behind
+        walked_from = sim.clock.now()
+        counted: list[str] = []
+        for _ in range(2):
+            sim.workload.advance(30)
+            walk = walk_completions(client, TASKS, tracker, paging)
+            tracker.commit(walk)
+            counted += [str(item.id) for item in walk.counted]
+        during = {
+            str(c.id) for c in sim.truth.completions("tasks", written_after=began, written_until=walked_from)
+        }
+        assert bool(during - set(baseline.new_ids)) is behind
+        after = [str(c.id) for c in sim.truth.completions("tasks", written_after=walked_from)]
+        expected = after + sorted(during - set(baseline.new_ids))
+        assert sorted(counted) == sorted(expected)  # each completion once, none twice
+
     def test_repeated_cursor_fails_the_walk_and_changes_nothing(self, connect: Connect) -> None:
         """A cursor that comes back again raises PaginationError before anything is committed."""
         sim, client = connect()
