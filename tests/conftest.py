@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
+from tests.support.ordering import longest_modules_first
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -19,6 +20,11 @@ SMALL = SimulatorConfig(tasks=300, open_tasks=40, tenants=12, seed=7)  # fast to
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add --update-golden, which rewrites golden files from current output."""
     parser.addoption("--update-golden", action="store_true", default=False, help="rewrite golden files")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slowest modules first (tests/support/ordering.py): the suite's tail gets shorter."""
+    longest_modules_first(items)
 
 
 @pytest.fixture
