@@ -32,10 +32,9 @@ WATERMARK = "acronis_exporter_watermark_timestamp_seconds"
 SKIPPED = "acronis_exporter_items_skipped_total"
 KINDS: tuple[Kind, ...] = ("tasks", "activities")
 CENTURY = 100 * 365 * 86400.0
-# Twenty times the overlap, and four page budgets of completions at the rig's rate: as far
-# past W as an hour would be, at a third of the catch-up polls.
+# Twenty times the overlap: as far past W as an hour would be, at a third of the catch-up polls.
 JUMP = 1200.0
-BACKLOG = 1500.0  # five page budgets: several cut-off walks in a row
+BACKLOG = 2400.0  # four page budgets at the rig's rate of about one completion a second
 CATCH_UP = 240.0  # seconds to work off a jump or backlog, page budget by page budget
 
 
