@@ -29,11 +29,8 @@ class Listing:
 
     began: float | None = None  # the API's time (Date) of the first page
     ended: float | None = None  # the API's latest time seen during the walk
-    last: float | None = None  # the API's time of the latest page
     complete: bool = True  # False: the page budget ran out with more to list
     pages: int = 0
-    quick: bool = False  # a quick walk, checked by a count (overlap.py): it may stop once caught up
-    caught_up: bool = False  # a quick walk has listed, in order, a completion at or after ``began``
 
     def saw(self, server_time: float | None, *, more: bool) -> None:
         """Note one page: its reply's Date and whether a next page exists."""
@@ -41,22 +38,8 @@ class Listing:
             self.began = server_time  # only the first page's time bounds W safely
         if server_time is not None:
             self.ended = server_time if self.ended is None else max(self.ended, server_time)
-        self.last = server_time
         self.pages += 1
         self.complete = not more
-
-    def follow(self, completed_at: float | None, *, ordered: bool) -> None:
-        """Note one listed completion: a quick walk needs no page past the first one at ``began``."""
-        if not (self.quick and ordered) or completed_at is None or self.began is None:
-            return
-        if completed_at >= self.began:
-            self.caught_up = True
-
-    def cap(self, *, ordered: bool, overlap: float) -> float | None:
-        """Return how far W may go: the API's time of the first page, or of the stop page (overlap.py)."""
-        if self.caught_up and ordered and self.last is not None and self.began is not None:
-            return min(self.last, self.began + overlap / 2)  # so W - overlap stays below began
-        return self.began
 
 
 @dataclass

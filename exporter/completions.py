@@ -7,9 +7,8 @@ a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
 
 * an id not seen before is counted once and remembered; a re-listed id is not counted again;
 * W is the newest trustworthy ``completedAt`` counted, but never later than the API's time
-  (its ``Date``) when the walk began, or, where a count after the walk vouches for it, of
-  its last page (overlap.py): what completes during a walk, or is written late by up to
-  the overlap, therefore lands above the next H. The exporter's clock never enters.
+  (its ``Date``) when the walk began: what completes during a walk, or is written late by
+  up to the overlap, therefore lands above the next H. The exporter's clock never enters.
   An item whose ``completedAt`` is later than its own ``updatedAt`` does not move W either;
 * a completion dated after the API's time at the end of the walk (a writer's clock in the
   future) is counted once and reported as skipped with reason ``future_time``; it cannot
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING, Final
 from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
 from exporter.models import Reason, format_time
-from exporter.overlap import Band, Lateness, tail_band
+from exporter.overlap import Band, Lateness
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -79,8 +78,6 @@ class WalkResult:
     complete: bool = True  # False: a backlog, worked off page budget by page budget
     floor: float | None = None  # a quick walk listed only above it; held items below are kept
     unplaced: float | None = None  # ids remembered at this time without their own completedAt
-    tail: Band | None = None  # a full walk's window up to its last page: if a count agrees, W may follow
-    tail_watermark: float | None = None  # W once a count of ``tail`` agrees (overlap.py)
 
 
 class CompletionTracker:
@@ -159,11 +156,9 @@ class CompletionTracker:
         watermark = start if baseline else self._watermark
         horizon = self._horizon_for(watermark) if baseline else self._horizon
         walk = WalkState(baseline=baseline, start=start, top=watermark)
-        listing = listing or Listing()
         for item in items:
             walk.listed += 1
             walk.place(item.completed_at)
-            listing.follow(item.completed_at, ordered=walk.ordered)
             if item.completed_at is not None and horizon is not None and item.completed_at <= horizon:
                 continue  # decided long ago; its id may have been forgotten
             if item.state not in (None, "completed"):
@@ -173,13 +168,12 @@ class CompletionTracker:
                 walk.usable(item, self._seen)
             else:
                 walk.unusable(item, reason)
+        listing = listing or Listing()
         held, skipped, bound = self._hold(walk.broken)
         future = _future(walk.counted, listing.ended)
         if future:
             skipped[FUTURE] = future
-        limit = _lowest(bound, listing.cap(ordered=walk.ordered, overlap=self._overlap))
-        tail = tail_band(horizon, listing, quick=floor is not None)
-        followed = _advance(watermark, walk.top, _lowest(bound, listing.last))
+        limit = _lowest(bound, listing.began)
         result = WalkResult(
             counted=tuple(walk.counted),
             skipped=skipped,
@@ -190,8 +184,6 @@ class CompletionTracker:
             complete=listing.complete,
             floor=floor,
             unplaced=start if walk.unplaced else None,
-            tail=tail,
-            tail_watermark=None if tail is None else followed,
         )
         if listing.complete:
             return result

@@ -19,27 +19,6 @@ deletion and a late write in the same poll would cancel out in the count). A com
 tracker cannot place (a broken item without a readable completedAt) makes the known count
 unsure, so the whole overlap is walked while one is remembered.
 
-Where a walk stops and how far W goes. Without a count after it, W never passes the
-API's time of a walk's first page (``began``). Two walks have one, and go further:
-
-* a quick walk (listed in completedAt order) stops after the first page that lists a
-  completion at or after ``began``, and W may reach that stop page's Date (``last``), but
-  not ``began + overlap / 2``. A completion it did not list below ``began`` is the band's
-  (above). One in ``[began, W - reach]`` was written after the walk passed it, and lies
-  inside the next band: ``next H = W - overlap < began <= completedAt < W <= last <= next
-  began``, so the next count finds it (a full walk, as for any write later than the
-  reach). Anything above ``W - reach`` the next quick walk lists. So a completion written
-  during a walk is listed once, by the next poll, not by this walk and again by the next.
-  If the listing turns out unordered, W stays at or below ``began`` and the band finds
-  what the stop skipped;
-* a complete full walk is followed by one count of ``H < completedAt < last`` (its last
-  page's Date). If the API counts just the completions known there, W may reach
-  ``last``: one written before the count into that range would have been counted, one
-  written after it has ``completedAt > written - overlap > last - overlap >= next H``.
-  Otherwise W stays at or below ``began``, as before. One request per full walk (the
-  baseline, a fallback), none in a steady poll; it spares the next poll re-listing what
-  completed during a long walk.
-
 Lateness is measured against the watermark the completion was missing from: a completion
 dated after W costs nothing however late, so only ``W - completedAt`` of newly counted
 items counts. It grows back at once when a full walk finds a later write.
@@ -51,12 +30,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from exporter.rfc3339 import format_time, parse_time
+from exporter.rfc3339 import parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from exporter.completion_walk import Held, Listing
+    from exporter.completion_walk import Held
 
 FLOOR: Final = 2.0  # seconds: twice the API's whole-second Date; a later writer widens the window
 MARGIN: Final = 2.0  # the quick window reaches back twice the largest lateness seen
@@ -116,12 +95,3 @@ class Lateness:
         for at in completed:
             if at is not None and watermark - at > self._largest:
                 self._largest = watermark - at
-
-
-def tail_band(horizon: float | None, listing: Listing, *, quick: bool) -> Band | None:
-    """Return what a complete full walk listed up to its last page, for a count that lets W follow it."""
-    if quick or not listing.complete or horizon is None or listing.began is None or listing.last is None:
-        return None
-    if listing.last <= listing.began:
-        return None  # W may reach began anyway: a count would gain nothing
-    return Band(format_time(horizon), format_time(listing.last))

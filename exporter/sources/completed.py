@@ -8,7 +8,6 @@ nothing and W stays. Counted items go into the totals both sources share (``Shar
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from exporter import catalogue, logs
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 
     from exporter.config import Settings
     from exporter.labels import Key
-    from exporter.overlap import Band
     from exporter.pages import Page
     from exporter.snapshot import Snapshot
     from exporter.sources.base import Api, Family, Paging, Poll, Shared
@@ -52,8 +50,6 @@ def walk_completions(
 
     The first walk is the baseline: its window reaches back from the newest completion. A
     window larger than the page budget is walked one budget per poll (see completions.py).
-    A quick walk stops once it has listed past the API's time of its start; a full walk is
-    followed by one count that may let W follow its last page (overlap.py).
     """
     quick = tracker.quick_window()
     if quick is not None:
@@ -67,8 +63,6 @@ def walk_completions(
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
     result, listing = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
-    if result.tail is not None and _counts_as_known(client, kind, tracker, result.tail, result):
-        result = replace(result, watermark=result.tail_watermark)  # nothing slipped in behind the walk
     if not result.complete:
         _log.info(
             "completion_backlog",
@@ -92,13 +86,12 @@ def _walk(  # noqa: PLR0913  the walk, its window, and where a baseline or quick
     floor: float | None = None,
 ) -> tuple[WalkResult, Listing]:
     """List ``window`` in completedAt order and fold it (nothing is committed)."""
-    listing = Listing(quick=floor is not None)
+    listing = Listing()
     params = [*window, ("order", "asc(completedAt)")]
     pages = client.iter_pages(
         kind.resource, params, lod="short", limit=paging.page_size, max_pages=paging.max_pages, partial=True
     )
-    items = _follow(_until_caught_up(pages, listing), kind, paging, listing)
-    result = tracker.fold(items, start=start, listing=listing, floor=floor)
+    result = tracker.fold(_follow(pages, kind, paging, listing), start=start, listing=listing, floor=floor)
     return result, listing
 
 
@@ -109,15 +102,8 @@ def _band_unchanged(
     if not result.complete or (listing.began is None and listing.pages):
         return False  # a cut-off walk, or pages without the API's time: only the full walk can tell
     band = tracker.band(listing.began)
-    return band is not None and _counts_as_known(client, kind, tracker, band, result)
-
-
-def _counts_as_known(
-    client: Api, kind: Kind[ItemT], tracker: CompletionTracker, band: Band, result: WalkResult
-) -> bool:
-    """Tell whether the API counts in ``band`` just the completions the tracker and ``result`` know."""
-    known = tracker.known(band, result)
-    if known is None:
+    known = None if band is None else tracker.known(band, result)
+    if band is None or known is None:
         return False
     try:
         listed = client.count(kind.resource, band.params())
@@ -127,15 +113,6 @@ def _counts_as_known(
     if listed != known:
         _log.info("completion_band_changed", resource=kind.resource, counted=listed, known=known)
     return listed == known
-
-
-def _until_caught_up(pages: Iterator[Page], listing: Listing) -> Iterator[Page]:
-    """Hand out a walk's pages, but none after a quick walk has listed past the API's time at its start."""
-    for page in pages:
-        yield page  # resumed only once every item of this page has been folded
-        if listing.caught_up:
-            listing.complete = True  # the rest is above W, for the next poll (overlap.py)
-            return
 
 
 def newest_completion(client: Api, kind: Kind[ItemT], paging: Paging) -> float | None:
