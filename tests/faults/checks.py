@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from exporter.selfmetrics import SOURCES
-from tests.faults.rig import JOB, POLL_INTERVAL, Rig, failures, last_success, source_up
+from tests.faults.rig import JOB, PATIENCE, POLL_INTERVAL, Rig, failures, last_success, source_up
 from tests.faults.truth import assert_counts_exact
 from tests.faults.watch import ScrapeWatch, WatchReport
 
@@ -159,7 +159,7 @@ def fail_and_recover(  # noqa: PLR0913 - the scenario's whole script, spelled ou
     failed: Sequence[str],
     reason: str,
     advance: float = 20.0,
-    timeout: float = 30.0,
+    timeout: float = PATIENCE,
 ) -> None:
     """Run the standard script of a fault that fails some sources.
 

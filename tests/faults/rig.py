@@ -43,6 +43,9 @@ POLL_INTERVAL = 1.0
 API_TIMEOUT = 1.0
 BACKOFF_MAX = 0.5
 RETRY_AFTER_MAX = 3.0
+# How long a check waits for the exporter: polls stretch on a loaded 2-core CI machine, and a
+# wait whose condition holds ends at once, so only a failing check pays for the length.
+PATIENCE = 60.0
 # Eight requests in flight and one counted queue keep a poll short even when every
 # request times out, so the slow-API scenario stays within seconds.
 CONCURRENCY = 8
@@ -116,7 +119,7 @@ class Rig:
         return Exposition.parse(response.text)
 
     def wait_metrics(
-        self, condition: Callable[[Exposition], bool], *, what: str, timeout: float = 30.0
+        self, condition: Callable[[Exposition], bool], *, what: str, timeout: float = PATIENCE
     ) -> Exposition:
         """Scrape until ``condition`` holds; return that scrape."""
         last: list[Exposition | None] = [None]
@@ -130,7 +133,7 @@ class Rig:
         except AssertionError as error:
             raise AssertionError(f"{error}\n{describe_sources(last[0])}") from None
 
-    def wait_polled(self, sources: Sequence[str] = SOURCES, *, timeout: float = 30.0) -> Exposition:
+    def wait_polled(self, sources: Sequence[str] = SOURCES, *, timeout: float = PATIENCE) -> Exposition:
         """Wait until every source in ``sources`` refreshed after this call; return that scrape."""
         since = time.time()
 
@@ -139,7 +142,7 @@ class Rig:
 
         return self.wait_metrics(fresh, what=f"a successful poll of {', '.join(sources)}", timeout=timeout)
 
-    def wait_attempted(self, sources: Sequence[str], *, timeout: float = 30.0) -> Exposition:
+    def wait_attempted(self, sources: Sequence[str], *, timeout: float = PATIENCE) -> Exposition:
         """Wait until each source settled another refresh attempt after this call; return that scrape."""
         before = self.scrape()
 
@@ -148,7 +151,7 @@ class Rig:
 
         return self.wait_metrics(attempted, what=f"another refresh of {', '.join(sources)}", timeout=timeout)
 
-    def wait_healthy(self, *, timeout: float = 30.0) -> Exposition:
+    def wait_healthy(self, *, timeout: float = PATIENCE) -> Exposition:
         """Wait for a poll after this call in which every source succeeded (acronis_up 1)."""
         self.wait_polled(timeout=timeout)
         return self.wait_metrics(lambda e: e.value("acronis_up") == 1, what="acronis_up 1", timeout=timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.faults.rig import ACTIVITY_SOURCES, TASK_SOURCES
+from tests.faults.rig import ACTIVITY_SOURCES, PATIENCE, TASK_SOURCES
 from tests.support.processes import WaitTimeoutError, wait_until
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def differences(want: Mapping[Group, int], have: Mapping[Group, int]) -> list[st
     ]
 
 
-def assert_counts_exact(rig: Rig, *, timeout: float = 30.0) -> None:
+def assert_counts_exact(rig: Rig, *, timeout: float = PATIENCE) -> None:
     """Wait for the exporter to catch up; then every figure must equal the truth, and stay so.
 
     Completion counters, open work and lod=count totals are compared. The second check,
