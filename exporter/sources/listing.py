@@ -71,12 +71,11 @@ class SeenIds:
         return False
 
 
-def walk(client: Api, kind: Kind[ItemT], params: Params, *, lod: str, paging: Paging) -> Iterator[ItemT]:
-    """Yield every item of a listing, parsed, reporting each page to ``paging.on_page``."""
-    pages = client.iter_pages(
-        kind.resource, params, lod=lod, limit=paging.page_size, max_pages=paging.max_pages
-    )
+def walk_raw(
+    client: Api, resource: Resource, params: Params, *, lod: str, paging: Paging
+) -> Iterator[object]:
+    """Yield every item of a listing as its page holds it: a typed record or a raw JSON item."""
+    pages = client.iter_pages(resource, params, lod=lod, limit=paging.page_size, max_pages=paging.max_pages)
     for page in pages:
         paging.on_page(len(page))
-        for raw in page:
-            yield kind.parse(raw)
+        yield from page
