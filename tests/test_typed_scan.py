@@ -127,7 +127,9 @@ def fold(resource: str, pages: list[bytes], *, typed: bool) -> OpenTaskScan | Op
     for content in pages:
         listing = decode_listing(resource, content) if typed else None
         if listing is None:
-            for raw in decode_json(content)["items"]:
+            body = decode_json(content)
+            assert isinstance(body, dict)
+            for raw in body["items"]:
                 scan.add(parse(raw))  # type: ignore[arg-type]  # a task scan gets tasks
             continue
         for record in listing.items:
