@@ -24,6 +24,23 @@ _EPOCH: Final = datetime(1970, 1, 1)  # noqa: DTZ001 - naive on purpose: _UTC ad
 _SECOND: Final = timedelta(seconds=1)
 
 
+def canonical(text: str) -> bool:
+    """Tell whether ``text`` has the API's own shape (``_utc_time``'s), valid or not."""
+    return _UTC.fullmatch(text) is not None
+
+
+def not_before(text: str, than: str) -> bool:
+    """Tell, without parsing, that ``text`` is no earlier than ``than`` (or is no time at all).
+
+    ``than`` must be canonical and valid. Two canonical strings of one length have the same
+    fields at the same places, fixed-width digits, so their order as strings is their order
+    in time. Any other ``text`` (another length or shape: an offset, ``t``, other digits)
+    gives False: only parsing can tell. The cheap tests run first: most strings of a walk
+    have the API's shape and lose to the oldest seen so far.
+    """
+    return len(text) == len(than) and text >= than and _UTC.fullmatch(text) is not None
+
+
 def parse_time(text: str) -> float | None:
     """Parse RFC3339 (fraction up to nanoseconds, any offset) into Unix seconds; None if malformed."""
     fast = _utc_time(text)

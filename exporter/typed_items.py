@@ -31,6 +31,8 @@ from exporter.typed_decode import ActivityRecord, ResultRecord, TaskRecord, Tena
 from exporter.vocabulary import PRIORITIES, RESULT_CODES, TASK_STATES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from exporter.typed_decode import Text
 
 _TENANT_CACHE_SIZE: Final = 4096  # distinct tenants remembered; then the cache starts over
@@ -102,6 +104,52 @@ def activity_item(record: ActivityRecord) -> ActivityItem:
         created_at=_time("createdAt", record.created_at, defects),
         defects=defects,
     )
+
+
+def open_task_fields(record: TaskRecord) -> tuple[str, str, Tenant, str] | Reason:
+    """Return the state, queue, tenant and type an open-task walk groups on, or why it skips the task.
+
+    The reason is the one ``task_item(record).problem(("state", "tenant", "queue", "type"))``
+    gives, without building the item or parsing its times.
+    """
+    defects: dict[str, Reason] = {}
+    state = _enum("state", record.state, TASK_STATES, defects)
+    tenant = _tenant(record, defects)
+    queue = _text("queue", _unset_is_empty(record.queue, snake=_is_snake(record)), defects)
+    task_type = _text("type", record.type, defects)
+    if state is None or tenant is None or queue is None or task_type is None:
+        return _first_problem(
+            zip(("state", "tenant", "queue", "type"), (state, tenant, queue, task_type), strict=True), defects
+        )
+    return state, queue, tenant, task_type
+
+
+def open_activity_fields(record: ActivityRecord) -> tuple[str, Tenant, str] | Reason:
+    """Return the state, tenant and type an open-activity walk groups on, or why it skips the activity."""
+    defects: dict[str, Reason] = {}
+    state = _enum("state", record.state, TASK_STATES, defects)
+    tenant = _tenant(record, defects)
+    activity_type = _text("type", record.type, defects)
+    if state is None or tenant is None or activity_type is None:
+        return _first_problem(
+            zip(("state", "tenant", "type"), (state, tenant, activity_type), strict=True), defects
+        )
+    return state, tenant, activity_type
+
+
+def record_id(record: TaskRecord | ActivityRecord) -> str | None:
+    """Return a record's id as its item would hold it."""
+    return _item_id(record, {})
+
+
+def _first_problem(fields: Iterable[tuple[str, object]], defects: dict[str, Reason]) -> Reason:
+    """Return what ``problem`` returns for these needed fields, one of which is unusable."""
+    for name, value in fields:
+        if name in defects:
+            return defects[name]
+        if value is None:
+            break
+    return "missing_field"
 
 
 def _is_snake(record: TaskRecord) -> bool:

@@ -1,7 +1,9 @@
-"""How sources walk a listing: tasks or activities, page by page, each item parsed once.
+"""How sources walk a listing: tasks or activities, page by page, each item read once.
 
 A listing is folded page by page, so a walk over 100,000 open tasks holds a few hundred
-counters, not 100,000 items. Which ``lod`` each listing asks for is chosen for the fields
+counters, not 100,000 items. ``walk_raw`` hands out items as the page holds them (a typed
+record, or a raw JSON item where the tolerant path read the page): the open walks fold
+records without building an item. Which ``lod`` each listing asks for is chosen for the fields
 it groups on (API notes: low levels may omit tenant, queue, type and priority): ``long``
 for open tasks, which need ``blockers``; ``short`` for the rest.
 """
@@ -71,12 +73,11 @@ class SeenIds:
         return False
 
 
-def walk(client: Api, kind: Kind[ItemT], params: Params, *, lod: str, paging: Paging) -> Iterator[ItemT]:
-    """Yield every item of a listing, parsed, reporting each page to ``paging.on_page``."""
-    pages = client.iter_pages(
-        kind.resource, params, lod=lod, limit=paging.page_size, max_pages=paging.max_pages
-    )
+def walk_raw(
+    client: Api, resource: Resource, params: Params, *, lod: str, paging: Paging
+) -> Iterator[object]:
+    """Yield every item of a listing as its page holds it: a typed record or a raw JSON item."""
+    pages = client.iter_pages(resource, params, lod=lod, limit=paging.page_size, max_pages=paging.max_pages)
     for page in pages:
         paging.on_page(len(page))
-        for raw in page:
-            yield kind.parse(raw)
+        yield from page

@@ -6,6 +6,7 @@ labelling (filters, caps, ``unknown``) happens in ``fold``, on the poller's thre
 
 from __future__ import annotations
 
+import math
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,10 +14,14 @@ from typing import TYPE_CHECKING, ClassVar, Final
 
 from exporter import catalogue
 from exporter.labels import Key, series
+from exporter.models import parse_task
 from exporter.rendering import by_label, every_open_state, floats, simple
+from exporter.rfc3339 import canonical, not_before, parse_time
 from exporter.sources.base import Folded, Source
-from exporter.sources.listing import OPEN_FILTER, TASKS, SeenIds, walk
-from exporter.vocabulary import OPEN_STATES
+from exporter.sources.listing import OPEN_FILTER, TASKS, SeenIds, walk_raw
+from exporter.typed_decode import TaskRecord
+from exporter.typed_items import open_task_fields, record_id
+from exporter.vocabulary import OPEN_STATES, PRIORITIES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Mapping
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from exporter.models import TaskItem, Tenant
     from exporter.snapshot import Snapshot
     from exporter.sources.base import Api, Family, OpenWork, Paging, Poll
+    from exporter.typed_decode import Text
 
 OPEN_TASK_FIELDS: Final = ("state", "tenant", "queue", "type")
 OPEN_TASKS: Final = "open_tasks"
@@ -58,6 +64,8 @@ class OpenTaskScan:
     skipped: Counter[str] = field(default_factory=Counter)
     listed: int = 0
     seen: SeenIds = field(default_factory=SeenIds, repr=False)
+    # The oldest start's string where it has the API's shape: later ones of that shape lose unparsed.
+    _oldest_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, item: TaskItem) -> None:
         """Fold one open task in, or count why it was skipped."""
@@ -68,24 +76,81 @@ class OpenTaskScan:
             return
         if item.state not in OPEN_STATES or item.tenant is None or self.seen.again(item.id):
             return  # completed between pages (the next poll counts it elsewhere), or listed twice
-        state, queue, tenant = item.state, item.queue or "", item.tenant.id
-        self.tenants.setdefault(tenant, item.tenant)
-        self.groups[state, queue, tenant, item.type or "", item.priority or ""] += 1
+        state, queue = item.state, item.queue or ""
+        tenant = item.tenant
+        self._fold((state, queue, tenant.id, item.type or "", item.priority or ""), tenant, item)
         # The oldest task is the one waiting longest in its state: started ones since startedAt.
-        since = item.started_at if state == "started" else item.enqueued_at
-        if since is not None and since < self.oldest.get((state, queue), float("inf")):
-            self.oldest[state, queue] = since
-        if item.has_blockers:  # per tenant only where there is one: zeros would multiply series
-            self.blocked[queue, tenant] += 1
-        self.cancel_requested[queue] += item.cancel_requested
-        self.reassigned[queue] += item.assign_count > 1
+        self._offer((state, queue), item.started_at if state == "started" else item.enqueued_at)
+
+    def add_record(self, record: TaskRecord) -> None:
+        """Fold one task the fast path read, as ``add(task_item(record))`` would, building no item."""
+        self.listed += 1
+        fields = open_task_fields(record)
+        if isinstance(fields, str):
+            self.skipped[fields] += 1
+            return
+        state, queue, tenant, task_type = fields
+        if state not in OPEN_STATES or self.seen.again(record_id(record)):
+            return
+        priority = record.priority
+        priority = priority if isinstance(priority, str) and priority in PRIORITIES else ""
+        self._fold((state, queue, tenant.id, task_type, priority), tenant, record)
+        self._offer_text((state, queue), record.started_at if state == "started" else record.enqueued_at)
+
+    def _fold(
+        self, group: tuple[str, str, str, str, str], tenant: Tenant, flags: TaskItem | TaskRecord
+    ) -> None:
+        """Count one task in ``group`` (state, queue, tenant id, type, priority)."""
+        queue = group[1]
+        self.tenants.setdefault(tenant.id, tenant)
+        self.groups[group] += 1
+        if _has_blockers(flags):  # per tenant only where there is one: zeros would multiply series
+            self.blocked[queue, tenant.id] += 1
+        self.cancel_requested[queue] += flags.cancel_requested is True
+        self.reassigned[queue] += _assign_count(flags) > 1
+
+    def _offer(self, where: tuple[str, str], since: float | None) -> bool:
+        """Keep ``since`` if it is the oldest start of ``where`` yet; tell whether it was."""
+        if since is None or since >= self.oldest.get(where, math.inf):
+            return False
+        self.oldest[where] = since
+        self._oldest_text.pop(where, None)
+        return True
+
+    def _offer_text(self, where: tuple[str, str], text: Text) -> None:
+        """Offer a start as the API wrote it, parsed only if it may be the oldest yet.
+
+        Beside the oldest start its string is kept when it has the API's own shape: a string
+        of that shape and length sorts as its time, so one that sorts after cannot win.
+        """
+        if not isinstance(text, str) or not text:
+            return  # unset: the item's time would be None
+        best = self._oldest_text.get(where)
+        if best is not None and not_before(text, best):
+            return
+        if self._offer(where, parse_time(text)) and canonical(text):
+            self._oldest_text[where] = text
+
+
+def _has_blockers(flags: TaskItem | TaskRecord) -> bool:
+    if isinstance(flags, TaskRecord):
+        return type(flags.blockers) is list and len(flags.blockers) > 0
+    return flags.has_blockers
+
+
+def _assign_count(flags: TaskItem | TaskRecord) -> int:
+    count = flags.assign_count
+    return count if type(count) is int else 0
 
 
 def scan_open_tasks(client: Api, paging: Paging) -> OpenTaskScan:
     """Walk every open task once (lod=long: blockers are not in short)."""
     scan = OpenTaskScan()
-    for item in walk(client, TASKS, OPEN_FILTER, lod="long", paging=paging):
-        scan.add(item)
+    for raw in walk_raw(client, TASKS.resource, OPEN_FILTER, lod="long", paging=paging):
+        if type(raw) is TaskRecord:
+            scan.add_record(raw)
+        else:
+            scan.add(parse_task(raw))
     return scan
 
 
