@@ -26,6 +26,7 @@ from exporter.sources import ACTIVITIES, TASKS, OpenActivityScan, OpenTaskScan
 from exporter.vocabulary import OPEN_STATES, RESULT_CODES, TASK_STATES
 from tests.faults.rewriter import BodyRewriter
 from tests.support.prometheus import PROMTOOL, prometheus_available
+from tests.support.properties import reproducible
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -35,13 +36,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow  # hypothesis drives whole polls
 
-FAST = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FAST = reproducible(40)
 
 numbers = st.one_of(
     st.integers(),

@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from exporter.models import parse_activity, parse_task
@@ -21,18 +21,13 @@ from exporter.sources import OpenActivityScan, OpenTaskScan
 from exporter.typed_decode import decode_listing
 from exporter.typed_items import links_of, read_activity, read_task
 from exporter.vocabulary import PRIORITIES, RESULT_CODES, TASK_STATES
+from tests.support.properties import reproducible
 
 if TYPE_CHECKING:
     from collections import Counter
     from collections.abc import Callable
 
-PROPERTY = settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = reproducible(300)
 TIME = "2026-12-01T16:11:27.711707904Z"
 CAMEL: dict[str, Any] = {
     "id": 1540368852603781120,

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from exporter.models import parse_activity, parse_task
@@ -22,14 +22,9 @@ from exporter.rfc3339 import canonical, not_before, parse_time
 from exporter.sources import OpenActivityScan, OpenTaskScan
 from exporter.typed_decode import ActivityRecord, TaskRecord, decode_listing
 from exporter.vocabulary import PRIORITIES, TASK_STATES
+from tests.support.properties import reproducible
 
-PROPERTY = settings(
-    max_examples=400,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = reproducible(400)
 
 # Times near each other in many shapes: the API's own (nine fraction digits), other
 # lengths, an offset, lower-case separators, padding, other scripts' digits, and strings
