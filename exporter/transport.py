@@ -11,6 +11,7 @@ reply's code with ``error_code``. The Task Manager and Astra clients send every 
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import re
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -39,6 +40,20 @@ ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its 
 _ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
 # Label values the failure counter allows (METRICS.md); other reasons fold into these.
 _FAILURE_REASON: Final = {"auth": "http_4xx", "forbidden": "http_4xx", "shape": "decode"}
+
+
+class NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing (the API needs no cookie).
+
+    An API that set a new cookie on every reply would otherwise grow the jar, and every
+    request carrying it back, without bound.
+    """
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        """Keep no cookie a reply sets."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        """Keep no cookie."""
 
 
 def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
@@ -73,6 +88,7 @@ def http_client(  # noqa: PLR0913 - httpx.Client keywords the two clients differ
         verify=tls_verify(api),
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
+        cookies=NoCookies(),
         transport=transport,
     )
     return keep_deadlines(client)

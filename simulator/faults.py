@@ -129,6 +129,11 @@ class Faults:
         self._add(Rule("wrong_shape", times, path_prefix))
 
     @validate_call
+    def set_cookies(self, times: Times = None, path_prefix: str = "/api/") -> None:
+        """Give each reply (token ones too) a ``Set-Cookie`` of a new name and 1 KiB, as hostile hosts do."""
+        self._add(Rule("set_cookies", times, path_prefix))
+
+    @validate_call
     def repeat_cursor(self, times: Times = 1) -> None:
         """On the next `times` pages requested with `after`, answer with that same `after`."""
         self._add(Rule("repeat_cursor", times))

@@ -23,7 +23,7 @@ from simulator.api import Reply
 from simulator.api_errors import ApiError, bad_request, error_body
 from simulator.requestlog import RequestRecord
 from simulator.store import StoreClosedError
-from simulator.wirefaults import encode_json, mangle
+from simulator.wirefaults import encode_json, fault_headers, mangle
 from simulator.wirefaults import failure as failure_reply
 
 if TYPE_CHECKING:
@@ -188,7 +188,8 @@ class Handler(BaseHTTPRequestHandler):
             headers["Connection"] = "close"
         # Logged before it is sent: a client holding the reply finds it in the log, and one that
         # hung up before reading it still counts.
-        sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived))
+        cookie = "Cookie" in self.headers
+        sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived, cookie))
         self._send(status, headers, payload)
         sim.log_request(
             self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
@@ -243,7 +244,7 @@ class Handler(BaseHTTPRequestHandler):
         payload = encode_json(reply.body)
         if reply.status == 200:  # noqa: PLR2004  only successful bodies get mangled
             payload = mangle(sim, path, payload)
-        return reply.status, reply.headers, payload
+        return reply.status, {**reply.headers, **fault_headers(sim, path)}, payload
 
     def _route(self, path: str, query: list[tuple[str, str]], body: bytes) -> Reply:
         sim = self.server.simulator

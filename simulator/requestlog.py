@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One answered request; `at` is `time.monotonic()` when it arrived."""
+    """One answered request; `at` is `time.monotonic()` when it arrived; `cookie`: it sent a Cookie header."""
 
     method: str
     path: str
@@ -16,6 +16,7 @@ class RequestRecord:
     status: int
     response_bytes: int
     at: float
+    cookie: bool = False
 
 
 class RequestLog:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ _PROXY_401 = (
     "<center><h1>401 Authorization Required</h1></center>\r\n"
     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+_COOKIE_NAMES = itertools.count()  # every cookie of the set_cookies fault is a new one: a jar would grow
 
 
 def encode_json(body: Any) -> bytes:  # noqa: ANN401  any JSON-able value
@@ -50,3 +52,10 @@ def mangle(sim: Simulator, path: str, payload: bytes) -> bytes:
     if sim.faults.take("malformed_json", path):
         payload = b"<<not json>> {items: [ oops"
     return payload
+
+
+def fault_headers(sim: Simulator, path: str) -> dict[str, str]:
+    """Return the headers header faults add to a reply: a ``Set-Cookie`` of a new name."""
+    if sim.faults.take("set_cookies", path) is None:
+        return {}
+    return {"Set-Cookie": f"sim-{next(_COOKIE_NAMES)}={'c' * 1024}; Path=/"}

@@ -202,3 +202,27 @@ class TestThrottling:
             assert throttled.fields["beyond_cap"] is True
             assert throttled.fields["held_seconds"] == pytest.approx(RETRY_AFTER_MAX)
             assert_counts_exact(rig)
+
+
+class TestCookies:
+    """An API (or a host posing as one) that sets cookies."""
+
+    def test_cookies_the_api_sets_are_never_kept_nor_sent_back(self, rig: Rig) -> None:
+        """Every reply sets a new 1 KiB cookie: no request carries one back, and the counts stay exact.
+
+        A kept jar would grow by a cookie a request, and every request with it, without bound.
+        """
+        with scenario(rig) as current:
+            before = rig.scrape()
+            current.inject()
+            rig.sim.faults.set_cookies()
+            rig.sim.faults.expire_tokens()  # the token endpoint's reply sets one too
+            rig.advance(10)
+            rig.wait_healthy()
+            after = rig.wait_healthy()  # a whole poll after the first cookies were set
+            current.clear()
+            sent = rig.requests_between(current.fault_start, current.fault_end)
+            assert len(sent) > 1
+            assert [entry.path for entry in sent if entry.cookie] == []
+            assert new_failures(before, after) == []
+            assert_counts_exact(rig)

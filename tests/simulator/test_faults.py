@@ -57,6 +57,21 @@ class TestFailures:
         simulator.faults.clear()
         assert api.get("/activities").status_code == 200
 
+    def test_set_cookies_sets_a_new_cookie_per_reply_and_the_log_tells_who_sent_one(
+        self, api: Api, simulator: RunningSimulator
+    ) -> None:
+        """Each reply sets a cookie of a new name; a request that carried any back is marked in the log."""
+        api.token()
+        simulator.requests.clear()
+        simulator.faults.set_cookies(times=2)
+        first, second, third = (api.get("/tasks", [("lod", "count")]) for _ in range(3))
+        names = [reply.headers["Set-Cookie"].split("=")[0] for reply in (first, second)]
+        assert len(set(names)) == 2
+        assert "Set-Cookie" not in third.headers
+        # The test's own client keeps cookies, as a browser would: what it sends back is logged.
+        assert [entry.cookie for entry in simulator.requests.entries()] == [False, True, True]
+        api.http.cookies.clear()  # the client may serve later tests
+
 
 class TestTokenFaults:
     """Faults of the IdP."""
