@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from exporter.models import ActivityItem, Reason, TaskItem
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Container
 
 Item = TaskItem | ActivityItem
 
@@ -67,7 +67,7 @@ class WalkState:
         elif completed_at < self.last_at:
             self.ordered = False
 
-    def usable(self, item: Item, seen: Mapping[str, float]) -> None:
+    def usable(self, item: Item, seen: Container[str]) -> None:
         """Fold in a readable completion: it may move W, and is counted if its id is new."""
         if item.id is None or item.completed_at is None:  # pragma: no cover - problem() rules it out
             return

@@ -44,6 +44,7 @@ from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
 from exporter.models import Reason, format_time
 from exporter.overlap import Band, Lateness
+from exporter.timed_ids import TimedIds
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -89,7 +90,7 @@ class CompletionTracker:
         self._baselined = False
         self._watermark: float | None = None
         self._horizon: float | None = None  # listed items at or below it are ignored for good
-        self._seen: dict[str, float] = {}
+        self._seen = TimedIds()
         self._held: dict[str, Held] = {}
         self._lateness = Lateness(overlap)
         self._settled = False  # the last walk was complete, so H is W - overlap
@@ -129,7 +130,7 @@ class CompletionTracker:
 
     def known(self, band: Band, result: WalkResult) -> int | None:
         """Count the completions in ``band`` already decided (None if a broken one cannot be placed)."""
-        return band.known((self._seen, result.new_ids), (self._held, result.held))
+        return band.known(self._seen, result.new_ids, (self._held, result.held))
 
     def window(self, start: float | None = None) -> list[tuple[str, str]]:
         """Return the listing filter for the next walk; ``start`` is W0 for the baseline walk."""
@@ -223,10 +224,9 @@ class CompletionTracker:
         horizon = self._horizon_for(result.watermark) if result.complete else result.horizon
         if horizon is not None and (self._horizon is None or horizon > self._horizon):
             self._horizon = horizon
-        seen = self._seen | dict(result.new_ids)
+        self._seen.add(result.new_ids)
         if self._horizon is not None:
-            seen = {item_id: at for item_id, at in seen.items() if at > self._horizon}
-        self._seen = seen
+            self._seen.forget_through(self._horizon)
         self._held = self._unlisted_held(result.floor) | dict(result.held)
 
     def _unlisted_held(self, floor: float | None) -> dict[str, Held]:

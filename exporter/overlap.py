@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from exporter.completion_walk import Held
+    from exporter.timed_ids import TimedIds
 
 FLOOR: Final = 2.0  # seconds: twice the API's whole-second Date; a later writer widens the window
 MARGIN: Final = 2.0  # the quick window reaches back twice the largest lateness seen
@@ -59,21 +60,28 @@ class Band:
             params.append(("completedAt", f"lt({self.high})"))
         return params
 
-    def known(self, seen: Iterable[Mapping[str, float]], held: Iterable[Mapping[str, Held]]) -> int | None:
-        """Count the distinct completions already known in the band; None if one cannot be placed."""
+    def known(
+        self, seen: TimedIds, new: Mapping[str, float], held: Iterable[Mapping[str, Held]]
+    ) -> int | None:
+        """Count the distinct completions already known in the band; None if one cannot be placed.
+
+        ``seen``: the ids remembered before this walk; ``new``: the walk's new ones; ``held``: broken items.
+        """
         low, high = parse_time(self.low), math.inf if self.high is None else parse_time(self.high)
         if low is None or high is None:  # pragma: no cover - both are format_time's output
             return None
-        keys: set[str] = set()
-        for ids in seen:
-            keys.update(key for key, at in ids.items() if low < at < high)
+        known = seen.count_between(low, high)
+        added: set[str] = set()
+        for key, at in new.items():
+            if low < at < high and not seen.within(key, low, high):
+                added.add(key)
         for items in held:
             for key, broken in items.items():
                 if broken.completed_at is None:
                     return None  # a broken item with no time may be anywhere: only a full walk can tell
-                if low < broken.completed_at < high:
-                    keys.add(key)
-        return len(keys)
+                if low < broken.completed_at < high and not seen.within(key, low, high):
+                    added.add(key)
+        return known + len(added)
 
 
 class Lateness:
