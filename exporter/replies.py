@@ -14,6 +14,7 @@ from typing import Final
 import httpx
 
 ACCEPT_ENCODING: Final = "gzip, deflate"  # only what read_capped can inflate within the cap
+_BODY_FRAMING: Final = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})  # now undone
 _WBITS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
@@ -44,11 +45,9 @@ def read_capped(response: httpx.Response, cap: int, *, truncate: bool = False) -
             body.clear()  # a traceback keeps this frame alive as long as the error: free the bytes now
             raise ReplyTooLarge(f"more than {cap} bytes")
         del body[cap:]
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
-    ]
+    # As sent: a value may hold bytes beyond ASCII (RFC 9110 allows them), which the decoded
+    # str form could not be rebuilt from.
+    headers = [(name, value) for name, value in response.headers.raw if name.lower() not in _BODY_FRAMING]
     return httpx.Response(
         response.status_code, headers=headers, content=bytes(body), request=response.request
     )

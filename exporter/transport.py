@@ -144,6 +144,11 @@ def get_reply(  # noqa: PLR0913 - the request, and the settings and switches tha
     except httpx.TransportError as exc:
         what = f"cannot reach {http.base_url.host} ({type(exc).__name__})"
         raise _unavailable(endpoint, what, "connect", stop) from None
+    except (httpx.HTTPError, httpx.StreamError, UnicodeError) as exc:
+        # Whatever else a reply can make httpx or a header's codec raise is the reply's fault,
+        # never the exporter's own ("internal").
+        message = f"GET {endpoint}: unreadable reply ({type(exc).__name__})"
+        raise BadPayload(message, reason="decode") from None
     except ApiUnavailable as error:  # an auth flow's token endpoint was down, or shutdown at the gate
         if error.reason == "cancelled" or stop.is_set():
             raise cancelled(endpoint) from None

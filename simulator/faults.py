@@ -134,6 +134,11 @@ class Faults:
         self._add(Rule("set_cookies", times, path_prefix))
 
     @validate_call
+    def extra_header(self, name: str, value: str, times: Times = None, path_prefix: str = "/api/") -> None:
+        """Add a header to each reply, as a proxy may (a Latin-1 value is sent as its bytes)."""
+        self._add(Rule("extra_header", times, path_prefix, {"name": name, "value": value}))
+
+    @validate_call
     def repeat_cursor(self, times: Times = 1) -> None:
         """On the next `times` pages requested with `after`, answer with that same `after`."""
         self._add(Rule("repeat_cursor", times))

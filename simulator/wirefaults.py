@@ -55,7 +55,10 @@ def mangle(sim: Simulator, path: str, payload: bytes) -> bytes:
 
 
 def fault_headers(sim: Simulator, path: str) -> dict[str, str]:
-    """Return the headers header faults add to a reply: a ``Set-Cookie`` of a new name."""
-    if sim.faults.take("set_cookies", path) is None:
-        return {}
-    return {"Set-Cookie": f"sim-{next(_COOKIE_NAMES)}={'c' * 1024}; Path=/"}
+    """Return the headers header faults add to a reply: a ``Set-Cookie`` of a new name, an extra header."""
+    headers = {}
+    if sim.faults.take("set_cookies", path) is not None:
+        headers["Set-Cookie"] = f"sim-{next(_COOKIE_NAMES)}={'c' * 1024}; Path=/"
+    if (extra := sim.faults.take("extra_header", path)) is not None:
+        headers[extra.options["name"]] = extra.options["value"]
+    return headers

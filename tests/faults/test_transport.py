@@ -204,8 +204,20 @@ class TestThrottling:
             assert_counts_exact(rig)
 
 
-class TestCookies:
-    """An API (or a host posing as one) that sets cookies."""
+class TestReplyHeaders:
+    """Headers an API, or a proxy or host in front of it, adds to replies."""
+
+    def test_a_header_value_beyond_ascii_is_read_like_any_other(self, rig: Rig) -> None:
+        """A proxy's Latin-1 header (RFC 9110 allows such bytes) on every reply changes nothing."""
+
+        def inject() -> None:
+            rig.sim.faults.extra_header("X-Message", "Zugriff für alle")
+            rig.sim.faults.expire_tokens()  # the token endpoint's reply carries it too
+
+        with scenario(rig):
+            before, after = absorb(rig, inject)
+            assert new_failures(before, after) == []
+            assert_counts_exact(rig)
 
     def test_cookies_the_api_sets_are_never_kept_nor_sent_back(self, rig: Rig) -> None:
         """Every reply sets a new 1 KiB cookie: no request carries one back, and the counts stay exact.
