@@ -20,7 +20,7 @@ import httpx
 
 from exporter import PRODUCT, __version__, tls
 from exporter.deadline import keep_deadlines, request_deadline
-from exporter.errors import ApiError, ApiUnavailable, BadPayload
+from exporter.errors import ApiError, ApiUnavailable, BadPayload, ConfigError
 from exporter.payloads import BodyError, decode_json
 from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
 from exporter.retry import Retry
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from exporter.selfmetrics import SelfMetrics
 
 USER_AGENT: Final = f"{PRODUCT}/{__version__}"
+_PROXY_VARIABLES: Final = "ALL_PROXY/HTTPS_PROXY/HTTP_PROXY"
+_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
 
 ERROR_REPLY_MAX: Final = 64 * 1024  # bytes of an error reply we read: only its code is ever shown
 _ENDPOINT_OF_PATH: Final = re.compile(r"^.*?/(tasks|activities)(/[^/]+)?/?$")
@@ -80,17 +82,25 @@ def http_client(  # noqa: PLR0913 - httpx.Client keywords the two clients differ
     event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
 ) -> httpx.Client:
     """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured)."""
-    client = httpx.Client(
-        base_url=base_url,
-        auth=auth,
-        event_hooks=event_hooks,
-        timeout=http_timeout(api),
-        verify=tls_verify(api),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
-        cookies=NoCookies(),
-        transport=transport,
-    )
+    verify, timeout = tls_verify(api), http_timeout(api)  # their own errors name the setting at fault
+    try:
+        client = httpx.Client(
+            base_url=base_url,
+            auth=auth,
+            event_hooks=event_hooks,
+            timeout=timeout,
+            verify=verify,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            headers=_HEADERS,
+            cookies=NoCookies(),
+            transport=transport,
+        )
+    # httpx reads the proxy variables itself. Its errors quote the URL, password and all.
+    except ImportError:  # SOCKS needs a package that is not shipped
+        message = f"a SOCKS proxy in {_PROXY_VARIABLES} is not supported: use an HTTP(S) proxy"
+        raise ConfigError(message) from None
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigError(f"a proxy URL in {_PROXY_VARIABLES} is malformed or of an unknown scheme") from None
     return keep_deadlines(client)
 
 

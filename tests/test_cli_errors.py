@@ -31,6 +31,10 @@ CANARY = "cli-Canary+Secret/7d2f"
 API = ["--api.url", "https://dc.example", "--api.client-id", CLIENT_ID]
 # Fails fast: a check that reaches the network at all should not wait on retries.
 FAST = ["--api.max-retries", "0", "--api.timeout", "5"]
+SAFE_CANARY = "cli-Canary-Proxy-7d2f"  # nothing in it ends a URL's userinfo
+PROXIES = "ALL_PROXY/HTTPS_PROXY/HTTP_PROXY"
+SOCKS_REFUSED = f"a SOCKS proxy in {PROXIES} is not supported: use an HTTP(S) proxy"
+MALFORMED = f"a proxy URL in {PROXIES} is malformed or of an unknown scheme"
 
 
 def secret_forms(secret: str, user: str = CLIENT_ID) -> dict[str, str]:
@@ -195,3 +199,33 @@ class TestCheckConfig:
             assert result.returncode in (0, 1), result.stderr
             assert password not in result.stdout + result.stderr
             assert password[:8] not in result.stdout + result.stderr
+
+
+class TestProxyFromTheEnvironment:
+    """httpx honours ALL_PROXY/HTTPS_PROXY; one the exporter cannot use stops the start in one line."""
+
+    @pytest.mark.parametrize(
+        ("variable", "url", "expected"),
+        [
+            ("ALL_PROXY", f"socks5://proxy-user:{SAFE_CANARY}@127.0.0.1:1080", SOCKS_REFUSED),
+            ("HTTPS_PROXY", f"socks5h://proxy-user:{SAFE_CANARY}@127.0.0.1:1080", SOCKS_REFUSED),
+            ("HTTPS_PROXY", f"http://proxy-user:{CANARY}@127.0.0.1:3128", MALFORMED),  # "/" ends the host
+            ("HTTP_PROXY", f"gopher://proxy-user:{SAFE_CANARY}@127.0.0.1:70", MALFORMED),
+        ],
+        ids=["socks-all", "socks-https", "malformed", "unknown-scheme"],
+    )
+    def test_a_proxy_it_cannot_use_is_refused_without_its_credentials(
+        self, variable: str, url: str, expected: str
+    ) -> None:
+        """Exit 2 with an error line, not a traceback; the proxy URL and its password are never shown.
+
+        Found when the client is built, after the settings were logged: that line comes first.
+        """
+        code, stderr = run(API, {variable: url})
+        assert code == 2
+        assert "Traceback" not in stderr
+        errors = [line for line in stderr.splitlines() if line.startswith(f"{PROG}: error: ")]
+        assert errors == [f"{PROG}: error: {expected}"], stderr
+        assert "proxy-user" not in stderr
+        for secret in (CANARY, SAFE_CANARY):
+            assert [what for what, form in secret_forms(secret).items() if form in stderr] == []
