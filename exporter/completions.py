@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
+from exporter.api_clock import DATE_RESOLUTION, ApiClock
 from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
 from exporter.models import Reason, format_time
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 HOLD_POLLS: Final = 3
-DATE_RESOLUTION: Final = 1.0  # an HTTP Date is whole seconds, rounded down
 FUTURE: Final = "future_time"  # the skip-report reason of a completion dated after the API's now
 
 # What each kind's counters and histograms cannot do without (needed), and what they may
@@ -79,6 +79,7 @@ class WalkResult:
     complete: bool = True  # False: a backlog, worked off page budget by page budget
     floor: float | None = None  # a quick walk listed only above it; held items below are kept
     unplaced: float | None = None  # ids remembered at this time without their own completedAt
+    api_time: float | None = None  # the API's time (Date) when the walk began, if it said
 
 
 class CompletionTracker:
@@ -95,6 +96,7 @@ class CompletionTracker:
         self._lateness = Lateness(overlap)
         self._settled = False  # the last walk was complete, so H is W - overlap
         self._unplaced: float | None = None  # while H is below it, the known band count is unsure
+        self._api_clock = ApiClock()
 
     @property
     def baselined(self) -> bool:
@@ -121,6 +123,10 @@ class CompletionTracker:
         if floor <= self._horizon:
             return None
         return [("state", "completed"), ("completedAt", f"gt({format_time(floor)})")], floor
+
+    def saw_api_time(self, api_time: float | None) -> None:
+        """Note the API's time from a reply outside a walk (the baseline's probe)."""
+        self._api_clock.saw(api_time)
 
     def band(self, began: float | None) -> Band | None:
         """Return the part of the overlap below a quick walk that began at the API's ``began``."""
@@ -171,10 +177,10 @@ class CompletionTracker:
                 walk.unusable(item, reason)
         listing = listing or Listing()
         held, skipped, bound = self._hold(walk.broken)
-        future = _future(walk.counted, listing.ended)
+        future = _future(walk.counted, self._api_clock.at_most(listing.ended))
         if future:
             skipped[FUTURE] = future
-        limit = _lowest(bound, listing.began)
+        limit = _lowest(bound, self._api_clock.at_most(listing.began))
         result = WalkResult(
             counted=tuple(walk.counted),
             skipped=skipped,
@@ -185,6 +191,7 @@ class CompletionTracker:
             complete=listing.complete,
             floor=floor,
             unplaced=start if walk.unplaced else None,
+            api_time=listing.began,
         )
         if listing.complete:
             return result
@@ -219,6 +226,7 @@ class CompletionTracker:
         if self._baselined:
             self._lateness.observe(self._watermark, (item.completed_at for item in result.counted))
         self._baselined, self._settled = True, result.complete
+        self._api_clock.saw(result.api_time)
         self._unplaced = result.unplaced if result.unplaced is not None else self._unplaced
         self._watermark = result.watermark
         horizon = self._horizon_for(result.watermark) if result.complete else result.horizon

@@ -203,6 +203,25 @@ def window_start(tracker: CompletionTracker) -> str:
 class TestApiTime:
     """W never passes the API's own time when the walk began (its Date header)."""
 
+    def test_a_walk_without_a_date_stays_on_the_last_api_time_seen(self) -> None:
+        """No Date (a proxy stripped it): a day-ahead completion cannot drag W, so nothing after it is lost.
+
+        W is bounded by the last Date seen plus the time elapsed since, and the one that was
+        dated ahead is counted once and reported as from the future.
+        """
+        tracker = tracker_after_baseline(done(1, 0))
+        walk(tracker, done(2, 10), began=20)  # the API's time was last seen at W0 + 20
+        ahead = done(3, 86_400.0)  # a writer one day ahead: completedAt == updatedAt
+        undated = tracker.fold([done(2, 10), ahead], listing=Listing())  # no page had a Date
+        tracker.commit(undated)
+        assert counted_ids(undated) == ["3"]
+        assert undated.skipped == {FUTURE: 1}
+        assert tracker.watermark is not None
+        assert tracker.watermark < W0 + 20 + 3_600  # the Date plus elapsed time (seconds), never a day
+        later = poll(tracker, ahead, done(4, 30), done(5, 60))  # still no Date
+        assert counted_ids(later) == ["4", "5"]
+        assert counted_ids(walk(tracker, ahead, done(4, 30), done(5, 60), done(6, 90), began=100)) == ["6"]
+
     def test_future_dated_completion_is_counted_once_reported_and_does_not_stop_counting(self) -> None:
         """A completedAt a century ahead is counted and reported once; W stays on the API clock."""
         tracker = tracker_after_baseline(done(1, 0))

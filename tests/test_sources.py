@@ -143,7 +143,8 @@ class TestCompletionWalks:
     def test_newest_completion_is_the_api_newest_completed_at(self, connect: Connect) -> None:
         """W0 is the latest completedAt the API holds, found with one small ordered page."""
         sim, client = connect()
-        newest = newest_completion(client, TASKS, Paging(page_size=50, max_pages=10))
+        tracker = CompletionTracker(overlap=600.0, fields=TASKS.completion_fields)
+        newest = newest_completion(client, TASKS, Paging(page_size=50, max_pages=10), tracker)
         assert newest == pytest.approx(max(c.completed_at for c in sim.truth.completions("tasks")), abs=1e-6)
         probe = logged(sim, "/tasks")[-1]
         assert ("order", "desc(completedAt)") in probe.query

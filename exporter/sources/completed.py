@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from exporter import catalogue, logs
+from exporter.api_clock import DATE_RESOLUTION
 from exporter.completion_walk import Listing
-from exporter.completions import DATE_RESOLUTION, CompletionTracker, WalkResult
+from exporter.completions import CompletionTracker, WalkResult
 from exporter.errors import BadPayload
 from exporter.grouping import Completions
 from exporter.labels import series
@@ -59,7 +60,7 @@ def walk_completions(
             return result
     start: float | None = None
     if not tracker.baselined:
-        start = newest_completion(client, kind, paging)
+        start = newest_completion(client, kind, paging, tracker)
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
     result, listing = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
@@ -115,12 +116,15 @@ def _band_unchanged(
     return listed == known
 
 
-def newest_completion(client: Api, kind: Kind[ItemT], paging: Paging) -> float | None:
+def newest_completion(
+    client: Api, kind: Kind[ItemT], paging: Paging, tracker: CompletionTracker
+) -> float | None:
     """Return W0 for the baseline: the newest trustworthy completedAt, never past the API's now.
 
     A completedAt later than its item's own updatedAt (a skewed writer) or than the reply's
     Date (a writer's clock in the future) would put W ahead and hide every real completion,
-    so such items are passed over; if every one of them is, the API's now is W0.
+    so such items are passed over; if every one of them is, the API's now is W0. Without a
+    Date the baseline fails: nothing could tell a writer's clock in the future.
     """
     params = [("state", "completed"), ("order", "desc(completedAt)")]
     pages = client.iter_pages(kind.resource, params, lod="short", limit=NEWEST_PROBE, max_pages=1)
@@ -130,21 +134,18 @@ def newest_completion(client: Api, kind: Kind[ItemT], paging: Paging) -> float |
         return None
     paging.on_page(len(page))
     now = page.server_time
-    latest = None if now is None else now + DATE_RESOLUTION
+    if now is None:  # a completion's own date cannot vouch for itself: W0 needs the API's time
+        raise BadPayload(f"GET /{kind.resource}: the reply has no usable Date header", reason="shape")
+    tracker.saw_api_time(now)  # bounds W while a later walk's replies carry no Date
+    latest = now + DATE_RESOLUTION
     times = [
         item.completed_at
         for item in map(kind.parse, page)
         if item.completed_at is not None
         and (item.updated_at is None or item.completed_at <= item.updated_at)
-        and (latest is None or item.completed_at <= latest)
+        and item.completed_at <= latest
     ]
-    if not times and now is None:
-        raise BadPayload(
-            f"GET /{kind.resource}: none of the newest {len(page)} completions has a usable completedAt",
-            reason="shape",
-        )
-    newest = max(times, default=now)
-    return newest if now is None or newest is None else min(newest, now)
+    return min(max(times, default=now), now)
 
 
 def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: Listing) -> Iterator[ItemT]:

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
-from exporter.completions import DATE_RESOLUTION
+from exporter.api_clock import DATE_RESOLUTION
 from exporter.models import Tenant, format_time
 from exporter.typed_items import links_of, read_task
 
