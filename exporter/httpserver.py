@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
 
+import structlog
+
 from exporter import PRODUCT, __version__, logs
 from exporter.httpwire import MAX_LINE, read_fields, response_head
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import TracebackType
     from wsgiref.types import WSGIEnvironment
+
+    from structlog.typing import FilteringBoundLogger
 
     from exporter.connections import Connections
 
@@ -162,11 +166,34 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Record one request at debug level."""
-        log.debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
+        _request_log().debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
         """Route the base class's messages (errors) through structlog."""
         log.debug("http_server_message", message=format % args)
+
+
+class _AssembledLog:
+    """The server's logger, assembled once per logging configuration.
+
+    structlog's lazy logger assembles a bound logger (and a writer) on every call, which cost
+    more per scrape than reading the request; ``logs.configure`` may run again, so a new
+    configuration gets a new assembly.
+    """
+
+    def __init__(self) -> None:
+        self._latest: tuple[dict[str, object], FilteringBoundLogger] | None = None
+
+    def __call__(self) -> FilteringBoundLogger:
+        config = structlog.get_config()  # a new configure() brings new factory and processor objects
+        latest = self._latest
+        if latest is None or latest[0] != config:
+            latest = (config, log.bind())
+            self._latest = latest
+        return latest[1]
+
+
+_request_log = _AssembledLog()
 
 
 class _Response:
