@@ -1,13 +1,10 @@
 """One load-generator process: a few kept-alive scrape connections driven by one selector.
 
-Threads of one process would take turns at one GIL, and with 20 of them every reply waited
-for the others' Python code before its clock stopped: the latency measured the scrapers as
-much as the server. Here each connection is a small state machine (connect, send, read the
-head, read the body) on non-blocking sockets, so a process keeps all its requests in flight
-at a few microseconds of its own CPU per reply, and ``scrape_load`` spreads the connections
-over a few such processes. A reply counts only when complete (``Content-Length`` bytes, or
-up to the close when the server sends none) with status 200; the body stays as sent
-(gzipped), since decompressing it would be the client's cost, not the server's.
+Threads of one process take turns at one GIL: with 20, each reply waited for the others'
+Python code before its clock stopped. Here each connection is a small state machine (send,
+read the head, read the body) on a non-blocking socket, and ``scrape_load`` spreads the
+connections over a few such processes. A reply counts only when complete (``Content-Length``
+bytes, or up to the close without one) with status 200; the body stays as sent (gzipped).
 """
 
 from __future__ import annotations
@@ -21,7 +18,10 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 STALL_SECONDS: Final = 30.0  # a request that makes no progress this long fails, as httpx's timeout did
 READY: Final = "ready"  # what a process prints once it can start; it starts when it reads a line
@@ -59,10 +59,13 @@ def main() -> int:
     plan = WorkerPlan(
         **{**raw, "address": tuple(raw["address"]), "request": raw["request"].encode("latin-1")}
     )
-    print(READY, flush=True)
-    sys.stdin.readline()  # the harness's go, once every process is ready
+
+    def ready() -> None:
+        print(READY, flush=True)
+        sys.stdin.readline()  # the harness's go, once every process is ready
+
     try:
-        result = run(plan)
+        result = run(plan, ready)
     except Exception as error:  # noqa: BLE001 - the harness must hear of it rather than wait
         result = WorkerResult((), 0, 0, 0.0, 0.0, error=repr(error))
     print(json.dumps(dataclasses.asdict(result)), flush=True)
@@ -80,13 +83,24 @@ def result_from_line(line: str) -> WorkerResult:
     return WorkerResult(**{**raw, "latencies": tuple(raw["latencies"])})
 
 
-def run(plan: WorkerPlan) -> WorkerResult:
-    """Scrape as planned, every connection through one selector."""
+def run(plan: WorkerPlan, ready: Callable[[], None] = lambda: None) -> WorkerResult:
+    """Connect, call ``ready`` (it returns at the common start), scrape as planned through one selector.
+
+    Connections open before the clock starts, as a Prometheus server keeps its connection
+    between scrapes: twenty opened in the same millisecond would time the server's accept
+    and thread start of each behind the others' scrapes. One the server closes later is
+    opened again inside the next scrape, and that scrape is timed.
+    """
     selector = selectors.DefaultSelector()
     tally = _Tally()
+    scrapers = [_Scraper(plan, selector, tally, phase) for phase in plan.phases]
+    for scraper in scrapers:
+        scraper.open()
+    ready()
     started, cpu_started = time.perf_counter(), time.process_time()
     deadline = started + plan.budget_seconds
-    scrapers = [_Scraper(plan, selector, tally, started + phase) for phase in plan.phases]
+    for scraper in scrapers:
+        scraper.next_start += started
     while True:
         now = time.perf_counter()
         for scraper in scrapers:
@@ -140,6 +154,12 @@ class _Scraper:
         self._head = bytearray()
         self._status, self._length, self._body, self._close = 0, -1, 0, False
 
+    def open(self) -> None:
+        """Connect now, blocking: before the clock starts."""
+        self.sock = socket.create_connection(self._plan.address, timeout=STALL_SECONDS)
+        self.sock.setblocking(False)  # noqa: FBT003 - from here on through the selector
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def tick(self, now: float, deadline: float) -> None:
         """Start the next scrape when due; fail one that stalled."""
         if self.active and self.waiting and now >= self.next_start:
@@ -176,22 +196,18 @@ class _Scraper:
         try:
             if self.waiting:  # a kept-alive connection the server closed between scrapes
                 self._disconnect()
-            elif self._connecting:
-                self._connected()
+            elif self._connecting:  # connected, or not: SO_ERROR says
+                self._connecting = False
+                if self.sock is None or self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    self._fail()
+                else:
+                    self._send()
             elif self._unsent:
                 self._send()
             else:
                 self._receive()
         except OSError:
             self._fail()
-
-    def _connected(self) -> None:
-        assert self.sock is not None  # noqa: S101 - only called with a connection
-        self._connecting = False
-        if self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-            self._fail()
-            return
-        self._send()
 
     def _send(self) -> None:
         assert self.sock is not None  # noqa: S101 - only called with a connection

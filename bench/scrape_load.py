@@ -16,6 +16,7 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from bench.scrape_client import READY, STALL_SECONDS, WorkerPlan, WorkerResult, 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+_SETTLE_SECONDS = 0.2  # for an idle server to accept the connections just opened
 _REPO = Path(__file__).resolve().parents[1]  # `python -m bench.scrape_client` must find the package
 # scrape.go in Prometheus 2.42: what a real scrape asks for.
 PROMETHEUS_HEADERS = {
@@ -138,6 +140,9 @@ def _run_processes(plans: list[WorkerPlan], budget_seconds: float) -> list[Worke
     try:
         for worker, plan in zip(workers, plans, strict=True):
             _talk(worker, plan_line(plan), expect=True)
+        # Every process has connected; the server accepts and starts a thread per connection
+        # while idle, before the clock starts (see scrape_client.run).
+        threading.Event().wait(_SETTLE_SECONDS)
         for worker in workers:  # all at once: the budget starts when every process is up
             _talk(worker, "go\n", expect=False)
         collected = [result_from_line(_read_line(worker)) for worker in workers]
