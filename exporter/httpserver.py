@@ -56,7 +56,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         try:
             self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
             if len(self.raw_requestline) > MAX_LINE:
-                self.requestline = self.request_version = self.command = ""
+                self.requestline = self.request_version = self.command = self.path = ""
                 self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
                 self.close_connection = True
                 return
