@@ -186,6 +186,7 @@ _COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("scrapers", "scrapers"), ("scrapes", "scrapes"), ("median_ms", "median ms"),
             ("p99_ms", "p99 ms"),
             ("response_bytes", "bytes"), ("server_cpu_ms_per_scrape", "server CPU ms/scrape"),
+            ("client_cpu_ms_per_scrape", "client CPU ms/scrape"), ("client_busy", "client busy"),
             ("per_scrape_cpu_ms", "1-thread ms/scrape"), ("render_once_ms", "render/poll ms"),
         ],
     ),

@@ -65,6 +65,9 @@ class ScrapeLatencyRow:
     p99_ms: float
     response_bytes: int  # one response as sent, gzipped since Prometheus asks for gzip
     server_cpu_ms_per_scrape: float  # the serving process's CPU over the run, per scrape
+    client_processes: int  # scraper processes the connections were spread over
+    client_cpu_ms_per_scrape: float  # the scraper processes' own CPU, per scrape
+    client_busy: float  # share of its time a scraper process was on the CPU (near 1.0: the client limited)
     per_scrape_cpu_ms: float  # one scrape's rendering work, single-threaded, in this process
     render_once_ms: float  # exporter: the render each poll pays once; default: none (0)
 
@@ -95,6 +98,9 @@ def run(plan: Plan) -> list[ScrapeLatencyRow]:
                     p99_ms=load.p99_ms,
                     response_bytes=load.response_bytes,
                     server_cpu_ms_per_scrape=cpu / max(len(load.latencies), 1) * 1000,
+                    client_processes=load.client_processes,
+                    client_cpu_ms_per_scrape=load.client_cpu_seconds / max(len(load.latencies), 1) * 1000,
+                    client_busy=load.client_busy,
                     per_scrape_cpu_ms=per_scrape,
                     render_once_ms=render_once,
                 )

@@ -11,8 +11,11 @@ process serves until its stdin closes.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -40,7 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serve_snapshot", description=__doc__)
     parser.add_argument("--tenants", type=int, required=True, help="tenants in the synthetic snapshot")
     parser.add_argument("--renderer", choices=RENDERERS, required=True)
+    parser.add_argument(
+        "--profile", metavar="PATH", help="write a cProfile of every thread's CPU here at exit"
+    )
     args = parser.parse_args(argv)
+    profiles = _profile_threads() if args.profile else []
     # As the exporter runs by default, and never to stdout: the harness reads only its first
     # line, and unread debug lines (one per request) would fill the pipe and stall every
     # serving thread in print().
@@ -50,7 +57,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"URL {url}", flush=True)
     sys.stdin.read()  # the harness closes our stdin when it is done with us
     stop()
+    if profiles:
+        threading.setprofile(None)
+        for profile in profiles:
+            profile.disable()
+        pstats.Stats(*profiles).dump_stats(args.profile)
     return 0
+
+
+def _profile_threads() -> list[cProfile.Profile]:
+    """Profile every thread started from now on, by its own CPU time (``time.thread_time``)."""
+    profiles: list[cProfile.Profile] = []
+
+    def start(*_: object) -> None:
+        profile = cProfile.Profile(time.thread_time)
+        profiles.append(profile)
+        profile.enable()  # replaces this hook in the new thread
+
+    threading.setprofile(start)
+    return profiles
 
 
 def _serve_default(store: SnapshotStore) -> tuple[str, Callable[[], None]]:

@@ -12,6 +12,7 @@ that ``--web.max-connections`` can still evict it. Binding, TLS and the limit ar
 
 from __future__ import annotations
 
+import functools
 import ssl
 import sys
 from http import HTTPStatus
@@ -19,13 +20,17 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
 
+import structlog
+
 from exporter import PRODUCT, __version__, logs
+from exporter.httpwire import MAX_LINE, read_fields, response_head
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from io import BufferedIOBase
     from types import TracebackType
     from wsgiref.types import WSGIEnvironment
+
+    from structlog.typing import FilteringBoundLogger
 
     from exporter.connections import Connections
 
@@ -34,10 +39,7 @@ if TYPE_CHECKING:
 log = logs.get_logger(component="server")
 
 CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may stall one read or write, or idle between requests
-_MAX_REQUEST_LINE: Final = 65536  # bytes of the request line, and of each header line
-_MAX_HEADERS: Final = 100  # as http.client allows
 _VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
-_UNPREFIXED: Final = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})  # WSGI names these without HTTP_
 
 
 class KeepAliveHandler(BaseHTTPRequestHandler):
@@ -52,9 +54,9 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         """Read one request and answer it through the app (any method: the app says 405)."""
         try:
-            self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
-            if len(self.raw_requestline) > _MAX_REQUEST_LINE:
-                self.requestline = self.request_version = self.command = ""
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+            if len(self.raw_requestline) > MAX_LINE:
+                self.requestline = self.request_version = self.command = self.path = ""
                 self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
                 self.close_connection = True
                 return
@@ -87,7 +89,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
             return False
         self.request_version = version
-        fields = _read_fields(self.rfile)
+        fields = read_fields(self.rfile)  # type: ignore[arg-type]  # socketserver's rfile is a BufferedReader
         if isinstance(fields, HTTPStatus):
             self.send_error(fields)
             return False
@@ -110,32 +112,44 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
             return
-        head = [
-            f"{self.protocol_version} {response.status}\r\n",
-            f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n",
-            *(f"{name}: {value}\r\n" for name, value in response.headers),
-        ]
-        if not any(name.lower() == "content-length" for name, _ in response.headers):
-            # Without it a kept-alive client could only find the body's end when we close.
-            head.append(f"Content-Length: {len(body)}\r\n")
-        if self.close_connection:
-            head.append("Connection: close\r\n")
-        head.append("\r\n")
-        self.wfile.write("".join(head).encode("latin-1"))
-        if body:
-            self.wfile.write(body)
+        head = response_head(
+            (self.protocol_version, self.server_version, response.status, tuple(response.headers)),
+            len(body),
+            close=self.close_connection,
+        )
+        self._send(head, body)
         self.log_request(response.status.partition(" ")[0], len(body))
+
+    def _send(self, head: bytes, body: bytes) -> None:
+        """Send the head and the body, in one system call when the socket allows it."""
+        if not body or isinstance(self.connection, ssl.SSLSocket):  # SSLSocket has no sendmsg
+            self.wfile.write(head + body)
+            return
+        sent = self.connection.sendmsg((head, body))
+        if sent < len(head):
+            self.connection.sendall(head[sent:])
+            sent = len(head)
+        if sent < len(head) + len(body):
+            self.connection.sendall(memoryview(body)[sent - len(head) :])
 
     def _environ(self) -> WSGIEnvironment:
         path, _, query = self.path.partition("?")
         environ: WSGIEnvironment = {
-            **self.server.base_environ,  # type: ignore[attr-defined]
+            **self._connection_environ,
             **self._fields,
             "SERVER_PROTOCOL": self.request_version,
-            "SERVER_SOFTWARE": self.server_version,
             "REQUEST_METHOD": self.command,
             "PATH_INFO": unquote(path, "iso-8859-1"),
             "QUERY_STRING": query,
+        }
+        return environ
+
+    @functools.cached_property
+    def _connection_environ(self) -> dict[str, object]:
+        """What every request of this connection shares: built once, copied per request."""
+        return {
+            **self.server.base_environ,  # type: ignore[attr-defined]
+            "SERVER_SOFTWARE": self.server_version,
             "REMOTE_ADDR": self.client_address[0],
             "wsgi.input": self.rfile,
             "wsgi.errors": sys.stderr,
@@ -145,7 +159,6 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
-        return environ
 
     def _connections(self) -> Connections:
         connections: Connections = self.server.connections  # type: ignore[attr-defined]
@@ -153,30 +166,34 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Record one request at debug level."""
-        log.debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
+        _request_log().debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
         """Route the base class's messages (errors) through structlog."""
         log.debug("http_server_message", message=format % args)
 
 
-def _read_fields(rfile: BufferedIOBase) -> dict[str, str] | HTTPStatus:
-    """Read header lines up to the blank one, as WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH)."""
-    fields: dict[str, str] = {}
-    for _ in range(_MAX_HEADERS + 1):
-        line = rfile.readline(_MAX_REQUEST_LINE + 1)
-        if len(line) > _MAX_REQUEST_LINE:
-            return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-        if line in {b"\r\n", b"\n", b""}:
-            return fields
-        name, colon, value = str(line, "iso-8859-1").partition(":")
-        if not colon or not name or name != name.strip():  # also a folded (obsolete) continuation line
-            return HTTPStatus.BAD_REQUEST
-        key = name.upper().replace("-", "_")
-        key = key if key in _UNPREFIXED else f"HTTP_{key}"
-        value = value.strip()
-        fields[key] = f"{fields[key]},{value}" if key in fields else value  # repeats: comma-separated
-    return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+class _AssembledLog:
+    """The server's logger, assembled once per logging configuration.
+
+    structlog's lazy logger assembles a bound logger (and a writer) on every call, which cost
+    more per scrape than reading the request; ``logs.configure`` may run again, so a new
+    configuration gets a new assembly.
+    """
+
+    def __init__(self) -> None:
+        self._latest: tuple[dict[str, object], FilteringBoundLogger] | None = None
+
+    def __call__(self) -> FilteringBoundLogger:
+        config = structlog.get_config()  # a new configure() brings new factory and processor objects
+        latest = self._latest
+        if latest is None or latest[0] != config:
+            latest = (config, log.bind())
+            self._latest = latest
+        return latest[1]
+
+
+_request_log = _AssembledLog()
 
 
 class _Response:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 MAX_AGE_SECONDS: Final = 5.0
 F = TypeVar("F", bound=str)  # the exposition formats
 _BARE_VALUE: Final = operator.attrgetter("_value")
+_DICT_VALUE: Final = operator.itemgetter("_value")
 
 
 class _Value(Protocol):
@@ -86,6 +87,7 @@ class Fingerprint:
         self._wrappers: list[MetricWrapperBase] = []
         self._shape: list[int] = []
         self._cells: tuple[_Value, ...] = ()
+        self._dicts: tuple[dict[str, float], ...] | None = ()
 
     def __call__(self) -> tuple[float, ...]:
         """Return the values now; equal tuples mean nothing instrumented moved."""
@@ -97,8 +99,22 @@ class Fingerprint:
         shape = [len(wrapper._metrics) if wrapper._labelnames else 1 for wrapper in self._wrappers]  # noqa: SLF001
         if shape != self._shape:  # a label set was added: find the cells again
             self._shape, self._cells = shape, tuple(_value_cells(self._wrappers))
+            self._dicts = _instance_dicts(self._cells)
         # The bare float, not get(): a read needs no lock, and a mutex per cell is most of the cost.
-        return tuple(map(_BARE_VALUE, self._cells))
+        if self._dicts is None:
+            return tuple(map(_BARE_VALUE, self._cells))
+        return tuple(map(_DICT_VALUE, self._dicts))
+
+
+def _instance_dicts(cells: tuple[_Value, ...]) -> tuple[dict[str, float], ...] | None:
+    """Return the cells' instance dicts if each holds its value there (a dict lookup is half a getattr)."""
+    dicts: list[dict[str, float]] = []
+    for cell in cells:
+        held = getattr(cell, "__dict__", None)
+        if not isinstance(held, dict) or "_value" not in held:  # a slot or a property: read it by name
+            return None
+        dicts.append(held)
+    return tuple(dicts)
 
 
 def _value_cells(wrappers: list[MetricWrapperBase]) -> Iterator[_Value]:

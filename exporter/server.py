@@ -102,6 +102,12 @@ class ExporterApp:
         self._telemetry_path = telemetry_path
         self._extra_headers = list(headers or [])  # --web.config.file's http_server_config.headers
         self._landing = landing_page(urlsplit(api_url).hostname or "", telemetry_path)
+        self._routes: dict[str, Callable[[WSGIEnvironment], tuple[str, Headers, bytes]]] = {
+            telemetry_path: self._metrics,
+            "/": self._root,
+            "/healthz": self._healthz,
+            "/readyz": self._readyz,
+        }
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request."""
@@ -124,12 +130,7 @@ class ExporterApp:
             status, headers, body = _text("401 Unauthorized", "unauthorized\n")
             headers.append(("WWW-Authenticate", f'Basic realm="{PRODUCT}", charset="UTF-8"'))
             return status, headers, body
-        route = {
-            self._telemetry_path: self._metrics,
-            "/": self._root,
-            "/healthz": self._healthz,
-            "/readyz": self._readyz,
-        }.get(path)
+        route = self._routes.get(path)
         if route is None:
             return _text("404 Not Found", "not found; see / for the pages this exporter serves\n")
         if method not in {"GET", "HEAD"}:

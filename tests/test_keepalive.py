@@ -61,9 +61,9 @@ def _closed(sock: socket.socket) -> bool:
 
 
 def test_one_connection_serves_request_after_request() -> None:
-    """Three GETs on one socket get three complete answers, the connection staying open."""
+    """GETs on one socket get one complete answer each, the connection staying open."""
     with _server() as address, _connect(address) as sock:
-        for accept in ("a", "b", "c"):
+        for accept in ("a", "b", "a", "c"):  # a repeated header block is answered as the first time
             sock.sendall(f"GET /x HTTP/1.1\r\nHost: t\r\nAccept: {accept}\r\n\r\n".encode())
             status, headers, body = _response(sock)
             assert status == "HTTP/1.1 200 OK"
@@ -97,8 +97,21 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         (b"GET /hello HTTP/2.0\r\n\r\n", "505"),
         (b"GET /hello HTTP/1.1\r\nno colon here\r\n\r\n", "400"),
         (b"GET /hello HTTP/1.1\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", "431"),
+        # Exactly one byte over each limit, so that nothing is left unread when the server closes.
+        (b"GET /" + b"a" * (65537 - 5), "414"),
+        (b"GET /hello HTTP/1.1\r\nX-Long: " + b"a" * (65537 - 8), "431"),
+        # A header block too large to be remembered whole is read line by line, by the same rules.
+        (b"GET /hello HTTP/1.1\r\nX-Pad: " + b"p" * 5000 + b"\r\nno colon here\r\n\r\n", "400"),
     ],
-    ids=["request-line", "version", "header-line", "too-many-headers"],
+    ids=[
+        "request-line",
+        "version",
+        "header-line",
+        "too-many-headers",
+        "long-target",
+        "long-header",
+        "large-block",
+    ],
 )
 def test_a_malformed_request_gets_an_error_status_and_a_close(request_bytes: bytes, code: str) -> None:
     """A request the server cannot read is answered with its error code, never passed to the app."""
