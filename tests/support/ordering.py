@@ -67,7 +67,9 @@ def longest_modules_first(items: list[pytest.Item]) -> None:
     Modules that use a fixture named in ``SHARED_FIXTURES`` precede all others.
     """
     position = {module: index for index, module in enumerate(dict.fromkeys(map(module_of, items)))}
-    sharing = {module_of(item) for item in items if SHARED_FIXTURES & set(item.fixturenames)}
+    sharing = {
+        module_of(item) for item in items if SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    }
 
     def key(item: pytest.Item) -> tuple[bool, int, int]:
         module = module_of(item)

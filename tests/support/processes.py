@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits
+from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits, verifying
 
 if TYPE_CHECKING:
     import ssl
@@ -170,7 +170,8 @@ class ExporterProcess(StopsOnExit):
         auth: tuple[str, str] | None = None,
     ) -> httpx.Response:
         """GET a path of the exporter's web server."""
-        return httpx.get(self.url + path, headers=headers, auth=auth, verify=self.verify, timeout=10.0)
+        verify = verifying(verify=self.verify)
+        return httpx.get(self.url + path, headers=headers, auth=auth, verify=verify, timeout=10.0)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until /readyz answers 200; fail early, with the log, if the process dies."""
