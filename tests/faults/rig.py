@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -46,6 +47,11 @@ RETRY_AFTER_MAX = 3.0
 # How long a check waits for the exporter: polls stretch on a loaded 2-core CI machine, and a
 # wait whose condition holds ends at once, so only a failing check pays for the length.
 PATIENCE = 60.0
+# How often a wait re-checks the exporter: what it waits for changes at most once a poll
+# (1 s). Each check scrapes and parses /metrics in this process, which also serves the
+# simulator, so wait_until's default 50 ms spent most of a core starving the very polls
+# it waited for; five checks a poll still see a change within a fifth of a poll.
+RECHECK = 0.2
 # Eight requests in flight and one counted queue keep a poll short even when every
 # request times out, so the slow-API scenario stays within seconds.
 CONCURRENCY = 8
@@ -129,7 +135,7 @@ class Rig:
             return exposition if condition(exposition) else None
 
         try:
-            return wait_until(attempt, timeout=timeout, what=what)
+            return wait_until(attempt, timeout=timeout, what=what, pause=recheck_pause)
         except AssertionError as error:
             raise AssertionError(f"{error}\n{describe_sources(last[0])}") from None
 
@@ -187,6 +193,11 @@ class Rig:
         self.rewriter.stop()
         self.sim.stop()
         self._client.close()
+
+
+def recheck_pause(_default: float) -> None:
+    """Pause between two checks of the exporter for RECHECK seconds (see there)."""
+    threading.Event().wait(RECHECK)
 
 
 def last_success(exposition: Exposition, source: str) -> float:
