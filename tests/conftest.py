@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep xdist's --dist loadfile to the collection order that longest_modules_first sets.
 
     By default xdist hands out modules by their number of tests, largest first, which puts
-    a slow module with few tests at the tail and splits the fault rig's users apart.
+    a slow module with few tests (a Prometheus end-to-end run) at the suite's tail.
     """
     if hasattr(config.option, "loadscopereorder"):  # absent under -p no:xdist
         config.option.loadscopereorder = False

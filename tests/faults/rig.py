@@ -1,6 +1,6 @@
 """The fault rig: simulator, network gate, exporter subprocess and a real Prometheus, wired up.
 
-The fault suite shares one rig; the clock-skew module and the soak (``bench/soak.py``)
+Each fault module shares one rig; the clock-skew module and the soak (``bench/soak.py``)
 start their own. The simulator runs in this process on a manual clock, so a
 test flips its faults, reads its request log and ground truth, and moves time itself:
 completions only happen when the test calls ``advance``, which makes "the counters
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,7 +26,7 @@ from simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simu
 from tests.faults.exposition import Exposition
 from tests.faults.netgate import NetGate
 from tests.faults.rewriter import BodyRewriter
-from tests.support.processes import ExporterProcess, free_port, start_exporter, wait_until
+from tests.support.processes import ExporterProcess, free_port, pause_for, start_exporter, wait_until
 from tests.support.prometheus import PrometheusServer, start_prometheus
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ PATIENCE = 60.0
 # (1 s). Each check scrapes and parses /metrics in this process, which also serves the
 # simulator, so wait_until's default 50 ms spent most of a core starving the very polls
 # it waited for; five checks a poll still see a change within a fifth of a poll.
-RECHECK = 0.2
+RECHECK_PAUSE = pause_for(0.2)
 # Eight requests in flight and one counted queue keep a poll short even when every
 # request times out, so the slow-API scenario stays within seconds.
 CONCURRENCY = 8
@@ -135,7 +134,7 @@ class Rig:
             return exposition if condition(exposition) else None
 
         try:
-            return wait_until(attempt, timeout=timeout, what=what, pause=recheck_pause)
+            return wait_until(attempt, timeout=timeout, what=what, pause=RECHECK_PAUSE)
         except AssertionError as error:
             raise AssertionError(f"{error}\n{describe_sources(last[0])}") from None
 
@@ -193,11 +192,6 @@ class Rig:
         self.rewriter.stop()
         self.sim.stop()
         self._client.close()
-
-
-def recheck_pause(_default: float) -> None:
-    """Pause between two checks of the exporter for RECHECK seconds (see there)."""
-    threading.Event().wait(RECHECK)
 
 
 def last_success(exposition: Exposition, source: str) -> float:

@@ -5,11 +5,6 @@ first batch round-robin, the rest to whichever worker is free. A slow module col
 last keeps one worker busy for minutes after the other has run out of work. Sorting the
 modules by their known cost, largest first, is the classic longest-processing-time rule.
 
-One exception: the modules that use the fault suite's shared rig (a package-scoped fixture,
-about 15 s to start) come first, back to back. pytest tears a package fixture down as soon
-as a worker runs a test outside the package, so interleaving them with other modules made
-each worker start a new rig for nearly every fault module.
-
 xdist re-sorts the modules by their number of tests unless ``loadscopereorder`` is off,
 which would undo this order: ``tests/conftest.py`` switches it off.
 
@@ -52,27 +47,12 @@ MODULE_SECONDS: Final = {
 }
 
 
-# Package-scoped fixtures that are dear to start: their users run back to back (see above).
-SHARED_FIXTURES: Final = frozenset({"rig"})
-
-
 def module_of(item: pytest.Item) -> str:
     """Return an item's module path relative to the repository, as the table names it."""
     return item.nodeid.split("::", 1)[0]
 
 
 def longest_modules_first(items: list[pytest.Item]) -> None:
-    """Reorder ``items`` in place: modules by descending cost, each module's tests kept in order.
-
-    Modules that use a fixture named in ``SHARED_FIXTURES`` precede all others.
-    """
+    """Reorder ``items`` in place: modules by descending cost, each module's tests kept in order."""
     position = {module: index for index, module in enumerate(dict.fromkeys(map(module_of, items)))}
-    sharing = {
-        module_of(item) for item in items if SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-    }
-
-    def key(item: pytest.Item) -> tuple[bool, int, int]:
-        module = module_of(item)
-        return module not in sharing, -MODULE_SECONDS.get(module, 0), position[module]
-
-    items.sort(key=key)
+    items.sort(key=lambda item: (-MODULE_SECONDS.get(module_of(item), 0), position[module_of(item)]))

@@ -72,6 +72,11 @@ def wait_until(
         waiter(_POLL_INTERVAL)
 
 
+def pause_for(seconds: float) -> Callable[[float], object]:
+    """Return a ``wait_until`` pause of ``seconds``, for a condition that is costly to check."""
+    return lambda _default: threading.Event().wait(seconds)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port nobody listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
