@@ -22,6 +22,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False, help="rewrite golden files")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep xdist's --dist loadfile to the collection order that longest_modules_first sets.
+
+    By default xdist hands out modules by their number of tests, largest first, which puts
+    a slow module with few tests (a Prometheus end-to-end run) at the suite's tail.
+    """
+    if hasattr(config.option, "loadscopereorder"):  # absent under -p no:xdist
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the slowest modules first (tests/support/ordering.py): the suite's tail gets shorter."""
     longest_modules_first(items)

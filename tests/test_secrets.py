@@ -33,7 +33,7 @@ from simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.faults.exposition import Exposition
 from tests.faults.watch import ScrapeWatch
 from tests.support.json_stub import JsonHandler, JsonStub
-from tests.support.processes import run_exporter, start_exporter, wait_until
+from tests.support.processes import pause_for, run_exporter, start_exporter, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -56,6 +56,9 @@ URL_PASSWORD = "url-LEAKCANARY-3a9d5c1e70"  # noqa: S105
 ECHO_SECRET = "echo+LEAKCANARY/9e4&a1=c7"  # noqa: S105
 ECHO_PASSWORD = "pw echo+LEAKCANARY&3f=b2%"  # noqa: S105
 FAILURES = "acronis_exporter_refresh_failures_total"
+# Each check of the tour scrapes and parses /metrics in the process that serves the
+# simulator; checking five times a poll (1 s) leaves the CPU to the polls it waits for.
+RECHECK = pause_for(0.2)
 RETRY_AFTER_MAX = 2.0
 
 
@@ -120,10 +123,12 @@ class _Tour:
         before = self._failures(reason)
         for switch_on in switches:
             switch_on()
-        wait_until(lambda: self._failures(reason) > before, timeout=30.0, what=f"a {reason} failure")
+        wait_until(
+            lambda: self._failures(reason) > before, timeout=30.0, what=f"a {reason} failure", pause=RECHECK
+        )
         self._sim.faults.clear()
         heal()
-        wait_until(self._healthy, timeout=90.0, what="a healthy poll after the fault")
+        wait_until(self._healthy, timeout=90.0, what="a healthy poll after the fault", pause=RECHECK)
 
     def _healthy(self) -> bool:
         text = self._client.get(self._exporter.url + "/metrics").text

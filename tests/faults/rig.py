@@ -1,6 +1,6 @@
 """The fault rig: simulator, network gate, exporter subprocess and a real Prometheus, wired up.
 
-The fault suite shares one rig; the clock-skew module and the soak (``bench/soak.py``)
+Each fault module shares one rig; the clock-skew module and the soak (``bench/soak.py``)
 start their own. The simulator runs in this process on a manual clock, so a
 test flips its faults, reads its request log and ground truth, and moves time itself:
 completions only happen when the test calls ``advance``, which makes "the counters
@@ -26,7 +26,7 @@ from simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simu
 from tests.faults.exposition import Exposition
 from tests.faults.netgate import NetGate
 from tests.faults.rewriter import BodyRewriter
-from tests.support.processes import ExporterProcess, free_port, start_exporter, wait_until
+from tests.support.processes import ExporterProcess, free_port, pause_for, start_exporter, wait_until
 from tests.support.prometheus import PrometheusServer, start_prometheus
 
 if TYPE_CHECKING:
@@ -46,6 +46,11 @@ RETRY_AFTER_MAX = 3.0
 # How long a check waits for the exporter: polls stretch on a loaded 2-core CI machine, and a
 # wait whose condition holds ends at once, so only a failing check pays for the length.
 PATIENCE = 60.0
+# How often a wait re-checks the exporter: what it waits for changes at most once a poll
+# (1 s). Each check scrapes and parses /metrics in this process, which also serves the
+# simulator, so wait_until's default 50 ms spent most of a core starving the very polls
+# it waited for; five checks a poll still see a change within a fifth of a poll.
+RECHECK_PAUSE = pause_for(0.2)
 # Eight requests in flight and one counted queue keep a poll short even when every
 # request times out, so the slow-API scenario stays within seconds.
 CONCURRENCY = 8
@@ -129,7 +134,7 @@ class Rig:
             return exposition if condition(exposition) else None
 
         try:
-            return wait_until(attempt, timeout=timeout, what=what)
+            return wait_until(attempt, timeout=timeout, what=what, pause=RECHECK_PAUSE)
         except AssertionError as error:
             raise AssertionError(f"{error}\n{describe_sources(last[0])}") from None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.faults.rig import ACTIVITY_SOURCES, PATIENCE, TASK_SOURCES
+from tests.faults.rig import ACTIVITY_SOURCES, PATIENCE, RECHECK_PAUSE, TASK_SOURCES
 from tests.support.processes import WaitTimeoutError, wait_until
 
 if TYPE_CHECKING:
@@ -120,7 +120,9 @@ def assert_counts_exact(rig: Rig, *, timeout: float = PATIENCE) -> None:
         return not last
 
     try:
-        wait_until(caught_up, timeout=timeout, what="exporter figures equal to the ground truth")
+        wait_until(
+            caught_up, timeout=timeout, what="exporter figures equal to the ground truth", pause=RECHECK_PAUSE
+        )
     except WaitTimeoutError as error:
         raise AssertionError(f"{error}\n{_report(last)}") from None
     drift = all_differences(rig, rig.wait_polled((*TASK_SOURCES, *ACTIVITY_SOURCES)))

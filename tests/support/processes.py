@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits
+from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits, verifying
 
 if TYPE_CHECKING:
     import ssl
@@ -70,6 +70,11 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise WaitTimeoutError(f"timed out after {timeout:g}s waiting for {what}")
         waiter(_POLL_INTERVAL)
+
+
+def pause_for(seconds: float) -> Callable[[float], object]:
+    """Return a ``wait_until`` pause of ``seconds``, for a condition that is costly to check."""
+    return lambda _default: threading.Event().wait(seconds)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -170,7 +175,8 @@ class ExporterProcess(StopsOnExit):
         auth: tuple[str, str] | None = None,
     ) -> httpx.Response:
         """GET a path of the exporter's web server."""
-        return httpx.get(self.url + path, headers=headers, auth=auth, verify=self.verify, timeout=10.0)
+        verify = verifying(verify=self.verify)
+        return httpx.get(self.url + path, headers=headers, auth=auth, verify=verify, timeout=10.0)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until /readyz answers 200; fail early, with the log, if the process dies."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import yaml
 
-from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits
+from tests.support.lifetime import StopsOnExit, answers_ok, pause_unless_exits, verifying
 from tests.support.processes import free_port, wait_until
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ class PrometheusServer(StopsOnExit):
             self._tempdir = None
 
     def _api(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        response = httpx.get(self.url + path, params=params, timeout=30.0)
+        response = httpx.get(self.url + path, params=params, timeout=30.0, verify=verifying())
         body: dict[str, Any] = response.json()
         if body.get("status") != "success":
             raise PrometheusQueryError(f"{path} {dict(params)}: {body.get('errorType')}: {body.get('error')}")
