@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Final, Literal, Self
 
 from exporter import logs
+from exporter.auth import OAuth2Auth
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
@@ -54,7 +55,7 @@ class TaskManagerClient:
         rng: random.Random | None = None,
         secrets: SecretRegistry | None = None,
     ) -> None:
-        self._api = api
+        self._api, self._auth = api, auth
         self._secrets = secrets if secrets is not None else SecretRegistry()  # scrubs error codes
         self._metrics = metrics
         rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
@@ -161,10 +162,20 @@ class TaskManagerClient:
     def _attempt(
         self, endpoint: str, path: str, params: Sequence[tuple[str, str]], listing: Resource | None
     ) -> object:
-        response = get_reply(
+        response = self._get(endpoint, path, params)
+        # A 401 earns one resend with a replacement token, decided on the status of a reply
+        # read through get_reply's caps: httpx's own auth resend would read the 401 unbounded.
+        auth = self._auth
+        if response.status_code == 401 and isinstance(auth, OAuth2Auth) and auth.renew(response.request):  # noqa: PLR2004
+            response = self._get(endpoint, path, params)
+            if response.status_code == 401:  # noqa: PLR2004
+                auth.refused_again(response.request)
+        return self._interpret(endpoint, response, listing)
+
+    def _get(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> httpx.Response:
+        return get_reply(
             self._http, path, params, endpoint=endpoint, api=self._api, stop=self._stop, metrics=self._metrics
         )
-        return self._interpret(endpoint, response, listing)
 
     def _interpret(self, endpoint: str, response: httpx.Response, listing: Resource | None = None) -> object:
         status = response.status_code

@@ -2,7 +2,8 @@
 
 The simulator answers like the real API; this one answers like a broken proxy or a hostile
 host, at the socket level, which the simulator's faults cannot: a reply that never comes,
-a body sent a byte at a time, hundreds of megabytes of it, or a gzip bomb. In ``ok`` mode
+a body sent a byte at a time, hundreds of megabytes of it, or a gzip bomb (also as the
+body of a 401, which an auth layer might read on its own before resending). In ``ok`` mode
 it answers just enough for the exporter to become ready (a token, empty listings, zero
 counts). Each endpoint (``token`` or ``api``) has its own mode, switchable while it runs.
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     import socket
     from collections.abc import Iterator
 
-Mode = Literal["ok", "hung", "slow", "drip", "huge", "huge_json", "gzip_bomb"]
+Mode = Literal["ok", "hung", "slow", "drip", "huge", "huge_json", "gzip_bomb", "gzip_bomb_401"]
 Endpoint = Literal["token", "api"]
 CLIENT_ID: Final = "hostile-client"
 CLIENT_SECRET: Final = "hostile-Secret-0b6e2d"  # noqa: S105 - the stub's own test credential
@@ -114,9 +115,9 @@ class HostileApi(StopsOnExit):
             sock.sendall(_head(None))  # no Content-Length: only counting what arrives can stop it
             for chunk in _flood(json_=mode == "huge_json"):
                 sock.sendall(chunk)
-        elif mode == "gzip_bomb":
-            bomb = _gzip_bomb()
-            sock.sendall(_head(len(bomb), extra="Content-Encoding: gzip\r\n") + bomb)
+        elif mode in ("gzip_bomb", "gzip_bomb_401"):
+            bomb, status = _gzip_bomb(), "401 Unauthorized" if mode == "gzip_bomb_401" else "200 OK"
+            sock.sendall(_head(len(bomb), extra="Content-Encoding: gzip\r\n", status=status) + bomb)
         else:
             sock.sendall(_head(len(body)) + body)
 
@@ -146,12 +147,12 @@ def _ok_body(endpoint: Endpoint, request_line: str) -> bytes:
     return json.dumps(body).encode()
 
 
-def _head(length: int | None, extra: str = "") -> bytes:
+def _head(length: int | None, extra: str = "", status: str = "200 OK") -> bytes:
     # Connection: close always: the stub answers one request per connection, and a client
     # told nothing would reuse the socket and race the stub's close (a ReadError, not the
     # fault under test).
     sized = f"Content-Length: {length}\r\n" if length is not None else ""
-    fixed = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    fixed = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n"
     return f"{fixed}{sized}{extra}\r\n".encode()
 
 
