@@ -40,6 +40,11 @@ _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
 _TOKEN_CHARACTERS: Final = re.compile(r"[\x21-\x7e]+")
 _ERROR_KEYS: Final = ("error", "code")  # OAuth2 names its error code "error"
 _CODE_MAX: Final = 60  # characters of the error code we repeat in our message
+# Seconds a token is used at the least, whatever lifetime its reply claims: a claim of 1 s
+# (or 1 ms) would otherwise cost a token request before every API request. One minute is
+# about one mint per poll at most; a token that truly dies sooner meets a 401, which
+# replaces it at once (auth.renew), so the floor never keeps a dead token in use.
+MIN_TOKEN_USE: Final = 60.0
 
 _log = logs.get_logger(component="auth")
 
@@ -53,9 +58,11 @@ class Token:
     issued_at: float = 0.0
 
     def renew_at(self, margin: float) -> float:
-        """Return when to replace it: `margin` early, but never before half its lifetime."""
+        """Return when to replace it: `margin` early, never before half its lifetime or MIN_TOKEN_USE."""
+        if not self.issued_at:
+            return self.expires_at - margin
         lifetime = self.expires_at - self.issued_at
-        return self.expires_at - min(margin, lifetime / 2) if self.issued_at else self.expires_at - margin
+        return max(self.expires_at - min(margin, lifetime / 2), self.issued_at + MIN_TOKEN_USE)
 
 
 class TokenSource:
