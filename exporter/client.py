@@ -37,6 +37,7 @@ VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
 _COUNT_KEYS: Final = ("count", "total", "size")
 _COUNT_MAX: Final = 2**53  # beyond it a count no longer survives the float it is rendered as
 _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat in our message
+_KEY_SHOWN: Final = 60  # characters of a reply's JSON key, or its Content-Type, that we show
 
 _log = logs.get_logger(component="client")
 
@@ -100,7 +101,8 @@ class TaskManagerClient:
                 if isinstance(value, int) and not isinstance(value, bool):
                     return _plausible_count(resource, value)
             if isinstance(body.get("items"), list):
-                _log.warning("count_from_items", endpoint=f"/{resource}", keys=sorted(body)[:10])
+                keys = [self._secrets.clip(key, _KEY_SHOWN) for key in sorted(body)[:10]]
+                _log.warning("count_from_items", endpoint=f"/{resource}", keys=keys)
                 return len(body["items"])
         raise BadPayload(f"GET /{resource}: lod=count reply holds no count", reason="shape", status=200)
 
@@ -182,7 +184,7 @@ class TaskManagerClient:
         if status < 300:  # noqa: PLR2004 - the 2xx range
             # A page the fast path cannot vouch for goes the tolerant way, with its skips.
             typed = None if listing is None else decode_listing(listing, response.content)
-            return typed if typed is not None else _decode(endpoint, response)
+            return typed if typed is not None else _decode(endpoint, response, self._secrets)
         detail = error_code(
             response, keys=("code", "reason", "error"), limit=_DETAIL_MAX, secrets=self._secrets
         )
@@ -215,11 +217,11 @@ class TaskManagerClient:
         self._last_reply.date = response.headers.get("Date")
 
 
-def _decode(endpoint: str, response: httpx.Response) -> object:
+def _decode(endpoint: str, response: httpx.Response, secrets: SecretRegistry) -> object:
     try:
         return decode_json(response.content)
     except BodyError as error:
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        kind = secrets.clip(response.headers.get("Content-Type", "no content type").split(";")[0], _KEY_SHOWN)
         raise BadPayload(
             f"GET {endpoint}: HTTP {response.status_code} body is {error} ({kind}, "
             f"{len(response.content)} bytes)",
