@@ -21,6 +21,7 @@ from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, Pag
 from exporter.payloads import BodyError, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
+from exporter.status_codes import code_label
 from exporter.transport import count_failure, error_code, get_reply, http_client, http_date
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class AstraClient:
         self._retry.gate.admit(ENDPOINT)
 
     def _count_response(self, response: httpx.Response) -> None:
-        self._metrics.api_requests.labels(endpoint=ENDPOINT, code=str(response.status_code)).inc()
+        self._metrics.api_requests.labels(endpoint=ENDPOINT, code=code_label(response.status_code)).inc()
 
 
 def _continuation(body: object) -> str | None:

@@ -18,6 +18,7 @@ from exporter.pages import Page
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
+from exporter.status_codes import code_label
 from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
 from exporter.transport import count_failure, endpoint_of, error_code, get_reply, http_client, http_date
 from exporter.typed_decode import TypedListing, decode_listing
@@ -210,7 +211,7 @@ class TaskManagerClient:
     def _count_response(self, response: httpx.Response) -> None:
         """Count every HTTP exchange, including the one auth repeats after a 401."""
         endpoint = endpoint_of(response.request.url.path)
-        self._metrics.api_requests.labels(endpoint=endpoint, code=str(response.status_code)).inc()
+        self._metrics.api_requests.labels(endpoint=endpoint, code=code_label(response.status_code)).inc()
 
     def _note_date(self, response: httpx.Response) -> None:
         """Remember the reply's Date for the page being fetched on this thread (the last reply wins)."""

@@ -20,6 +20,7 @@ from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
 from exporter.payloads import BodyError, decode_json
 from exporter.redaction import SecretRegistry
+from exporter.status_codes import code_label
 from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
 
 if TYPE_CHECKING:
@@ -127,9 +128,8 @@ class TokenSource:
             finally:
                 duration = time.perf_counter() - started
                 self._metrics.api_request_duration.labels(endpoint="/idp/token").observe(duration)
-        self._metrics.api_requests.labels(
-            endpoint=endpoint_of(TOKEN_PATH), code=str(response.status_code)
-        ).inc()
+        code = code_label(response.status_code)
+        self._metrics.api_requests.labels(endpoint=endpoint_of(TOKEN_PATH), code=code).inc()
         return self._parse(response)
 
     def _form(self) -> tuple[dict[str, str], tuple[str, str] | None]:

@@ -5,7 +5,7 @@ host, at the socket level, which the simulator's faults cannot: a reply that nev
 a body sent a byte at a time, hundreds of megabytes of it, or a gzip bomb (also as the
 body of a 401, which an auth layer might read on its own before resending), or text meant
 for the exporter's logs: JSON keys or a Content-Type of megabytes, with control characters
-and the client secret in them. In ``ok`` mode
+and the client secret in them, or a status line with a number HTTP does not define. In ``ok`` mode
 it answers just enough for the exporter to become ready (a token, empty listings, zero
 counts). Each endpoint (``token`` or ``api``) has its own mode, switchable while it runs.
 
@@ -33,7 +33,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 Mode = Literal[
-    "ok", "hung", "slow", "drip", "huge", "huge_json", "gzip_bomb", "gzip_bomb_401", "long_keys", "long_type"
+    "ok",
+    "hung",
+    "slow",
+    "drip",
+    "huge",
+    "huge_json",
+    "gzip_bomb",
+    "gzip_bomb_401",
+    "long_keys",
+    "long_type",
+    "odd_status",  # what a reply holds
 ]
 Endpoint = Literal["token", "api"]
 CLIENT_ID: Final = "hostile-client"
@@ -123,7 +133,7 @@ class HostileApi(StopsOnExit):
             for chunk in _flood(json_=mode == "huge_json"):
                 sock.sendall(chunk)
         elif mode in _CANNED:
-            sock.sendall(_CANNED[mode]())
+            sock.sendall(_CANNED[mode](len(self.requests)))
         else:
             sock.sendall(_head(len(body)) + body)
 
@@ -131,6 +141,9 @@ class HostileApi(StopsOnExit):
 def _bombed(status: str) -> bytes:
     bomb = _gzip_bomb()
     return _head(len(bomb), extra="Content-Encoding: gzip\r\n", status=status) + bomb
+
+
+ODD_STATUSES: Final = (209, 299, 418, 419, 451, 599, 600, 999)
 
 
 def _long_keys() -> bytes:
@@ -147,11 +160,19 @@ def _long_type() -> bytes:
     )
 
 
-_CANNED: Final[dict[Mode, Callable[[], bytes]]] = {
-    "gzip_bomb": lambda: _bombed("200 OK"),
-    "gzip_bomb_401": lambda: _bombed("401 Unauthorized"),
-    "long_keys": _long_keys,
-    "long_type": _long_type,
+def _odd_status(number: int) -> bytes:
+    """Return the next of ODD_STATUSES: statuses HTTP does not define, and a few it does."""
+    body = b"{}"
+    return _head(len(body), status=f"{ODD_STATUSES[number % len(ODD_STATUSES)]} Odd") + body
+
+
+# Answers by mode, given how many requests arrived (this one included).
+_CANNED: Final[dict[Mode, Callable[[int], bytes]]] = {
+    "gzip_bomb": lambda _: _bombed("200 OK"),
+    "gzip_bomb_401": lambda _: _bombed("401 Unauthorized"),
+    "long_keys": lambda _: _long_keys(),
+    "long_type": lambda _: _long_type(),
+    "odd_status": _odd_status,
 }
 
 
