@@ -163,7 +163,9 @@ class AstraClient:
         detail = error_code(response, keys=("title",), limit=_DETAIL_MAX, secrets=self._secrets)
         message = f"GET {ENDPOINT}: HTTP {status}{detail}"
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
-            self._retry.throttled(ENDPOINT, status, message, response.headers.get("Retry-After"))
+            self._retry.throttled(
+                ENDPOINT, status, message, response.headers.get("Retry-After"), response.headers.get("Date")
+            )
         if status >= 500:  # noqa: PLR2004
             raise Retry(ApiUnavailable(message, status=status))
         if status == 401:  # noqa: PLR2004

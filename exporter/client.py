@@ -191,7 +191,9 @@ class TaskManagerClient:
         )
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
             message = f"GET {endpoint}: HTTP {status}{detail}"
-            self._retry.throttled(endpoint, status, message, response.headers.get("Retry-After"))
+            self._retry.throttled(
+                endpoint, status, message, response.headers.get("Retry-After"), response.headers.get("Date")
+            )
         if status >= 500:  # noqa: PLR2004 - the 5xx range
             raise Retry(ApiUnavailable(f"GET {endpoint}: HTTP {status}{detail}", status=status))
         if status == 401:  # noqa: PLR2004 - auth already tried one fresh token
