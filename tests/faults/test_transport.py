@@ -17,6 +17,7 @@ from tests.faults.rig import (
     API_TIMEOUT,
     BACKOFF_MAX,
     CONCURRENCY,
+    PATIENCE,
     POLL_INTERVAL,
     RETRY_AFTER_MAX,
     TASK_SOURCES,
@@ -24,6 +25,7 @@ from tests.faults.rig import (
     source_up,
 )
 from tests.faults.truth import assert_counts_exact
+from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     from tests.faults.rig import Rig
@@ -43,6 +45,10 @@ def _throttling_since(rig: Rig, since: float) -> tuple[LogEvent, list[LogEvent]]
     first = next((at for at, event in enumerate(events) if event.name == "api_throttled"), None)
     assert first is not None, "the exporter never logged api_throttled"
     return events[first], events[first + 1 :]
+
+
+def _throttled_since(rig: Rig, since: float) -> bool:
+    return any(event.wall >= since for event in rig.exporter.events("api_throttled"))
 
 
 def _resume_at(throttled: LogEvent) -> float:
@@ -165,6 +171,8 @@ class TestThrottling:
             # The manual clock stands still until the next advance: every reply's Date is api_now.
             api_now = float(int(rig.clock.now()))  # HTTP dates have whole seconds
             rig.sim.faults.fail(503, times=1, path_prefix=ACTIVITIES, retry_after=http_date(api_now + 3))
+            # Then a healthy poll that ended after the hold: not one that ended before the 503.
+            wait_until(lambda: _throttled_since(rig, since), timeout=PATIENCE, what="api_throttled")
             rig.wait_healthy()
             throttled = _assert_held_back(rig, since)
             assert float(str(throttled.fields["retry_after_seconds"])) == 3.0, "the date was misread"
