@@ -1,8 +1,9 @@
 """The Task Manager HTTP client: endpoints, pagination and error mapping.
 
-It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``) and leaves the decision
-to try again to ``retry.py``. ``_attempt`` is the one place that sends: it maps every
-failure onto the ``errors`` tree, marking the ones worth another attempt as ``Retry``.
+It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``; after a 401, read like any
+reply under ``transport``'s caps, it only asks the auth whether to resend once) and leaves
+the decision to try again to ``retry.py``. ``_attempt`` is the one place that sends: it maps
+every failure onto the ``errors`` tree, marking the ones worth another attempt as ``Retry``.
 """
 
 from __future__ import annotations
