@@ -21,6 +21,7 @@ from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, Pag
 from exporter.payloads import BodyError, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
+from exporter.status_codes import code_label
 from exporter.transport import count_failure, error_code, get_reply, http_client, http_date
 
 if TYPE_CHECKING:
@@ -162,7 +163,9 @@ class AstraClient:
         detail = error_code(response, keys=("title",), limit=_DETAIL_MAX, secrets=self._secrets)
         message = f"GET {ENDPOINT}: HTTP {status}{detail}"
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
-            self._retry.throttled(ENDPOINT, status, message, response.headers.get("Retry-After"))
+            self._retry.throttled(
+                ENDPOINT, status, message, response.headers.get("Retry-After"), response.headers.get("Date")
+            )
         if status >= 500:  # noqa: PLR2004
             raise Retry(ApiUnavailable(message, status=status))
         if status == 401:  # noqa: PLR2004
@@ -178,7 +181,7 @@ class AstraClient:
         self._retry.gate.admit(ENDPOINT)
 
     def _count_response(self, response: httpx.Response) -> None:
-        self._metrics.api_requests.labels(endpoint=ENDPOINT, code=str(response.status_code)).inc()
+        self._metrics.api_requests.labels(endpoint=ENDPOINT, code=code_label(response.status_code)).inc()
 
 
 def _continuation(body: object) -> str | None:

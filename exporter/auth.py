@@ -1,8 +1,9 @@
 """OAuth2 for the Acronis API, as an ``httpx.Auth``: the client never sees a token.
 
-``OAuth2Auth`` takes tokens from a ``tokens.TokenSource``, caches them, renews them before
-they expire and, when the API still answers 401 (an expired or revoked token, or a proxy's
-HTML page), mints one fresh token and resends once. A 403 retires the token for the next
+``OAuth2Auth`` takes tokens from a ``tokens.TokenSource``, caches them and renews them before
+they expire. When the API still answers 401 (an expired or revoked token, or a proxy's HTML
+page), the client, which read that reply under its caps, asks ``renew`` and resends once with
+a fresh token: the auth never reads a reply itself. A 403 retires the token for the next
 request, since a role granted later is only in a token minted after it. The token source
 registers every token with the app's ``SecretRegistry`` while it is in use, so no log line
 can carry it, and none appears in a repr or an error message.
@@ -39,11 +40,14 @@ _log = logs.get_logger(component="auth")
 
 
 class OAuth2Auth(httpx.Auth):
-    """Bearer tokens from a TokenSource: cached, renewed early, and re-minted once on a 401.
+    """Bearer tokens from a TokenSource: cached, renewed early, and replaced once on a 401.
 
-    When the re-minted token is refused as well, 401s within REMINT_BACKOFF go back as
-    they are: minting again would only add load. A 403 is final for its request, but
-    retires a token older than REMINT_BACKOFF so the next request carries current roles.
+    The auth only attaches the token: a reply is never read here, so every byte of one goes
+    through ``transport.read_reply``'s caps. The client that read a 401 calls ``renew``,
+    and resends once if it says so. When the replacement is refused as well, 401s within
+    REMINT_BACKOFF go back as they are: minting again would only add load. A 403 is final
+    for its request, but retires a token older than REMINT_BACKOFF so the next request
+    carries current roles.
 
     Sync only (httpx.Client): minting is blocking I/O under a thread lock, which httpx's
     docs place in `sync_auth_flow`.
@@ -59,24 +63,38 @@ class OAuth2Auth(httpx.Auth):
         self._distrusted_at = 0.0
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Send with the cached token; on a 401 mint one fresh token and resend once."""
+        """Send with the cached token (minted or renewed first when due); a 403 may retire it."""
         token = self._current()
-        request.headers["Authorization"] = f"Bearer {token.value}"
+        request.headers["Authorization"] = _bearer(token)
         response = yield request
         if response.status_code == 403:  # noqa: PLR2004
             self._retire_if_old(token)
-            return
-        if response.status_code != 401:  # noqa: PLR2004
-            return
+
+    def renew(self, refused: httpx.Request) -> bool:
+        """Answer a 401 to ``refused``: return whether to resend it (the resend mints if need be).
+
+        The token it carried is known by its Authorization header. Another thread may have
+        replaced it already: resend with that one. A replacement refused moments ago
+        (``refused_again``) is not replaced again within REMINT_BACKOFF: return False.
+        """
         # The body may be a proxy's HTML page: the status alone decides, the body is never read.
-        _log.info("token_rejected", status=401, endpoint=endpoint_of(request.url.path))
-        fresh = self._replace(token)
-        if fresh is None:
-            return  # a fresh token met the same 401 moments ago: another one would fare no better
-        request.headers["Authorization"] = f"Bearer {fresh.value}"
-        response = yield request
-        if response.status_code == 401:  # noqa: PLR2004
-            self._distrust(fresh)
+        _log.info("token_rejected", status=401, endpoint=endpoint_of(refused.url.path))
+        carried = refused.headers.get("Authorization")
+        with self._lock:
+            if self._token is None or _bearer(self._token) != carried:
+                return True  # already replaced (or retired): the resend takes the current one
+            if self._token is self._distrusted and self._clock() < self._distrusted_at + REMINT_BACKOFF:
+                return False
+            self._tokens.forget(self._token)
+            self._token = None  # the resend mints, under its own request deadline
+            return True
+
+    def refused_again(self, refused: httpx.Request) -> None:
+        """Note that the resend after a 401 met a 401 too, so 401s stop costing a mint each."""
+        carried = refused.headers.get("Authorization")
+        with self._lock:
+            if self._token is not None and _bearer(self._token) == carried:
+                self._distrusted, self._distrusted_at = self._token, self._clock()
 
     def _current(self) -> Token:
         with self._lock:
@@ -84,21 +102,6 @@ class OAuth2Auth(httpx.Auth):
                 self._install(self._tokens.mint())
             assert self._token is not None  # noqa: S101 - for mypy: _install just set it
             return self._token
-
-    def _replace(self, rejected: Token) -> Token | None:
-        """Return a token to resend with, minting one unless that was just shown to be useless."""
-        with self._lock:
-            if self._token is not None and self._token is not rejected:
-                return self._token  # another thread already replaced it
-            if rejected is self._distrusted and self._clock() < self._distrusted_at + REMINT_BACKOFF:
-                return None
-            self._install(self._tokens.mint())
-            return self._token
-
-    def _distrust(self, token: Token) -> None:
-        """Remember that a token minted for a 401 was refused too, so 401s stop costing a mint each."""
-        with self._lock:
-            self._distrusted, self._distrusted_at = token, self._clock()
 
     def _retire_if_old(self, token: Token) -> None:
         """After a 403, let the next request mint: a role granted since is only in a new token.
@@ -116,6 +119,10 @@ class OAuth2Auth(httpx.Auth):
         if self._token is not None:
             self._tokens.forget(self._token)  # keeps the redaction list at the tokens in use
         self._token = token
+
+
+def _bearer(token: Token) -> str:
+    return f"Bearer {token.value}"
 
 
 class StaticBearerAuth(httpx.Auth):

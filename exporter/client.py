@@ -1,8 +1,9 @@
 """The Task Manager HTTP client: endpoints, pagination and error mapping.
 
-It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``) and leaves the decision
-to try again to ``retry.py``. ``_attempt`` is the one place that sends: it maps every
-failure onto the ``errors`` tree, marking the ones worth another attempt as ``Retry``.
+It knows nothing of tokens (that is ``auth.py``'s ``httpx.Auth``; after a 401, read like any
+reply under ``transport``'s caps, it only asks the auth whether to resend once) and leaves
+the decision to try again to ``retry.py``. ``_attempt`` is the one place that sends: it maps
+every failure onto the ``errors`` tree, marking the ones worth another attempt as ``Retry``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import threading
 from typing import TYPE_CHECKING, Final, Literal, Self
 
 from exporter import logs
+from exporter.auth import OAuth2Auth
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page
 from exporter.payloads import BodyError, cursor_after, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
+from exporter.status_codes import code_label
 from exporter.transport import USER_AGENT as USER_AGENT  # noqa: PLC0414 - still importable from here
 from exporter.transport import count_failure, endpoint_of, error_code, get_reply, http_client, http_date
 from exporter.typed_decode import TypedListing, decode_listing
@@ -36,6 +39,7 @@ VIEWER_SCOPE: Final = "urn:acronis.com::task_manager::viewer"
 _COUNT_KEYS: Final = ("count", "total", "size")
 _COUNT_MAX: Final = 2**53  # beyond it a count no longer survives the float it is rendered as
 _DETAIL_MAX: Final = 200  # characters of an API error's code/reason we repeat in our message
+_KEY_SHOWN: Final = 60  # characters of a reply's JSON key, or its Content-Type, that we show
 
 _log = logs.get_logger(component="client")
 
@@ -54,7 +58,7 @@ class TaskManagerClient:
         rng: random.Random | None = None,
         secrets: SecretRegistry | None = None,
     ) -> None:
-        self._api = api
+        self._api, self._auth = api, auth
         self._secrets = secrets if secrets is not None else SecretRegistry()  # scrubs error codes
         self._metrics = metrics
         rng = rng or random.Random()  # noqa: S311 - backoff jitter, not cryptography
@@ -99,7 +103,8 @@ class TaskManagerClient:
                 if isinstance(value, int) and not isinstance(value, bool):
                     return _plausible_count(resource, value)
             if isinstance(body.get("items"), list):
-                _log.warning("count_from_items", endpoint=f"/{resource}", keys=sorted(body)[:10])
+                keys = [self._secrets.clip(key, _KEY_SHOWN) for key in sorted(body)[:10]]
+                _log.warning("count_from_items", endpoint=f"/{resource}", keys=keys)
                 return len(body["items"])
         raise BadPayload(f"GET /{resource}: lod=count reply holds no count", reason="shape", status=200)
 
@@ -161,23 +166,35 @@ class TaskManagerClient:
     def _attempt(
         self, endpoint: str, path: str, params: Sequence[tuple[str, str]], listing: Resource | None
     ) -> object:
-        response = get_reply(
+        response = self._get(endpoint, path, params)
+        # A 401 earns one resend with a replacement token, decided on the status of a reply
+        # read through get_reply's caps: httpx's own auth resend would read the 401 unbounded.
+        auth = self._auth
+        if response.status_code == 401 and isinstance(auth, OAuth2Auth) and auth.renew(response.request):  # noqa: PLR2004
+            response = self._get(endpoint, path, params)
+            if response.status_code == 401:  # noqa: PLR2004
+                auth.refused_again(response.request)
+        return self._interpret(endpoint, response, listing)
+
+    def _get(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> httpx.Response:
+        return get_reply(
             self._http, path, params, endpoint=endpoint, api=self._api, stop=self._stop, metrics=self._metrics
         )
-        return self._interpret(endpoint, response, listing)
 
     def _interpret(self, endpoint: str, response: httpx.Response, listing: Resource | None = None) -> object:
         status = response.status_code
         if status < 300:  # noqa: PLR2004 - the 2xx range
             # A page the fast path cannot vouch for goes the tolerant way, with its skips.
             typed = None if listing is None else decode_listing(listing, response.content)
-            return typed if typed is not None else _decode(endpoint, response)
+            return typed if typed is not None else _decode(endpoint, response, self._secrets)
         detail = error_code(
             response, keys=("code", "reason", "error"), limit=_DETAIL_MAX, secrets=self._secrets
         )
         if status == 429 or (status == 503 and "Retry-After" in response.headers):  # noqa: PLR2004
             message = f"GET {endpoint}: HTTP {status}{detail}"
-            self._retry.throttled(endpoint, status, message, response.headers.get("Retry-After"))
+            self._retry.throttled(
+                endpoint, status, message, response.headers.get("Retry-After"), response.headers.get("Date")
+            )
         if status >= 500:  # noqa: PLR2004 - the 5xx range
             raise Retry(ApiUnavailable(f"GET {endpoint}: HTTP {status}{detail}", status=status))
         if status == 401:  # noqa: PLR2004 - auth already tried one fresh token
@@ -197,18 +214,18 @@ class TaskManagerClient:
     def _count_response(self, response: httpx.Response) -> None:
         """Count every HTTP exchange, including the one auth repeats after a 401."""
         endpoint = endpoint_of(response.request.url.path)
-        self._metrics.api_requests.labels(endpoint=endpoint, code=str(response.status_code)).inc()
+        self._metrics.api_requests.labels(endpoint=endpoint, code=code_label(response.status_code)).inc()
 
     def _note_date(self, response: httpx.Response) -> None:
         """Remember the reply's Date for the page being fetched on this thread (the last reply wins)."""
         self._last_reply.date = response.headers.get("Date")
 
 
-def _decode(endpoint: str, response: httpx.Response) -> object:
+def _decode(endpoint: str, response: httpx.Response, secrets: SecretRegistry) -> object:
     try:
         return decode_json(response.content)
     except BodyError as error:
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        kind = secrets.clip(response.headers.get("Content-Type", "no content type").split(";")[0], _KEY_SHOWN)
         raise BadPayload(
             f"GET {endpoint}: HTTP {response.status_code} body is {error} ({kind}, "
             f"{len(response.content)} bytes)",

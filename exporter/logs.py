@@ -3,7 +3,10 @@
 Owns the processor chain for both structlog and stdlib ``logging`` (httpx, the WSGI
 server, libraries), so every line has one format. Exceptions are rendered to text
 *before* ``SecretRedactor`` runs, so a secret inside an exception message or traceback
-is scrubbed like any other value. Which values are secret is the ``SecretRegistry`` the
+is scrubbed like any other value. Then, as a backstop for text from a reply that no
+``SecretRegistry.clip`` shortened on its way, every string value is cut to
+``LOG_VALUE_MAX`` characters: scrubbed whole first, so a cut never exposes part of a
+secret. Which values are secret is the ``SecretRegistry`` the
 app hands to ``configure`` (it holds the settings' secrets and the tokens in use); what a
 secret looks like in text (its encodings, a URL's password, a cut-off fragment) is
 ``redaction``'s to know.
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from exporter.config import LogSettings
     from exporter.redaction import SecretRegistry
 
-__all__ = ["REDACTED", "SecretRedactor", "configure", "get_logger"]
+__all__ = ["LOG_VALUE_MAX", "REDACTED", "SecretRedactor", "configure", "get_logger"]
 
 _SECRET_KEYS: Final = frozenset(
     {"client_secret", "password", "access_token", "refresh_token", "id_token", "authorization"}
@@ -41,6 +44,9 @@ _LEVELS: Final = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
+LOG_VALUE_MAX: Final = 2000  # characters of one string value of a log line; more is cut
+# A traceback rendered to one string (console format) is longer by nature, never endless.
+_TRACEBACK_MAX: Final = 10 * LOG_VALUE_MAX
 _NOISY_LOGGERS: Final = ("httpx", "httpcore")  # one INFO line per request is noise at our poll rate
 
 
@@ -56,25 +62,33 @@ class SecretRedactor:
         self._secrets = secrets
 
     def __call__(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-        """Mask secret-named keys and scrub registered secret values from everything else."""
+        """Mask secret-named keys, scrub registered secret values from everything else, cut long strings."""
         for key, value in event_dict.items():
-            event_dict[key] = REDACTED if _is_secret_key(key) else self._scrub_value(value)
+            limit = _TRACEBACK_MAX if key == "exception" else LOG_VALUE_MAX
+            event_dict[key] = REDACTED if _is_secret_key(key) else self._scrub_value(value, limit)
         return event_dict
 
-    def _scrub_value(self, value: object) -> object:
+    def _scrub_value(self, value: object, limit: int) -> object:
         if isinstance(value, str):
-            return self._secrets.scrub(value)
+            return _cut(self._secrets.scrub(value), limit)
         if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, dict):
             return {
-                key: REDACTED if _is_secret_key(str(key)) else self._scrub_value(item)
+                key: REDACTED if _is_secret_key(str(key)) else self._scrub_value(item, limit)
                 for key, item in value.items()
             }
         if isinstance(value, list | tuple):
-            return [self._scrub_value(item) for item in value]
+            return [self._scrub_value(item, limit) for item in value]
         # Anything else would be rendered with repr() or str() after us: render it now, then scrub.
-        return self._secrets.scrub(str(value))
+        return _cut(self._secrets.scrub(str(value)), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    """Return ``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit} more characters]"
 
 
 def _renderers(pretty: bool, redact: SecretRedactor, *, colours: bool) -> list[Processor]:  # noqa: FBT001 - private

@@ -6,9 +6,12 @@ the password URL-encoded in a form body, a URL may carry ``user:password@``, an 
 JSON body escapes quotes and backslashes. A ``SecretRegistry`` records each such form of
 the secrets registered with it; its ``scrub`` replaces every one of them, masks the
 password of any URL userinfo, and masks a fragment of a registered form left at either end
-of a text that was cut before it reached us. Its ``clip`` is how a text is shortened:
-scrub the whole, then cut, so that a secret straddling the cut is gone before the cut can
-expose its first characters. There is no process-wide registry: the app owns one.
+of a text that was cut before it reached us. Its ``clip`` is how any text that came from a
+reply (an error code, a Content-Type, a JSON key) reaches a log line or an error: scrub the
+whole, escape control characters (no forged log lines, no terminal escapes), then cut, so a
+secret straddling the cut is gone before the cut can expose its first characters, and a
+hostile reply cannot write a line of megabytes. There is no process-wide registry: the app
+owns one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ MIN_SECRET_LENGTH: Final = 4
 # A cut-off fragment is masked from this length on. Shorter would mangle ordinary text: a
 # password ending in "2026" would mask the start of every timestamp.
 MIN_FRAGMENT_LENGTH: Final = 8
+REPLY_TEXT_MAX: Final = 120  # characters of one piece of reply text shown: a code, a type, a key
+# C0, DEL and C1 controls, line and paragraph separators, bidi overrides, and the lone
+# surrogates a body that was not UTF-8 leaves: none belongs in one line of a log.
+_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _URL_USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#@\s:]*):[^/?#@\s]*@")
 
 
@@ -102,10 +109,13 @@ class SecretRegistry:
             text = _mask_fragments(text, form)
         return text
 
-    def clip(self, text: str, limit: int) -> str:
-        """Return `text` scrubbed, then cut to `limit` characters: never cut first, or a cut secret leaks."""
-        scrubbed = self.scrub(text)
-        return scrubbed if len(scrubbed) <= limit else scrubbed[:limit] + "..."
+    def clip(self, text: str, limit: int = REPLY_TEXT_MAX) -> str:
+        """Return reply text fit for a log line or an error: scrubbed, controls escaped, cut to `limit`.
+
+        Scrubbed whole before the cut: cut first, and a secret's first characters would leak.
+        """
+        shown = _escape_unprintable(self.scrub(text))
+        return shown if len(shown) <= limit else shown[:limit] + "..."
 
     def _add(self, key: str, forms: Iterable[str]) -> None:
         with self._lock:
@@ -117,6 +127,10 @@ class SecretRegistry:
         # Longest first, so a form containing another is replaced whole.
         forms = set().union(*self._forms.values())
         self._values = tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
+def _escape_unprintable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def _mask_fragments(text: str, form: str) -> str:

@@ -112,6 +112,16 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _http_time(date: str | None) -> float | None:
+    """Return an HTTP Date header as unix seconds, or None when absent or unreadable."""
+    if not date:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 class RetryPolicy:
     """Runs a request's attempts within api.max_retries, waiting as the API and the backoff ask."""
 
@@ -140,9 +150,16 @@ class RetryPolicy:
                 self._wait(delay, endpoint)
                 number += 1
 
-    def throttled(self, endpoint: str, status: int, message: str, retry_after: str | None) -> NoReturn:
-        """Answer a 429 (or a 503 with Retry-After) whose error reads `message`: retry, or fail now."""
-        delay = retry_after_seconds(retry_after)
+    def throttled(
+        self, endpoint: str, status: int, message: str, retry_after: str | None, date: str | None = None
+    ) -> NoReturn:
+        """Answer a 429 (or a 503 with Retry-After) whose error reads `message`: retry, or fail now.
+
+        A Retry-After date is on the API's clock: it is measured against the reply's ``date``
+        (its Date header), so an API clock an hour ahead of ours does not turn "in 5 s" into
+        an hour; without a readable Date, against our clock.
+        """
+        delay = retry_after_seconds(retry_after, _http_time(date))
         if delay is None:  # a 429 without a usable Retry-After: back off exponentially
             raise Retry(RateLimited(message, status=status), reason="throttled")
         error = RateLimited(f"{message}, Retry-After {delay:g}s", retry_after=delay, status=status)

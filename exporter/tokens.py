@@ -20,6 +20,7 @@ from exporter.deadline import request_deadline
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
 from exporter.payloads import BodyError, decode_json
 from exporter.redaction import SecretRegistry
+from exporter.status_codes import code_label
 from exporter.transport import endpoint_of, error_code, http_client, http_date, read_reply
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ _TENANT_SCOPE: Final = "urn:acronis.com:tenant-id:"
 _TOKEN_CHARACTERS: Final = re.compile(r"[\x21-\x7e]+")
 _ERROR_KEYS: Final = ("error", "code")  # OAuth2 names its error code "error"
 _CODE_MAX: Final = 60  # characters of the error code we repeat in our message
+# Seconds a token is used at the least, whatever lifetime its reply claims: a claim of 1 s
+# (or 1 ms) would otherwise cost a token request before every API request. One minute is
+# about one mint per poll at most; a token that truly dies sooner meets a 401, which
+# replaces it at once (auth.renew), so the floor never keeps a dead token in use.
+MIN_TOKEN_USE: Final = 60.0
 
 _log = logs.get_logger(component="auth")
 
@@ -53,9 +59,11 @@ class Token:
     issued_at: float = 0.0
 
     def renew_at(self, margin: float) -> float:
-        """Return when to replace it: `margin` early, but never before half its lifetime."""
+        """Return when to replace it: `margin` early, never before half its lifetime or MIN_TOKEN_USE."""
+        if not self.issued_at:
+            return self.expires_at - margin
         lifetime = self.expires_at - self.issued_at
-        return self.expires_at - min(margin, lifetime / 2) if self.issued_at else self.expires_at - margin
+        return max(self.expires_at - min(margin, lifetime / 2), self.issued_at + MIN_TOKEN_USE)
 
 
 class TokenSource:
@@ -120,9 +128,8 @@ class TokenSource:
             finally:
                 duration = time.perf_counter() - started
                 self._metrics.api_request_duration.labels(endpoint="/idp/token").observe(duration)
-        self._metrics.api_requests.labels(
-            endpoint=endpoint_of(TOKEN_PATH), code=str(response.status_code)
-        ).inc()
+        code = code_label(response.status_code)
+        self._metrics.api_requests.labels(endpoint=endpoint_of(TOKEN_PATH), code=code).inc()
         return self._parse(response)
 
     def _form(self) -> tuple[dict[str, str], tuple[str, str] | None]:

@@ -15,7 +15,7 @@ from exporter.client import TaskManagerClient
 from exporter.errors import ApiError, ApiUnavailable, AuthError, PermissionDenied
 from exporter.redaction import SecretRegistry
 from exporter.selfmetrics import SelfMetrics
-from exporter.tokens import TOKEN_PATH, Token, TokenSource
+from exporter.tokens import MIN_TOKEN_USE, TOKEN_PATH, Token, TokenSource
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
 from tests.support.processes import wait_until
 
@@ -156,6 +156,25 @@ class TestTokenCache:
         clock.advance(2)
         harness.client.count("tasks")
         assert harness.token_posts() == 2
+
+    def test_a_token_claiming_a_tiny_lifetime_is_still_used_until_the_api_refuses_it(
+        self, harness_factory: Callable[..., Harness], clock: ManualClock
+    ) -> None:
+        """A 30 s token (under MIN_TOKEN_USE) serves every request of its life; then a 401 replaces it.
+
+        Renewing at half of whatever lifetime a reply claims would let a reply of 1 s cost a
+        token request before every API request.
+        """
+        harness = harness_factory(token_lifetime=30.0)
+        for _ in range(6):
+            harness.client.count("tasks")
+            clock.advance(5)  # up to 30 s: past half the claimed lifetime, to its end
+        assert harness.token_posts() == 1
+        assert 401 not in [status for _, status in harness.exchanges()]
+        clock.advance(MIN_TOKEN_USE / 4)  # expired on the API, still within MIN_TOKEN_USE
+        harness.clear_log()
+        harness.client.count("tasks")
+        assert harness.exchanges() == [("GET", 401), ("POST", 200), ("GET", 200)]
 
     def test_concurrent_requests_share_one_token_and_one_re_mint(self, harness: Harness) -> None:
         """Eight threads start cold, then all meet expired tokens: two token requests in total."""

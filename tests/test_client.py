@@ -6,7 +6,6 @@ import email.utils
 import math
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -236,16 +235,22 @@ class TestThrottling:
         )
         assert harness.sample("acronis_exporter_api_throttled_seconds_total") == pytest.approx(1.0, abs=0.01)
 
-    def test_retry_after_http_date_is_waited_out(self, harness: Harness) -> None:
-        """A Retry-After date delays the retry until that wall-clock moment."""
+    def test_retry_after_http_date_is_read_on_the_api_clock(
+        self, harness: Harness, clock: ManualClock
+    ) -> None:
+        """A Retry-After date is measured against the reply's Date, not against our clock.
+
+        The simulator's clock (its Date header) stands months away from ours: "2 s after
+        the API's now" must hold requests back 2 s, neither none nor for months.
+        """
         harness.client.count("tasks")
-        wall_minus_monotonic = time.time() - time.monotonic()
-        not_before = math.floor(time.time()) + 2
-        harness.sim.faults.fail(503, retry_after=email.utils.formatdate(not_before, usegmt=True))
+        api_now = math.floor(clock.now())  # the API's Date has whole seconds
+        harness.sim.faults.fail(503, retry_after=email.utils.formatdate(api_now + 2, usegmt=True))
         harness.client.count("tasks")
         throttled, retried = harness.api_requests(3)[-2:]
         assert (throttled.status, retried.status) == (503, 200)
-        assert retried.at + wall_minus_monotonic >= not_before - 0.01
+        assert retried.at - throttled.at >= 2.0 - 0.01
+        assert harness.sample("acronis_exporter_api_throttled_seconds_total") == pytest.approx(2.0, abs=0.01)
 
     def test_the_gate_holds_back_other_threads_too(self, harness: Harness) -> None:
         """While one thread honours Retry-After, another thread's request waits as well."""

@@ -154,6 +154,22 @@ class TestRedaction:
         assert SECRET not in text
         assert json_lines(stream)[0]["url"] == f"https://dc/?x={logs.REDACTED}"
 
+    def test_a_very_long_value_is_cut_after_its_secrets_are_scrubbed(
+        self, secrets: SecretRegistry, stream: io.StringIO
+    ) -> None:
+        """Any string value, nested too, is cut to LOG_VALUE_MAX; a secret across the cut leaves nothing."""
+        secrets.register(SECRET)
+        for offset in (len(SECRET) // 2, 3):
+            long = "x" * (logs.LOG_VALUE_MAX - offset) + SECRET + "y" * 1_000_000
+            logs.get_logger().info("reply_seen", body=long, nested={"keys": [long]})
+        text = stream.getvalue()
+        assert len(text) < 10 * logs.LOG_VALUE_MAX
+        assert not any(SECRET[:n] in text for n in range(4, len(SECRET) + 1))
+        for line in json_lines(stream):
+            for value in (line["body"], line["nested"]["keys"][0]):
+                assert value.startswith("x" * (logs.LOG_VALUE_MAX - len(SECRET)))
+                assert value.endswith(" more characters]")
+
     def test_registered_secret_is_scrubbed_from_exceptions_in_json(
         self, secrets: SecretRegistry, stream: io.StringIO
     ) -> None:

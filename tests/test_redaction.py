@@ -21,7 +21,7 @@ import structlog
 
 from exporter import logs
 from exporter.config import LogSettings
-from exporter.redaction import SecretRegistry
+from exporter.redaction import REDACTED, SecretRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -131,6 +131,13 @@ class TestCutting:
         for limit in range(50, 50 + len(SECRET) + 1):
             clipped = secrets.clip(text, limit)
             assert not any(piece in clipped for piece in _fragments(SECRET)), limit
+
+    def test_reply_text_is_escaped_before_it_is_cut(self, secrets: SecretRegistry) -> None:
+        """Controls, line separators and lone surrogates become visible escapes, counted in the limit."""
+        secrets.register(SECRET)
+        text = f"a\nb\r\x1b[31m\x85\u2028\u202e\udc80{SECRET}\tz"
+        assert secrets.clip(text, 200) == f"a\\nb\\r\\x1b[31m\\x85\\u2028\\u202e\\udc80{REDACTED}\\tz"
+        assert secrets.clip("\n" * 100, 10) == "\\n" * 5 + "..."
 
     def test_a_fragment_cut_off_elsewhere_is_masked(self, secrets: SecretRegistry) -> None:
         """Text that arrives already cut (by a server, a library) loses a secret's prefix or suffix."""

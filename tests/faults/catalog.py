@@ -8,7 +8,6 @@ scrapes and counters.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,7 +51,8 @@ def catalog(timeout: float) -> tuple[Fault, ...]:
         Fault("429 Retry-After: 2", lambda rig: rig.sim.faults.fail(429, times=None, retry_after=2)),
         Fault(
             "503 Retry-After: HTTP date",
-            lambda rig: rig.sim.faults.fail(503, times=3, retry_after=http_date(time.time() + 3)),
+            # On the API's clock, as its Date header is: that is what the date is read against.
+            lambda rig: rig.sim.faults.fail(503, times=3, retry_after=http_date(rig.clock.now() + 3)),
         ),
         Fault("proxy HTML 401", lambda rig: rig.sim.faults.fail(401, times=None, html=True)),
         Fault("token endpoint down, token valid", lambda rig: rig.sim.faults.token_endpoint_down()),

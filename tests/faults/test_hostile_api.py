@@ -143,6 +143,26 @@ class TestHugeReplies:
             )
             assert _peak_rss(exporter) < CHART_MEMORY_LIMIT
 
+    def test_a_gzip_bomb_401_fails_with_auth_and_memory_stays_bounded(
+        self, api: HostileApi, tmp_path: Path
+    ) -> None:
+        """A 401 whose body inflates to 256 MB is read under the error-reply limit like any reply.
+
+        The 401 earns one resend with a fresh token; neither exchange may read the body past
+        the cap, and the source fails as auth, the honest reason.
+        """
+        with _start(api, tmp_path, "--api.max-retries", "0") as exporter:
+            api.set("api", "gzip_bomb_401")
+            wait_until(lambda: _source_failed(exporter, "auth"), timeout=60.0, what="auth failures")
+            wait_until(
+                lambda: api.received("api", "gzip_bomb_401") >= 3 * CONCURRENCY,
+                timeout=60.0,
+                what="more 401 bombs",
+            )
+            assert _peak_rss(exporter) < CHART_MEMORY_LIMIT
+            reasons = {event.fields.get("reason") for event in exporter.events("source_refresh_failed")}
+            assert reasons == {"auth"}
+
     @pytest.mark.parametrize("endpoint", ["token"])
     def test_a_huge_token_reply_fails_with_too_large(
         self, api: HostileApi, tmp_path: Path, endpoint: Endpoint

@@ -17,6 +17,7 @@ from tests.faults.rig import (
     API_TIMEOUT,
     BACKOFF_MAX,
     CONCURRENCY,
+    PATIENCE,
     POLL_INTERVAL,
     RETRY_AFTER_MAX,
     TASK_SOURCES,
@@ -24,6 +25,7 @@ from tests.faults.rig import (
     source_up,
 )
 from tests.faults.truth import assert_counts_exact
+from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     from tests.faults.rig import Rig
@@ -43,6 +45,10 @@ def _throttling_since(rig: Rig, since: float) -> tuple[LogEvent, list[LogEvent]]
     first = next((at for at, event in enumerate(events) if event.name == "api_throttled"), None)
     assert first is not None, "the exporter never logged api_throttled"
     return events[first], events[first + 1 :]
+
+
+def _throttled_since(rig: Rig, since: float) -> bool:
+    return any(event.wall >= since for event in rig.exporter.events("api_throttled"))
 
 
 def _resume_at(throttled: LogEvent) -> float:
@@ -154,15 +160,22 @@ class TestThrottling:
             assert_counts_exact(rig)
 
     def test_503_with_retry_after_as_an_http_date_holds_every_request_back(self, rig: Rig) -> None:
-        """An HTTP-date Retry-After is honoured to the second: nothing is sent before that date."""
+        """An HTTP-date Retry-After is honoured to the second: nothing is sent before that date.
+
+        The date is on the API's clock and read against the reply's Date: 3 s after the
+        API's now holds requests back 3 s, wherever the simulated clock stands against ours.
+        """
         with scenario(rig):
             since = time.time()
-            not_before = float(int(since) + 3)  # HTTP dates have whole seconds
-            rig.sim.faults.fail(503, times=1, path_prefix=ACTIVITIES, retry_after=http_date(not_before))
             rig.advance(10)
+            # The manual clock stands still until the next advance: every reply's Date is api_now.
+            api_now = float(int(rig.clock.now()))  # HTTP dates have whole seconds
+            rig.sim.faults.fail(503, times=1, path_prefix=ACTIVITIES, retry_after=http_date(api_now + 3))
+            # Then a healthy poll that ended after the hold: not one that ended before the 503.
+            wait_until(lambda: _throttled_since(rig, since), timeout=PATIENCE, what="api_throttled")
             rig.wait_healthy()
             throttled = _assert_held_back(rig, since)
-            assert _resume_at(throttled) >= not_before - 1e-3, "resumed before the date Retry-After named"
+            assert float(str(throttled.fields["retry_after_seconds"])) == 3.0, "the date was misread"
             assert_counts_exact(rig)
 
     def test_persistent_throttling_fails_the_poll_without_raising_the_request_rate(self, rig: Rig) -> None:

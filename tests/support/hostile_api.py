@@ -2,7 +2,10 @@
 
 The simulator answers like the real API; this one answers like a broken proxy or a hostile
 host, at the socket level, which the simulator's faults cannot: a reply that never comes,
-a body sent a byte at a time, hundreds of megabytes of it, or a gzip bomb. In ``ok`` mode
+a body sent a byte at a time, hundreds of megabytes of it, or a gzip bomb (also as the
+body of a 401, which an auth layer might read on its own before resending), or text meant
+for the exporter's logs: JSON keys or a Content-Type of megabytes, with control characters
+and the client secret in them, or a status line with a number HTTP does not define. In ``ok`` mode
 it answers just enough for the exporter to become ready (a token, empty listings, zero
 counts). Each endpoint (``token`` or ``api``) has its own mode, switchable while it runs.
 
@@ -27,9 +30,21 @@ from tests.support.lifetime import StopsOnExit
 
 if TYPE_CHECKING:
     import socket
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
-Mode = Literal["ok", "hung", "slow", "drip", "huge", "huge_json", "gzip_bomb"]
+Mode = Literal[
+    "ok",
+    "hung",
+    "slow",
+    "drip",
+    "huge",
+    "huge_json",
+    "gzip_bomb",
+    "gzip_bomb_401",
+    "long_keys",
+    "long_type",
+    "odd_status",  # what a reply holds
+]
 Endpoint = Literal["token", "api"]
 CLIENT_ID: Final = "hostile-client"
 CLIENT_SECRET: Final = "hostile-Secret-0b6e2d"  # noqa: S105 - the stub's own test credential
@@ -38,6 +53,9 @@ SLOW_SECONDS: Final = 5.0
 DRIP_PAUSE: Final = 0.2  # seconds between two bytes of a dripping reply
 _CHUNK: Final = 64 * 1024
 _BOMB_BYTES: Final = 256 * 1024 * 1024  # inflated size of the gzip bomb
+# Reply text a log line must neither carry whole nor let forge a line: a terminal escape,
+# a fake JSON log line after a line break, and the secret (a header takes only the secret).
+_LOG_BAIT: Final = f'\x1b[2J\n{{"event": "forged"}}\x07{CLIENT_SECRET}'
 
 
 @dataclass
@@ -114,11 +132,48 @@ class HostileApi(StopsOnExit):
             sock.sendall(_head(None))  # no Content-Length: only counting what arrives can stop it
             for chunk in _flood(json_=mode == "huge_json"):
                 sock.sendall(chunk)
-        elif mode == "gzip_bomb":
-            bomb = _gzip_bomb()
-            sock.sendall(_head(len(bomb), extra="Content-Encoding: gzip\r\n") + bomb)
+        elif mode in _CANNED:
+            sock.sendall(_CANNED[mode](len(self.requests)))
         else:
             sock.sendall(_head(len(body)) + body)
+
+
+def _bombed(status: str) -> bytes:
+    bomb = _gzip_bomb()
+    return _head(len(bomb), extra="Content-Encoding: gzip\r\n", status=status) + bomb
+
+
+ODD_STATUSES: Final = (209, 299, 418, 419, 451, 599, 600, 999)
+
+
+def _long_keys() -> bytes:
+    """Return a count reply without a count, keyed by what a log line would show."""
+    body = json.dumps({"items": [], **{_LOG_BAIT + str(n) * 400_000: 1 for n in range(10)}}).encode()
+    return _head(len(body)) + body
+
+
+def _long_type() -> bytes:
+    """Return a body no JSON parser takes, with a Content-Type that an error would show."""
+    page = b"<html>"
+    return (
+        _head(len(page), extra=f"Content-Type: text/{CLIENT_SECRET}{'A' * 60_000}; charset=utf-8\r\n") + page
+    )
+
+
+def _odd_status(number: int) -> bytes:
+    """Return the next of ODD_STATUSES: statuses HTTP does not define, and a few it does."""
+    body = b"{}"
+    return _head(len(body), status=f"{ODD_STATUSES[number % len(ODD_STATUSES)]} Odd") + body
+
+
+# Answers by mode, given how many requests arrived (this one included).
+_CANNED: Final[dict[Mode, Callable[[int], bytes]]] = {
+    "gzip_bomb": lambda _: _bombed("200 OK"),
+    "gzip_bomb_401": lambda _: _bombed("401 Unauthorized"),
+    "long_keys": lambda _: _long_keys(),
+    "long_type": lambda _: _long_type(),
+    "odd_status": _odd_status,
+}
 
 
 def _read_head(reader: BinaryIO) -> tuple[str, int] | None:
@@ -146,12 +201,13 @@ def _ok_body(endpoint: Endpoint, request_line: str) -> bytes:
     return json.dumps(body).encode()
 
 
-def _head(length: int | None, extra: str = "") -> bytes:
+def _head(length: int | None, extra: str = "", status: str = "200 OK") -> bytes:
     # Connection: close always: the stub answers one request per connection, and a client
     # told nothing would reuse the socket and race the stub's close (a ReadError, not the
     # fault under test).
     sized = f"Content-Length: {length}\r\n" if length is not None else ""
-    fixed = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    typed = "" if extra.startswith("Content-Type:") else "Content-Type: application/json\r\n"
+    fixed = f"HTTP/1.1 {status}\r\n{typed}Connection: close\r\n"
     return f"{fixed}{sized}{extra}\r\n".encode()
 
 
