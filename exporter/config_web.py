@@ -23,7 +23,8 @@ from exporter.config_values import check_secret_file, check_tls, read_secret
 from exporter.errors import ConfigError
 
 _LISTEN_ADDRESS = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):(?P<port>\d{1,5})$")
-_TELEMETRY_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$")
+# No "%": the server routes the decoded path, so an escape here could never be matched.
+_TELEMETRY_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")
 _RESERVED_PATHS = frozenset({"/", "/healthz", "/readyz"})  # the landing page and the probes
 
 
@@ -52,6 +53,8 @@ class WebSettings(_Section):
     @field_validator("telemetry_path")
     @classmethod
     def _is_a_free_path(cls, value: str) -> str:
+        if "%" in value:
+            raise PydanticCustomError("telemetry_path", "give the path unescaped, without %")
         if not _TELEMETRY_PATH.match(value):
             raise PydanticCustomError("telemetry_path", "expected an absolute path such as /metrics")
         if value in _RESERVED_PATHS:

@@ -170,3 +170,11 @@ class TestTelemetryPath:
             assert exporter.get("/metrics").status_code == 404
             assert 'href="/scrape/here"' in exporter.get("/").text
             assert exporter.get("/healthz").status_code == 200
+
+    @pytest.mark.parametrize("path", ["/my%20metrics", "/metrics%2F..", "/%6detrics"])
+    def test_a_path_with_an_escape_is_refused_as_no_scraper_could_reach_it(self, path: str) -> None:
+        """Requests are routed by their decoded path: an escaped one was 404 for ever, its own link too."""
+        result = run_exporter(["--demo", "--web.telemetry-path", path])
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "web.telemetry_path: give the path unescaped, without %" in result.stderr

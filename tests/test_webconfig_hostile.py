@@ -32,10 +32,16 @@ def _refused(path: Path, *expected: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ['"DENY\\r\\nSet-Cookie: session=stolen"', '"DENY\\nX-Injected: 1"', '"DENY\\u0000"'],
+    [
+        '"DENY\\r\\nSet-Cookie: session=stolen"',
+        '"DENY\\nX-Injected: 1"',
+        '"DENY\\u0000"',
+        '"default-src \\u2014 self"',  # beyond Latin-1: no reply could carry it, every one failed
+        '"frame-ancestors \\u00e9"',  # obs-text: a client may read it as anything
+    ],
 )
-def test_a_header_value_that_would_split_the_response_is_refused(tmp_path: Path, value: str) -> None:
-    """A CR, LF or other control character in a header value would inject headers into every reply."""
+def test_a_header_value_that_would_split_or_break_the_response_is_refused(tmp_path: Path, value: str) -> None:
+    """A CR, LF or other control character would inject headers; a non-ASCII one failed every reply."""
     config = tmp_path / "web.yml"
     config.write_text(f"http_server_config:\n  headers:\n    X-Frame-Options: {value}\n")
     _refused(config, "http_server_config.headers.X-Frame-Options")
