@@ -71,7 +71,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             # would hold every slot of --web.max-connections.
             self._connections().busy(self.connection)
             self._serve()
-            self._connections().rest(self.connection)  # idle until its next request line
+            self._connections().rest(self.connection)  # idle until its next request is in
         except TimeoutError:
             self.close_connection = True
 
