@@ -22,8 +22,8 @@ log = logs.get_logger(component="server")
 class Connections:
     """The connections being served, at most ``limit``: a newcomer evicts the one idle longest.
 
-    A connection is idle until its request line has arrived (slowloris, a port scanner, a
-    pool of keep-alive sockets) and busy while its request is served. Evicting shuts the
+    A connection is idle until its whole header block has arrived (slowloris, a port
+    scanner, a pool of keep-alive sockets) and busy while its request is served. Evicting shuts the
     socket down, which ends the blocked read in its thread; the thread closes it.
     """
 
@@ -53,7 +53,7 @@ class Connections:
                 self._accepted[live] = sock
 
     def busy(self, live: socket.socket) -> None:
-        """Record that the connection's request line arrived."""
+        """Record that the connection's request (its line and header block) arrived."""
         with self._lock:
             sock = self._accepted.get(live, live)
             if self._idle.pop(sock, None) is not None:

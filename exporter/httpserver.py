@@ -15,10 +15,11 @@ from __future__ import annotations
 import functools
 import ssl
 import sys
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Final
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import structlog
 
@@ -26,6 +27,7 @@ from exporter import PRODUCT, __version__, logs
 from exporter.httpwire import MAX_LINE, read_fields, response_head
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterable
     from types import TracebackType
     from wsgiref.types import WSGIEnvironment
@@ -63,21 +65,23 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             if not self.raw_requestline:
                 self.close_connection = True
                 return
-            if not self.parse_request():  # it has answered 400 or 505
+            if not self.parse_request():  # it has answered 400, 431 or 505, or the client left
                 return
+            # Busy only now: a client trickling its headers stays evictable, or a few of them
+            # would hold every slot of --web.max-connections.
+            self._connections().busy(self.connection)
             self._serve()
-            self._connections().rest(self.connection)  # idle until its next request line
+            self._connections().rest(self.connection)  # idle until its next request is in
         except TimeoutError:
             self.close_connection = True
 
     def parse_request(self) -> bool:
         """Read the request line's words and the headers; answer 400, 431 or 505 if they are bad.
 
-        Marks the connection busy first: once its request line is in it is never evicted.
+        The whole header block must arrive within ``timeout`` seconds of the request line.
         Headers go straight into the WSGI environ: the stdlib's email parser cost more
         than the rest of a scrape.
         """
-        self._connections().busy(self.connection)
         self.command, self.path, self.request_version, self.close_connection = "", "", "HTTP/1.0", True
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         words = self.requestline.split()
@@ -89,7 +93,14 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
             return False
         self.request_version = version
-        fields = read_fields(self.rfile)  # type: ignore[arg-type]  # socketserver's rfile is a BufferedReader
+        deadline = _Deadline(self.connection, self.timeout)
+        try:
+            fields = read_fields(self.rfile, deadline)  # type: ignore[arg-type]  # a BufferedReader
+        finally:
+            deadline.restore()
+        if fields is None:
+            self.close_connection = True
+            return False
         if isinstance(fields, HTTPStatus):
             self.send_error(fields)
             return False
@@ -107,16 +118,18 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         try:
             chunks = self.server.get_app()(self._environ(), response.start)  # type: ignore[attr-defined]
             body = b"".join(chunks)
+            # Inside the try: a status or header the app gave that HTTP cannot carry (not
+            # Latin-1) is the app's bug too, and the client is owed an answer.
+            head = response_head(
+                (self.protocol_version, self.server_version, response.status, tuple(response.headers)),
+                len(body),
+                close=self.close_connection,
+            )
         except Exception:  # a bug in the app costs this connection, never the server
             log.exception("http_request_failed", method=self.command, path=self.path)
             self.close_connection = True
             self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
             return
-        head = response_head(
-            (self.protocol_version, self.server_version, response.status, tuple(response.headers)),
-            len(body),
-            close=self.close_connection,
-        )
         self._send(head, body)
         self.log_request(response.status.partition(" ")[0], len(body))
 
@@ -134,6 +147,10 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 
     def _environ(self) -> WSGIEnvironment:
         path, _, query = self.path.partition("?")
+        if not path.startswith("/") and "://" in path:
+            # Absolute-form (RFC 9112 3.2.2: a server MUST accept it): route on its path.
+            target = urlsplit(self.path)
+            path, query = target.path or "/", target.query
         environ: WSGIEnvironment = {
             **self._connection_environ,
             **self._fields,
@@ -171,6 +188,27 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
         """Route the base class's messages (errors) through structlog."""
         log.debug("http_server_message", message=format % args)
+
+
+class _Deadline:
+    """Shrinks a socket's timeout before each read so that all the reads end by one moment."""
+
+    def __init__(self, sock: socket.socket, seconds: float | None) -> None:
+        self._sock, self._seconds = sock, seconds
+        self._end = time.monotonic() + (seconds or CONNECTION_TIMEOUT)
+        self._shrunk = False
+
+    def __call__(self) -> None:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self._sock.settimeout(left)
+        self._shrunk = True
+
+    def restore(self) -> None:
+        """Give the socket its own timeout back (for the response and the next request)."""
+        if self._shrunk:
+            self._sock.settimeout(self._seconds)
 
 
 class _AssembledLog:

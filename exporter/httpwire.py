@@ -13,30 +13,60 @@ from __future__ import annotations
 import email.utils
 import functools
 import time
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
     from io import BufferedReader
 
 MAX_LINE: Final = 65536  # bytes of the request line, and of each header line
+MAX_HEADER_BYTES: Final = 65536  # bytes of a whole header block, as Go's MaxHeaderBytes bounds it
 _MAX_HEADERS: Final = 100  # as http.client allows
 _UNPREFIXED: Final = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})  # WSGI names these without HTTP_
 _REMEMBERED_BLOCK: Final = 4096  # bytes: larger header blocks are parsed line by line, every time
 _HEADS_KEPT: Final = 64  # response heads remembered before the memo starts afresh
 
 HeadKey = tuple[str, str, str, tuple[tuple[str, str], ...]]  # protocol, Server, status, headers
+Fields = Mapping[str, str] | HTTPStatus | None  # None: the client hung up before the block ended
+_LineReader = Callable[[int], bytes]  # reads one line of at most limit + 1 bytes; b"" at the end
 
 
-def read_fields(rfile: BufferedReader) -> Mapping[str, str] | HTTPStatus:
-    """Read header lines up to the blank one, as WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH)."""
-    arrived = rfile.peek(_REMEMBERED_BLOCK)  # what is buffered already; one read if nothing is
+def read_fields(rfile: BufferedReader, before_read: Callable[[], None]) -> Fields:
+    """Read header lines up to the blank one, as WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH).
+
+    ``before_read`` runs before every further read from the socket, so that the caller can
+    hold the whole block to one deadline however slowly its bytes trickle in.
+    """
+    # What is buffered already; if nothing is, one read, under the socket's whole timeout.
+    arrived = rfile.peek(_REMEMBERED_BLOCK)
     end = _block_end(arrived[:_REMEMBERED_BLOCK])
     if end is None:  # not all here yet, or too long to remember: line by line
-        return _fields(iter(lambda: rfile.readline(MAX_LINE + 1), None))
+        return _fields(lambda limit: _read_line(rfile, limit, before_read))
     return _remembered_fields(rfile.read(end))
+
+
+def _read_line(rfile: BufferedReader, limit: int, before_read: Callable[[], None]) -> bytes:
+    """Read up to and including the next newline, at most ``limit + 1`` bytes; b"" at the end.
+
+    One socket read at a time (peek), each after ``before_read``: readline would wait the
+    socket's full timeout once per read, so a trickling client could hold it for ever.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        before_read()  # cheap beside the read it may precede; this path is for uncommon blocks
+        chunk = rfile.peek(1)
+        if not chunk:
+            break
+        newline = chunk.find(b"\n", 0, limit + 1 - size)
+        taken = rfile.read(newline + 1 if newline >= 0 else min(len(chunk), limit + 1 - size))
+        parts.append(taken)
+        size += len(taken)
+        if newline >= 0:
+            break
+    return b"".join(parts)
 
 
 def _block_end(data: bytes) -> int | None:
@@ -48,21 +78,31 @@ def _block_end(data: bytes) -> int | None:
 
 
 @functools.lru_cache(maxsize=128)
-def _remembered_fields(block: bytes) -> Mapping[str, str] | HTTPStatus:
+def _remembered_fields(block: bytes) -> Fields:
     """Parse a whole header block once; every request that sends the same block shares the result."""
-    lines = block.split(b"\n")[:-1]  # each line without its \n; the last one is the blank line
-    return _fields(line + b"\n" for line in lines)
+    lines = iter([line + b"\n" for line in block.split(b"\n")[:-1]])  # the last one is the blank line
+    return _fields(lambda _limit: next(lines, b""))
 
 
-def _fields(lines: Iterator[bytes]) -> Mapping[str, str] | HTTPStatus:
-    """Turn header lines into WSGI environ keys; 400 for a malformed line, 431 for too many or too long."""
+def _fields(read_line: _LineReader) -> Fields:
+    """Turn header lines into WSGI environ keys; 400 for a malformed line, 431 for too many or too large.
+
+    The block's bytes are counted as they are read: a line may not take more than what is
+    left of ``MAX_HEADER_BYTES``, so neither one line nor many repeats of a header (joined
+    with commas) hold more than that in memory.
+    """
     fields: dict[str, str] = {}
+    left = MAX_HEADER_BYTES
     for _ in range(_MAX_HEADERS + 1):
-        line = next(lines, b"")
-        if len(line) > MAX_LINE:
-            return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-        if line in {b"\r\n", b"\n", b""}:
+        limit = min(MAX_LINE, left)
+        line = read_line(max(limit, 2))  # the blank line ending a full block is not counted
+        if line in {b"\r\n", b"\n"}:
             return MappingProxyType(fields)  # read-only: a remembered block is shared between threads
+        if len(line) > limit:
+            return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+        if not line.endswith(b"\n"):
+            return None  # the connection ended (or was evicted) before the blank line
+        left -= len(line)
         name, colon, value = str(line, "iso-8859-1").partition(":")
         if not colon or not name or name != name.strip():  # also a folded (obsolete) continuation line
             return HTTPStatus.BAD_REQUEST

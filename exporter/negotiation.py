@@ -12,6 +12,7 @@ Format = Literal["text", "openmetrics"]
 
 _OPENMETRICS_MEDIA: Final = "application/openmetrics-text"
 _TEXT_MEDIA: Final = frozenset({"text/plain", "text/*", "*/*"})
+_CACHED_LENGTH: Final = 256  # characters: longer header values are parsed anew, never kept
 
 
 # Not prometheus_client.exposition.choose_encoder / gzip_accepted (0.26), on purpose: they
@@ -21,9 +22,23 @@ _TEXT_MEDIA: Final = frozenset({"text/plain", "text/*", "*/*"})
 # ``escaping=allow-utf-8``), which would split the render-once cache into one entry per
 # header variant and change the content type served today. Two closed formats keep one
 # cached rendering each.
-@functools.lru_cache(maxsize=64)  # scrapers send the same few headers again and again
 def negotiate_format(accept: str | None) -> Format:
     """OpenMetrics if the client ranks it at least as high as plain text, else text."""
+    if accept is not None and len(accept) > _CACHED_LENGTH:
+        return _negotiate_format(accept)
+    return _cached_negotiate_format(accept)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Tell whether ``Accept-Encoding`` allows gzip (``q=0`` refuses it)."""
+    if accept_encoding is not None and len(accept_encoding) > _CACHED_LENGTH:
+        return _accepts_gzip(accept_encoding)
+    return _cached_accepts_gzip(accept_encoding)
+
+
+# Scrapers send the same few short headers again and again; only those are worth keeping,
+# and a cache of long values would hold 64 of whatever size clients choose to send.
+def _negotiate_format(accept: str | None) -> Format:
     best: dict[Format, float] = {"openmetrics": 0.0, "text": 0.0}
     for media, quality in _media_ranges(accept or ""):
         if media == _OPENMETRICS_MEDIA:
@@ -35,13 +50,15 @@ def negotiate_format(accept: str | None) -> Format:
     return "text"
 
 
-@functools.lru_cache(maxsize=64)
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Tell whether ``Accept-Encoding`` allows gzip (``q=0`` refuses it)."""
+def _accepts_gzip(accept_encoding: str | None) -> bool:
     return any(
         coding in {"gzip", "x-gzip"} and quality > 0
         for coding, quality in _media_ranges(accept_encoding or "")
     )
+
+
+_cached_negotiate_format = functools.lru_cache(maxsize=64)(_negotiate_format)
+_cached_accepts_gzip = functools.lru_cache(maxsize=64)(_accepts_gzip)
 
 
 def _media_ranges(header: str) -> Iterator[tuple[str, float]]:

@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import contextlib
 import resource
+import select
 import socket
 import subprocess
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from exporter.config import WebSettings
+from exporter.httpserver import CONNECTION_TIMEOUT
 from exporter.listener import MetricsServer
 from tests.support.hostile_api import CLIENT_ID, CLIENT_SECRET, HostileApi
-from tests.support.processes import EXPORTER_COMMAND, ExporterProcess, child_env, free_port
+from tests.support.processes import (
+    EXPORTER_COMMAND,
+    ExporterProcess,
+    child_env,
+    free_port,
+    start_exporter,
+    wait_until,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-    from pathlib import Path
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 pytestmark = pytest.mark.slow
@@ -105,3 +115,118 @@ def test_past_the_limit_the_connection_idle_longest_makes_room() -> None:
         first.close()
         second.close()
         server.shutdown()
+
+
+class _Trickler:
+    """A client that sends a request line and then its headers a byte at a time, never ending them.
+
+    When the server closes its connection it connects again, so the pressure never lets up.
+    """
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self._address = address
+        self._stop = threading.Event()
+        self.bytes_sent = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError), socket.create_connection(self._address, timeout=10.0) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+                while not self._stop.wait(0.2) and not select.select([sock], [], [], 0)[0]:
+                    sock.sendall(b"a")
+                    self.bytes_sent += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10.0)
+
+
+def _probe(address: tuple[str, int]) -> bytes:
+    with socket.create_connection(address, timeout=10.0) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        return sock.recv(64).partition(b"\r\n")[0]
+
+
+def test_clients_trickling_their_headers_do_not_hold_every_slot() -> None:
+    """With every slot taken by clients that never finish their headers, probes are still answered."""
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0", max_connections=4), _hello)
+    server.start()
+    tricklers = [_Trickler(server.address) for _ in range(4)]
+    try:
+        wait_until(
+            lambda: all(trickler.bytes_sent >= 3 for trickler in tricklers),
+            timeout=20.0,
+            what="every trickler to be sending its headers",
+        )
+        assert [_probe(server.address) for _ in range(5)] == [b"HTTP/1.1 200 OK"] * 5
+    finally:
+        for trickler in tricklers:
+            trickler.stop()
+        server.shutdown()
+
+
+def _answer_or_close(sock: socket.socket) -> bytes | None:
+    """Send one more header byte; return what the server sent (b"" for a close), or None yet."""
+    try:
+        sock.sendall(b"a")
+        if not select.select([sock], [], [], 0.5)[0]:
+            return None
+        return sock.recv(64)
+    except (BrokenPipeError, ConnectionResetError):  # it closed between two bytes
+        return b""
+
+
+def test_a_header_block_must_arrive_within_one_timeout_however_it_trickles() -> None:
+    """A client sending a header byte every half second is cut off; no read's timeout restarts the clock."""
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _hello)
+    server.start()
+    try:
+        with socket.create_connection(server.address, timeout=10.0) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+            ended = wait_until(
+                lambda: _answer_or_close(sock),
+                timeout=3 * CONNECTION_TIMEOUT,
+                what="the server to end the trickling connection",
+            )
+            assert ended == b""
+    finally:
+        server.shutdown()
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process, in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines()
+    fields = dict(line.split(":", 1) for line in status)
+    return {name: int(fields[name].split()[0]) for name in ("VmRSS", "VmHWM")}
+
+
+def _send_huge_header(port: int, request: bytes) -> None:
+    """Send ``request`` and read what comes back; the server may hang up before taking all of it."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=20.0) as sock:
+        sock.sendall(request)
+        while sock.recv(1 << 16):
+            pass
+
+
+def test_memory_stays_bounded_whatever_size_of_headers_scrapers_send(tmp_path: Path) -> None:
+    """Scrapes with distinct, huge Accept and Accept-Encoding headers leave the exporter's memory as it was.
+
+    Each request repeats its header ~100 times in lines under the line limit: joined, one value
+    would be megabytes, and remembered per distinct value.
+    """
+    with start_exporter(["--demo"], workdir=tmp_path) as exporter:
+        assert exporter.get("/metrics").status_code == 200
+        pid = exporter.process.pid
+        before = _memory_kib(pid)
+        for index in range(40):
+            name = b"Accept" if index % 2 == 0 else b"Accept-Encoding"
+            line = name + b": " + str(index).encode() + b"x" * 65000 + b"\r\n"
+            request = b"GET /metrics HTTP/1.1\r\nConnection: close\r\n" + line * 98 + b"\r\n"
+            _send_huge_header(exporter.port, request)
+        assert exporter.get("/metrics").status_code == 200
+        after = _memory_kib(pid)
+    growth_mib = {name: (after[name] - before[name]) / 1024 for name in after}
+    assert growth_mib["VmHWM"] < 64, growth_mib  # 40 such values joined would be ~250 MiB
+    assert growth_mib["VmRSS"] < 64, growth_mib

@@ -11,6 +11,7 @@ import socket
 from typing import TYPE_CHECKING
 
 import pytest
+import structlog.testing
 
 from exporter.config import WebSettings
 from exporter.listener import MetricsServer
@@ -100,6 +101,9 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         # Exactly one byte over each limit, so that nothing is left unread when the server closes.
         (b"GET /" + b"a" * (65537 - 5), "414"),
         (b"GET /hello HTTP/1.1\r\nX-Long: " + b"a" * (65537 - 8), "431"),
+        # 64 KiB of header lines in all, then a line too long for a blank one, in lines each well
+        # under the line limit: a repeated header would otherwise be joined into a value of any size.
+        (b"GET /hello HTTP/1.1\r\n" + (b"Accept: " + b"a" * 1014 + b"\r\n") * 64 + b"X-A", "431"),
         # A header block too large to be remembered whole is read line by line, by the same rules.
         (b"GET /hello HTTP/1.1\r\nX-Pad: " + b"p" * 5000 + b"\r\nno colon here\r\n\r\n", "400"),
     ],
@@ -110,6 +114,7 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         "too-many-headers",
         "long-target",
         "long-header",
+        "large-header-block",
         "large-block",
     ],
 )
@@ -154,3 +159,54 @@ def test_a_kept_alive_connection_between_requests_is_evicted_first() -> None:
         finally:
             for sock in newcomers:
                 sock.close()
+
+
+def test_a_header_block_just_under_the_limit_is_served() -> None:
+    """64 KiB of header lines in all, the blank line beyond them, is a request like any other."""
+    with _server() as address, _connect(address) as sock:
+        sock.sendall(b"GET /hello HTTP/1.1\r\n" + (b"Accept: " + b"a" * 1014 + b"\r\n") * 64 + b"\r\n")
+        status, _, body = _response(sock)
+        assert status == "HTTP/1.1 200 OK"
+        assert body.startswith(b"GET /hello a")
+
+
+@pytest.mark.parametrize(
+    ("target", "path"),
+    [
+        ("http://test/hello", "/hello"),
+        ("http://test:9862/hello?x=1", "/hello"),
+        ("https://user@test/a%20b", "/a b"),
+        ("http://test", "/"),
+    ],
+)
+def test_an_absolute_form_target_is_routed_on_its_path(target: str, path: str) -> None:
+    """RFC 9112 3.2.2: a server MUST accept ``GET http://host/path``; the app sees the path."""
+    with _server() as address, _connect(address) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        status, _, body = _response(sock)
+        assert status == "HTTP/1.1 200 OK"
+        assert body == f"GET {path} -\n".encode()
+
+
+def _unencodable_header(_environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Greeting", "snow \u2603")])
+    return [b"hello\n"]
+
+
+def test_a_header_http_cannot_carry_gets_a_500_and_an_error_log() -> None:
+    """A header value outside Latin-1 is the app's bug: the client gets 500, the log an error."""
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _unencodable_header)
+    server.start()
+    try:
+        with structlog.testing.capture_logs() as logged:
+            for _ in range(2):  # the server lives on
+                with _connect(server.address) as sock:
+                    sock.sendall(GET)
+                    status, headers, _ = _response(sock)
+                    assert status == "HTTP/1.1 500 Internal Server Error"
+                    assert headers["connection"] == "close"
+                    assert _closed(sock)
+        failures = [entry for entry in logged if entry["event"] == "http_request_failed"]
+        assert [entry["log_level"] for entry in failures] == ["error", "error"]
+    finally:
+        server.shutdown()

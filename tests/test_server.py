@@ -378,6 +378,13 @@ class TestBasicAuth:
         assert httpx.get(guarded.url + "/healthz").status_code == 200
         assert httpx.get(guarded.url + "/readyz").status_code == 200
 
+    def test_an_absolute_form_probe_needs_no_credentials_either(self, guarded: Served) -> None:
+        """``GET http://host/healthz`` (RFC 9112 absolute-form) is the open probe, not a guarded page."""
+        host, port = guarded.server.address
+        with socket.create_connection((host, port), timeout=10.0) as sock:
+            sock.sendall(f"GET http://{host}:{port}/healthz HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+            assert sock.recv(64).partition(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+
     def test_a_rotated_password_file_takes_effect_without_restart(self, tmp_path: Path) -> None:
         """Rewriting the password file switches the accepted password on the next request."""
         secret = tmp_path / "password"
