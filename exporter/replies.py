@@ -13,6 +13,8 @@ from typing import Final
 
 import httpx
 
+from exporter.connection_reuse import discard_if_overrun
+
 ACCEPT_ENCODING: Final = "gzip, deflate"  # only what read_capped can inflate within the cap
 _BODY_FRAMING: Final = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})  # now undone
 _WBITS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
@@ -40,6 +42,7 @@ def read_capped(response: httpx.Response, cap: int, *, truncate: bool = False) -
         body = bytearray(response.content[: cap + 1])
     else:
         body = _read_body(response, encoding, cap)
+        discard_if_overrun(response)
     if len(body) > cap:
         if not truncate:
             body.clear()  # a traceback keeps this frame alive as long as the error: free the bytes now

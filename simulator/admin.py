@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 FAULT_NAMES = frozenset({
     "latency", "fail", "expire_tokens", "revoke_credentials", "restore_credentials", "token_endpoint_down",
     "drop_scope", "truncate_json", "malformed_json", "wrong_shape", "repeat_cursor", "endless_pages",
-    "corrupt_items", "set_cookies", "extra_header", "clear",
+    "corrupt_items", "set_cookies", "extra_header", "duplicate_reply", "clear",
 })  # fmt: skip
 MAX_ADVANCE = 366 * 86400.0
 _MAX_UNIX_SECONDS = 9.2e9  # int64 nanoseconds, where the store keeps times, end in 2262

@@ -139,6 +139,11 @@ class Faults:
         self._add(Rule("extra_header", times, path_prefix, {"name": name, "value": value}))
 
     @validate_call
+    def duplicate_reply(self, times: Times = None, path_prefix: str = "/api/") -> None:
+        """Send each reply twice on its connection, the copy with the body's end, as a broken proxy may."""
+        self._add(Rule("duplicate_reply", times, path_prefix))
+
+    @validate_call
     def repeat_cursor(self, times: Times = 1) -> None:
         """On the next `times` pages requested with `after`, answer with that same `after`."""
         self._add(Rule("repeat_cursor", times))

@@ -23,7 +23,7 @@ from simulator.api import Reply
 from simulator.api_errors import ApiError, bad_request, error_body
 from simulator.requestlog import RequestRecord
 from simulator.store import StoreClosedError
-from simulator.wirefaults import encode_json, fault_headers, mangle
+from simulator.wirefaults import encode_json, fault_headers, mangle, reply_copy
 from simulator.wirefaults import failure as failure_reply
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         # hung up before reading it still counts.
         cookie = "Cookie" in self.headers
         sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived, cookie))
-        self._send(status, headers, payload)
+        self._send(status, headers, payload, twice=sim.faults.take("duplicate_reply", path) is not None)
         sim.log_request(
             self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
         )
@@ -278,14 +278,16 @@ class Handler(BaseHTTPRequestHandler):
         length = int(declared)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+    def _send(self, status: int, headers: dict[str, str], payload: bytes, *, twice: bool = False) -> None:
         self.send_response(status)
         headers.setdefault("Content-Type", "application/json")
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        # The copy goes out in the body's own write, so that a client reads it together with
+        # the reply's end: it then sits in the client's buffer, not in the socket.
+        self.wfile.write(payload + (reply_copy(status, headers["Content-Type"], payload) if twice else b""))
 
 
 def _split(target: str) -> tuple[str, list[tuple[str, str]]]:

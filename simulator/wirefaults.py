@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from simulator.api_errors import error_body
@@ -62,3 +63,10 @@ def fault_headers(sim: Simulator, path: str) -> dict[str, str]:
     if (extra := sim.faults.take("extra_header", path)) is not None:
         headers[extra.options["name"]] = extra.options["value"]
     return headers
+
+
+def reply_copy(status: int, content_type: str, payload: bytes) -> bytes:
+    """Return a second reply with the same status and body: what ``duplicate_reply`` sends after the first."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    head = f"HTTP/1.1 {status} {phrase}\r\nContent-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n"
+    return f"{head}\r\n".encode("latin-1") + payload

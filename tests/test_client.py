@@ -150,6 +150,21 @@ class TestCount:
             assert client.count("activities") == 3
         assert '"event": "count_from_items"' in log_output.getvalue()
 
+    def test_a_reply_sent_twice_is_never_taken_for_the_next_one(self, harness: Harness) -> None:
+        """A proxy sends each reply twice on a kept-alive connection: each count still answers its own query.
+
+        The copy arrives with the reply's end; a client that kept it would read it as the
+        answer to its next request.
+        """
+        truth = harness.sim.truth.counts_by_state("tasks")
+        harness.sim.faults.duplicate_reply()
+        counted = {state: harness.client.count("tasks", [("state", state)]) for state in [*truth, *truth]}
+        assert counted == truth
+        assert len(set(truth.values())) > 1, "equal counts would hide an answer to another query"
+        pages = harness.client.iter_pages("tasks", OPEN, lod="short", limit=7)
+        ids = [str(read_task(item).id) for item in _items(pages)]
+        assert sorted(ids) == sorted(item.id for item in harness.sim.truth.open_items("tasks"))
+
     def test_count_of_the_wrong_shape_is_bad_payload(self, harness: Harness) -> None:
         """A list where an object was due is BadPayload(shape), not a crash or a zero."""
         harness.sim.faults.wrong_shape()
