@@ -30,22 +30,26 @@ HELD_TYPES: Final = frozenset({"counter", "histogram"})
 _BUCKET_LABEL: Final = "le"
 
 
+# client_python's own collectors (process, platform, gc): their counters count from the
+# process's start, and Prometheus handles a first sample of those as any exporter's.
+EXEMPT_PREFIXES: Final = ("process_", "python_")
+
+
 class ZeroFirst:
     """Holds each new counter and histogram series at 0 for ``hold`` seconds after its first exposure.
 
-    ``prefix`` limits the rule to our own families: process_* and python_* stay as
-    client_python writes them.
+    Every family of the exporter's own is held (``acronis_*``, ``astra_control_*`` and any
+    source added later); only client_python's ``EXEMPT_PREFIXES`` stay as it writes them.
     """
 
-    def __init__(self, prefix: str = "acronis_") -> None:
-        self._prefix = prefix
+    def __init__(self) -> None:
         self._first_exposed: dict[SeriesKey, float] = {}
         self._lock = threading.Lock()  # the text and OpenMetrics renders may run at once
 
     def apply(self, families: Iterable[Metric], *, now: float, hold: float) -> Iterator[Metric]:
         """Yield ``families`` with every series younger than ``hold`` at ``now`` shown as 0."""
         for family in families:
-            if family.type in HELD_TYPES and family.name.startswith(self._prefix):
+            if family.type in HELD_TYPES and not family.name.startswith(EXEMPT_PREFIXES):
                 yield self._held(family, now, hold)
             else:
                 yield family

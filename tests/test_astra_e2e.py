@@ -157,6 +157,38 @@ def test_undocumented_states_and_no_count_are_tolerated(
         httpx.delete(astra.url + "/_sim/faults").raise_for_status()
 
 
+_COUNTED = ("astra_control_tasks_finished_total", "astra_control_task_duration_seconds")
+
+
+def test_every_counter_and_histogram_series_is_first_shown_at_zero(tmp_path: Path) -> None:
+    """A finished series born after the baseline is first scraped at 0, so increase() sees its events.
+
+    The hold runs from a series' first exposure, so the first scrape that shows one must show 0.
+    """
+    with start_astra_simulator(AstraConfig(tasks=150, open_tasks=20, seed=5), ManualClock()) as sim:
+        token = tmp_path / "token"
+        token.write_text(sim.config.token)
+        args = ["--astra.url", sim.url, "--astra.account-id", sim.config.account_id,
+                "--astra.token-file", str(token), "--poll.interval", "1"]  # fmt: skip
+        with start_exporter(args, workdir=tmp_path) as process:
+            baseline = sim.clock.now()
+            up: tuple[str, frozenset[tuple[str, str]]] = ("astra_control_up", frozenset())
+            wait_until(lambda: scraped(process)[up] == 1.0, timeout=60, what="a first poll")
+            sim.world.advance(600)
+            first_shown: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+
+            def finished_shown() -> bool:
+                samples = scraped(process)
+                for key, value in samples.items():
+                    if key[0].startswith(_COUNTED) and not key[0].endswith("_created"):
+                        first_shown.setdefault(key, value)
+                return _shown(samples)["finished"] == _expected(_truth(sim, baseline))["finished"] != {}
+
+            wait_until(finished_shown, timeout=60, what="the finished tasks counted")
+    assert first_shown
+    assert {key: value for key, value in first_shown.items() if value} == {}
+
+
 @pytest.mark.parametrize(
     ("args", "names"),
     [([], "api.url"), (["--astra.url", "http://127.0.0.1:1"], "astra.account_id"),

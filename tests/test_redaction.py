@@ -145,6 +145,29 @@ class TestCutting:
         assert secrets.scrub("error: " + SECRET[:9]) == f"error: {logs.REDACTED}"
         assert secrets.scrub(SECRET[-9:] + " was refused") == f"{logs.REDACTED} was refused"
 
+    def test_a_part_echoed_inside_a_text_is_masked(self, secrets: SecretRegistry) -> None:
+        """An API that echoes a token's first characters mid-sentence shows none of them."""
+        token = "Zq7tokenSECRETvalue0123456789"  # noqa: S105 - a test value
+        secrets.register(token)
+        assert secrets.scrub(f"token {token[:14]}... not valid for this account") == (
+            f"token {REDACTED}... not valid for this account"
+        )
+        assert secrets.scrub(f"bad header {token[5:20]}!") == f"bad header {REDACTED}!"
+
+    @pytest.mark.parametrize("prefix", ["", "Bearer ", "Authorization: Bearer ", "x"])
+    def test_base64_of_a_longer_value_holding_the_secret_is_masked(
+        self, secrets: SecretRegistry, prefix: str
+    ) -> None:
+        """A header echoed base64-encoded whole: at any alignment, no 8 characters of the secret survive."""
+        token = "Zq7tokenSECRETvalue0123456789"  # noqa: S105 - a test value
+        secrets.register(token)
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            echoed = encode(f"{prefix}{token};".encode()).decode()
+            scrubbed = secrets.scrub(f"rejected {echoed} at the gateway")
+            assert REDACTED in scrubbed
+            own = encode(b"\0" * (len(prefix) % 3) + token.encode()).decode()[3:-4]
+            assert not any(piece in scrubbed for piece in _fragments(own, 8)), scrubbed
+
     def test_short_pieces_at_the_ends_are_left_alone(self, secrets: SecretRegistry) -> None:
         """Fewer than eight characters at an end are ordinary text, or a year would mask timestamps."""
         secrets.register("Summer-holidays-2026")
