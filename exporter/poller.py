@@ -9,7 +9,8 @@ source alone. The independent sources' open items seed the label caps, then each
 counts need the labelled queues). The snapshot holds every source's last good result.
 
 The loop waits on its stop event between polls, never sleeps, and has one broad ``except``
-besides the per-source ones: a bug is logged and counted, and polling goes on.
+besides the per-source ones: a bug is logged and counted, and polling goes on. A poll that
+runs past three intervals turns its sources down until it ends (``overdue``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from exporter.grouping import CompletionTotals
 from exporter.jobs import Breaker, PollCancelled, SourceJobs
 from exporter.liveness import Liveness, next_delay, stall_limit
 from exporter.outcomes import Outcomes
+from exporter.overdue import OverdueWatch
 from exporter.poll_report import PollReport
 from exporter.snapshot import Snapshot
 from exporter.sources import REGISTRY
@@ -77,6 +79,7 @@ class Poller:
         self._stop = threading.Event()
         self._liveness = Liveness(stall_limit(settings))
         self._report = PollReport(metrics)
+        self._overdue = OverdueWatch(store, settings.poll.interval)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -106,6 +109,7 @@ class Poller:
                 raise
             snapshot = self._snapshot()
             self._store.publish(snapshot)
+            self._overdue.published()
             self._report.finish(snapshot)
             return snapshot
 
@@ -114,6 +118,8 @@ class Poller:
         self._stop = stop
         self._liveness.thread = threading.current_thread()
         self._liveness.progress()
+        self._overdue.published()  # the first poll has its three intervals too
+        threading.Thread(target=self._overdue.run, args=(stop,), name="acronis-overdue", daemon=True).start()
         try:
             while not stop.is_set():
                 started = time.monotonic()

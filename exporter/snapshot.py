@@ -115,5 +115,19 @@ class SnapshotStore:
             self._latest = snapshot
             self.generation += 1
         self.first_published.set()
+        self._notify()
+
+    def replace_latest(self, change: Callable[[Snapshot], Snapshot | None]) -> bool:
+        """Publish ``change(latest)`` unless it is None; atomic, so a poll's publish is never undone."""
+        with self._lock:
+            changed = change(self._latest)
+            if changed is None:
+                return False
+            self._latest = changed
+            self.generation += 1
+        self._notify()
+        return True
+
+    def _notify(self) -> None:
         for listener in self._listeners:
             listener()
