@@ -9,6 +9,7 @@ scrape nor memory.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,34 @@ def test_a_finished_task_left_out_of_many_listings_is_counted_once(stub: StubAst
         wait_until(lambda: stub.requests >= 14, timeout=60, what="listings after the glitch")
         wait_until(lambda: len(exporter.events("poll_finished")) >= 13, timeout=30, what="their polls")
         assert _finished(exporter) == 1
+
+
+@pytest.mark.parametrize(
+    "first", [[], [{"id": "no-name", "state": "completed"}]], ids=["empty", "all-skipped"]
+)
+def test_a_first_listing_that_shows_nothing_does_not_make_the_history_new(
+    stub: StubAstra, tmp_path: Path, first: list[dict[str, Any]]
+) -> None:
+    """Reproduce: the first listing is empty or all skipped, the next lists 300 tasks long finished.
+
+    Only the task that finished after the exporter's first listing (on the API's clock) is counted.
+    """
+    history = [_task(f"old-{i}", "backup", "completed") for i in range(300)]  # finished 2026-01-01
+    late = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))  # the stub's Date is now
+    new = {**_task("new-1", "backup", "completed"), "endTime": late}
+
+    def listing(number: int) -> list[dict[str, Any]]:
+        if number == 1:
+            return first
+        return history if number <= 3 else [*history, new]
+
+    stub.listing = listing
+    with _start(stub, tmp_path) as exporter:
+        exporter.wait_ready()
+        wait_until(lambda: stub.requests >= 5, timeout=30, what="listings with the new finish")
+        wait_until(lambda: len(exporter.events("poll_finished")) >= 5, timeout=30, what="their polls")
+        assert _finished(exporter) == 1
+        assert _up(exporter) == 1
 
 
 def test_huge_task_names_and_ids_stay_small_and_distinct(stub: StubAstra, tmp_path: Path) -> None:
