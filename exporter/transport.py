@@ -20,7 +20,7 @@ import httpx
 
 from exporter import PRODUCT, __version__, tls
 from exporter.deadline import keep_deadlines, request_deadline
-from exporter.errors import ApiError, ApiUnavailable, BadPayload, ConfigError
+from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, ConfigError
 from exporter.payloads import BodyError, decode_json
 from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
 from exporter.retry import Retry
@@ -159,6 +159,10 @@ def get_reply(  # noqa: PLR0913 - the request, and the settings and switches tha
         # never the exporter's own ("internal").
         message = f"GET {endpoint}: unreadable reply ({type(exc).__name__})"
         raise BadPayload(message, reason="decode") from None
+    except ConfigError as error:
+        # An auth flow could not read its credentials file (rotated away, emptied): the
+        # operator's to fix, and the message names the file, never its content.
+        raise AuthError(f"GET {endpoint}: {error}") from None
     except ApiUnavailable as error:  # an auth flow's token endpoint was down, or shutdown at the gate
         if error.reason == "cancelled" or stop.is_set():
             raise cancelled(endpoint) from None

@@ -139,6 +139,38 @@ class TestFiles:
         assert code == 2
         assert_one_clean_line(stderr, f"api.client_secret_file: {path} {problem}")
 
+    @pytest.mark.parametrize(
+        "token", [f"{CANARY}\n{CANARY}", f"two {CANARY}", f"{CANARY}\u00e9", f"x\t{CANARY}"]
+    )
+    @pytest.mark.parametrize("setting", ["api.bearer_token_file", "astra.token_file"])
+    def test_a_token_file_no_header_can_carry(self, tmp_path: Path, token: str, setting: str) -> None:
+        """A bearer token with a line break, a space or a non-ASCII character: the file is named, not sent."""
+        path = tmp_path / "token"
+        path.write_text(token, encoding="utf-8")
+        flag = "--" + setting.replace("_", "-")
+        args = ["--astra.url", "https://astra.example", "--astra.account-id", "a", flag, str(path)]
+        if setting.startswith("api."):
+            args = ["--api.url", "https://dc.example", flag, str(path)]
+        code, stderr = run([*args, "--check-config"], canary_in_env=False)
+        assert code == 2
+        assert_one_clean_line(stderr, f"{setting}: {path} holds a space, a line break")
+
+    @pytest.mark.parametrize(
+        ("variable", "setting"),
+        [
+            ("ACRONIS_EXPORTER_API__BEARER_TOKEN", "api.bearer_token"),
+            ("ACRONIS_EXPORTER_ASTRA__TOKEN", "astra.token"),
+        ],
+    )
+    def test_a_token_no_header_can_carry(self, variable: str, setting: str) -> None:
+        """The same token given in the environment is refused naming the setting, never quoting it."""
+        args = ["--astra.url", "https://astra.example", "--astra.account-id", "a"]
+        if setting.startswith("api."):
+            args = ["--api.url", "https://dc.example"]
+        code, stderr = run([*args, "--check-config"], {variable: f"two {CANARY}"}, canary_in_env=False)
+        assert code == 2
+        assert_one_clean_line(stderr, setting, "holds a space, a line break")
+
     def test_a_section_given_garbage_in_the_environment(self) -> None:
         """ACRONIS_EXPORTER_API=garbage is a line naming the variable, not a traceback."""
         code, stderr = run(["--demo", "--check-config"], {"ACRONIS_EXPORTER_API": "garbage"})

@@ -161,22 +161,44 @@ def _up(exporter: ExporterProcess) -> float | None:
     return _family(exporter, "astra_control_up").get(frozenset())
 
 
-@pytest.mark.parametrize("rotated", ["", "\n", "line-one\nline-two", "t\u00f6ken-\u00e9"])
+def _refresh_failures(exporter: ExporterProcess, reason: str) -> float:
+    labels = frozenset({("source", "astra_tasks"), ("reason", reason)})
+    return _family(exporter, "acronis_exporter_refresh_failures_total").get(labels, 0.0)
+
+
+@pytest.mark.parametrize(
+    "rotated", ["", "\n", "line-one\nline-two", "two words", "t\u00f6ken-\u00e9", "tab\there", None]
+)
 def test_a_token_file_rotated_to_something_unusable_fails_the_source_alone(
-    stub: StubAstra, tmp_path: Path, rotated: str
+    stub: StubAstra, tmp_path: Path, rotated: str | None
 ) -> None:
-    """An empty, blank, two-line or non-ASCII token: the source fails, polling goes on, it recovers."""
+    """An empty, blank, two-line, spaced or non-ASCII token, or none (deleted): failed as auth, recovered.
+
+    The failure is the operator's (reason auth, the message names the file), never the API's
+    (shape) nor a crash of the exporter (internal).
+    """
     stub.listing = lambda _n: [_task("t-1", "backup", "running")]
     with _start(stub, tmp_path) as exporter:
         exporter.wait_ready()
         token = tmp_path / "token"
-        token.write_text(rotated, encoding="utf-8")
+        if rotated is None:
+            token.unlink()
+        else:
+            token.write_text(rotated, encoding="utf-8")
         wait_until(lambda: _up(exporter) == 0, timeout=30, what="astra_control_up 0 on the unusable token")
+        wait_until(
+            lambda: _refresh_failures(exporter, "auth") >= 1, timeout=30, what="an auth failure counted"
+        )
+        failed = exporter.events("source_refresh_failed")
+        assert failed, "no source_refresh_failed event"
+        messages = [str(event.fields.get("error")) for event in failed]
+        assert all("astra.token_file" in message and str(token) in message for message in messages), messages
         polls = len(exporter.events("poll_finished"))
         wait_until(lambda: len(exporter.events("poll_finished")) > polls + 1, timeout=30, what="polls go on")
         token.write_text(TOKEN)
         wait_until(lambda: _up(exporter) == 1, timeout=30, what="astra_control_up 1 on the restored token")
         assert exporter.returncode is None
-        for secret in (TOKEN, *rotated.split()):
+        for secret in (TOKEN, *(rotated or "").split()):
             assert secret not in exporter.stderr()
         assert "Traceback" not in exporter.stderr()
+        assert "source_crashed" not in exporter.stderr()
