@@ -101,6 +101,7 @@ class AstraClient:
             base_url=astra.base_url,
             auth=_TokenAuth(astra, self._secrets),
             event_hooks={"request": [self._admit], "response": [self._count_response]},
+            tls_section="astra",  # its CA file is astra.ca_file's, copied into api above
         )
 
     def stop_sending(self) -> None:

@@ -68,7 +68,7 @@ class AstraSettings(BaseModel):
         check_secret_file(self.token_file, "astra.token_file", header=True)
         check_header_token(self.token, "astra.token")
         if self.ca_file is not None and not self.insecure_skip_verify:
-            check_tls(partial(tls.client_context, self.ca_file))
+            check_tls(partial(tls.client_context, self.ca_file, setting="astra.ca_file"))
         return self
 
     def check_usable(self) -> None:

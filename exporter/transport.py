@@ -58,12 +58,12 @@ class NoCookies(http.cookiejar.CookieJar):
         """Keep no cookie."""
 
 
-def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
-    """Return what httpx should verify the API's certificate with."""
+def tls_verify(api: ApiSettings, section: str = "api") -> ssl.SSLContext | bool:
+    """Return what httpx should verify the API's certificate with (``section``: whose settings)."""
     if api.insecure_skip_verify:
         return False
     if api.ca_file is not None:
-        return tls.client_context(api.ca_file)  # names the file when it does not load
+        return tls.client_context(api.ca_file, setting=f"{section}.ca_file")  # names the file and setting
     return True
 
 
@@ -80,9 +80,13 @@ def http_client(  # noqa: PLR0913 - httpx.Client keywords the two clients differ
     base_url: str = "",
     auth: httpx.Auth | None = None,
     event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    tls_section: str = "api",
 ) -> httpx.Client:
-    """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured)."""
-    verify, timeout = tls_verify(api), http_timeout(api)  # their own errors name the setting at fault
+    """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured).
+
+    ``tls_section`` names the settings the TLS options came from, for the errors.
+    """
+    verify, timeout = tls_verify(api, tls_section), http_timeout(api)  # their errors name the setting
     try:
         client = httpx.Client(
             base_url=base_url,
