@@ -101,6 +101,7 @@ class AstraClient:
             base_url=astra.base_url,
             auth=_TokenAuth(astra, self._secrets),
             event_hooks={"request": [self._admit], "response": [self._count_response]},
+            tls_section="astra",  # its CA file is astra.ca_file's, copied into api above
         )
 
     def stop_sending(self) -> None:
@@ -114,8 +115,10 @@ class AstraClient:
     def iter_pages(self, *, limit: int, max_pages: int) -> Iterator[AstraPage]:
         """Yield every page of the task listing, following ``metadata.continue`` to the end.
 
-        No ``continue`` (or an empty one) ends the walk; a repeated one, or more pages than
-        ``max_pages``, is a PaginationError: a partial listing must never pass for a whole one.
+        No ``continue`` (or an empty one) ends the walk, and only that: a page without items
+        but with a ``continue`` is followed (``max_pages`` still bounds the walk). A repeated
+        ``continue``, one that is not a string, ``metadata`` that is not an object, or more
+        pages than ``max_pages`` fail the walk: a partial listing must never pass for a whole one.
         """
         query: list[tuple[str, str]] = [("limit", str(limit))]
         sent: set[str] = set()
@@ -124,7 +127,7 @@ class AstraClient:
             items = page_items(body, ENDPOINT)
             yield AstraPage(items, server_time=http_date(date))
             token = _continuation(body)
-            if not items or token is None:
+            if token is None:
                 return
             if token in sent:
                 raise PaginationError(f"GET {ENDPOINT}: the API repeated a continue token")
@@ -185,6 +188,13 @@ class AstraClient:
 
 
 def _continuation(body: object) -> str | None:
-    metadata = body.get("metadata") if isinstance(body, dict) else None
-    token = metadata.get("continue") if isinstance(metadata, dict) else None
-    return token if isinstance(token, str) and token else None
+    """Return the next page's token; None only when ``metadata.continue`` is absent or ""."""
+    metadata = body.get("metadata", {}) if isinstance(body, dict) else {}
+    if not isinstance(metadata, dict):
+        message = f"GET {ENDPOINT}: listing reply's metadata is not an object"
+        raise BadPayload(message, reason="shape", status=200)
+    token = metadata.get("continue", "")
+    if not isinstance(token, str):
+        # Reading it as "no more pages" would pass the pages walked so far off as the whole listing.
+        raise PaginationError(f"GET {ENDPOINT}: metadata.continue is a {type(token).__name__}, not a string")
+    return token or None

@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict, HttpUrl, SecretStr, field_validator,
 
 from exporter import tls
 from exporter.config_sources import invalid_setting
-from exporter.config_values import check_secret_file, check_tls, read_secret, without_userinfo
+from exporter.config_values import (
+    check_header_token,
+    check_secret_file,
+    check_tls,
+    read_secret,
+    without_userinfo,
+)
 
 
 class AstraSettings(BaseModel):
@@ -53,15 +59,16 @@ class AstraSettings(BaseModel):
 
     def resolved_token(self) -> SecretStr | None:
         """Return the API token, read from the file when one is set."""
-        return read_secret(self.token, self.token_file, "astra.token_file")
+        return read_secret(self.token, self.token_file, "astra.token_file", header=True)
 
     @model_validator(mode="after")
     def _files_are_readable_and_unambiguous(self) -> Self:
         if self.token is not None and self.token_file is not None:
             raise invalid_setting("astra.token", "set astra.token or astra.token_file, not both")
-        check_secret_file(self.token_file, "astra.token_file")
+        check_secret_file(self.token_file, "astra.token_file", header=True)
+        check_header_token(self.token, "astra.token")
         if self.ca_file is not None and not self.insecure_skip_verify:
-            check_tls(partial(tls.client_context, self.ca_file))
+            check_tls(partial(tls.client_context, self.ca_file, setting="astra.ca_file"))
         return self
 
     def check_usable(self) -> None:

@@ -38,6 +38,7 @@ from exporter.config_values import (
     PositiveSeconds,
     Seconds,
     StrList,
+    check_header_token,
     check_secret_file,
     check_tls,
     read_plain,
@@ -152,14 +153,17 @@ class ApiSettings(_Section):
 
     def resolved_bearer_token(self) -> SecretStr | None:
         """Return the static bearer token, read from the file when one is set."""
-        return read_secret(self.bearer_token, self.bearer_token_file, "api.bearer_token_file")
+        return read_secret(self.bearer_token, self.bearer_token_file, "api.bearer_token_file", header=True)
 
     @model_validator(mode="after")
     def _files_are_readable_and_unambiguous(self) -> Self:
         for name in ("client_id", "client_secret", "username", "password", "bearer_token"):
             if getattr(self, name) is not None and getattr(self, f"{name}_file") is not None:
                 raise invalid_setting(f"api.{name}", f"set api.{name} or api.{name}_file, not both")
-            check_secret_file(getattr(self, f"{name}_file"), f"api.{name}_file")
+            check_secret_file(
+                getattr(self, f"{name}_file"), f"api.{name}_file", header=name == "bearer_token"
+            )
+        check_header_token(self.bearer_token, "api.bearer_token")
         if self.ca_file is not None and not self.insecure_skip_verify:
             check_tls(partial(tls.client_context, self.ca_file))
         if self.backoff_initial > self.backoff_max:

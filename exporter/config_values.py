@@ -8,6 +8,7 @@ loads (naming the file when it does not), a URL never keeps a password.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at runtime
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 _DAY: Final = 86_400.0  # no timeout, delay, interval or window the exporter takes is longer
 _MAX_SECRET_BYTES: Final = 64 * 1024  # a JWT is a few KiB; more is a wrong file
 _MAX_COUNT: Final = 1_000_000  # beyond any real tenant, queue or page count, still a finite loop
+# A bearer token travels in a header: visible ASCII only (RFC 9110 field values, RFC 6750 tokens).
+_HEADER_TOKEN: Final = re.compile(r"[\x21-\x7e]+")
+_UNFIT_FOR_HEADER: Final = "holds a space, a line break or a character outside visible ASCII"
 
 
 def split_list(value: object) -> object:
@@ -50,8 +54,11 @@ StrList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
 DroppableLabel = Literal["tenant_id", "queue", "task_type", "activity_type", "priority"]
 
 
-def read_secret_file(path: Path) -> str:
-    """Return the file's stripped text; raise ValueError naming the file, never quoting it."""
+def read_secret_file(path: Path, *, header: bool = False) -> str:
+    """Return the file's stripped text; raise ValueError naming the file, never quoting it.
+
+    With ``header`` the text is a bearer token, which only visible ASCII can carry.
+    """
     try:
         if path.exists() and not path.is_file():  # a FIFO or a device (/dev/zero) blocks or never ends
             raise ValueError(f"{path} is not a regular file")
@@ -67,15 +74,24 @@ def read_secret_file(path: Path) -> str:
         raise ValueError(f"{path} is not UTF-8 text") from None
     if not text:
         raise ValueError(f"{path} is empty")
+    if header and not usable_in_header(text):
+        raise ValueError(f"{path} {_UNFIT_FOR_HEADER}")
     return text
 
 
-def read_secret(value: SecretStr | None, path: Path | None, setting: str) -> SecretStr | None:
+def usable_in_header(token: str) -> bool:
+    """Tell whether a bearer token can go into an Authorization header as it is."""
+    return _HEADER_TOKEN.fullmatch(token) is not None
+
+
+def read_secret(
+    value: SecretStr | None, path: Path | None, setting: str, *, header: bool = False
+) -> SecretStr | None:
     """Return the secret, from its file when one is set; raise a one-line ConfigError naming the file."""
     if path is None:
         return value
     try:
-        return SecretStr(read_secret_file(path))
+        return SecretStr(read_secret_file(path, header=header))
     except ValueError as problem:
         raise ConfigError(f"{setting}: {problem}") from None
 
@@ -86,14 +102,20 @@ def read_plain(value: str | None, path: Path | None, setting: str) -> str | None
     return value if from_file is None else from_file.get_secret_value()
 
 
-def check_secret_file(path: Path | None, setting: str) -> None:
+def check_secret_file(path: Path | None, setting: str, *, header: bool = False) -> None:
     """Read a secret file once at start-up, so that a missing, empty or binary one stops it there."""
     if path is None:
         return
     try:
-        read_secret_file(path)
+        read_secret_file(path, header=header)
     except ValueError as problem:
         raise invalid_setting(setting, str(problem)) from None
+
+
+def check_header_token(value: SecretStr | None, setting: str) -> None:
+    """Refuse at start-up a bearer token given directly that no header can carry (never quoting it)."""
+    if value is not None and not usable_in_header(value.get_secret_value()):
+        raise invalid_setting(setting, _UNFIT_FOR_HEADER)
 
 
 def check_tls(load: Callable[[], object]) -> None:

@@ -20,7 +20,7 @@ import httpx
 
 from exporter import PRODUCT, __version__, tls
 from exporter.deadline import keep_deadlines, request_deadline
-from exporter.errors import ApiError, ApiUnavailable, BadPayload, ConfigError
+from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, ConfigError
 from exporter.payloads import BodyError, decode_json
 from exporter.replies import ACCEPT_ENCODING, ReplyTooLarge, ReplyUnreadable, read_capped
 from exporter.retry import Retry
@@ -58,12 +58,12 @@ class NoCookies(http.cookiejar.CookieJar):
         """Keep no cookie."""
 
 
-def tls_verify(api: ApiSettings) -> ssl.SSLContext | bool:
-    """Return what httpx should verify the API's certificate with."""
+def tls_verify(api: ApiSettings, section: str = "api") -> ssl.SSLContext | bool:
+    """Return what httpx should verify the API's certificate with (``section``: whose settings)."""
     if api.insecure_skip_verify:
         return False
     if api.ca_file is not None:
-        return tls.client_context(api.ca_file)  # names the file when it does not load
+        return tls.client_context(api.ca_file, setting=f"{section}.ca_file")  # names the file and setting
     return True
 
 
@@ -80,9 +80,13 @@ def http_client(  # noqa: PLR0913 - httpx.Client keywords the two clients differ
     base_url: str = "",
     auth: httpx.Auth | None = None,
     event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    tls_section: str = "api",
 ) -> httpx.Client:
-    """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured)."""
-    verify, timeout = tls_verify(api), http_timeout(api)  # their own errors name the setting at fault
+    """Build a client for the API (``transport``: a test's, else httpx's own, env proxies honoured).
+
+    ``tls_section`` names the settings the TLS options came from, for the errors.
+    """
+    verify, timeout = tls_verify(api, tls_section), http_timeout(api)  # their errors name the setting
     try:
         client = httpx.Client(
             base_url=base_url,
@@ -159,6 +163,10 @@ def get_reply(  # noqa: PLR0913 - the request, and the settings and switches tha
         # never the exporter's own ("internal").
         message = f"GET {endpoint}: unreadable reply ({type(exc).__name__})"
         raise BadPayload(message, reason="decode") from None
+    except ConfigError as error:
+        # An auth flow could not read its credentials file (rotated away, emptied): the
+        # operator's to fix, and the message names the file, never its content.
+        raise AuthError(f"GET {endpoint}: {error}") from None
     except ApiUnavailable as error:  # an auth flow's token endpoint was down, or shutdown at the gate
         if error.reason == "cancelled" or stop.is_set():
             raise cancelled(endpoint) from None

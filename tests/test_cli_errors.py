@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from exporter.astra_client import AstraClient
+from exporter.config import load as load_settings
+from exporter.errors import ConfigError
+from exporter.selfmetrics import SelfMetrics
 from tests.support.certs import encrypted_copy, self_signed
 from tests.support.processes import run_exporter
 
@@ -139,6 +144,38 @@ class TestFiles:
         assert code == 2
         assert_one_clean_line(stderr, f"api.client_secret_file: {path} {problem}")
 
+    @pytest.mark.parametrize(
+        "token", [f"{CANARY}\n{CANARY}", f"two {CANARY}", f"{CANARY}\u00e9", f"x\t{CANARY}"]
+    )
+    @pytest.mark.parametrize("setting", ["api.bearer_token_file", "astra.token_file"])
+    def test_a_token_file_no_header_can_carry(self, tmp_path: Path, token: str, setting: str) -> None:
+        """A bearer token with a line break, a space or a non-ASCII character: the file is named, not sent."""
+        path = tmp_path / "token"
+        path.write_text(token, encoding="utf-8")
+        flag = "--" + setting.replace("_", "-")
+        args = ["--astra.url", "https://astra.example", "--astra.account-id", "a", flag, str(path)]
+        if setting.startswith("api."):
+            args = ["--api.url", "https://dc.example", flag, str(path)]
+        code, stderr = run([*args, "--check-config"], canary_in_env=False)
+        assert code == 2
+        assert_one_clean_line(stderr, f"{setting}: {path} holds a space, a line break")
+
+    @pytest.mark.parametrize(
+        ("variable", "setting"),
+        [
+            ("ACRONIS_EXPORTER_API__BEARER_TOKEN", "api.bearer_token"),
+            ("ACRONIS_EXPORTER_ASTRA__TOKEN", "astra.token"),
+        ],
+    )
+    def test_a_token_no_header_can_carry(self, variable: str, setting: str) -> None:
+        """The same token given in the environment is refused naming the setting, never quoting it."""
+        args = ["--astra.url", "https://astra.example", "--astra.account-id", "a"]
+        if setting.startswith("api."):
+            args = ["--api.url", "https://dc.example"]
+        code, stderr = run([*args, "--check-config"], {variable: f"two {CANARY}"}, canary_in_env=False)
+        assert code == 2
+        assert_one_clean_line(stderr, setting, "holds a space, a line break")
+
     def test_a_section_given_garbage_in_the_environment(self) -> None:
         """ACRONIS_EXPORTER_API=garbage is a line naming the variable, not a traceback."""
         code, stderr = run(["--demo", "--check-config"], {"ACRONIS_EXPORTER_API": "garbage"})
@@ -170,6 +207,35 @@ class TestFiles:
         code, stderr = run([*API, "--api.ca-file", str(bundle), "--check-config"])
         assert code == 2
         assert_one_clean_line(stderr, "api.ca_file", str(bundle))
+
+    @pytest.mark.parametrize("problem", ["missing", "not-pem"])
+    def test_astra_ca_file_that_does_not_load_is_named_as_astras(self, tmp_path: Path, problem: str) -> None:
+        """--astra.ca-file that is missing or holds no certificate names astra.ca_file, not api.ca_file."""
+        bundle = tmp_path / "astra-ca.pem"
+        if problem == "not-pem":
+            bundle.write_text("not a certificate\n", encoding="utf-8")
+        token = tmp_path / "token"
+        token.write_text("astra-token-value", encoding="utf-8")
+        astra = ["--astra.url", "https://astra.example", "--astra.account-id", "a"]
+        args = [*astra, "--astra.token-file", str(token), "--astra.ca-file", str(bundle), "--check-config"]
+        code, stderr = run(args)
+        assert code == 2
+        assert_one_clean_line(stderr, "astra.ca_file", "--astra.ca-file", str(bundle))
+        assert "api.ca" not in stderr
+
+    def test_astra_clients_ca_file_is_named_as_astras_at_run_time_too(self, tmp_path: Path) -> None:
+        """The Astra client, built from settings whose CA file has gone since, names astra.ca_file."""
+        bundle = tmp_path / "astra-ca.pem"
+        bundle.write_text(self_signed(tmp_path)[0].read_text(), encoding="utf-8")
+        token = tmp_path / "token"
+        token.write_text("astra-token-value", encoding="utf-8")
+        astra = ["--astra.url", "https://astra.example", "--astra.account-id", "a"]
+        settings = load_settings([*astra, "--astra.token-file", str(token), "--astra.ca-file", str(bundle)])
+        bundle.unlink()
+        with pytest.raises(ConfigError) as raised:
+            AstraClient(settings.astra, settings.api, SelfMetrics(CollectorRegistry()))
+        assert str(raised.value).startswith("astra.ca_file: ")
+        assert str(bundle) in str(raised.value)
 
 
 class TestCheckConfig:

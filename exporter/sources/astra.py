@@ -51,6 +51,7 @@ class AstraScan:
     tasks: list[AstraTask] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     ids: set[str] = field(default_factory=set, repr=False)
+    api_time: float | None = None  # the earliest reply Date of the walk (the API's clock)
 
     def add(self, raw: object) -> None:
         """Parse one listed item in, or count why it was skipped."""
@@ -67,6 +68,9 @@ def scan_astra(client: AstraApi, paging: Paging) -> AstraScan:
     scan = AstraScan()
     for page in client.iter_pages(limit=paging.page_size, max_pages=paging.max_pages):
         paging.on_page(len(page))
+        server_time = getattr(page, "server_time", None)
+        if isinstance(server_time, float) and (scan.api_time is None or server_time < scan.api_time):
+            scan.api_time = server_time
         for raw in page:
             scan.add(raw)
     return scan
@@ -179,7 +183,7 @@ class AstraTasks(Source):
         def name(raw: str) -> str:
             return poll.labeler.value("name", raw)
 
-        folded = self.tracker.fold(scan.tasks)
+        folded = self.tracker.fold(scan.tasks, scan.api_time)
         by_state, open_tasks = _label_scan(scan, self.account, name)
         oldest = _oldest(scan, self.account, name)
         self.tracker.commit(folded, name)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 from simulator.astra.problems import Problem, invalid
 from simulator.astra.query import (
     Term,
-    decode_continue,
+    decode_continue_hop,
     encode_continue,
     parse_count,
     parse_filter,
@@ -29,13 +29,17 @@ class TasksApi:
         self._config, self._world = config, world
         self.omit_count = False  # faults: a reply without metadata.count even when asked
         self.unknown_state: str | None = None  # faults: list every open task under this state
+        self.empty_pages = False  # faults: an empty page with a continue before every page
 
     def list_tasks(self, query: list[tuple[str, str]]) -> dict[str, Any]:
         """Return one page of the listing."""
         params = _single(query)
-        after, filter_text = 0, params.get("filter", "")
+        after, filter_text, hop = 0, params.get("filter", ""), False
         if "continue" in params:
-            after, filter_text = decode_continue(params["continue"])
+            after, filter_text, hop = decode_continue_hop(params["continue"])
+        if self.empty_pages and not hop:
+            empty = {"continue": encode_continue(after, filter_text, hop=True)}
+            return {"type": "application/astra-tasks", "version": "1.1", "items": [], "metadata": empty}
         terms = parse_filter(filter_text) if filter_text else ()
         include = parse_include(params["include"]) if "include" in params else None
         limit = parse_limit(params["limit"]) if "limit" in params else self._config.default_limit

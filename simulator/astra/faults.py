@@ -19,8 +19,22 @@ if TYPE_CHECKING:
     from simulator.astra.api import TasksApi
 
 Times = Annotated[int, Field(ge=1)] | None
-BodyFault = Literal["malformed_json", "wrong_shape", "truncate_json", "huge_name", "deep_nesting"]
-FAULT_NAMES = frozenset({"fail", "body", "revoke_token", "omit_count", "unknown_state", "latency", "clear"})
+BodyFault = Literal[
+    "malformed_json",
+    "wrong_shape",
+    "truncate_json",
+    "huge_name",
+    "deep_nesting",
+    "continue_number",
+    "continue_list",
+    "continue_null",
+    "metadata_not_object",
+]
+FAULT_NAMES = frozenset(
+    {"fail", "body", "revoke_token", "omit_count", "unknown_state", "empty_pages", "latency", "clear"}
+)
+# A page's metadata.continue as the continue_* body faults replace it: no string, yet no end.
+_BAD_CONTINUE: dict[str, object] = {"continue_number": 12345, "continue_list": ["x"], "continue_null": None}
 _PREFIX = "/accounts/"
 
 
@@ -67,6 +81,11 @@ class AstraFaults:
         self._api.unknown_state = state
 
     @validate_call
+    def empty_pages(self, on: bool = True) -> None:  # noqa: FBT001, FBT002
+        """Answer every listing request with an empty page whose continue leads to the real page."""
+        self._api.empty_pages = on
+
+    @validate_call
     def latency(self, seconds: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)]) -> None:
         """Delay every API request by ``seconds``."""
         self.latency_seconds = seconds
@@ -79,12 +98,17 @@ class AstraFaults:
         self.latency_seconds = 0.0
         self._api.omit_count = False
         self._api.unknown_state = None
+        self._api.empty_pages = False
 
     def active(self) -> list[dict[str, Any]]:
         """Describe the active faults as JSON."""
         with self._lock:
             described = [rule.describe() for rule in self._rules]
-        flags = {"revoke_token": self.revoked, "omit_count": self._api.omit_count}
+        flags = {
+            "revoke_token": self.revoked,
+            "omit_count": self._api.omit_count,
+            "empty_pages": self._api.empty_pages,
+        }
         described.extend({"fault": name} for name, on in flags.items() if on)
         if self._api.unknown_state is not None:
             described.append({"fault": "unknown_state", "state": self._api.unknown_state})
@@ -116,6 +140,8 @@ def mangle(kind: str, payload: bytes) -> bytes:
         return encode([{"unexpected": "shape"}])
     if kind == "truncate_json":
         return payload[: max(1, len(payload) // 2)]
+    if kind in _BAD_CONTINUE or kind == "metadata_not_object":
+        return _spoil_metadata(kind, json.loads(payload))
     if kind == "huge_name":  # one task whose name is a megabyte: the label must still be bounded
         body = json.loads(payload)
         for item in body.get("items", [])[:1]:
@@ -123,6 +149,16 @@ def mangle(kind: str, payload: bytes) -> bytes:
                 item["name"] = "astra." + "x" * (1 << 20)
         return encode(body)
     return b'{"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # deep_nesting
+
+
+def _spoil_metadata(kind: str, body: dict[str, Any]) -> bytes:
+    """Say "there is a next page" in a form no client may read as "this is the last page"."""
+    metadata = body.get("metadata", {})
+    if kind == "metadata_not_object":
+        body["metadata"] = f"continue={metadata.get('continue', '')}"
+    elif "continue" in metadata:
+        metadata["continue"] = _BAD_CONTINUE[kind]
+    return encode(body)
 
 
 def encode(body: object) -> bytes:

@@ -91,24 +91,36 @@ def parse_count(text: str) -> bool:
     return text == "true"
 
 
-def encode_continue(after_seq: int, filter_text: str) -> str:
-    """Return the opaque continuation token of the page after ``after_seq``."""
-    raw = json.dumps({"a": after_seq, "f": filter_text}, separators=(",", ":")).encode()
+def encode_continue(after_seq: int, filter_text: str, *, hop: bool = False) -> str:
+    """Return the opaque continuation token of the page after ``after_seq``.
+
+    ``hop`` marks the token of an empty page (the ``empty_pages`` fault): its page is served.
+    """
+    fields: dict[str, object] = {"a": after_seq, "f": filter_text}
+    if hop:
+        fields["e"] = 1
+    raw = json.dumps(fields, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_continue(token: str) -> tuple[int, str]:
     """Return (after_seq, filter text) from a continuation token; a 400 if it is not ours."""
+    after, filter_text, _ = decode_continue_hop(token)
+    return after, filter_text
+
+
+def decode_continue_hop(token: str) -> tuple[int, str, bool]:
+    """Return (after_seq, filter text, whether an empty page gave it) from a continuation token."""
     if len(token) > MAX_PARAM * 2:
         raise invalid("continue", "not a continuation token of this API")
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, filter_text = raw["a"], raw["f"]
+        after, filter_text, hop = raw["a"], raw["f"], raw.get("e") == 1
     except (ValueError, binascii.Error, KeyError, TypeError, RecursionError):
         raise invalid("continue", "not a continuation token of this API") from None
     if not isinstance(after, int) or isinstance(after, bool) or not isinstance(filter_text, str):
         raise invalid("continue", "not a continuation token of this API")
-    return after, filter_text
+    return after, filter_text, hop
 
 
 __all__ = ["Problem", "Term", "decode_continue", "encode_continue", "parse_filter", "parse_include"]

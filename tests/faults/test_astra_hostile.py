@@ -9,6 +9,7 @@ scrape nor memory.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,34 @@ def test_a_finished_task_left_out_of_many_listings_is_counted_once(stub: StubAst
         assert _finished(exporter) == 1
 
 
+@pytest.mark.parametrize(
+    "first", [[], [{"id": "no-name", "state": "completed"}]], ids=["empty", "all-skipped"]
+)
+def test_a_first_listing_that_shows_nothing_does_not_make_the_history_new(
+    stub: StubAstra, tmp_path: Path, first: list[dict[str, Any]]
+) -> None:
+    """Reproduce: the first listing is empty or all skipped, the next lists 300 tasks long finished.
+
+    Only the task that finished after the exporter's first listing (on the API's clock) is counted.
+    """
+    history = [_task(f"old-{i}", "backup", "completed") for i in range(300)]  # finished 2026-01-01
+    late = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))  # the stub's Date is now
+    new = {**_task("new-1", "backup", "completed"), "endTime": late}
+
+    def listing(number: int) -> list[dict[str, Any]]:
+        if number == 1:
+            return first
+        return history if number <= 3 else [*history, new]
+
+    stub.listing = listing
+    with _start(stub, tmp_path) as exporter:
+        exporter.wait_ready()
+        wait_until(lambda: stub.requests >= 5, timeout=30, what="listings with the new finish")
+        wait_until(lambda: len(exporter.events("poll_finished")) >= 5, timeout=30, what="their polls")
+        assert _finished(exporter) == 1
+        assert _up(exporter) == 1
+
+
 def test_huge_task_names_and_ids_stay_small_and_distinct(stub: StubAstra, tmp_path: Path) -> None:
     """A 200 KB name or id must not become a 200 KB label on every scrape, nor merge two tasks."""
     long = "x" * 200_000
@@ -132,22 +161,44 @@ def _up(exporter: ExporterProcess) -> float | None:
     return _family(exporter, "astra_control_up").get(frozenset())
 
 
-@pytest.mark.parametrize("rotated", ["", "\n", "line-one\nline-two", "t\u00f6ken-\u00e9"])
+def _refresh_failures(exporter: ExporterProcess, reason: str) -> float:
+    labels = frozenset({("source", "astra_tasks"), ("reason", reason)})
+    return _family(exporter, "acronis_exporter_refresh_failures_total").get(labels, 0.0)
+
+
+@pytest.mark.parametrize(
+    "rotated", ["", "\n", "line-one\nline-two", "two words", "t\u00f6ken-\u00e9", "tab\there", None]
+)
 def test_a_token_file_rotated_to_something_unusable_fails_the_source_alone(
-    stub: StubAstra, tmp_path: Path, rotated: str
+    stub: StubAstra, tmp_path: Path, rotated: str | None
 ) -> None:
-    """An empty, blank, two-line or non-ASCII token: the source fails, polling goes on, it recovers."""
+    """An empty, blank, two-line, spaced or non-ASCII token, or none (deleted): failed as auth, recovered.
+
+    The failure is the operator's (reason auth, the message names the file), never the API's
+    (shape) nor a crash of the exporter (internal).
+    """
     stub.listing = lambda _n: [_task("t-1", "backup", "running")]
     with _start(stub, tmp_path) as exporter:
         exporter.wait_ready()
         token = tmp_path / "token"
-        token.write_text(rotated, encoding="utf-8")
+        if rotated is None:
+            token.unlink()
+        else:
+            token.write_text(rotated, encoding="utf-8")
         wait_until(lambda: _up(exporter) == 0, timeout=30, what="astra_control_up 0 on the unusable token")
+        wait_until(
+            lambda: _refresh_failures(exporter, "auth") >= 1, timeout=30, what="an auth failure counted"
+        )
+        failed = exporter.events("source_refresh_failed")
+        assert failed, "no source_refresh_failed event"
+        messages = [str(event.fields.get("error")) for event in failed]
+        assert all("astra.token_file" in message and str(token) in message for message in messages), messages
         polls = len(exporter.events("poll_finished"))
         wait_until(lambda: len(exporter.events("poll_finished")) > polls + 1, timeout=30, what="polls go on")
         token.write_text(TOKEN)
         wait_until(lambda: _up(exporter) == 1, timeout=30, what="astra_control_up 1 on the restored token")
         assert exporter.returncode is None
-        for secret in (TOKEN, *rotated.split()):
+        for secret in (TOKEN, *(rotated or "").split()):
             assert secret not in exporter.stderr()
         assert "Traceback" not in exporter.stderr()
+        assert "source_crashed" not in exporter.stderr()
