@@ -134,7 +134,7 @@ class TaskManagerClient:
             if isinstance(body, TypedListing):
                 items, after = body.items, body.after
             else:
-                items, after = page_items(body, endpoint), cursor_after(body)
+                items, after = page_items(body, endpoint), cursor_after(body, endpoint)
             if items:
                 yield Page(items, more=bool(after), server_time=http_date(self._last_reply.date))
             if not items or not after:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
-from exporter.errors import BadPayload
+from exporter.errors import BadPayload, PaginationError
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
@@ -143,16 +143,40 @@ def page_items(body: object, endpoint: str) -> list[Any]:
     return items
 
 
-def cursor_after(body: object) -> str | None:
-    """Return the next-page cursor: paging.cursors.after, else the reference's top-level cursors.after."""
+def cursor_after(body: object, endpoint: str) -> str | None:
+    """Return the next-page cursor: paging.cursors.after, else the reference's top-level cursors.after.
+
+    An absent, null or empty cursor ends the walk. A ``paging`` or ``cursors`` that is not
+    an object, or a cursor that is not a string, raises PaginationError: read as "no more
+    pages", it would pass the first page for the whole listing.
+    """
     if not isinstance(body, dict):
         return None
-    for holder in (body.get("paging"), body):
-        cursors = holder.get("cursors") if isinstance(holder, dict) else None
-        after = cursors.get("after") if isinstance(cursors, dict) else None
-        if isinstance(after, str) and after:
-            return after
+    for where, holder in (("paging", body.get("paging")), ("the body", body)):
+        if holder is None:
+            continue
+        cursors = (
+            holder.get("cursors") if isinstance(holder, dict) else _unfollowable(endpoint, where, holder)
+        )
+        if cursors is None:
+            continue
+        after = (
+            cursors.get("after") if isinstance(cursors, dict) else _unfollowable(endpoint, "cursors", cursors)
+        )
+        if after is None or after == "":
+            continue
+        return after if isinstance(after, str) else _unfollowable(endpoint, "cursors.after", after)
     return None
+
+
+def _unfollowable(endpoint: str, what: str, value: object) -> NoReturn:
+    message = f"GET {endpoint}: {what} is a JSON {_json_type(value)}, so the listing cannot be followed"
+    raise PaginationError(message)
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}
+    return names.get(type(value), "value")
 
 
 _SNAKE_LINKS = {f"{link}_id": link for link in ("tenant", "policy", "resource", "executor")}

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.errors import PaginationError
 from exporter.models import parse_activity, parse_task
 from exporter.payloads import BodyError, cursor_after, decode_json
 from exporter.sources import OpenActivityScan, OpenTaskScan
@@ -96,7 +97,7 @@ def items(draw: st.DrawFn) -> dict[str, Any]:
 def pages(draw: st.DrawFn) -> bytes:
     """Draw a listing body: a few items, a cursor somewhere, maybe a raw hostile snippet."""
     body: dict[str, Any] = {"items": draw(st.lists(items(), max_size=4))}
-    cursor = draw(st.one_of(st.none(), st.sampled_from(["", "next", 5])))
+    cursor = draw(st.one_of(st.none(), st.sampled_from(["", "next", 5, ["x"], {}])))
     if cursor is not None:
         body[draw(st.sampled_from(["cursors", "paging"]))] = (
             {"after": cursor} if draw(st.booleans()) else {"cursors": {"after": cursor}}
@@ -118,7 +119,11 @@ def tolerant(resource: str, content: bytes) -> tuple[list[Any], str | None] | No
     raw = body.get("items") if isinstance(body, dict) else None
     if not isinstance(raw, list):
         return None
-    return [parse(item) for item in raw], cursor_after(body)
+    try:
+        after = cursor_after(body, f"/{resource}")
+    except PaginationError:
+        return None
+    return [parse(item) for item in raw], after
 
 
 def skips(resource: str, parsed: list[Any]) -> tuple[Counter[str], object]:

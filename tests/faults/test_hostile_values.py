@@ -54,6 +54,20 @@ def into_first_item(fragment: bytes, *, where: Callable[[str], bool] = lambda _:
     return rewrite
 
 
+def listing_cursors(raw: bytes, *, whole_paging: bool = False) -> Rewrite:
+    """Replace every listing page's cursors object (or its whole `paging`) with raw JSON text."""
+    found, key = (
+        (rb'"paging":\{"cursors":\{[^{}]*\}\}', b"paging")
+        if whole_paging
+        else (rb'"cursors":\{[^{}]*\}', b"cursors")
+    )
+
+    def rewrite(path: str, body: bytes) -> bytes:
+        return body if is_count(path) else re.sub(found, b'"' + key + b'":' + raw, body)
+
+    return rewrite
+
+
 def count_reply(raw: bytes) -> Rewrite:
     """Replace the number of every lod=count reply with raw JSON text."""
 
@@ -152,6 +166,13 @@ class TestUnreadableValues:
             ),
             pytest.param(into_first_item(b'"x":NaN'), TASK_LISTINGS, "decode", id="nan"),
             pytest.param(into_first_item(b'"x":1e999'), TASK_LISTINGS, "decode", id="1e999"),
+            pytest.param(
+                listing_cursors(b'{"after":12345}'), TASK_LISTINGS, "pagination", id="numeric-cursor"
+            ),
+            pytest.param(listing_cursors(b'{"after":["x"]}'), TASK_LISTINGS, "pagination", id="array-cursor"),
+            pytest.param(
+                listing_cursors(b'"x"', whole_paging=True), TASK_LISTINGS, "pagination", id="paging-string"
+            ),
             pytest.param(count_reply(b"-5"), ("task_counts",), "shape", id="negative-count"),
             pytest.param(count_reply(b"9" * 400), ("task_counts",), "shape", id="400-digit-count"),
             pytest.param(count_reply(b"1e999"), ("task_counts",), "decode", id="infinite-count"),
