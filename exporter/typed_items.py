@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from exporter.typed_decode import Text
 
-_TENANT_CACHE_SIZE: Final = 4096  # distinct tenants remembered; then the cache starts over
+_TENANT_CACHE_SIZE: Final = 8192  # distinct tenants remembered (5k tenants must fit); then it starts over
 _CACHED_LENGTH: Final = 256  # characters of a tenant field past which its Tenant is not kept
 _tenants: dict[TenantRecord, Tenant] = {}  # equal tenant records share one Tenant
 ItemT = TypeVar("ItemT", TaskItem, ActivityItem)
