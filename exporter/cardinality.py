@@ -183,32 +183,56 @@ class Labeler:
                 "policy_type": StickyCap(rules.max_task_types),
             }
         self._tenants: dict[str, TenantInfo] = {}
+        # This poll's answers. Within a poll the same input always gets the same label (a
+        # cap only ever admits more values, the filter is fixed), and a folded value is
+        # already in its cap's folded set; at 5k tenants a poll labels ~50k groups.
+        self._tenant_labels: dict[Tenant | None, tuple[str | None, TenantInfo | None]] = {}
+        self._values: dict[tuple[str, str | None], str] = {}
 
     def start_poll(self, open_work: Mapping[str, Mapping[str, int]]) -> None:
         """Begin a poll; ``open_work`` (label → raw value → open items) seeds unseen values."""
+        self._tenant_labels.clear()
+        self._values.clear()
         for name, cap in self._caps.items():
             cap.start_poll()
             cap.seed({value: n for value, n in open_work.get(name, {}).items() if value})
 
     def tenant(self, tenant: Tenant | None) -> str | None:
         """Return the tenant_id label value, or None when the filter drops the tenant."""
-        if not self.tenant_filter.keeps(tenant):
-            return None
-        if tenant is None or not tenant.id:
-            return UNKNOWN
-        label = self._caps["tenant_id"].label(tenant.id)
-        if label != OTHER:
-            self._tenants[label] = TenantInfo(
-                id=label,
-                name=tenant.name,
-                locator=tenant.locator,
-                uuid=tenant.uuid,
-                parent_id=tenant.parent_id,
-            )
+        known = self._tenant_labels.get(tenant)
+        if known is None:
+            known = self._tenant_labels[tenant] = self._label_tenant(tenant)
+        label, info = known
+        if info is not None:  # the latest listing's name and locator, as each call wrote them
+            self._tenants[info.id] = info
         return label
+
+    def _label_tenant(self, tenant: Tenant | None) -> tuple[str | None, TenantInfo | None]:
+        if not self.tenant_filter.keeps(tenant):
+            return None, None
+        if tenant is None or not tenant.id:
+            return UNKNOWN, None
+        label = self._caps["tenant_id"].label(tenant.id)
+        if label == OTHER:
+            return label, None
+        info = TenantInfo(
+            id=label,
+            name=tenant.name,
+            locator=tenant.locator,
+            uuid=tenant.uuid,
+            parent_id=tenant.parent_id,
+        )
+        return label, info
 
     def value(self, label: str, raw: str | None) -> str:
         """Return the label value for ``raw`` under ``label`` (queue, task_type, activity_type, priority)."""
+        key = (label, raw)
+        known = self._values.get(key)
+        if known is None:
+            known = self._values[key] = self._label_value(label, raw)
+        return known
+
+    def _label_value(self, label: str, raw: str | None) -> str:
         if not raw:
             return UNKNOWN
         cap = self._caps.get(label)

@@ -75,6 +75,16 @@ class TaskManagerClient:
             event_hooks={"request": [self._admit], "response": [self._count_response, self._note_date]},
         )
         self._last_reply = threading.local()  # the Date of this thread's latest reply
+        self._urls: dict[str, httpx.URL] = {}  # per path: httpx parses a relative one thrice a request
+
+    def _url(self, path: str) -> httpx.URL:
+        """Return ``path`` under the client's base URL, as httpx would merge it, built once per path."""
+        url = self._urls.get(path)
+        if url is None:
+            base = self._http.base_url
+            url = base.copy_with(raw_path=base.raw_path + path.lstrip("/").encode("ascii"))
+            self._urls[path] = url
+        return url
 
     def stop_sending(self) -> None:
         """Stop every request from going out from now on (shutdown); waits in progress end at once."""
@@ -178,7 +188,13 @@ class TaskManagerClient:
 
     def _get(self, endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> httpx.Response:
         return get_reply(
-            self._http, path, params, endpoint=endpoint, api=self._api, stop=self._stop, metrics=self._metrics
+            self._http,
+            self._url(path),
+            params,
+            endpoint=endpoint,
+            api=self._api,
+            stop=self._stop,
+            metrics=self._metrics,
         )
 
     def _interpret(self, endpoint: str, response: httpx.Response, listing: Resource | None = None) -> object:

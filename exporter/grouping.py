@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from exporter.cardinality import Labeler
     from exporter.labels import Key
+    from exporter.metric_spec import MetricSpec
 
 K = TypeVar("K")
 
@@ -72,6 +73,9 @@ class CompletionTotals:
         self._task_duration: dict[Key, _Histogram] = {}
         self._task_queue_wait: dict[Key, _Histogram] = {}
         self._activity_duration: dict[Key, _Histogram] = {}
+        # Each series' key, built once: a poll at 50 completions/s builds three per task.
+        # Bounded by the series these totals keep anyway.
+        self._keys: dict[tuple[str, ...], Key] = {}
 
     def add(self, items: Iterable[TaskItem | ActivityItem], labeler: Labeler) -> None:
         """Count completed items (each exactly once: the tracker guarantees it)."""
@@ -87,36 +91,40 @@ class CompletionTotals:
         tenant = labeler.tenant(item.tenant)
         if tenant is not None:
             task_type = labeler.value("task_type", item.type)
-            key = series(
+            key = self._key(
                 TASKS_COMPLETED, tenant_id=tenant, queue=queue, task_type=task_type, result_code=result
             )
             self._tasks[key] += 1
         run_time = _elapsed(item.started_at, item.completed_at)
         if run_time is not None:
-            _series(
-                self._task_duration, series(TASK_DURATION, queue=queue, result_code=result), DURATION_BUCKETS
-            ).observe(run_time)
+            key = self._key(TASK_DURATION, queue=queue, result_code=result)
+            _series(self._task_duration, key, DURATION_BUCKETS).observe(run_time)
         wait = _elapsed(item.enqueued_at, item.started_at)
         if wait is not None:
-            _series(self._task_queue_wait, series(TASK_QUEUE_WAIT, queue=queue), QUEUE_WAIT_BUCKETS).observe(
-                wait
-            )
+            key = self._key(TASK_QUEUE_WAIT, queue=queue)
+            _series(self._task_queue_wait, key, QUEUE_WAIT_BUCKETS).observe(wait)
 
     def _add_activity(self, item: ActivityItem, labeler: Labeler) -> None:
         result = item.result_code or ""
         tenant = labeler.tenant(item.tenant)
         if tenant is not None:
             activity_type = labeler.value("activity_type", item.type)
-            self._activities[
-                series(
-                    ACTIVITIES_COMPLETED, tenant_id=tenant, activity_type=activity_type, result_code=result
-                )
-            ] += 1
+            key = self._key(
+                ACTIVITIES_COMPLETED, tenant_id=tenant, activity_type=activity_type, result_code=result
+            )
+            self._activities[key] += 1
         run_time = _elapsed(item.started_at, item.completed_at)
         if run_time is not None:
-            _series(
-                self._activity_duration, series(ACTIVITY_DURATION, result_code=result), DURATION_BUCKETS
-            ).observe(run_time)
+            key = self._key(ACTIVITY_DURATION, result_code=result)
+            _series(self._activity_duration, key, DURATION_BUCKETS).observe(run_time)
+
+    def _key(self, spec: MetricSpec, **values: str) -> Key:
+        """Return ``series(spec, **values)``, built once per spec, label names and values."""
+        cached = (spec.name, *values, *values.values())
+        key = self._keys.get(cached)
+        if key is None:
+            key = self._keys[cached] = series(spec, **values)
+        return key
 
     def freeze(self, watermarks: Mapping[str, float]) -> Completions:
         """Return an immutable copy for a snapshot."""

@@ -77,10 +77,16 @@ Key = Labels
 
 def series(spec: MetricSpec, **values: str) -> Labels:
     """Return the key of the ``spec`` series with these label values, given by name."""
-    if len(values) != len(spec.labels) or not values.keys() <= set(spec.labels):
-        message = f"{spec.name} has labels {spec.labels}, not {tuple(values)}"
-        raise ValueError(message)
-    return Labels(tuple(spec.labels), tuple(values[name] for name in spec.labels))
+    names = spec.labels
+    # As many values as labels, each label found among them: the same names (a spec declares
+    # each once). A poll builds a key per group, so no set is built to check it.
+    if len(values) == len(names):
+        try:
+            return Labels(tuple(names), tuple([values[name] for name in names]))
+        except KeyError:
+            pass
+    message = f"{spec.name} has labels {spec.labels}, not {tuple(values)}"
+    raise ValueError(message)
 
 
 def fits(spec: MetricSpec, key: Mapping[str, str]) -> bool:

@@ -22,6 +22,10 @@ _RFC3339: Final = re.compile(
 _UTC: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,9}))?Z")
 _EPOCH: Final = datetime(1970, 1, 1)  # noqa: DTZ001 - naive on purpose: _UTC admits only Z (UTC) stamps
 _SECOND: Final = timedelta(seconds=1)
+# The whole seconds of recent stamps: an item's three or four stamps, and the items completed
+# in one second, share them. Bounded; a thread that misses one mid-clear just computes it.
+_SECONDS_KEPT: Final = 4096
+_seconds: dict[str, int] = {}
 
 
 def canonical(text: str) -> bool:
@@ -57,11 +61,17 @@ def _utc_time(text: str) -> float | None:
     match = _UTC.fullmatch(text)
     if match is None:
         return None
-    try:
-        moment = datetime.fromisoformat(text[:19])
-    except ValueError:  # 31 February, hour 24: the general parser says None
-        return None
-    seconds = (moment - _EPOCH) // _SECOND  # an int, as calendar.timegm gives below
+    whole = text[:19]
+    seconds = _seconds.get(whole)
+    if seconds is None:
+        try:
+            moment = datetime.fromisoformat(whole)
+        except ValueError:  # 31 February, hour 24: the general parser says None
+            return None
+        seconds = (moment - _EPOCH) // _SECOND  # an int, as calendar.timegm gives below
+        if len(_seconds) >= _SECONDS_KEPT:
+            _seconds.clear()
+        _seconds[whole] = seconds
     if seconds < 0:
         return None
     fraction = match.group(1)

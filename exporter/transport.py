@@ -128,7 +128,7 @@ def read_reply(streamed: httpx.Response, *, cap: int, what: str) -> httpx.Respon
 
 def get_reply(  # noqa: PLR0913 - the request, and the settings and switches that bound it
     http: httpx.Client,
-    path: str,
+    path: str | httpx.URL,
     params: Sequence[tuple[str, str]],
     *,
     endpoint: str,
