@@ -136,6 +136,8 @@ def test_a_first_listing_that_shows_nothing_does_not_make_the_history_new(
         exporter.wait_ready()
         wait_until(lambda: stub.requests >= 5, timeout=30, what="listings with the new finish")
         wait_until(lambda: len(exporter.events("poll_finished")) >= 5, timeout=30, what="their polls")
+        # Zero-first shows a new series at 0 for a poll interval: wait for what it holds.
+        wait_until(lambda: _finished(exporter) > 0, timeout=30, what="the finished counter after its hold")
         assert _finished(exporter) == 1
         assert _up(exporter) == 1
 
