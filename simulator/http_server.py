@@ -186,14 +186,14 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, payload = _INTERNAL.status, {}, encode_json(_INTERNAL.body())
         if self.close_connection:
             headers["Connection"] = "close"
-        # Logged before it is sent: a client holding the reply finds it in the log, and one that
-        # hung up before reading it still counts.
+        # Recorded and logged before it is sent: a client holding the reply finds it in the log
+        # (a SIGTERM right after cannot lose the line), and one that hung up still counts.
         cookie = "Cookie" in self.headers
         sim.requests.add(RequestRecord(self.command, path, query, status, len(payload), arrived, cookie))
-        self._send(status, headers, payload, twice=sim.faults.take("duplicate_reply", path) is not None)
         sim.log_request(
             self.command, path, query, status=status, size=len(payload), seconds=time.monotonic() - arrived
         )
+        self._send(status, headers, payload, twice=sim.faults.take("duplicate_reply", path) is not None)
 
     def _dispatch(self, path: str, query: list[tuple[str, str]]) -> tuple[int, dict[str, str], bytes]:
         """Answer one parsed request; refusals become their status and the documented body."""
