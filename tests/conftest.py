@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from simulator import ManualClock, RunningSimulator, SimulatorConfig, start_simulator
+from simulator.astra import AstraConfig, RunningAstra, start_astra_simulator
 from tests.support.ordering import longest_modules_first
 
 if TYPE_CHECKING:
@@ -72,3 +73,10 @@ def simulator_factory(clock: ManualClock) -> Iterator[Callable[..., RunningSimul
 def simulator(simulator_factory: Callable[..., RunningSimulator]) -> RunningSimulator:
     """Start a small seeded simulator on the manual `clock`, listening on a free port."""
     return simulator_factory()
+
+
+@pytest.fixture(scope="module")
+def astra() -> Iterator[RunningAstra]:
+    """Serve a 150-task Astra account on a manual clock: nothing moves unless a test says so."""
+    with start_astra_simulator(AstraConfig(tasks=150, open_tasks=20), ManualClock()) as sim:
+        yield sim

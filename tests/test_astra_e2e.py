@@ -14,7 +14,8 @@ import pytest
 
 from simulator import ManualClock
 from simulator.astra import AstraConfig, start_astra_simulator
-from tests.support.processes import run_exporter, start_exporter, wait_until
+from tests.support.astra_exporter import start_astra_exporter
+from tests.support.processes import run_exporter, wait_until
 from tests.support.scrape import Samples, scraped
 
 if TYPE_CHECKING:
@@ -26,22 +27,10 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="module")
-def astra() -> Iterator[RunningAstra]:
-    """Serve an account on a manual clock: nothing moves unless a test says so."""
-    with start_astra_simulator(AstraConfig(tasks=150, open_tasks=20), ManualClock()) as sim:
-        yield sim
-
-
-@pytest.fixture(scope="module")
 def exporter(astra: RunningAstra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExporterProcess]:
     """Run an Astra-only exporter (no Acronis settings at all), token from a file, polling every second."""
-    workdir = tmp_path_factory.mktemp("astra")
-    token = workdir / "token"
-    token.write_text(astra.config.token)
-    args = ["--astra.url", astra.url, "--astra.account-id", astra.config.account_id,
-            "--astra.token-file", str(token), "--poll.interval", "1",
-            "--api.max-retries", "0", "--api.retry-after-max", "1"]  # fmt: skip
-    with start_exporter(args, workdir=workdir) as process:
+    retries = ("--api.max-retries", "0", "--api.retry-after-max", "1")
+    with start_astra_exporter(astra, tmp_path_factory.mktemp("astra"), *retries) as process:
         yield process
 
 
@@ -165,26 +154,22 @@ def test_every_counter_and_histogram_series_is_first_shown_at_zero(tmp_path: Pat
 
     The hold runs from a series' first exposure, so the first scrape that shows one must show 0.
     """
-    with start_astra_simulator(AstraConfig(tasks=150, open_tasks=20, seed=5), ManualClock()) as sim:
-        token = tmp_path / "token"
-        token.write_text(sim.config.token)
-        args = ["--astra.url", sim.url, "--astra.account-id", sim.config.account_id,
-                "--astra.token-file", str(token), "--poll.interval", "1"]  # fmt: skip
-        with start_exporter(args, workdir=tmp_path) as process:
-            baseline = sim.clock.now()
-            up: tuple[str, frozenset[tuple[str, str]]] = ("astra_control_up", frozenset())
-            wait_until(lambda: scraped(process)[up] == 1.0, timeout=60, what="a first poll")
-            sim.world.advance(600)
-            first_shown: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    config = AstraConfig(tasks=150, open_tasks=20, seed=5)
+    with start_astra_simulator(config, ManualClock()) as sim, start_astra_exporter(sim, tmp_path) as process:
+        baseline = sim.clock.now()
+        up: tuple[str, frozenset[tuple[str, str]]] = ("astra_control_up", frozenset())
+        wait_until(lambda: scraped(process)[up] == 1.0, timeout=60, what="a first poll")
+        sim.world.advance(600)
+        first_shown: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
 
-            def finished_shown() -> bool:
-                samples = scraped(process)
-                for key, value in samples.items():
-                    if key[0].startswith(_COUNTED) and not key[0].endswith("_created"):
-                        first_shown.setdefault(key, value)
-                return _shown(samples)["finished"] == _expected(_truth(sim, baseline))["finished"] != {}
+        def finished_shown() -> bool:
+            samples = scraped(process)
+            for key, value in samples.items():
+                if key[0].startswith(_COUNTED) and not key[0].endswith("_created"):
+                    first_shown.setdefault(key, value)
+            return _shown(samples)["finished"] == _expected(_truth(sim, baseline))["finished"] != {}
 
-            wait_until(finished_shown, timeout=60, what="the finished tasks counted")
+        wait_until(finished_shown, timeout=60, what="the finished tasks counted")
     assert first_shown
     assert {key: value for key, value in first_shown.items() if value} == {}
 

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from simulator import ManualClock
-from simulator.astra import AstraConfig, start_astra_simulator
-from tests.support.processes import start_exporter, wait_until
+from tests.support.astra_exporter import start_astra_exporter
+from tests.support.processes import wait_until
 from tests.support.scrape import Samples, scraped
 
 if TYPE_CHECKING:
@@ -31,22 +30,10 @@ STATES = ("notStarted", "running", "completed", "pausing", "paused", "cancelling
 
 
 @pytest.fixture(scope="module")
-def astra() -> Iterator[RunningAstra]:
-    """150 tasks on a manual clock: four pages of 40."""
-    with start_astra_simulator(AstraConfig(tasks=150, open_tasks=20), ManualClock()) as sim:
-        yield sim
-
-
-@pytest.fixture(scope="module")
 def exporter(astra: RunningAstra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExporterProcess]:
     """Run an Astra-only exporter listing 40 tasks a page, polling every second."""
-    workdir = tmp_path_factory.mktemp("astra-pages")
-    token = workdir / "token"
-    token.write_text(astra.config.token)
-    args = ["--astra.url", astra.url, "--astra.account-id", astra.config.account_id,
-            "--astra.token-file", str(token), "--poll.interval", "1", "--api.page-size", "40",
-            "--api.max-retries", "0"]  # fmt: skip
-    with start_exporter(args, workdir=workdir) as process:
+    flags = ("--api.page-size", "40", "--api.max-retries", "0")
+    with start_astra_exporter(astra, tmp_path_factory.mktemp("astra-pages"), *flags) as process:
         yield process
 
 
