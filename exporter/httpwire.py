@@ -14,12 +14,10 @@ import email.utils
 import functools
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from io import BufferedReader
+from typing import Final
 
 MAX_LINE: Final = 65536  # bytes of the request line, and of each header line
 MAX_HEADER_BYTES: Final = 65536  # bytes of a whole header block, as Go's MaxHeaderBytes bounds it
@@ -27,46 +25,77 @@ _MAX_HEADERS: Final = 100  # as http.client allows
 _UNPREFIXED: Final = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})  # WSGI names these without HTTP_
 _REMEMBERED_BLOCK: Final = 4096  # bytes: larger header blocks are parsed line by line, every time
 _HEADS_KEPT: Final = 64  # response heads remembered before the memo starts afresh
+_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
 
 HeadKey = tuple[str, str, str, tuple[tuple[str, str], ...]]  # protocol, Server, status, headers
 Fields = Mapping[str, str] | HTTPStatus | None  # None: the client hung up before the block ended
 _LineReader = Callable[[int], bytes]  # reads one line of at most limit + 1 bytes; b"" at the end
 
 
-def read_fields(rfile: BufferedReader, before_read: Callable[[], None]) -> Fields:
-    """Read header lines up to the blank one, as WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH).
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """A request line and header block that have arrived whole."""
 
-    ``before_read`` runs before every further read from the socket, so that the caller can
-    hold the whole block to one deadline however slowly its bytes trickle in.
-    """
-    # What is buffered already; if nothing is, one read, under the socket's whole timeout.
-    arrived = rfile.peek(_REMEMBERED_BLOCK)
-    end = _block_end(arrived[:_REMEMBERED_BLOCK])
-    if end is None:  # not all here yet, or too long to remember: line by line
-        return _fields(lambda limit: _read_line(rfile, limit, before_read))
-    return _remembered_fields(rfile.read(end))
+    method: str
+    target: str
+    version: str
+    fields: Mapping[str, str]  # WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH)
+    size: int  # bytes of the request line and the header block together
 
 
-def _read_line(rfile: BufferedReader, limit: int, before_read: Callable[[], None]) -> bytes:
-    """Read up to and including the next newline, at most ``limit + 1`` bytes; b"" at the end.
+@dataclass(frozen=True, slots=True)
+class BadHead:
+    """A request the server cannot read: answered with ``status``, then the connection closes."""
 
-    One socket read at a time (peek), each after ``before_read``: readline would wait the
-    socket's full timeout once per read, so a trickling client could hold it for ever.
-    """
-    parts: list[bytes] = []
-    size = 0
-    while size <= limit:
-        before_read()  # cheap beside the read it may precede; this path is for uncommon blocks
-        chunk = rfile.peek(1)
-        if not chunk:
-            break
-        newline = chunk.find(b"\n", 0, limit + 1 - size)
-        taken = rfile.read(newline + 1 if newline >= 0 else min(len(chunk), limit + 1 - size))
-        parts.append(taken)
-        size += len(taken)
-        if newline >= 0:
-            break
-    return b"".join(parts)
+    status: HTTPStatus
+    message: str | None = None  # the status line's phrase when not the standard one
+    method: str = ""  # a HEAD gets the error's head only
+
+
+class _Incomplete(Exception):
+    """The buffer ends before the header block does."""
+
+
+def parse_head(data: bytes) -> RequestHead | BadHead | None:
+    """Read the request line and the header block at the start of ``data``; None until they are whole."""
+    line_end = data.find(b"\n", 0, MAX_LINE + 1)
+    if line_end < 0 or line_end >= MAX_LINE:
+        return BadHead(HTTPStatus.REQUEST_URI_TOO_LONG) if len(data) > MAX_LINE else None
+    words = str(data[:line_end], "iso-8859-1").rstrip("\r\n").split()
+    if len(words) != 3 or not words[2].startswith("HTTP/"):  # noqa: PLR2004 - method, target, version
+        return BadHead(HTTPStatus.BAD_REQUEST, "Bad request line")
+    method, target, version = words
+    if version not in _VERSIONS:
+        return BadHead(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, method=method)
+    start = line_end + 1
+    end = _block_end(data[start : start + _REMEMBERED_BLOCK])
+    if end is not None:  # the usual case: parsed once per distinct block
+        fields = _remembered_fields(data[start : start + end])
+    else:
+        lines = _BufferLines(data, start)
+        try:
+            fields = _fields(lines)
+        except _Incomplete:
+            return None
+        end = lines.offset - start
+    if not isinstance(fields, Mapping):
+        return BadHead(fields or HTTPStatus.BAD_REQUEST, method=method)
+    return RequestHead(method, target, version, fields, start + end)
+
+
+class _BufferLines:
+    """Lines from a buffer by the limits a socket reader would apply; _Incomplete where more must arrive."""
+
+    def __init__(self, data: bytes, offset: int) -> None:
+        self._data, self.offset = data, offset
+
+    def __call__(self, limit: int) -> bytes:
+        newline = self._data.find(b"\n", self.offset, self.offset + limit + 1)
+        if newline < 0 and len(self._data) - self.offset <= limit:
+            raise _Incomplete
+        end = newline + 1 if newline >= 0 else self.offset + limit + 1
+        line, self.offset = self._data[self.offset : end], end
+        return line
 
 
 def _block_end(data: bytes) -> int | None:

@@ -44,6 +44,10 @@ class Authenticator(Protocol):
         """Return True when the header carries acceptable credentials."""
         ...
 
+    def decides_at_once(self, header: str | None) -> bool:
+        """Return True when ``allows`` answers without a slow (bcrypt) check for this header."""
+        ...
+
 
 class BasicAuth:
     """Checks ``Authorization: Basic`` against one user; the password may live in a file.
@@ -70,6 +74,10 @@ class BasicAuth:
         user_ok = hmac.compare_digest(user, self._username)
         password_ok = hmac.compare_digest(password, self._password())
         return user_ok & password_ok
+
+    def decides_at_once(self, _header: str | None) -> bool:
+        """Return True: the check is two constant-time comparisons."""
+        return True
 
     def _password(self) -> bytes:
         try:
@@ -124,6 +132,12 @@ class ExporterApp:
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [b""] if method == "HEAD" else [body]
+
+    def answers_at_once(self, environ: WSGIEnvironment) -> bool:
+        """Tell whether a request costs no slow credential check, so the serving loop may answer it inline."""
+        if self._auth is None or (environ.get("PATH_INFO", "/") or "/") in OPEN_PATHS:
+            return True
+        return self._auth.decides_at_once(environ.get("HTTP_AUTHORIZATION"))
 
     def _respond(self, method: str, path: str, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
         if path not in OPEN_PATHS and self._auth and not self._auth.allows(environ.get("HTTP_AUTHORIZATION")):

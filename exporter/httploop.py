@@ -1,0 +1,270 @@
+"""The web server's one serving thread: a selector loop over every connection.
+
+One thread accepts, reads, parses (``httpwire``), calls the WSGI app (``httpserver``) and
+writes, on non-blocking sockets (``httpconn``); requests are answered in the order they
+arrived whole. A thread per connection made 20 kept-alive scrapers contend for the GIL
+and be served in random order, so one scrape could wait behind many others' several
+times over; here a scrape waits at most for the requests that arrived before it.
+
+Only requests whose answer needs a bcrypt hash check (about 100 ms, by design) run the
+app on a small worker pool; their reply is written from the loop when done. A connection
+idle between requests, or whose request line and header block have not arrived within
+one ``CONNECTION_TIMEOUT`` of its first byte, is closed. Out of file descriptors, the
+connection idle longest is closed and accepting pauses briefly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Final
+
+from exporter import logs
+from exporter.connections import Connections
+from exporter.httpconn import READ, WRITE, Connection
+from exporter.httpserver import error_reply, request_environ, serve
+from exporter.httpwire import BadHead, parse_head
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable, Mapping
+    from wsgiref.types import WSGIApplication, WSGIEnvironment
+
+    from exporter.httpserver import Reply
+
+log = logs.get_logger(component="server")
+
+_TICK: Final = 0.25  # seconds between looks at the deadlines and the stop flag
+_ACCEPT_PAUSE: Final = 0.1  # seconds to stop accepting after accept() ran out of file descriptors
+_ACCEPTS_PER_TURN: Final = 64
+_WORKERS: Final = 4  # concurrent bcrypt checks
+_ACCEPT, _WAKE = object(), object()
+
+
+class ServingLoop:
+    """Serves ``app`` on the connections ``listening`` accepts, until ``stop()``."""
+
+    def __init__(
+        self,
+        listening: socket.socket,
+        app: WSGIApplication,
+        *,
+        tls: ssl.SSLContext | None,
+        limit: int,
+        base_environ: Mapping[str, object],
+    ) -> None:
+        self._listening, self._app, self._tls, self._base = listening, app, tls, base_environ
+        listening.setblocking(False)  # noqa: FBT003 - the stdlib's signature
+        self._quick: Callable[[WSGIEnvironment], bool] | None = getattr(app, "answers_at_once", None)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(listening, READ, _ACCEPT)
+        self._wake_in, self._wake_out = socket.socketpair()
+        for end in (self._wake_in, self._wake_out):
+            end.setblocking(False)  # noqa: FBT003 - the stdlib's signature
+        self._selector.register(self._wake_in, READ, _WAKE)
+        self.connections: Connections[Connection] = Connections(limit, self._close)
+        self._open: set[Connection] = set()
+        self._ready: deque[Connection] = deque()  # requests arrived whole, oldest first
+        self._finished: deque[tuple[Connection, Future[Reply]]] = deque()  # from the workers
+        self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="http-auth")
+        self._stopping, self.stopped = threading.Event(), threading.Event()
+        self._accept_paused_until = 0.0
+        self._out_of_files_logged = -60.0
+        self._next_sweep = 0.0
+
+    def run(self) -> None:
+        """Serve on this thread until ``stop()``."""
+        try:
+            while not self._stopping.is_set():
+                self._turn()
+        finally:
+            self._close_all()
+            self.stopped.set()
+
+    def stop(self) -> None:
+        """Ask the loop to end (from any thread); it closes every connection on its way out."""
+        self._stopping.set()
+        self._wake()
+
+    def _turn(self) -> None:
+        for key, mask in self._selector.select(0 if self._ready else _TICK):
+            self._dispatch(key.data, mask)
+        while self._finished:
+            conn, future = self._finished.popleft()
+            conn.in_worker = False
+            if not conn.closed:
+                self._reply(conn, _reply_of(future))
+        while self._ready:
+            self._answer(self._ready.popleft())
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+
+    def _dispatch(self, data: object, _mask: int) -> None:
+        if data is _ACCEPT:
+            self._accept()
+        elif data is _WAKE:
+            with contextlib.suppress(OSError):
+                self._wake_in.recv(4096)
+        elif isinstance(data, Connection):
+            if data.handshaking:
+                self._handshake(data)
+            elif data.sending:
+                self._flush(data)
+            elif data.receive():
+                self._parse(data)
+            else:
+                self._close(data)
+
+    def _accept(self) -> None:
+        for _ in range(_ACCEPTS_PER_TURN):
+            try:
+                sock, address = self._listening.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                if error.errno in (errno.EMFILE, errno.ENFILE):
+                    self._out_of_files()
+                return  # ECONNABORTED and the like: the next turn goes on
+            sock.setblocking(False)  # noqa: FBT003 - the stdlib's signature
+            with contextlib.suppress(OSError):  # head and body are separate buffers: no delayed-ACK stall
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = Connection(sock, str(address[0]), self._tls)
+            if not self.connections.admit(conn):
+                log.debug("http_connection_refused", reason="every slot busy", limit=self.connections.limit)
+                conn.close()
+                continue
+            self._open.add(conn)
+            self._watch(conn, READ)
+
+    def _out_of_files(self) -> None:
+        # Without a free descriptor the pending connection stays queued and select() wakes at
+        # once: free one and stop accepting for a moment, or the loop spins.
+        self.connections.evict_oldest()
+        now = time.monotonic()
+        if now - self._out_of_files_logged >= 60.0:  # noqa: PLR2004 - once a minute at most
+            self._out_of_files_logged = now
+            log.warning("http_out_of_file_descriptors", connection_limit=self.connections.limit)
+        self._selector.unregister(self._listening)
+        self._accept_paused_until = now + _ACCEPT_PAUSE
+
+    def _handshake(self, conn: Connection) -> None:
+        wanted = conn.handshake()
+        if wanted is None:
+            self._close(conn)
+        elif conn.sending:  # plain HTTP to the TLS port: its 400
+            self._flush(conn)
+        elif wanted:
+            self._watch(conn, wanted)
+        else:
+            self._watch(conn, READ)
+            if conn.receive():  # the request may have come with the handshake's last flight
+                self._parse(conn)
+            else:
+                self._close(conn)
+
+    def _parse(self, conn: Connection) -> None:
+        if not conn.inbox:
+            return
+        head = parse_head(bytes(conn.inbox))
+        if head is None:
+            return
+        if not isinstance(head, BadHead):
+            # Busy only now: a client trickling its headers stays evictable, or a few of them
+            # would hold every slot of --web.max-connections.
+            self.connections.busy(conn)
+            del conn.inbox[: head.size]
+        conn.request = head
+        self._watch(conn, 0)  # nothing more is read until this request is answered
+        self._ready.append(conn)
+
+    def _answer(self, conn: Connection) -> None:
+        head = conn.request
+        if conn.closed or head is None:
+            return
+        if isinstance(head, BadHead):
+            self._reply(conn, error_reply(head))
+            return
+        environ = request_environ(conn.environ(self._base), head)
+        if self._quick is not None and not self._quick(environ):
+            conn.in_worker = True
+            future = self._workers.submit(serve, self._app, environ, head)
+            future.add_done_callback(lambda done: self._from_worker(conn, done))
+            return
+        self._reply(conn, serve(self._app, environ, head))
+
+    def _from_worker(self, conn: Connection, future: Future[Reply]) -> None:
+        self._finished.append((conn, future))  # runs on the worker's thread: the loop takes it from here
+        self._wake()
+
+    def _reply(self, conn: Connection, reply: Reply) -> None:
+        head, body, close = reply
+        conn.queue(head, body, close=close)
+        self._flush(conn)
+
+    def _flush(self, conn: Connection) -> None:
+        done = conn.flush()
+        if done is None or (done and conn.close_after):
+            self._close(conn)
+        elif not done:
+            self._watch(conn, WRITE)
+        else:
+            conn.rested()
+            self.connections.rest(conn)  # idle until its next request is in
+            self._watch(conn, READ)
+            self._parse(conn)  # a request sent before this answer was read
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + _TICK
+        if self._accept_paused_until and now >= self._accept_paused_until:
+            self._accept_paused_until = 0.0
+            self._selector.register(self._listening, READ, _ACCEPT)
+        for conn in [conn for conn in self._open if not conn.in_worker and now > conn.deadline]:
+            log.debug("http_connection_timed_out", client=conn.remote_addr)
+            self._close(conn)
+
+    def _watch(self, conn: Connection, events: int) -> None:
+        if conn.watched == events:
+            return
+        if not events:
+            self._selector.unregister(conn.fd)
+        elif conn.watched:
+            self._selector.modify(conn.fd, events, conn)
+        else:
+            self._selector.register(conn.fd, events, conn)
+        conn.watched = events
+
+    def _close(self, conn: Connection) -> None:
+        if conn.closed:
+            return
+        self.connections.done(conn)
+        self._open.discard(conn)
+        self._watch(conn, 0)
+        conn.close()
+
+    def _close_all(self) -> None:
+        for conn in list(self._open):
+            self._close(conn)
+        self._workers.shutdown(wait=False, cancel_futures=True)
+        self._selector.close()
+        self._wake_in.close()
+        self._wake_out.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full or closed: a wake-up is pending or not needed
+            self._wake_out.send(b"\0")
+
+
+def _reply_of(future: Future[Reply]) -> Reply:
+    try:
+        return future.result()
+    except Exception:  # serve() answers the app's failures itself: this is the worker's own
+        log.exception("http_request_failed")
+        return error_reply(BadHead(HTTPStatus.INTERNAL_SERVER_ERROR))
