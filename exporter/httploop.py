@@ -181,8 +181,7 @@ class ServingLoop:
             # would hold every slot of --web.max-connections.
             self.connections.busy(conn)
             del conn.inbox[: head.size]
-        conn.request = head
-        self._watch(conn, 0)  # nothing more is read until this request is answered
+        conn.request = head  # nothing more is read until it is answered, later in this turn
         self._ready.append(conn)
 
     def _answer(self, conn: Connection) -> None:
@@ -195,6 +194,7 @@ class ServingLoop:
         environ = request_environ(conn.environ(self._base), head)
         if self._quick is not None and not self._quick(environ):
             conn.in_worker = True
+            self._watch(conn, 0)  # nothing more is read until this request is answered
             future = self._workers.submit(serve, self._app, environ, head)
             future.add_done_callback(lambda done: self._from_worker(conn, done))
             return
