@@ -178,13 +178,21 @@ def _answer_or_close(sock: socket.socket) -> bytes | None:
         return b""
 
 
-def test_a_header_block_must_arrive_within_one_timeout_however_it_trickles() -> None:
-    """A client sending a header byte every half second is cut off; no read's timeout restarts the clock."""
+@pytest.mark.parametrize(
+    "start",
+    [b"GET / HTTP/1.1\r\nX-Slow: ", b"GET /", b"G"],
+    ids=["header-block", "request-line", "first-byte"],
+)
+def test_a_request_must_arrive_within_one_timeout_however_it_trickles(start: bytes) -> None:
+    """A client sending a byte every half second is cut off; no read's timeout restarts the clock.
+
+    The request line and the header block share one deadline from the request's first byte.
+    """
     server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _hello)
     server.start()
     try:
         with socket.create_connection(server.address, timeout=10.0) as sock:
-            sock.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+            sock.sendall(start)
             ended = wait_until(
                 lambda: _answer_or_close(sock),
                 timeout=3 * CONNECTION_TIMEOUT,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -209,4 +210,39 @@ def test_a_header_http_cannot_carry_gets_a_500_and_an_error_log() -> None:
         failures = [entry for entry in logged if entry["event"] == "http_request_failed"]
         assert [entry["log_level"] for entry in failures] == ["error", "error"]
     finally:
+        server.shutdown()
+
+
+class _SlowCheck:
+    """An app whose /guarded answer waits for ``release``, as a bcrypt check keeps a request busy."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def answers_at_once(self, environ: WSGIEnvironment) -> bool:
+        return bool(environ["PATH_INFO"] != "/guarded")
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/guarded":
+            self.release.wait(timeout=30.0)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{environ['PATH_INFO']}\n".encode()]
+
+
+def test_a_request_waiting_on_a_slow_credential_check_does_not_hold_up_others() -> None:
+    """While one request's check runs on a worker, other connections are answered; then it is too."""
+    app = _SlowCheck()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    try:
+        with _connect(server.address) as slow, _connect(server.address) as fast:
+            slow.sendall(b"GET /guarded HTTP/1.1\r\n\r\n")
+            for _ in range(3):
+                fast.sendall(GET)
+                assert _response(fast)[2] == b"/hello\n"
+            assert select.select([slow], [], [], 0)[0] == []  # still being checked
+            app.release.set()
+            assert _response(slow)[2] == b"/guarded\n"
+    finally:
+        app.release.set()
         server.shutdown()
