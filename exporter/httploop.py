@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import selectors
 import socket
 import threading
@@ -24,7 +25,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from exporter import logs
 from exporter.connections import Connections
@@ -94,20 +95,29 @@ class ServingLoop:
         self._wake()
 
     def _turn(self) -> None:
-        for key, mask in self._selector.select(0 if self._ready else _TICK):
-            self._dispatch(key.data, mask)
+        for key, _ in self._selector.select(0 if self._ready else _TICK):
+            self._guarded(self._dispatch, key.data)
         while self._finished:
             conn, future = self._finished.popleft()
             conn.in_worker = False
             if not conn.closed:
-                self._reply(conn, _reply_of(future))
+                self._guarded(functools.partial(self._reply_from, future), conn)
         while self._ready:
-            self._answer(self._ready.popleft())
+            self._guarded(self._answer, self._ready.popleft())
         now = time.monotonic()
         if now >= self._next_sweep:
             self._sweep(now)
 
-    def _dispatch(self, data: object, _mask: int) -> None:
+    def _guarded(self, step: Callable[[Any], None], data: object) -> None:
+        """Run one connection's step; a bug in it costs that connection, never the loop."""
+        try:
+            step(data)
+        except Exception:
+            log.exception("http_connection_failed")
+            if isinstance(data, Connection):
+                self._close(data)
+
+    def _dispatch(self, data: object) -> None:
         if data is _ACCEPT:
             self._accept()
         elif data is _WAKE:
@@ -203,6 +213,9 @@ class ServingLoop:
     def _from_worker(self, conn: Connection, future: Future[Reply]) -> None:
         self._finished.append((conn, future))  # runs on the worker's thread: the loop takes it from here
         self._wake()
+
+    def _reply_from(self, future: Future[Reply], conn: Connection) -> None:
+        self._reply(conn, _reply_of(future))
 
     def _reply(self, conn: Connection, reply: Reply) -> None:
         head, body, close = reply
