@@ -178,6 +178,11 @@ class Exposition:
         self._payloads[fmt] = (key, payload)
         return payload
 
+    def rendered(self, accept: str | None = None) -> bool:
+        """Tell whether a scrape with this Accept header finds its format rendered for the latest poll."""
+        cached = self._cache.get(negotiate_format(accept))
+        return cached is not None and cached.generation == self._store.generation
+
     def body(self, fmt: Format = "text") -> bytes:
         """Return the full exposition in ``fmt``: data families first, then the live registry."""
         return self.data(fmt) + self._tail.current(fmt)[1]

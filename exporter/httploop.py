@@ -6,8 +6,9 @@ arrived whole. A thread per connection made 20 kept-alive scrapers contend for t
 and be served in random order, so one scrape could wait behind many others' several
 times over; here a scrape waits at most for the requests that arrived before it.
 
-Only requests whose answer needs a bcrypt hash check (about 100 ms, by design) run the
-app on a small worker pool; their reply is written from the loop when done. A connection
+Only requests the app says are slow (``answers_at_once``: a bcrypt check, about 100 ms by
+design, or the first scrape of a new poll, which renders it) run the app on a small worker
+pool; their reply is written from the loop when done. A connection
 idle between requests, or whose request line and header block have not arrived within
 one ``CONNECTION_TIMEOUT`` of its first byte, is closed. Out of file descriptors, the
 connection idle longest is closed and accepting pauses briefly.
@@ -45,7 +46,7 @@ log = logs.get_logger(component="server")
 _TICK: Final = 0.25  # seconds between looks at the deadlines and the stop flag
 _ACCEPT_PAUSE: Final = 0.1  # seconds to stop accepting after accept() ran out of file descriptors
 _ACCEPTS_PER_TURN: Final = 64
-_WORKERS: Final = 4  # concurrent bcrypt checks
+_WORKERS: Final = 4  # slow requests at once (bcrypt checks, renders of a new poll)
 _ACCEPT, _WAKE = object(), object()
 
 
@@ -74,7 +75,7 @@ class ServingLoop:
         self._open: set[Connection] = set()
         self._ready: deque[Connection] = deque()  # requests arrived whole, oldest first
         self._finished: deque[tuple[Connection, Future[Reply]]] = deque()  # from the workers
-        self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="http-auth")
+        self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="http-slow")
         self._stopping, self.stopped = threading.Event(), threading.Event()
         self._accept_paused_until = 0.0
         self._out_of_files_logged = -60.0

@@ -53,7 +53,7 @@ def connection_environ(base: Mapping[str, object], remote_addr: str, scheme: str
         "wsgi.errors": sys.stderr,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scheme,
-        "wsgi.multithread": True,  # requests that check a bcrypt hash run on worker threads
+        "wsgi.multithread": True,  # requests the app says are slow run on worker threads
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }

@@ -134,8 +134,16 @@ class ExporterApp:
         return [b""] if method == "HEAD" else [body]
 
     def answers_at_once(self, environ: WSGIEnvironment) -> bool:
-        """Tell whether a request costs no slow credential check, so the serving loop may answer it inline."""
-        if self._auth is None or (environ.get("PATH_INFO", "/") or "/") in OPEN_PATHS:
+        """Tell whether a request is cheap enough for the serving loop to answer inline.
+
+        Two are not: a first scrape of a new poll, which renders it (or waits for the poll
+        thread's render: up to seconds with many tenants, while the probes must answer), and
+        a credential check that pays bcrypt's cost. Those run on the loop's worker threads.
+        """
+        path = environ.get("PATH_INFO", "/") or "/"
+        if path == self._telemetry_path and not self._exposition.rendered(environ.get("HTTP_ACCEPT")):
+            return False
+        if self._auth is None or path in OPEN_PATHS:
             return True
         return self._auth.decides_at_once(environ.get("HTTP_AUTHORIZATION"))
 

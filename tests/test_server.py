@@ -206,6 +206,22 @@ class TestMetrics:
         served.store.publish(Snapshot(taken_at=1.0, sources={}))
         assert "acronis_tasks{" not in httpx.get(served.url + "/metrics").text
 
+    def test_only_a_scrape_that_renders_a_new_poll_leaves_the_serving_loop(self) -> None:
+        """Rendering a new poll (seconds with many tenants) runs on a worker: the probes answer meanwhile."""
+        store = SnapshotStore(initial=hand_built_snapshot())
+        exposition = Exposition(store, self_registry())
+        app = ExporterApp(exposition, store, lambda: True)
+        scrape = {"PATH_INFO": "/metrics", "HTTP_ACCEPT": PROMETHEUS_ACCEPT}
+        assert app.answers_at_once(scrape) is False
+        exposition.render(PROMETHEUS_ACCEPT, "gzip")
+        assert app.answers_at_once(scrape) is True
+        assert app.answers_at_once({"PATH_INFO": "/metrics"}) is False  # the text format is not rendered yet
+        store.publish(Snapshot(taken_at=1.0, sources={}))  # renders the formats scraped lately, itself
+        assert app.answers_at_once(scrape) is True
+        assert app.answers_at_once({"PATH_INFO": "/metrics"}) is False
+        assert app.answers_at_once({"PATH_INFO": "/healthz"}) is True
+        assert app.answers_at_once({"PATH_INFO": "/"}) is True
+
     def test_twenty_concurrent_scrapers_get_complete_identical_data(self, served: Served) -> None:
         """Twenty parallel scrapes, in both formats, each parse fully and agree on the data families."""
 
