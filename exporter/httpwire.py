@@ -1,9 +1,11 @@
-"""The bytes of HTTP/1.1 around a request: reading a header block, writing a response head.
+"""The bytes of HTTP/1.1 around a request: parsing a request head, writing a response head.
 
-Both are the same for most requests: a Prometheus server sends the same header block on
-every scrape, and every /metrics response of a poll has the same head but for its Date.
+The request line and header block are parsed from the bytes received so far (``parse_head``:
+None until they are whole), by the same line and block limits a socket reader would apply.
+Both heads are the same for most requests: a Prometheus server sends the same header block
+on every scrape, and every /metrics response of a poll has the same head but for its Date.
 So a header block that has fully arrived is parsed once and remembered (read-only, shared
-between the connections' threads), and a response head is encoded once per status,
+with the worker threads), and a response head is encoded once per status,
 header list and connection fate, with the Date line formatted once per second. Both memos
 are bounded whatever clients send.
 """
