@@ -50,6 +50,7 @@ class Connection:
         self._tls = tls
         self.handshaking = tls is not None
         self.inbox = bytearray()
+        self.taken = 0  # bytes at the start of inbox already parsed as requests: trimmed at the next read
         self._outbox: list[memoryview] = []
         self.close_after = False
         self.request: RequestHead | BadHead | None = None  # being answered
@@ -91,9 +92,17 @@ class Connection:
         self.deadline = time.monotonic() + CONNECTION_TIMEOUT
         return 0
 
+    @property
+    def unparsed(self) -> bool:
+        """Whether bytes past the requests already taken have arrived."""
+        return len(self.inbox) > self.taken
+
     def receive(self) -> bool:
         """Take in what has arrived; False once the client has closed or failed."""
-        started = bool(self.inbox)
+        started = self.unparsed
+        if self.taken:  # once per read, not per request: a pipelined buffer is not shifted per request
+            del self.inbox[: self.taken]
+            self.taken = 0
         try:
             data = self.sock.recv(_CHUNK)
             if not data:

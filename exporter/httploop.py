@@ -74,6 +74,7 @@ class ServingLoop:
         self.connections: Connections[Connection] = Connections(limit, self._close)
         self._open: set[Connection] = set()
         self._ready: deque[Connection] = deque()  # requests arrived whole, oldest first
+        self._next: deque[Connection] = deque()  # a pipelined request behind one just answered: next turn
         self._finished: deque[tuple[Connection, Future[Reply]]] = deque()  # from the workers
         self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="http-slow")
         self._stopping, self.stopped = threading.Event(), threading.Event()
@@ -96,14 +97,19 @@ class ServingLoop:
         self._wake()
 
     def _turn(self) -> None:
-        for key, _ in self._selector.select(0 if self._ready else _TICK):
+        for key, _ in self._selector.select(0 if self._next else _TICK):
             self._guarded(self._dispatch, key.data)
         while self._finished:
             conn, future = self._finished.popleft()
             conn.in_worker = False
             if not conn.closed:
                 self._guarded(functools.partial(self._reply_from, future), conn)
-        while self._ready:
+        # One request per connection per turn, a pipelined one after those that arrived
+        # since: a client pipelining thousands of requests gets one answer per select()
+        # like everyone else, rather than every answer its buffer holds before anyone else.
+        self._ready.extend(self._next)
+        self._next.clear()
+        for _ in range(len(self._ready)):
             self._guarded(self._answer, self._ready.popleft())
         now = time.monotonic()
         if now >= self._next_sweep:
@@ -129,6 +135,8 @@ class ServingLoop:
                 self._handshake(data)
             elif data.sending:
                 self._flush(data)
+            elif data.request is not None:
+                return  # a request waits its turn: nothing more is read before it is answered
             elif data.receive():
                 self._parse(data)
             else:
@@ -181,19 +189,19 @@ class ServingLoop:
             else:
                 self._close(conn)
 
-    def _parse(self, conn: Connection) -> None:
-        if not conn.inbox:
+    def _parse(self, conn: Connection, *, next_turn: bool = False) -> None:
+        if not conn.unparsed or conn.request is not None:
             return
-        head = parse_head(bytes(conn.inbox))
+        head = parse_head(conn.inbox, conn.taken)
         if head is None:
             return
         if not isinstance(head, BadHead):
             # Busy only now: a client trickling its headers stays evictable, or a few of them
             # would hold every slot of --web.max-connections.
             self.connections.busy(conn)
-            del conn.inbox[: head.size]
-        conn.request = head  # nothing more is read until it is answered, later in this turn
-        self._ready.append(conn)
+            conn.taken += head.size
+        conn.request = head  # nothing more is read until it is answered
+        (self._next if next_turn else self._ready).append(conn)
 
     def _answer(self, conn: Connection) -> None:
         head = conn.request
@@ -233,7 +241,7 @@ class ServingLoop:
             conn.rested()
             self.connections.rest(conn)  # idle until its next request is in
             self._watch(conn, READ)
-            self._parse(conn)  # a request sent before this answer was read
+            self._parse(conn, next_turn=True)  # a request sent before this answer was read
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + _TICK

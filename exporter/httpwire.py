@@ -58,12 +58,16 @@ class _Incomplete(Exception):
     """The buffer ends before the header block does."""
 
 
-def parse_head(data: bytes) -> RequestHead | BadHead | None:
-    """Read the request line and the header block at the start of ``data``; None until they are whole."""
-    line_end = data.find(b"\n", 0, MAX_LINE + 1)
-    if line_end < 0 or line_end >= MAX_LINE:
-        return BadHead(HTTPStatus.REQUEST_URI_TOO_LONG) if len(data) > MAX_LINE else None
-    words = str(data[:line_end], "iso-8859-1").rstrip("\r\n").split()
+def parse_head(data: bytes | bytearray, offset: int = 0) -> RequestHead | BadHead | None:
+    """Read the request line and the header block at ``offset`` in ``data``; None until they are whole.
+
+    ``data`` is read where it lies, never copied whole: a pipelining client's buffer holds
+    hundreds of requests, and copying it per request made parsing it quadratic.
+    """
+    line_end = data.find(b"\n", offset, offset + MAX_LINE + 1)
+    if line_end < 0 or line_end >= offset + MAX_LINE:
+        return BadHead(HTTPStatus.REQUEST_URI_TOO_LONG) if len(data) - offset > MAX_LINE else None
+    words = str(data[offset:line_end], "iso-8859-1").rstrip("\r\n").split()
     if len(words) != 3 or not words[2].startswith("HTTP/"):  # noqa: PLR2004 - method, target, version
         return BadHead(HTTPStatus.BAD_REQUEST, "Bad request line")
     method, target, version = words
@@ -72,7 +76,7 @@ def parse_head(data: bytes) -> RequestHead | BadHead | None:
     start = line_end + 1
     end = _block_end(data[start : start + _REMEMBERED_BLOCK])
     if end is not None:  # the usual case: parsed once per distinct block
-        fields = _remembered_fields(data[start : start + end])
+        fields = _remembered_fields(bytes(data[start : start + end]))
     else:
         lines = _BufferLines(data, start)
         try:
@@ -82,13 +86,13 @@ def parse_head(data: bytes) -> RequestHead | BadHead | None:
         end = lines.offset - start
     if not isinstance(fields, Mapping):
         return BadHead(fields or HTTPStatus.BAD_REQUEST, method=method)
-    return RequestHead(method, target, version, fields, start + end)
+    return RequestHead(method, target, version, fields, start + end - offset)
 
 
 class _BufferLines:
     """Lines from a buffer by the limits a socket reader would apply; _Incomplete where more must arrive."""
 
-    def __init__(self, data: bytes, offset: int) -> None:
+    def __init__(self, data: bytes | bytearray, offset: int) -> None:
         self._data, self.offset = data, offset
 
     def __call__(self, limit: int) -> bytes:
@@ -97,10 +101,10 @@ class _BufferLines:
             raise _Incomplete
         end = newline + 1 if newline >= 0 else self.offset + limit + 1
         line, self.offset = self._data[self.offset : end], end
-        return line
+        return bytes(line)
 
 
-def _block_end(data: bytes) -> int | None:
+def _block_end(data: bytes | bytearray) -> int | None:
     """Where the header block in ``data`` ends (past its blank line), or None if it does not."""
     if data.startswith((b"\r\n", b"\n")):
         return 2 if data[0] == ord("\r") else 1

@@ -246,3 +246,45 @@ def test_a_request_waiting_on_a_slow_credential_check_does_not_hold_up_others() 
     finally:
         app.release.set()
         server.shutdown()
+
+
+class _Gate:
+    """Records the paths it answers, in order; ``/gate`` holds the serving loop until released."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.served: list[str] = []
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/gate":
+            self.entered.set()
+            self.release.wait(timeout=30.0)
+        self.served.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
+
+
+def test_a_pipelining_client_gets_one_answer_per_turn_not_the_loop() -> None:
+    """A probe that arrives beside 50 pipelined requests is answered before most of them, not after all."""
+    app = _Gate()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    try:
+        with _connect(server.address) as flood, _connect(server.address) as gate:
+            flood.sendall(GET)
+            _response(flood)  # accepted and watched before the loop is held
+            gate.sendall(b"GET /gate HTTP/1.1\r\n\r\n")
+            assert app.entered.wait(timeout=10.0)
+            flood.sendall(b"GET /flood HTTP/1.1\r\n\r\n" * 50)  # all in the socket's buffer at once
+            with _connect(server.address) as probe:
+                probe.sendall(b"GET /probe HTTP/1.1\r\n\r\n")
+                app.release.set()
+                assert _response(probe)[0] == "HTTP/1.1 200 OK"
+                replies = b""
+                while replies.count(b"HTTP/1.1 200 OK") < 50:
+                    replies += flood.recv(65536)
+        # Without turns it came after all 50: every buffered request was answered before select() ran.
+        assert app.served.index("/probe") <= 4, app.served[:10]
+    finally:
+        app.release.set()
+        server.shutdown()
