@@ -122,7 +122,17 @@ class ServingLoop:
         except Exception:
             log.exception("http_connection_failed")
             if isinstance(data, Connection):
-                self._close(data)
+                self._fail(data)
+
+    def _fail(self, conn: Connection) -> None:
+        """Close a connection a bug broke; a request it was answering, nothing sent yet, gets its 500."""
+        if conn.closed or conn.sending or conn.request is None or conn.in_worker:
+            self._close(conn)
+            return
+        try:
+            self._reply(conn, error_reply(BadHead(HTTPStatus.INTERNAL_SERVER_ERROR)))
+        except Exception:  # noqa: BLE001 - already logged once: the connection goes, the loop stays
+            self._close(conn)
 
     def _dispatch(self, data: object) -> None:
         if data is _ACCEPT:
@@ -211,6 +221,9 @@ class ServingLoop:
             self._reply(conn, error_reply(head))
             return
         environ = request_environ(conn.environ(self._base), head)
+        if isinstance(environ, BadHead):
+            self._reply(conn, error_reply(environ))
+            return
         if self._quick is not None and not self._quick(environ):
             conn.in_worker = True
             self._watch(conn, 0)  # nothing more is read until this request is answered

@@ -59,12 +59,15 @@ def connection_environ(base: Mapping[str, object], remote_addr: str, scheme: str
     }
 
 
-def request_environ(shared: Mapping[str, object], head: RequestHead) -> WSGIEnvironment:
-    """Return the WSGI environ of one request."""
+def request_environ(shared: Mapping[str, object], head: RequestHead) -> WSGIEnvironment | BadHead:
+    """Return the WSGI environ of one request; a 400 for a target that does not parse."""
     path, _, query = head.target.partition("?")
     if not path.startswith("/") and "://" in path:
         # Absolute-form (RFC 9112 3.2.2: a server MUST accept it): route on its path.
-        target = urlsplit(head.target)
+        try:
+            target = urlsplit(head.target)
+        except ValueError:  # e.g. http://[::1/metrics: the client's error, not ours
+            return BadHead(HTTPStatus.BAD_REQUEST, "Bad request target", method=head.method)
         path, query = target.path or "/", target.query
     environ: WSGIEnvironment = {
         **shared,

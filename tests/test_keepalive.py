@@ -107,6 +107,7 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         (b"GET /hello HTTP/1.1\r\n" + (b"Accept: " + b"a" * 1014 + b"\r\n") * 64 + b"X-A", "431"),
         # A header block too large to be remembered whole is read line by line, by the same rules.
         (b"GET /hello HTTP/1.1\r\nX-Pad: " + b"p" * 5000 + b"\r\nno colon here\r\n\r\n", "400"),
+        (b"GET http://[::1/hello HTTP/1.1\r\n\r\n", "400"),  # an absolute-form target that does not parse
     ],
     ids=[
         "request-line",
@@ -117,6 +118,7 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         "long-header",
         "large-header-block",
         "large-block",
+        "bad-absolute-target",
     ],
 )
 def test_a_malformed_request_gets_an_error_status_and_a_close(request_bytes: bytes, code: str) -> None:

@@ -1,0 +1,79 @@
+"""The serving loop when a request or the app misbehaves: every client still gets an answer.
+
+In-process ``MetricsServer`` over real sockets; the apps stand in for the exporter's own
+(tests/test_server.py serves the real one).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+import structlog.testing
+
+from exporter.config import WebSettings
+from exporter.listener import MetricsServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def _hello(_environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello\n"]
+
+
+def test_a_target_that_does_not_parse_gets_a_400_and_no_error_log() -> None:
+    """A client's malformed absolute-form target is its error: a 400, nothing logged at error level."""
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _hello)
+    server.start()
+    try:
+        with structlog.testing.capture_logs() as logged:
+            for _ in range(2):
+                with socket.create_connection(server.address, timeout=10.0) as sock:
+                    sock.sendall(b"GET http://[::1/metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    assert _read_all(sock).startswith(b"HTTP/1.1 400 Bad request target\r\n")
+        assert [entry for entry in logged if entry["log_level"] == "error"] == []
+    finally:
+        server.shutdown()
+
+
+class _BrokenTriage:
+    """An app whose question "can the loop answer this at once?" raises: a bug on the loop's side."""
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return _hello(environ, start_response)
+
+    def answers_at_once(self, environ: WSGIEnvironment) -> bool:
+        if environ["PATH_INFO"] == "/broken":
+            msg = "a bug"
+            raise RuntimeError(msg)
+        return True
+
+
+def test_a_bug_in_the_loop_answers_500_before_the_connection_closes() -> None:
+    """The request being answered when the loop's own step failed gets a 500, and others are served on."""
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _BrokenTriage())
+    server.start()
+    try:
+        with structlog.testing.capture_logs() as logged:
+            with socket.create_connection(server.address, timeout=10.0) as sock:
+                sock.sendall(b"GET /broken HTTP/1.1\r\n\r\n")
+                reply = _read_all(sock)
+            assert reply.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+            assert b"Connection: close\r\n" in reply
+            with socket.create_connection(server.address, timeout=10.0) as sock:
+                sock.sendall(b"GET /fine HTTP/1.1\r\nConnection: close\r\n\r\n")
+                assert _read_all(sock).endswith(b"\r\n\r\nhello\n")
+        errors = [entry["event"] for entry in logged if entry["log_level"] == "error"]
+        assert errors == ["http_connection_failed"]
+    finally:
+        server.shutdown()
