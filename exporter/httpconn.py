@@ -130,8 +130,8 @@ class Connection:
         """Whether part of a reply is still to be sent."""
         return bool(self._outbox)
 
-    def flush(self) -> bool | None:
-        """Send what the socket takes; True when all is sent, False when more waits, None on failure."""
+    def flush(self) -> int | None:
+        """Send what the socket takes; 0 when all is sent, else the event to wait for; None on failure."""
         try:
             while self._outbox:
                 if isinstance(self.sock, ssl.SSLSocket):  # SSLSocket has no sendmsg
@@ -140,11 +140,13 @@ class Connection:
                     sent = self.sock.sendmsg(self._outbox[:_IOVECS])
                 self._advance(sent)
                 self.deadline = time.monotonic() + CONNECTION_TIMEOUT
-        except _NOT_YET:
-            return False
+        except ssl.SSLWantReadError:  # OpenSSL must read a record first (a key update): wait to read
+            return READ
+        except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
+            return WRITE
         except OSError:  # the client hung up mid-response
             return None
-        return True
+        return 0
 
     def _advance(self, sent: int) -> None:
         while sent and self._outbox:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from exporter import logs
 from exporter.connections import Connections
-from exporter.httpconn import READ, WRITE, Connection
+from exporter.httpconn import READ, Connection
 from exporter.httpserver import error_reply, request_environ, serve
 from exporter.httpwire import BadHead, parse_head
 
@@ -245,11 +245,11 @@ class ServingLoop:
         self._flush(conn)
 
     def _flush(self, conn: Connection) -> None:
-        done = conn.flush()
-        if done is None or (done and conn.close_after):
+        wanted = conn.flush()
+        if wanted is None or (not wanted and conn.close_after):
             self._close(conn)
-        elif not done:
-            self._watch(conn, WRITE)
+        elif wanted:  # while a reply is being sent, any readiness event resumes the sending
+            self._watch(conn, wanted)
         else:
             conn.rested()
             self.connections.rest(conn)  # idle until its next request is in

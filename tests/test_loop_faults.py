@@ -7,15 +7,19 @@ In-process ``MetricsServer`` over real sockets; the apps stand in for the export
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 from typing import TYPE_CHECKING
 
 import structlog.testing
 
 from exporter.config import WebSettings
-from exporter.listener import MetricsServer
+from exporter.listener import MetricsServer, tls_context
+from tests.support.certs import self_signed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 
@@ -75,5 +79,27 @@ def test_a_bug_in_the_loop_answers_500_before_the_connection_closes() -> None:
                 assert _read_all(sock).endswith(b"\r\n\r\nhello\n")
         errors = [entry["event"] for entry in logged if entry["log_level"] == "error"]
         assert errors == ["http_connection_failed"]
+    finally:
+        server.shutdown()
+
+
+def test_a_client_cannot_renegotiate_tls(tmp_path: Path) -> None:
+    """The server's context refuses renegotiation (whatever OpenSSL's default), and the loop serves on."""
+    cert, key = self_signed(tmp_path)
+    assert tls_context(str(cert), str(key)).options & ssl.OP_NO_RENEGOTIATION
+    web = WebSettings(listen_address="127.0.0.1:0", tls_cert_file=str(cert), tls_key_file=str(key))
+    server = MetricsServer(web, _hello)
+    server.start()
+    try:
+        connect = ["openssl", "s_client", "-connect", f"127.0.0.1:{server.address[1]}", "-tls1_2", "-quiet"]
+        request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        renegotiate = [*connect, "-no_ign_eof"]
+        refused = subprocess.run(
+            renegotiate, input=b"R\n" + request, capture_output=True, timeout=30, check=False
+        )
+        assert b"no renegotiation" in refused.stderr
+        assert refused.stdout == b""
+        served = subprocess.run(connect, input=request, capture_output=True, timeout=30, check=False)
+        assert served.stdout.endswith(b"\r\n\r\nhello\n")
     finally:
         server.shutdown()
