@@ -6,9 +6,9 @@ arrived whole. A thread per connection made 20 kept-alive scrapers contend for t
 and be served in random order, so one scrape could wait behind many others' several
 times over; here a scrape waits at most for the requests that arrived before it.
 
-Only requests the app says are slow (``answers_at_once``: a bcrypt check, about 100 ms by
-design, or the first scrape of a new poll, which renders it) run the app on a small worker
-pool; their reply is written from the loop when done. A connection
+Only requests the app says are slow (``worker_for``: a bcrypt check, about 100 ms by
+design, or a scrape of a poll not rendered yet, which renders it) run the app on worker
+threads (``httpworkers``); their reply is written from the loop when done. A connection
 idle between requests, or whose request line and header block have not arrived within
 one ``CONNECTION_TIMEOUT`` of its first byte, is closed. Out of file descriptors, the
 connection idle longest is closed and accepting pauses briefly.
@@ -24,7 +24,6 @@ import socket
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,6 +32,7 @@ from exporter.connections import Connections
 from exporter.httpconn import READ, Connection
 from exporter.httpserver import error_reply, request_environ, serve
 from exporter.httpwire import BadHead, parse_head
+from exporter.httpworkers import Workers
 
 if TYPE_CHECKING:
     import ssl
@@ -40,13 +40,13 @@ if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication, WSGIEnvironment
 
     from exporter.httpserver import Reply
+    from exporter.httpworkers import Work
 
 log = logs.get_logger(component="server")
 
 _TICK: Final = 0.25  # seconds between looks at the deadlines and the stop flag
 _ACCEPT_PAUSE: Final = 0.1  # seconds to stop accepting after accept() ran out of file descriptors
 _ACCEPTS_PER_TURN: Final = 64
-_WORKERS: Final = 4  # slow requests at once (bcrypt checks, renders of a new poll)
 _ACCEPT, _WAKE = object(), object()
 
 
@@ -64,7 +64,7 @@ class ServingLoop:
     ) -> None:
         self._listening, self._app, self._tls, self._base = listening, app, tls, base_environ
         listening.setblocking(False)  # noqa: FBT003 - the stdlib's signature
-        self._quick: Callable[[WSGIEnvironment], bool] | None = getattr(app, "answers_at_once", None)
+        self._worker_for: Callable[[WSGIEnvironment], Work | None] | None = getattr(app, "worker_for", None)
         self._selector = selectors.DefaultSelector()
         self._selector.register(listening, READ, _ACCEPT)
         self._wake_in, self._wake_out = socket.socketpair()
@@ -75,8 +75,7 @@ class ServingLoop:
         self._open: set[Connection] = set()
         self._ready: deque[Connection] = deque()  # requests arrived whole, oldest first
         self._next: deque[Connection] = deque()  # a pipelined request behind one just answered: next turn
-        self._finished: deque[tuple[Connection, Future[Reply]]] = deque()  # from the workers
-        self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="http-slow")
+        self._workers: Workers[Connection] = Workers(self._wake)
         self._stopping, self.stopped = threading.Event(), threading.Event()
         self._accept_paused_until = 0.0
         self._out_of_files_logged = -60.0
@@ -99,11 +98,10 @@ class ServingLoop:
     def _turn(self) -> None:
         for key, _ in self._selector.select(0 if self._next else _TICK):
             self._guarded(self._dispatch, key.data)
-        while self._finished:
-            conn, future = self._finished.popleft()
+        for conn, reply in self._workers.take():
             conn.in_worker = False
             if not conn.closed:
-                self._guarded(functools.partial(self._reply_from, future), conn)
+                self._guarded(functools.partial(self._reply, reply=reply), conn)
         # One request per connection per turn, a pipelined one after those that arrived
         # since: a client pipelining thousands of requests gets one answer per select()
         # like everyone else, rather than every answer its buffer holds before anyone else.
@@ -224,20 +222,15 @@ class ServingLoop:
         if isinstance(environ, BadHead):
             self._reply(conn, error_reply(environ))
             return
-        if self._quick is not None and not self._quick(environ):
+        work = None if self._worker_for is None else self._worker_for(environ)
+        if work is None:
+            self._reply(conn, serve(self._app, environ, head))
+        elif self._workers.submit(work, conn, functools.partial(serve, self._app, environ, head)):
             conn.in_worker = True
             self._watch(conn, 0)  # nothing more is read until this request is answered
-            future = self._workers.submit(serve, self._app, environ, head)
-            future.add_done_callback(lambda done: self._from_worker(conn, done))
-            return
-        self._reply(conn, serve(self._app, environ, head))
-
-    def _from_worker(self, conn: Connection, future: Future[Reply]) -> None:
-        self._finished.append((conn, future))  # runs on the worker's thread: the loop takes it from here
-        self._wake()
-
-    def _reply_from(self, future: Future[Reply], conn: Connection) -> None:
-        self._reply(conn, _reply_of(future))
+        else:
+            log.debug("http_request_refused", reason="credential checks queued", client=conn.remote_addr)
+            self._reply(conn, error_reply(BadHead(HTTPStatus.SERVICE_UNAVAILABLE, method=head.method)))
 
     def _reply(self, conn: Connection, reply: Reply) -> None:
         head, body, close = reply
@@ -287,7 +280,7 @@ class ServingLoop:
     def _close_all(self) -> None:
         for conn in list(self._open):
             self._close(conn)
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        self._workers.shutdown()
         self._selector.close()
         self._wake_in.close()
         self._wake_out.close()
@@ -295,11 +288,3 @@ class ServingLoop:
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # full or closed: a wake-up is pending or not needed
             self._wake_out.send(b"\0")
-
-
-def _reply_of(future: Future[Reply]) -> Reply:
-    try:
-        return future.result()
-    except Exception:  # serve() answers the app's failures itself: this is the worker's own
-        log.exception("http_request_failed")
-        return error_reply(BadHead(HTTPStatus.INTERNAL_SERVER_ERROR))

@@ -221,8 +221,8 @@ class _SlowCheck:
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def answers_at_once(self, environ: WSGIEnvironment) -> bool:
-        return bool(environ["PATH_INFO"] != "/guarded")
+    def worker_for(self, environ: WSGIEnvironment) -> str | None:
+        return "check" if environ["PATH_INFO"] == "/guarded" else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ["PATH_INFO"] == "/guarded":

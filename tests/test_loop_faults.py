@@ -6,14 +6,17 @@ In-process ``MetricsServer`` over real sockets; the apps stand in for the export
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
+import threading
 from typing import TYPE_CHECKING
 
 import structlog.testing
 
 from exporter.config import WebSettings
+from exporter.httpworkers import CHECK_WORKERS, CHECKS_HELD
 from exporter.listener import MetricsServer, tls_context
 from tests.support.certs import self_signed
 
@@ -56,11 +59,11 @@ class _BrokenTriage:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return _hello(environ, start_response)
 
-    def answers_at_once(self, environ: WSGIEnvironment) -> bool:
+    def worker_for(self, environ: WSGIEnvironment) -> str | None:
         if environ["PATH_INFO"] == "/broken":
             msg = "a bug"
             raise RuntimeError(msg)
-        return True
+        return None
 
 
 def test_a_bug_in_the_loop_answers_500_before_the_connection_closes() -> None:
@@ -102,4 +105,67 @@ def test_a_client_cannot_renegotiate_tls(tmp_path: Path) -> None:
         served = subprocess.run(connect, input=request, capture_output=True, timeout=30, check=False)
         assert served.stdout.endswith(b"\r\n\r\nhello\n")
     finally:
+        server.shutdown()
+
+
+class _HeldChecks:
+    """An app whose ``/check`` requests hold a credential-check worker until released; ``/render`` renders."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.checking = threading.Semaphore(0)  # one per check that started
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/check":
+            self.checking.release()
+            self.release.wait(timeout=30.0)
+        return _hello(environ, start_response)
+
+    def worker_for(self, environ: WSGIEnvironment) -> str | None:
+        return {"/check": "check", "/render": "render"}.get(environ["PATH_INFO"])
+
+
+def _send(address: tuple[str, int], path: str) -> socket.socket:
+    sock = socket.create_connection(address, timeout=10.0)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+    return sock
+
+
+def test_a_scrape_that_renders_does_not_wait_behind_credential_checks() -> None:
+    """Every check worker busy and more checks waiting: a render has its own worker and is answered."""
+    app = _HeldChecks()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    try:
+        with contextlib.ExitStack() as held:
+            for _ in range(CHECK_WORKERS * 2):
+                held.enter_context(_send(server.address, "/check"))
+            for _ in range(CHECK_WORKERS):
+                assert app.checking.acquire(timeout=10.0)
+            with _send(server.address, "/render") as render:
+                assert _read_all(render).endswith(b"\r\n\r\nhello\n")
+    finally:
+        app.release.set()
+        server.shutdown()
+
+
+def test_credential_checks_past_the_bound_get_a_503_and_the_held_ones_their_answer() -> None:
+    """A flood of checks holds at most a bounded queue; the one past it is told 503, the others are served."""
+    app = _HeldChecks()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    try:
+        with contextlib.ExitStack() as held:
+            checks = [held.enter_context(_send(server.address, "/check")) for _ in range(CHECKS_HELD)]
+            with _send(server.address, "/fine") as fine:  # answered once every check above was read
+                assert _read_all(fine).endswith(b"hello\n")
+            with _send(server.address, "/check") as refused:
+                reply = _read_all(refused)
+            assert reply.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+            assert b"Connection: close\r\n" in reply
+            app.release.set()
+            for check in checks:
+                assert _read_all(check).endswith(b"\r\n\r\nhello\n")
+    finally:
+        app.release.set()
         server.shutdown()
