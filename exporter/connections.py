@@ -37,12 +37,12 @@ class Connections(Generic[_Conn]):
         self._idle: OrderedDict[_Conn, None] = OrderedDict()  # the one idle longest first
         self._busy: set[_Conn] = set()
 
-    def admit(self, conn: _Conn) -> bool:
-        """Make room for ``conn`` (evicting idle ones); False when every slot is busy serving."""
-        while len(self._idle) + len(self._busy) >= self.limit and self._idle:
-            self.evict_oldest()
-        if len(self._busy) >= self.limit:
-            return False
+    def admit(self, conn: _Conn, spare: Callable[[_Conn], bool]) -> bool:
+        """Make room for ``conn`` (evicting idle ones, ``spare`` ones last); False when every slot is busy."""
+        while len(self._idle) + len(self._busy) >= self.limit:
+            # Those accepted in this batch last: a newcomer always finds a slot if one is idle.
+            if not (self.evict_oldest(spare) or self.evict_oldest(_spare_none)):
+                return False
         self._idle[conn] = None
         return True
 
@@ -62,12 +62,23 @@ class Connections(Generic[_Conn]):
         self._idle.pop(conn, None)
         self._busy.discard(conn)
 
-    def evict_oldest(self) -> None:
-        """Close the connection idle longest, if any (also when accept ran out of file descriptors)."""
-        if self._idle:
-            oldest, _ = self._idle.popitem(last=False)
-            log.debug("http_connection_evicted", reason="idle", limit=self.limit)
-            self._evict(oldest)
+    def evict_oldest(self, spare: Callable[[_Conn], bool]) -> bool:
+        """Close the connection idle longest that is not ``spare``; False when there is none.
+
+        The loop spares those it accepted in the same batch: their request has not been
+        read yet, and a client's connection closed unanswered would be a probe failed.
+        """
+        oldest = next((conn for conn in self._idle if not spare(conn)), None)
+        if oldest is None:
+            return False
+        del self._idle[oldest]
+        log.debug("http_connection_evicted", reason="idle", limit=self.limit)
+        self._evict(oldest)
+        return True
+
+
+def _spare_none(_conn: object) -> bool:
+    return False
 
 
 def connection_limit(wanted: int) -> int:

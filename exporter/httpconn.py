@@ -56,6 +56,7 @@ class Connection:
         self.request: RequestHead | BadHead | None = None  # being answered
         self.in_worker = False  # the app runs for it on a worker thread: no deadline meanwhile
         self.watched = 0  # the selector events registered for it
+        self.accepted_in = 0  # the loop's turn that accepted it
         self.closed = False
         self.deadline = time.monotonic() + CONNECTION_TIMEOUT
         self._environ: dict[str, object] | None = None

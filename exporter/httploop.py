@@ -2,16 +2,16 @@
 
 One thread accepts, reads, parses (``httpwire``), calls the WSGI app (``httpserver``) and
 writes, on non-blocking sockets (``httpconn``); requests are answered in the order they
-arrived whole. A thread per connection made 20 kept-alive scrapers contend for the GIL
-and be served in random order, so one scrape could wait behind many others' several
-times over; here a scrape waits at most for the requests that arrived before it.
+arrived whole, one per connection per turn. A thread per connection made 20 kept-alive
+scrapers contend for the GIL and be served in random order; here a scrape waits at most
+for the requests that arrived before it.
 
-Only requests the app says are slow (``worker_for``: a bcrypt check, about 100 ms by
-design, or a scrape of a poll not rendered yet, which renders it) run the app on worker
-threads (``httpworkers``); their reply is written from the loop when done. A connection
-idle between requests, or whose request line and header block have not arrived within
-one ``CONNECTION_TIMEOUT`` of its first byte, is closed. Out of file descriptors, the
-connection idle longest is closed and accepting pauses briefly.
+Only requests the app says are slow (``worker_for``: a bcrypt check, or a scrape of a
+poll not rendered yet) run the app on worker threads (``httpworkers``); their reply is
+written from the loop when done. A connection idle between requests, or whose request
+line and header block have not arrived within one ``CONNECTION_TIMEOUT`` of its first
+byte, is closed. Out of file descriptors, the connection idle longest (not one accepted
+in the same batch) is closed and accepted again at once; with none, accepting pauses.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ class ServingLoop:
         self._stopping, self.stopped = threading.Event(), threading.Event()
         self._accept_paused_until = 0.0
         self._out_of_files_logged = -60.0
+        self._turns = 0
         self._next_sweep = 0.0
 
     def run(self) -> None:
@@ -96,20 +97,26 @@ class ServingLoop:
         self._wake()
 
     def _turn(self) -> None:
-        for key, _ in self._selector.select(0 if self._next else _TICK):
+        self._turns += 1
+        timeout = 0 if self._next else _TICK
+        if self._accept_paused_until:  # resumed on time, not at the next tick
+            timeout = min(timeout, max(0.0, self._accept_paused_until - time.monotonic()))
+        for key, _ in self._selector.select(timeout):
             self._guarded(self._dispatch, key.data)
         for conn, reply in self._workers.take():
             conn.in_worker = False
             if not conn.closed:
                 self._guarded(functools.partial(self._reply, reply=reply), conn)
-        # One request per connection per turn, a pipelined one after those that arrived
-        # since: a client pipelining thousands of requests gets one answer per select()
-        # like everyone else, rather than every answer its buffer holds before anyone else.
+        # One request per connection per turn, a pipelined one after those that arrived since:
+        # a client pipelining thousands gets one answer per select(), not its whole buffer's.
         self._ready.extend(self._next)
         self._next.clear()
         for _ in range(len(self._ready)):
             self._guarded(self._answer, self._ready.popleft())
         now = time.monotonic()
+        if self._accept_paused_until and now >= self._accept_paused_until:
+            self._accept_paused_until = 0.0
+            self._selector.register(self._listening, READ, _ACCEPT)
         if now >= self._next_sweep:
             self._sweep(now)
 
@@ -157,30 +164,36 @@ class ServingLoop:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:
-                if error.errno in (errno.EMFILE, errno.ENFILE):
-                    self._out_of_files()
+                if error.errno in (errno.EMFILE, errno.ENFILE) and self._out_of_files():
+                    continue  # a descriptor was freed: the pending connection is taken now
                 return  # ECONNABORTED and the like: the next turn goes on
             sock.setblocking(False)  # noqa: FBT003 - the stdlib's signature
             with contextlib.suppress(OSError):  # head and body are separate buffers: no delayed-ACK stall
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn = Connection(sock, str(address[0]), self._tls)
-            if not self.connections.admit(conn):
+            conn.accepted_in = self._turns
+            if not self.connections.admit(conn, self._just_accepted):
                 log.debug("http_connection_refused", reason="every slot busy", limit=self.connections.limit)
                 conn.close()
                 continue
             self._open.add(conn)
             self._watch(conn, READ)
 
-    def _out_of_files(self) -> None:
-        # Without a free descriptor the pending connection stays queued and select() wakes at
-        # once: free one and stop accepting for a moment, or the loop spins.
-        self.connections.evict_oldest()
+    def _just_accepted(self, conn: Connection) -> bool:
+        return conn.accepted_in == self._turns
+
+    def _out_of_files(self) -> bool:
+        """Free a descriptor (True); with none to free, stop accepting for a moment (False)."""
         now = time.monotonic()
         if now - self._out_of_files_logged >= 60.0:  # noqa: PLR2004 - once a minute at most
             self._out_of_files_logged = now
             log.warning("http_out_of_file_descriptors", connection_limit=self.connections.limit)
+        if self.connections.evict_oldest(self._just_accepted):
+            return True
+        # The pending connection stays queued, so select() would wake at once: a spin.
         self._selector.unregister(self._listening)
         self._accept_paused_until = now + _ACCEPT_PAUSE
+        return False
 
     def _handshake(self, conn: Connection) -> None:
         wanted = conn.handshake()
@@ -251,9 +264,6 @@ class ServingLoop:
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + _TICK
-        if self._accept_paused_until and now >= self._accept_paused_until:
-            self._accept_paused_until = 0.0
-            self._selector.register(self._listening, READ, _ACCEPT)
         for conn in [conn for conn in self._open if not conn.in_worker and now > conn.deadline]:
             log.debug("http_connection_timed_out", client=conn.remote_addr)
             self._close(conn)
