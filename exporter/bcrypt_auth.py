@@ -38,14 +38,25 @@ class BcryptUsers:
         cost = min((_cost(hashed) for hashed in self._hashes.values()), default=_DEFAULT_COST)
         self._stand_in = bcrypt.hashpw(b"stand-in for an unknown user", bcrypt.gensalt(rounds=cost))
 
+    def decides_at_once(self, header: str | None) -> bool:
+        """Tell whether ``allows`` needs no bcrypt check: no Basic credentials, or a pair verified before."""
+        credentials = _basic_credentials(header)
+        if credentials is None:
+            return True
+        with self._lock:
+            return self._key(*credentials)[1] in self._verified
+
+    def _key(self, user: bytes, password: bytes) -> tuple[bytes | None, bytes]:
+        hashed = self._hashes.get(user)
+        return hashed, hashlib.sha256(b"\0".join((user, password, hashed or b""))).digest()
+
     def allows(self, header: str | None) -> bool:
         """Tell whether the header carries a known user and the password its hash was made from."""
         credentials = _basic_credentials(header)
         if credentials is None:
             return False
         user, password = credentials
-        hashed = self._hashes.get(user)
-        key = hashlib.sha256(b"\0".join((user, password, hashed or b""))).digest()
+        hashed, key = self._key(user, password)
         with self._lock:
             if hashed is not None and key in self._verified:
                 return True

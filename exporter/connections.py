@@ -1,94 +1,84 @@
 """How many connections the web server holds, and which one gives way when it is full.
 
-Each connection costs a thread and a file descriptor. Without a bound, a client that opens
-a thousand idle sockets (or one that trickles its request a byte at a time) exhausts the
-descriptors and no scrape gets through; here a newcomer always finds a slot, by evicting
-the connection that has waited longest without sending its request.
+Each connection costs a file descriptor. Without a bound, a client that opens a thousand
+idle sockets (or one that trickles its request a byte at a time) exhausts the descriptors
+and no scrape gets through; here a newcomer always finds a slot, by evicting the
+connection that has waited longest without sending its request. Used only from the
+serving loop's thread (``httploop``), so it takes no lock.
 """
 
 from __future__ import annotations
 
-import contextlib
 import resource
-import socket
-import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from exporter import logs
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 log = logs.get_logger(component="server")
 
+_Conn = TypeVar("_Conn")
 
-class Connections:
+
+class Connections(Generic[_Conn]):
     """The connections being served, at most ``limit``: a newcomer evicts the one idle longest.
 
     A connection is idle until its whole header block has arrived (slowloris, a port
-    scanner, a pool of keep-alive sockets) and busy while its request is served. Evicting shuts the
-    socket down, which ends the blocked read in its thread; the thread closes it.
+    scanner, a pool of keep-alive sockets) and busy while its request is served.
+    ``evict`` closes a connection chosen to make room.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, evict: Callable[[_Conn], None]) -> None:
         self.limit = limit
-        self._lock = threading.Lock()
-        self._idle: OrderedDict[socket.socket, socket.socket] = OrderedDict()  # accepted -> live socket
-        self._busy: set[socket.socket] = set()
-        self._accepted: dict[socket.socket, socket.socket] = {}  # live socket -> accepted
+        self._evict = evict
+        self._idle: OrderedDict[_Conn, None] = OrderedDict()  # the one idle longest first
+        self._busy: set[_Conn] = set()
 
-    def admit(self, sock: socket.socket) -> bool:
-        """Make room for ``sock`` (evicting idle ones); False when every slot is busy serving."""
-        with self._lock:
-            while len(self._idle) + len(self._busy) >= self.limit and self._idle:
-                self._evict_oldest()
-            if len(self._busy) >= self.limit:
+    def admit(self, conn: _Conn, spare: Callable[[_Conn], bool]) -> bool:
+        """Make room for ``conn`` (evicting idle ones, ``spare`` ones last); False when every slot is busy."""
+        while len(self._idle) + len(self._busy) >= self.limit:
+            # Those accepted in this batch last: a newcomer always finds a slot if one is idle.
+            if not (self.evict_oldest(spare) or self.evict_oldest(_spare_none)):
                 return False
-            self._idle[sock] = sock
-            self._accepted[sock] = sock
-            return True
+        self._idle[conn] = None
+        return True
 
-    def wrapped(self, sock: socket.socket, live: socket.socket) -> None:
-        """Record that ``sock`` is now served through ``live`` (its TLS wrapper)."""
-        with self._lock:
-            if sock in self._idle:
-                self._idle[sock] = live
-                self._accepted[live] = sock
-
-    def busy(self, live: socket.socket) -> None:
+    def busy(self, conn: _Conn) -> None:
         """Record that the connection's request (its line and header block) arrived."""
-        with self._lock:
-            sock = self._accepted.get(live, live)
-            if self._idle.pop(sock, None) is not None:
-                self._busy.add(sock)
+        if self._idle.pop(conn, False) is None:
+            self._busy.add(conn)
 
-    def rest(self, live: socket.socket) -> None:
+    def rest(self, conn: _Conn) -> None:
         """Record that the connection answered its request and waits for the next: idle again."""
-        with self._lock:
-            sock = self._accepted.get(live, live)
-            if sock in self._busy:
-                self._busy.discard(sock)
-                self._idle[sock] = live  # the newest idler: evicted last
+        if conn in self._busy:
+            self._busy.discard(conn)
+            self._idle[conn] = None  # the newest idler: evicted last
 
-    def done(self, sock: socket.socket) -> None:
+    def done(self, conn: _Conn) -> None:
         """Forget a connection that is being closed."""
-        with self._lock:
-            live = self._idle.pop(sock, None)
-            self._busy.discard(sock)
-            self._accepted.pop(sock, None)
-            if live is not None:
-                self._accepted.pop(live, None)
+        self._idle.pop(conn, None)
+        self._busy.discard(conn)
 
-    def evict_oldest(self) -> None:
-        """Close the connection idle longest, if any (accept ran out of file descriptors)."""
-        with self._lock:
-            if self._idle:
-                self._evict_oldest()
+    def evict_oldest(self, spare: Callable[[_Conn], bool]) -> bool:
+        """Close the connection idle longest that is not ``spare``; False when there is none.
 
-    def _evict_oldest(self) -> None:
-        _, live = self._idle.popitem(last=False)
-        self._accepted.pop(live, None)
-        # socket.socket's own shutdown: an SSLSocket's would drop its TLS state under the reader.
-        with contextlib.suppress(OSError):  # already gone
-            socket.socket.shutdown(live, socket.SHUT_RDWR)
+        The loop spares those it accepted in the same batch: their request has not been
+        read yet, and a client's connection closed unanswered would be a probe failed.
+        """
+        oldest = next((conn for conn in self._idle if not spare(conn)), None)
+        if oldest is None:
+            return False
+        del self._idle[oldest]
         log.debug("http_connection_evicted", reason="idle", limit=self.limit)
+        self._evict(oldest)
+        return True
+
+
+def _spare_none(_conn: object) -> bool:
+    return False
 
 
 def connection_limit(wanted: int) -> int:

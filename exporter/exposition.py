@@ -163,8 +163,18 @@ class Exposition:
     def render(self, accept: str | None = None, accept_encoding: str | None = None) -> Payload:
         """Build the /metrics response for these request headers."""
         fmt = negotiate_format(accept)
+        return self._payload(fmt, self._rendered(fmt), accept_encoding)
+
+    def rendered_payload(self, accept: str | None, accept_encoding: str | None) -> Payload | None:
+        """Return the /metrics response if its format is rendered for the latest poll; never render."""
+        fmt = negotiate_format(accept)
+        cached = self._cache.get(fmt)
+        if cached is None or cached.generation != self._store.generation:
+            return None
+        return self._payload(fmt, cached, accept_encoding)
+
+    def _payload(self, fmt: Format, data: _Rendered, accept_encoding: str | None) -> Payload:
         gzipped = accepts_gzip(accept_encoding)
-        data = self._rendered(fmt)
         tail_key, tail = self._tail.current(fmt)
         key = (data.generation, tail_key)
         self._scraped[fmt] = time.monotonic()

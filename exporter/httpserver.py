@@ -1,19 +1,17 @@
-"""A lean HTTP/1.1 request handler that serves a WSGI app over kept-alive connections.
+"""One HTTP/1.1 exchange: a request head that has arrived whole in, the response's bytes out.
 
-wsgiref's handler answers one request per connection in HTTP/1.0 and goes through a
-general WSGI gateway (a copy of ``os.environ`` per request, a write per header): every
-scrape then paid a TCP handshake, a new thread and about a millisecond of CPU besides the
-response. This one keeps the connection (and its thread) for the next request, unless the
-client asks to close or sent a body, writes the status line and headers in one send and
-the body in another, and hands the connection back to the idle pool between requests so
-that ``--web.max-connections`` can still evict it. Binding, TLS and the limit are
-``listener``'s.
+The serving loop (``httploop``) reads the bytes and writes the answer; this module turns a
+parsed request head (``httpwire``) into the WSGI call and the reply: the status line and
+headers in one buffer, the body in another, and whether the connection ends after it (the
+client asked, sent a body we do not read, or the request could not be read). Error replies
+are byte for byte those of the standard library's ``BaseHTTPRequestHandler``.
 """
 
 from __future__ import annotations
 
-import functools
-import ssl
+import email.utils
+import html
+import io
 import sys
 import time
 from http import HTTPStatus
@@ -24,191 +22,118 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from exporter import PRODUCT, __version__, logs
-from exporter.httpwire import MAX_LINE, read_fields, response_head
+from exporter.httpwire import BadHead, RequestHead, response_head
 
 if TYPE_CHECKING:
-    import socket
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from types import TracebackType
-    from wsgiref.types import WSGIEnvironment
+    from wsgiref.types import WSGIApplication, WSGIEnvironment
 
     from structlog.typing import FilteringBoundLogger
-
-    from exporter.connections import Connections
 
     _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
 log = logs.get_logger(component="server")
 
-CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may stall one read or write, or idle between requests
-_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
+CONNECTION_TIMEOUT: Final = 10.0  # seconds a client may idle between requests, or take to send one
+PROTOCOL: Final = "HTTP/1.1"
+SERVER: Final = f"{PRODUCT}/{__version__}"
+_NO_INPUT: Final = io.BytesIO(b"")  # a request body is never read: the connection closes after it
+
+Reply = tuple[bytes, bytes, bool]  # head, body, whether the connection closes after them
 
 
-class KeepAliveHandler(BaseHTTPRequestHandler):
-    """Serves the server's WSGI app, request after request, on one connection."""
+def connection_environ(base: Mapping[str, object], remote_addr: str, scheme: str) -> dict[str, object]:
+    """Return what every request of one connection shares: built once, copied per request."""
+    return {
+        **base,
+        "SERVER_SOFTWARE": SERVER,
+        "REMOTE_ADDR": remote_addr,
+        "wsgi.input": _NO_INPUT,
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.multithread": True,  # requests the app says are slow run on worker threads
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
 
-    protocol_version = "HTTP/1.1"
-    server_version = f"{PRODUCT}/{__version__}"
-    sys_version = ""  # do not advertise the Python version in the Server header
-    timeout = CONNECTION_TIMEOUT
-    disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK stall
 
-    def handle_one_request(self) -> None:
-        """Read one request and answer it through the app (any method: the app says 405)."""
+def request_environ(shared: Mapping[str, object], head: RequestHead) -> WSGIEnvironment | BadHead:
+    """Return the WSGI environ of one request; a 400 for a target that does not parse."""
+    path, _, query = head.target.partition("?")
+    if not path.startswith("/") and "://" in path:
+        # Absolute-form (RFC 9112 3.2.2: a server MUST accept it): route on its path.
         try:
-            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
-            if len(self.raw_requestline) > MAX_LINE:
-                self.requestline = self.request_version = self.command = self.path = ""
-                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
-                self.close_connection = True
-                return
-            if not self.raw_requestline:
-                self.close_connection = True
-                return
-            if not self.parse_request():  # it has answered 400, 431 or 505, or the client left
-                return
-            # Busy only now: a client trickling its headers stays evictable, or a few of them
-            # would hold every slot of --web.max-connections.
-            self._connections().busy(self.connection)
-            self._serve()
-            self._connections().rest(self.connection)  # idle until its next request is in
-        except TimeoutError:
-            self.close_connection = True
+            target = urlsplit(head.target)
+        except ValueError:  # e.g. http://[::1/metrics: the client's error, not ours
+            return BadHead(HTTPStatus.BAD_REQUEST, "Bad request target", method=head.method)
+        path, query = target.path or "/", target.query
+    environ: WSGIEnvironment = {
+        **shared,
+        **head.fields,
+        "SERVER_PROTOCOL": head.version,
+        "REQUEST_METHOD": head.method,
+        "PATH_INFO": unquote(path, "iso-8859-1"),
+        "QUERY_STRING": query,
+    }
+    return environ
 
-    def parse_request(self) -> bool:
-        """Read the request line's words and the headers; answer 400, 431 or 505 if they are bad.
 
-        The whole header block must arrive within ``timeout`` seconds of the request line.
-        Headers go straight into the WSGI environ: the stdlib's email parser cost more
-        than the rest of a scrape.
-        """
-        self.command, self.path, self.request_version, self.close_connection = "", "", "HTTP/1.0", True
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = self.requestline.split()
-        if len(words) != 3 or not words[2].startswith("HTTP/"):  # noqa: PLR2004 - method, target, version
-            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request line")
-            return False
-        self.command, self.path, version = words
-        if version not in _VERSIONS:
-            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
-            return False
-        self.request_version = version
-        deadline = _Deadline(self.connection, self.timeout)
-        try:
-            fields = read_fields(self.rfile, deadline)  # type: ignore[arg-type]  # a BufferedReader
-        finally:
-            deadline.restore()
-        if fields is None:
-            self.close_connection = True
-            return False
-        if isinstance(fields, HTTPStatus):
-            self.send_error(fields)
-            return False
-        self._fields = fields
-        connection = fields.get("HTTP_CONNECTION", "").lower()
-        self.close_connection = (
-            "close" in connection if version == "HTTP/1.1" else "keep-alive" not in connection
+def closes_after(head: RequestHead) -> bool:
+    """Tell whether the connection ends after this request's answer."""
+    fields = head.fields
+    if fields.get("CONTENT_LENGTH", "0") != "0" or "HTTP_TRANSFER_ENCODING" in fields:
+        return True  # a body we do not read would be taken for the next request
+    connection = fields.get("HTTP_CONNECTION", "").lower()
+    return "close" in connection if head.version == PROTOCOL else "keep-alive" not in connection
+
+
+def serve(app: WSGIApplication, environ: WSGIEnvironment, head: RequestHead) -> Reply:
+    """Call the app for one request; a failure in it answers 500 and costs only this connection."""
+    close = closes_after(head)
+    response = _Response()
+    try:
+        body = b"".join(app(environ, response.start))  # type: ignore[arg-type]  # keyword-free call
+        # Inside the try: a status or header the app gave that HTTP cannot carry (not
+        # Latin-1) is the app's bug too, and the client is owed an answer.
+        reply_head = response_head(
+            (PROTOCOL, SERVER, response.status, tuple(response.headers)), len(body), close=close
         )
-        return True
-
-    def _serve(self) -> None:
-        if self._fields.get("CONTENT_LENGTH", "0") != "0" or "HTTP_TRANSFER_ENCODING" in self._fields:
-            self.close_connection = True  # a body we do not read would be taken for the next request
-        response = _Response()
-        try:
-            chunks = self.server.get_app()(self._environ(), response.start)  # type: ignore[attr-defined]
-            body = b"".join(chunks)
-            # Inside the try: a status or header the app gave that HTTP cannot carry (not
-            # Latin-1) is the app's bug too, and the client is owed an answer.
-            head = response_head(
-                (self.protocol_version, self.server_version, response.status, tuple(response.headers)),
-                len(body),
-                close=self.close_connection,
-            )
-        except Exception:  # a bug in the app costs this connection, never the server
-            log.exception("http_request_failed", method=self.command, path=self.path)
-            self.close_connection = True
-            self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
-            return
-        self._send(head, body)
-        self.log_request(response.status.partition(" ")[0], len(body))
-
-    def _send(self, head: bytes, body: bytes) -> None:
-        """Send the head and the body, in one system call when the socket allows it."""
-        if not body or isinstance(self.connection, ssl.SSLSocket):  # SSLSocket has no sendmsg
-            self.wfile.write(head + body)
-            return
-        sent = self.connection.sendmsg((head, body))
-        if sent < len(head):
-            self.connection.sendall(head[sent:])
-            sent = len(head)
-        if sent < len(head) + len(body):
-            self.connection.sendall(memoryview(body)[sent - len(head) :])
-
-    def _environ(self) -> WSGIEnvironment:
-        path, _, query = self.path.partition("?")
-        if not path.startswith("/") and "://" in path:
-            # Absolute-form (RFC 9112 3.2.2: a server MUST accept it): route on its path.
-            target = urlsplit(self.path)
-            path, query = target.path or "/", target.query
-        environ: WSGIEnvironment = {
-            **self._connection_environ,
-            **self._fields,
-            "SERVER_PROTOCOL": self.request_version,
-            "REQUEST_METHOD": self.command,
-            "PATH_INFO": unquote(path, "iso-8859-1"),
-            "QUERY_STRING": query,
-        }
-        return environ
-
-    @functools.cached_property
-    def _connection_environ(self) -> dict[str, object]:
-        """What every request of this connection shares: built once, copied per request."""
-        return {
-            **self.server.base_environ,  # type: ignore[attr-defined]
-            "SERVER_SOFTWARE": self.server_version,
-            "REMOTE_ADDR": self.client_address[0],
-            "wsgi.input": self.rfile,
-            "wsgi.errors": sys.stderr,
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "https" if isinstance(self.connection, ssl.SSLSocket) else "http",
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-
-    def _connections(self) -> Connections:
-        connections: Connections = self.server.connections  # type: ignore[attr-defined]
-        return connections
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Record one request at debug level."""
-        _request_log().debug("http_request_served", method=self.command, path=self.path, code=code, size=size)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
-        """Route the base class's messages (errors) through structlog."""
-        log.debug("http_server_message", message=format % args)
+    except Exception:  # a bug in the app costs this connection, never the server
+        log.exception("http_request_failed", method=head.method, path=head.target)
+        return error_reply(BadHead(HTTPStatus.INTERNAL_SERVER_ERROR, method=head.method))
+    _request_log().debug(
+        "http_request_served",
+        method=head.method,
+        path=head.target,
+        code=response.status.partition(" ")[0],
+        size=len(body),
+    )
+    return reply_head, body, close
 
 
-class _Deadline:
-    """Shrinks a socket's timeout before each read so that all the reads end by one moment."""
-
-    def __init__(self, sock: socket.socket, seconds: float | None) -> None:
-        self._sock, self._seconds = sock, seconds
-        self._end = time.monotonic() + (seconds or CONNECTION_TIMEOUT)
-        self._shrunk = False
-
-    def __call__(self) -> None:
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        self._sock.settimeout(left)
-        self._shrunk = True
-
-    def restore(self) -> None:
-        """Give the socket its own timeout back (for the response and the next request)."""
-        if self._shrunk:
-            self._sock.settimeout(self._seconds)
+def error_reply(bad: BadHead) -> Reply:
+    """Answer a request that cannot be served, as ``BaseHTTPRequestHandler.send_error`` does."""
+    short, explain = BaseHTTPRequestHandler.responses.get(bad.status, ("???", "???"))
+    message = short if bad.message is None else bad.message
+    log.debug("http_server_message", message=f"code {int(bad.status)}, message {message}")
+    _request_log().debug("http_request_served", method=bad.method, path="", code=int(bad.status), size="-")
+    content = BaseHTTPRequestHandler.error_message_format % {
+        "code": bad.status,
+        "message": html.escape(message, quote=False),
+        "explain": html.escape(explain, quote=False),
+    }
+    body = content.encode("UTF-8", "replace")
+    head = (
+        f"{PROTOCOL} {int(bad.status)} {message}\r\n"
+        f"Server: {SERVER} \r\n"  # the handler's version string: server and (empty) Python version
+        f"Date: {email.utils.formatdate(time.time(), usegmt=True)}\r\n"
+        "Connection: close\r\n"
+        f"Content-Type: {BaseHTTPRequestHandler.error_content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1", "strict")
+    return head, b"" if bad.method == "HEAD" else body, True
 
 
 class _AssembledLog:

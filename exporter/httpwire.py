@@ -1,9 +1,11 @@
-"""The bytes of HTTP/1.1 around a request: reading a header block, writing a response head.
+"""The bytes of HTTP/1.1 around a request: parsing a request head, writing a response head.
 
-Both are the same for most requests: a Prometheus server sends the same header block on
-every scrape, and every /metrics response of a poll has the same head but for its Date.
+The request line and header block are parsed from the bytes received so far (``parse_head``:
+None until they are whole), by the same line and block limits a socket reader would apply.
+Both heads are the same for most requests: a Prometheus server sends the same header block
+on every scrape, and every /metrics response of a poll has the same head but for its Date.
 So a header block that has fully arrived is parsed once and remembered (read-only, shared
-between the connections' threads), and a response head is encoded once per status,
+with the worker threads), and a response head is encoded once per status,
 header list and connection fate, with the Date line formatted once per second. Both memos
 are bounded whatever clients send.
 """
@@ -14,12 +16,10 @@ import email.utils
 import functools
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from io import BufferedReader
+from typing import Final
 
 MAX_LINE: Final = 65536  # bytes of the request line, and of each header line
 MAX_HEADER_BYTES: Final = 65536  # bytes of a whole header block, as Go's MaxHeaderBytes bounds it
@@ -27,49 +27,84 @@ _MAX_HEADERS: Final = 100  # as http.client allows
 _UNPREFIXED: Final = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})  # WSGI names these without HTTP_
 _REMEMBERED_BLOCK: Final = 4096  # bytes: larger header blocks are parsed line by line, every time
 _HEADS_KEPT: Final = 64  # response heads remembered before the memo starts afresh
+_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
 
 HeadKey = tuple[str, str, str, tuple[tuple[str, str], ...]]  # protocol, Server, status, headers
 Fields = Mapping[str, str] | HTTPStatus | None  # None: the client hung up before the block ended
 _LineReader = Callable[[int], bytes]  # reads one line of at most limit + 1 bytes; b"" at the end
 
 
-def read_fields(rfile: BufferedReader, before_read: Callable[[], None]) -> Fields:
-    """Read header lines up to the blank one, as WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH).
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """A request line and header block that have arrived whole."""
 
-    ``before_read`` runs before every further read from the socket, so that the caller can
-    hold the whole block to one deadline however slowly its bytes trickle in.
+    method: str
+    target: str
+    version: str
+    fields: Mapping[str, str]  # WSGI environ keys (HTTP_ACCEPT, CONTENT_LENGTH)
+    size: int  # bytes of the request line and the header block together
+
+
+@dataclass(frozen=True, slots=True)
+class BadHead:
+    """A request the server cannot read: answered with ``status``, then the connection closes."""
+
+    status: HTTPStatus
+    message: str | None = None  # the status line's phrase when not the standard one
+    method: str = ""  # a HEAD gets the error's head only
+
+
+class _Incomplete(Exception):
+    """The buffer ends before the header block does."""
+
+
+def parse_head(data: bytes | bytearray, offset: int = 0) -> RequestHead | BadHead | None:
+    """Read the request line and the header block at ``offset`` in ``data``; None until they are whole.
+
+    ``data`` is read where it lies, never copied whole: a pipelining client's buffer holds
+    hundreds of requests, and copying it per request made parsing it quadratic.
     """
-    # What is buffered already; if nothing is, one read, under the socket's whole timeout.
-    arrived = rfile.peek(_REMEMBERED_BLOCK)
-    end = _block_end(arrived[:_REMEMBERED_BLOCK])
-    if end is None:  # not all here yet, or too long to remember: line by line
-        return _fields(lambda limit: _read_line(rfile, limit, before_read))
-    return _remembered_fields(rfile.read(end))
+    line_end = data.find(b"\n", offset, offset + MAX_LINE + 1)
+    if line_end < 0 or line_end >= offset + MAX_LINE:
+        return BadHead(HTTPStatus.REQUEST_URI_TOO_LONG) if len(data) - offset > MAX_LINE else None
+    words = str(data[offset:line_end], "iso-8859-1").rstrip("\r\n").split()
+    if len(words) != 3 or not words[2].startswith("HTTP/"):  # noqa: PLR2004 - method, target, version
+        return BadHead(HTTPStatus.BAD_REQUEST, "Bad request line")
+    method, target, version = words
+    if version not in _VERSIONS:
+        return BadHead(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, method=method)
+    start = line_end + 1
+    end = _block_end(data[start : start + _REMEMBERED_BLOCK])
+    if end is not None:  # the usual case: parsed once per distinct block
+        fields = _remembered_fields(bytes(data[start : start + end]))
+    else:
+        lines = _BufferLines(data, start)
+        try:
+            fields = _fields(lines)
+        except _Incomplete:
+            return None
+        end = lines.offset - start
+    if not isinstance(fields, Mapping):
+        return BadHead(fields or HTTPStatus.BAD_REQUEST, method=method)
+    return RequestHead(method, target, version, fields, start + end - offset)
 
 
-def _read_line(rfile: BufferedReader, limit: int, before_read: Callable[[], None]) -> bytes:
-    """Read up to and including the next newline, at most ``limit + 1`` bytes; b"" at the end.
+class _BufferLines:
+    """Lines from a buffer by the limits a socket reader would apply; _Incomplete where more must arrive."""
 
-    One socket read at a time (peek), each after ``before_read``: readline would wait the
-    socket's full timeout once per read, so a trickling client could hold it for ever.
-    """
-    parts: list[bytes] = []
-    size = 0
-    while size <= limit:
-        before_read()  # cheap beside the read it may precede; this path is for uncommon blocks
-        chunk = rfile.peek(1)
-        if not chunk:
-            break
-        newline = chunk.find(b"\n", 0, limit + 1 - size)
-        taken = rfile.read(newline + 1 if newline >= 0 else min(len(chunk), limit + 1 - size))
-        parts.append(taken)
-        size += len(taken)
-        if newline >= 0:
-            break
-    return b"".join(parts)
+    def __init__(self, data: bytes | bytearray, offset: int) -> None:
+        self._data, self.offset = data, offset
+
+    def __call__(self, limit: int) -> bytes:
+        newline = self._data.find(b"\n", self.offset, self.offset + limit + 1)
+        if newline < 0 and len(self._data) - self.offset <= limit:
+            raise _Incomplete
+        end = newline + 1 if newline >= 0 else self.offset + limit + 1
+        line, self.offset = self._data[self.offset : end], end
+        return bytes(line)
 
 
-def _block_end(data: bytes) -> int | None:
+def _block_end(data: bytes | bytearray) -> int | None:
     """Where the header block in ``data`` ends (past its blank line), or None if it does not."""
     if data.startswith((b"\r\n", b"\n")):
         return 2 if data[0] == ord("\r") else 1

@@ -29,11 +29,13 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from exporter.exposition import Exposition
+    from exporter.httpworkers import Work
     from exporter.snapshot import SnapshotStore
 
 log = logs.get_logger(component="server")
 
 OPEN_PATHS: Final = frozenset({"/healthz", "/readyz"})  # probes: never behind basic auth
+_PAYLOAD: Final = "exporter.metrics_payload"  # environ key: a scrape's payload found rendered by worker_for
 Headers = list[tuple[str, str]]
 
 
@@ -42,6 +44,10 @@ class Authenticator(Protocol):
 
     def allows(self, header: str | None) -> bool:
         """Return True when the header carries acceptable credentials."""
+        ...
+
+    def decides_at_once(self, header: str | None) -> bool:
+        """Return True when ``allows`` answers without a slow (bcrypt) check for this header."""
         ...
 
 
@@ -70,6 +76,10 @@ class BasicAuth:
         user_ok = hmac.compare_digest(user, self._username)
         password_ok = hmac.compare_digest(password, self._password())
         return user_ok & password_ok
+
+    def decides_at_once(self, _header: str | None) -> bool:
+        """Return True: the check is two constant-time comparisons."""
+        return True
 
     def _password(self) -> bytes:
         try:
@@ -125,6 +135,27 @@ class ExporterApp:
         start_response(status, headers)
         return [b""] if method == "HEAD" else [body]
 
+    def worker_for(self, environ: WSGIEnvironment) -> Work | None:
+        """Tell which worker threads a request needs, or None when the serving loop may answer it inline.
+
+        Two need workers: a credential check that pays bcrypt's cost, and a scrape of a poll
+        not rendered yet in its format (seconds with many tenants, while the probes must
+        answer). A scrape answered inline gets the payload found here: a poll published in
+        between must not make the loop render it, or wait for the poll thread's render.
+        """
+        path = environ.get("PATH_INFO", "/") or "/"
+        auth = None if path in OPEN_PATHS else self._auth
+        if auth is not None and not auth.decides_at_once(environ.get("HTTP_AUTHORIZATION")):
+            return "check"
+        if path == self._telemetry_path:
+            payload = self._exposition.rendered_payload(
+                environ.get("HTTP_ACCEPT"), environ.get("HTTP_ACCEPT_ENCODING")
+            )
+            if payload is None:
+                return "render"
+            environ[_PAYLOAD] = payload
+        return None
+
     def _respond(self, method: str, path: str, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
         if path not in OPEN_PATHS and self._auth and not self._auth.allows(environ.get("HTTP_AUTHORIZATION")):
             status, headers, body = _text("401 Unauthorized", "unauthorized\n")
@@ -140,7 +171,9 @@ class ExporterApp:
         return route(environ)
 
     def _metrics(self, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
-        payload = self._exposition.render(environ.get("HTTP_ACCEPT"), environ.get("HTTP_ACCEPT_ENCODING"))
+        payload = environ.get(_PAYLOAD) or self._exposition.render(
+            environ.get("HTTP_ACCEPT"), environ.get("HTTP_ACCEPT_ENCODING")
+        )
         headers = [("Content-Type", payload.content_type), ("Vary", "Accept, Accept-Encoding")]
         if payload.content_encoding:
             headers.append(("Content-Encoding", payload.content_encoding))

@@ -39,6 +39,9 @@ def server_context(cert_file: Path, key_file: Path, *, section: str = "web") -> 
     """Return a server context (TLS 1.2 or newer) with this certificate chain and key."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # A client may not renegotiate (TLS 1.2): a handshake in the middle of a reply costs a
+    # CPU-heavy exchange per request a client asks for, and a non-blocking server mid-send.
+    context.options |= ssl.OP_NO_RENEGOTIATION
     cert, key = f"{section}.tls_cert_file", f"{section}.tls_key_file"
     # Parsing the certificate alone first tells a bad certificate from a bad key.
     _load_certificates(ssl.create_default_context(), cert_file, cert)

@@ -7,6 +7,7 @@ it has file descriptors are opened to it, and a scrape must still answer 200.
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import select
 import socket
@@ -178,13 +179,21 @@ def _answer_or_close(sock: socket.socket) -> bytes | None:
         return b""
 
 
-def test_a_header_block_must_arrive_within_one_timeout_however_it_trickles() -> None:
-    """A client sending a header byte every half second is cut off; no read's timeout restarts the clock."""
+@pytest.mark.parametrize(
+    "start",
+    [b"GET / HTTP/1.1\r\nX-Slow: ", b"GET /", b"G"],
+    ids=["header-block", "request-line", "first-byte"],
+)
+def test_a_request_must_arrive_within_one_timeout_however_it_trickles(start: bytes) -> None:
+    """A client sending a byte every half second is cut off; no read's timeout restarts the clock.
+
+    The request line and the header block share one deadline from the request's first byte.
+    """
     server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _hello)
     server.start()
     try:
         with socket.create_connection(server.address, timeout=10.0) as sock:
-            sock.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+            sock.sendall(start)
             ended = wait_until(
                 lambda: _answer_or_close(sock),
                 timeout=3 * CONNECTION_TIMEOUT,
@@ -230,3 +239,59 @@ def test_memory_stays_bounded_whatever_size_of_headers_scrapers_send(tmp_path: P
     growth_mib = {name: (after[name] - before[name]) / 1024 for name in after}
     assert growth_mib["VmHWM"] < 64, growth_mib  # 40 such values joined would be ~250 MiB
     assert growth_mib["VmRSS"] < 64, growth_mib
+
+
+class _Gate:
+    """An app whose ``/gate`` holds the serving loop until released."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/gate":
+            self.entered.set()
+            self.release.wait(timeout=30.0)
+        return _hello(environ, start_response)
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def _lowest_free_descriptor() -> int:
+    probe = os.dup(0)
+    os.close(probe)
+    return probe
+
+
+def test_out_of_descriptors_a_connection_of_the_same_accept_batch_is_not_evicted() -> None:
+    """Two clients queued together, a descriptor for one: the first is answered, the second after it."""
+    app = _Gate()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    clients = [socket.socket(), socket.socket()]  # their descriptors, taken before the limit drops
+    try:
+        with socket.create_connection(server.address, timeout=10.0) as gate:
+            gate.sendall(b"GET /gate HTTP/1.1\r\nConnection: close\r\n\r\n")
+            assert app.entered.wait(timeout=10.0)
+            # The server's end of the gate connection frees one descriptor below the limit: one
+            # accept succeeds, the next runs out of descriptors in the same batch.
+            resource.setrlimit(resource.RLIMIT_NOFILE, (_lowest_free_descriptor(), hard))
+            for client in clients:
+                client.settimeout(10.0)
+                client.connect(server.address)  # queued in the backlog while the loop is held
+                client.sendall(b"GET /queued HTTP/1.1\r\nConnection: close\r\n\r\n")
+            app.release.set()
+            assert _read_to_end(gate).endswith(b"hello\n")
+            for client in clients:
+                assert _read_to_end(client).endswith(b"\r\n\r\nhello\n")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        app.release.set()
+        for client in clients:
+            client.close()
+        server.shutdown()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -106,6 +107,7 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         (b"GET /hello HTTP/1.1\r\n" + (b"Accept: " + b"a" * 1014 + b"\r\n") * 64 + b"X-A", "431"),
         # A header block too large to be remembered whole is read line by line, by the same rules.
         (b"GET /hello HTTP/1.1\r\nX-Pad: " + b"p" * 5000 + b"\r\nno colon here\r\n\r\n", "400"),
+        (b"GET http://[::1/hello HTTP/1.1\r\n\r\n", "400"),  # an absolute-form target that does not parse
     ],
     ids=[
         "request-line",
@@ -116,6 +118,7 @@ def test_the_connection_closes_when_the_client_asks_or_sent_a_body(request_bytes
         "long-header",
         "large-header-block",
         "large-block",
+        "bad-absolute-target",
     ],
 )
 def test_a_malformed_request_gets_an_error_status_and_a_close(request_bytes: bytes, code: str) -> None:
@@ -209,4 +212,81 @@ def test_a_header_http_cannot_carry_gets_a_500_and_an_error_log() -> None:
         failures = [entry for entry in logged if entry["event"] == "http_request_failed"]
         assert [entry["log_level"] for entry in failures] == ["error", "error"]
     finally:
+        server.shutdown()
+
+
+class _SlowCheck:
+    """An app whose /guarded answer waits for ``release``, as a bcrypt check keeps a request busy."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def worker_for(self, environ: WSGIEnvironment) -> str | None:
+        return "check" if environ["PATH_INFO"] == "/guarded" else None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/guarded":
+            self.release.wait(timeout=30.0)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{environ['PATH_INFO']}\n".encode()]
+
+
+def test_a_request_waiting_on_a_slow_credential_check_does_not_hold_up_others() -> None:
+    """While one request's check runs on a worker, other connections are answered; then it is too."""
+    app = _SlowCheck()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    try:
+        with _connect(server.address) as slow, _connect(server.address) as fast:
+            slow.sendall(b"GET /guarded HTTP/1.1\r\n\r\n")
+            for _ in range(3):
+                fast.sendall(GET)
+                assert _response(fast)[2] == b"/hello\n"
+            assert select.select([slow], [], [], 0)[0] == []  # still being checked
+            app.release.set()
+            assert _response(slow)[2] == b"/guarded\n"
+    finally:
+        app.release.set()
+        server.shutdown()
+
+
+class _Gate:
+    """Records the paths it answers, in order; ``/gate`` holds the serving loop until released."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.served: list[str] = []
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/gate":
+            self.entered.set()
+            self.release.wait(timeout=30.0)
+        self.served.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
+
+
+def test_a_pipelining_client_gets_one_answer_per_turn_not_the_loop() -> None:
+    """A probe that arrives beside 50 pipelined requests is answered before most of them, not after all."""
+    app = _Gate()
+    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
+    server.start()
+    try:
+        with _connect(server.address) as flood, _connect(server.address) as gate:
+            flood.sendall(GET)
+            _response(flood)  # accepted and watched before the loop is held
+            gate.sendall(b"GET /gate HTTP/1.1\r\n\r\n")
+            assert app.entered.wait(timeout=10.0)
+            flood.sendall(b"GET /flood HTTP/1.1\r\n\r\n" * 50)  # all in the socket's buffer at once
+            with _connect(server.address) as probe:
+                probe.sendall(b"GET /probe HTTP/1.1\r\n\r\n")
+                app.release.set()
+                assert _response(probe)[0] == "HTTP/1.1 200 OK"
+                replies = b""
+                while replies.count(b"HTTP/1.1 200 OK") < 50:
+                    replies += flood.recv(65536)
+        # Without turns it came after all 50: every buffered request was answered before select() ran.
+        assert app.served.index("/probe") <= 4, app.served[:10]
+    finally:
+        app.release.set()
         server.shutdown()

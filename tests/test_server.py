@@ -206,6 +206,34 @@ class TestMetrics:
         served.store.publish(Snapshot(taken_at=1.0, sources={}))
         assert "acronis_tasks{" not in httpx.get(served.url + "/metrics").text
 
+    def test_only_a_scrape_that_renders_a_new_poll_leaves_the_serving_loop(self) -> None:
+        """Rendering a new poll (seconds with many tenants) runs on a worker: the probes answer meanwhile."""
+        store = SnapshotStore(initial=hand_built_snapshot())
+        exposition = Exposition(store, self_registry())
+        app = ExporterApp(exposition, store, lambda: True)
+        scrape = {"PATH_INFO": "/metrics", "HTTP_ACCEPT": PROMETHEUS_ACCEPT}
+        assert app.worker_for(scrape) == "render"
+        exposition.render(PROMETHEUS_ACCEPT, "gzip")
+        assert app.worker_for(scrape) is None
+        assert app.worker_for({"PATH_INFO": "/metrics"}) == "render"  # the text format is not rendered yet
+        store.publish(Snapshot(taken_at=1.0, sources={}))  # renders the formats scraped lately, itself
+        assert app.worker_for(scrape) is None
+        assert app.worker_for({"PATH_INFO": "/metrics"}) == "render"
+        assert app.worker_for({"PATH_INFO": "/healthz"}) is None
+        assert app.worker_for({"PATH_INFO": "/"}) is None
+
+    def test_a_scrape_the_loop_answers_serves_what_it_found_rendered(self) -> None:
+        """A poll published between the loop's look and its answer is not rendered on the loop."""
+        store = SnapshotStore(initial=hand_built_snapshot())
+        exposition = Exposition(store, self_registry())
+        app = ExporterApp(exposition, store, lambda: True)
+        exposition.render()
+        scrape: WSGIEnvironment = {"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}
+        assert app.worker_for(scrape) is None
+        store.publish(Snapshot(taken_at=1.0, sources={}))  # the poll thread, between the two
+        body = b"".join(app(scrape, _ignore_start))
+        assert b"acronis_tasks{" in body  # the poll found rendered, not the one published since
+
     def test_twenty_concurrent_scrapers_get_complete_identical_data(self, served: Served) -> None:
         """Twenty parallel scrapes, in both formats, each parse fully and agree on the data families."""
 
@@ -474,3 +502,9 @@ class TestListenAddress:
 
 def _never_called(_environ: WSGIEnvironment, _start_response: StartResponse) -> Iterable[bytes]:
     raise AssertionError("a server that failed to bind must never serve")
+
+
+def _ignore_start(
+    _status: str, _headers: list[tuple[str, str]], _exc_info: object = None
+) -> Callable[[bytes], object]:
+    return bytes

@@ -160,3 +160,16 @@ class TestBcryptUsers:
         assert users.allows("Basic !!!") is False
         too_long = httpx.BasicAuth(USER, "x" * 100)._auth_header  # past bcrypt's 72 bytes
         assert users.allows(too_long) is False
+
+    def test_only_a_pair_verified_before_is_decided_without_a_bcrypt_check(self) -> None:
+        """The serving loop answers inline only what needs no bcrypt check; the rest goes to a worker."""
+        users = BcryptUsers({USER: SecretStr(HASH)})
+        right = httpx.BasicAuth(USER, PASSWORD)._auth_header
+        wrong = httpx.BasicAuth(USER, "nope")._auth_header
+        assert users.decides_at_once(None) is True  # no credentials: refused at once
+        assert users.decides_at_once(right) is False
+        assert users.allows(right) is True
+        assert users.decides_at_once(right) is True
+        assert users.allows(wrong) is False
+        assert users.decides_at_once(wrong) is False  # failures are not remembered
+        assert users.decides_at_once(httpx.BasicAuth("nobody", PASSWORD)._auth_header) is False
