@@ -15,7 +15,7 @@ import pytest
 import structlog.testing
 
 from exporter.config import WebSettings
-from exporter.listener import MetricsServer
+from tests.support.metrics_server import serving
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
@@ -34,12 +34,8 @@ def _echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[b
 
 @contextlib.contextmanager
 def _server(max_connections: int = 64) -> Iterator[tuple[str, int]]:
-    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0", max_connections=max_connections), _echo)
-    server.start()
-    try:
+    with serving(_echo, WebSettings(listen_address="127.0.0.1:0", max_connections=max_connections)) as server:
         yield server.address
-    finally:
-        server.shutdown()
 
 
 def _connect(address: tuple[str, int]) -> socket.socket:
@@ -198,9 +194,7 @@ def _unencodable_header(_environ: WSGIEnvironment, start_response: StartResponse
 
 def test_a_header_http_cannot_carry_gets_a_500_and_an_error_log() -> None:
     """A header value outside Latin-1 is the app's bug: the client gets 500, the log an error."""
-    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), _unencodable_header)
-    server.start()
-    try:
+    with serving(_unencodable_header) as server:
         with structlog.testing.capture_logs() as logged:
             for _ in range(2):  # the server lives on
                 with _connect(server.address) as sock:
@@ -211,8 +205,6 @@ def test_a_header_http_cannot_carry_gets_a_500_and_an_error_log() -> None:
                     assert _closed(sock)
         failures = [entry for entry in logged if entry["event"] == "http_request_failed"]
         assert [entry["log_level"] for entry in failures] == ["error", "error"]
-    finally:
-        server.shutdown()
 
 
 class _SlowCheck:
@@ -234,20 +226,18 @@ class _SlowCheck:
 def test_a_request_waiting_on_a_slow_credential_check_does_not_hold_up_others() -> None:
     """While one request's check runs on a worker, other connections are answered; then it is too."""
     app = _SlowCheck()
-    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
-    server.start()
-    try:
-        with _connect(server.address) as slow, _connect(server.address) as fast:
-            slow.sendall(b"GET /guarded HTTP/1.1\r\n\r\n")
-            for _ in range(3):
-                fast.sendall(GET)
-                assert _response(fast)[2] == b"/hello\n"
-            assert select.select([slow], [], [], 0)[0] == []  # still being checked
-            app.release.set()
-            assert _response(slow)[2] == b"/guarded\n"
-    finally:
+    with (
+        serving(app, before_shutdown=app.release.set) as server,
+        _connect(server.address) as slow,
+        _connect(server.address) as fast,
+    ):
+        slow.sendall(b"GET /guarded HTTP/1.1\r\n\r\n")
+        for _ in range(3):
+            fast.sendall(GET)
+            assert _response(fast)[2] == b"/hello\n"
+        assert select.select([slow], [], [], 0)[0] == []  # still being checked
         app.release.set()
-        server.shutdown()
+        assert _response(slow)[2] == b"/guarded\n"
 
 
 class _Gate:
@@ -269,9 +259,7 @@ class _Gate:
 def test_a_pipelining_client_gets_one_answer_per_turn_not_the_loop() -> None:
     """A probe that arrives beside 50 pipelined requests is answered before most of them, not after all."""
     app = _Gate()
-    server = MetricsServer(WebSettings(listen_address="127.0.0.1:0"), app)
-    server.start()
-    try:
+    with serving(app, before_shutdown=app.release.set) as server:
         with _connect(server.address) as flood, _connect(server.address) as gate:
             flood.sendall(GET)
             _response(flood)  # accepted and watched before the loop is held
@@ -287,6 +275,3 @@ def test_a_pipelining_client_gets_one_answer_per_turn_not_the_loop() -> None:
                     replies += flood.recv(65536)
         # Without turns it came after all 50: every buffered request was answered before select() ran.
         assert app.served.index("/probe") <= 4, app.served[:10]
-    finally:
-        app.release.set()
-        server.shutdown()
