@@ -76,14 +76,22 @@ def samples(exporter: ExporterProcess) -> list[Sample]:
     return [sample for metric in text_string_to_metric_families(text) for sample in metric.samples]
 
 
-def exporter_has(exporter: ExporterProcess, name: str, **labels: str) -> bool:
-    """Tell whether the exporter's /metrics has a sample ``name`` with ``labels``."""
-    return any(s.name == name and labels.items() <= s.labels.items() for s in samples(exporter))
+def exporter_counted(exporter: ExporterProcess, name: str, **labels: str) -> bool:
+    """Tell whether the exporter's /metrics has a sample ``name`` with ``labels`` above 0."""
+    return any(
+        s.name == name and labels.items() <= s.labels.items() and s.value > 0 for s in samples(exporter)
+    )
 
 
 def await_series(exporter: ExporterProcess, name: str, **labels: str) -> None:
-    """Wait until the exporter exposes ``name`` with ``labels``."""
-    wait_until(lambda: exporter_has(exporter, name, **labels), timeout=DATA_TIMEOUT, what=f"{name} {labels}")
+    """Wait until the exporter has counted ``name`` with ``labels``.
+
+    Above 0, not merely present: every counter's series exist at 0 from the first poll, so
+    presence would pass before the fault was met, and the next fault would clear it unseen.
+    """
+    wait_until(
+        lambda: exporter_counted(exporter, name, **labels), timeout=DATA_TIMEOUT, what=f"{name} {labels}"
+    )
 
 
 def provoke_every_error_counter(simulator: RunningSimulator, exporter: ExporterProcess) -> None:
