@@ -158,7 +158,7 @@ _COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
     "cpu": (
         (
-            "Exporter CPU per 1,000 items, steady poll (target: <= 2x json.loads of the same bytes; "
+            f"Exporter CPU per 1,000 items, steady poll (target: <= {CPU_RATIO_LIMIT:g}x json.loads of the same bytes; "
             "the render of the first scrape after the poll is shown apart)"
         ),
         [
