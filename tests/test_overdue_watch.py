@@ -22,14 +22,17 @@ class SteppedClock:
         self.now = 1000.0
 
     def __call__(self) -> float:
+        """Return the time the test set."""
         return self.now
 
 
 def _good(taken_at: float) -> Snapshot:
-    return Snapshot(
-        taken_at=taken_at,
-        sources={"open_tasks": SourceStatus("open_tasks", ok=True, duration_seconds=0.1, last_success=taken_at)},
-    )
+    status = SourceStatus("open_tasks", ok=True, duration_seconds=0.1, last_success=taken_at)
+    return Snapshot(taken_at=taken_at, sources={"open_tasks": status})
+
+
+def _up(store: SnapshotStore) -> bool:
+    return store.latest.up
 
 
 def _watched() -> tuple[SnapshotStore, OverdueWatch, SteppedClock]:
@@ -46,10 +49,10 @@ def test_a_poll_that_published_but_has_not_reported_it_yet_stays_up() -> None:
     generation = store.publish(_good(2.0))  # the poll published; its render is still running
     clock.now += 2.0  # the watch wakes now, past the limit counted from the previous publish
     assert not watch.check()
-    assert store.latest.up
+    assert _up(store)
     assert store.latest.taken_at == 2.0
     watch.published(generation)
-    assert store.latest.up
+    assert _up(store)
 
 
 def test_no_publish_for_three_intervals_turns_every_source_down_once() -> None:
@@ -57,10 +60,10 @@ def test_no_publish_for_three_intervals_turns_every_source_down_once() -> None:
     store, watch, clock = _watched()
     clock.now += STALE_INTERVALS * INTERVAL - 0.5
     assert not watch.check()
-    assert store.latest.up
+    assert _up(store)
     clock.now += 1.0
     assert watch.check()
-    assert not store.latest.up
+    assert not _up(store)
     assert store.latest.taken_at == 1.0
     assert {status.error_reason for status in store.latest.sources.values()} == {"overdue"}
     clock.now += STALE_INTERVALS * INTERVAL
@@ -73,10 +76,10 @@ def test_the_next_poll_after_an_overdue_one_is_judged_afresh() -> None:
     clock.now += STALE_INTERVALS * INTERVAL + 1.0
     assert watch.check()
     watch.published(store.publish(_good(3.0)))
-    assert store.latest.up
+    assert _up(store)
     clock.now += STALE_INTERVALS * INTERVAL - 1.0
     assert not watch.check()
-    assert store.latest.up
+    assert _up(store)
     clock.now += 2.0
     assert watch.check()
-    assert not store.latest.up
+    assert not _up(store)
