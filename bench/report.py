@@ -158,8 +158,8 @@ _COLUMNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
     "cpu": (
         (
-            "Exporter CPU per 1,000 items, steady poll (target: <= 2x json.loads of the same bytes; "
-            "the render of the first scrape after the poll is shown apart)"
+            f"Exporter CPU per 1,000 items, steady poll (target: <= {CPU_RATIO_LIMIT:g}x json.loads "
+            "of the same bytes; the render of the first scrape after the poll is shown apart)"
         ),
         [
             ("scale", "scale"), ("items_per_cycle", "items"), ("steady_requests", "req"),

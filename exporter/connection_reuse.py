@@ -5,9 +5,10 @@ of it, or a reply to no request. When they arrive with the reply's end, httpcore
 them, and the next request on that connection reads them as its answer: a count of
 another state, a page of another cursor, silently. httpx shows neither that buffer nor
 the connection, so the buffer is read from h11's ``trailing_data`` through httpcore's
-private attributes (the versions are pinned; the reply-sent-twice test in
-``tests/test_client.py`` fails if this path breaks), and the connection is closed through
-its public ``network_stream`` extension: httpcore then drops it instead of reusing it.
+private attributes (the versions are pinned; the reply-sent-twice tests in
+``tests/test_client.py``, direct and through a forward proxy, fail if this path breaks),
+and the connection is closed through its public ``network_stream`` extension: httpcore
+then drops it instead of reusing it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
 log = logs.get_logger(component="api")
 
-_PATH_TO_H11 = ("_stream", "_httpcore_stream", "_pool_request", "connection", "_connection", "_h11_state")
+_PATH_TO_CONNECTION = ("_stream", "_httpcore_stream", "_pool_request", "connection")
+# httpcore wraps the HTTP/1.1 connection once directly and through a tunnelling (CONNECT)
+# proxy, twice through a forward proxy: look a few levels down, never a fixed depth.
+_MAX_WRAPPERS = 4
 
 
 def discard_if_overrun(response: httpx.Response) -> None:
@@ -36,8 +40,13 @@ def discard_if_overrun(response: httpx.Response) -> None:
 
 
 def _bytes_after_reply(response: httpx.Response) -> bool:
-    state: object = response.stream
-    for name in _PATH_TO_H11:
-        state = getattr(state, name, None)
-    trailing = getattr(state, "trailing_data", (b"", False))
-    return bool(trailing[0])
+    connection: object = response.stream
+    for name in _PATH_TO_CONNECTION:
+        connection = getattr(connection, name, None)
+    for _ in range(_MAX_WRAPPERS):
+        state = getattr(connection, "_h11_state", None)
+        if state is not None:
+            trailing = getattr(state, "trailing_data", (b"", False))
+            return bool(trailing[0])
+        connection = getattr(connection, "_connection", None)
+    return False

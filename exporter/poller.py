@@ -108,8 +108,7 @@ class Poller:
                     run.cancel()
                 raise
             snapshot = self._snapshot()
-            self._store.publish(snapshot)
-            self._overdue.published()
+            self._overdue.published(self._store.publish(snapshot))
             self._report.finish(snapshot)
             return snapshot
 
@@ -118,7 +117,7 @@ class Poller:
         self._stop = stop
         self._liveness.thread = threading.current_thread()
         self._liveness.progress()
-        self._overdue.published()  # the first poll has its three intervals too
+        self._overdue.published(self._store.generation)  # the first poll has its three intervals too
         threading.Thread(target=self._overdue.run, args=(stop,), name="acronis-overdue", daemon=True).start()
         try:
             while not stop.is_set():

@@ -109,17 +109,25 @@ class SnapshotStore:
         """The most recent snapshot (an empty one before the first poll)."""
         return self._latest
 
-    def publish(self, snapshot: Snapshot) -> None:
-        """Make ``snapshot`` the one every later scrape sees."""
+    def publish(self, snapshot: Snapshot) -> int:
+        """Make ``snapshot`` the one every later scrape sees; return its generation."""
         with self._lock:
             self._latest = snapshot
             self.generation += 1
+            generation = self.generation
         self.first_published.set()
         self._notify()
+        return generation
 
-    def replace_latest(self, change: Callable[[Snapshot], Snapshot | None]) -> bool:
-        """Publish ``change(latest)`` unless it is None; atomic, so a poll's publish is never undone."""
+    def replace_latest(self, change: Callable[[Snapshot], Snapshot | None], *, generation: int) -> bool:
+        """Publish ``change(latest)`` if ``latest`` is still ``generation`` and the change is not None.
+
+        Atomic against ``publish``: a change judged on one snapshot is never applied to a
+        newer one, whose publisher may not have had the time to say so yet.
+        """
         with self._lock:
+            if generation != self.generation:
+                return False
             changed = change(self._latest)
             if changed is None:
                 return False

@@ -27,7 +27,7 @@ from exporter.transport import endpoint_of
 from exporter.typed_items import read_task
 from exporter.vocabulary import OPEN_STATES
 from tests.support.client_harness import ClientHarness, RecordingTokenSource, captured_logs, simulator_api
-from tests.support.processes import wait_until
+from tests.support.processes import free_port, wait_until
 
 if TYPE_CHECKING:
     import io
@@ -164,6 +164,24 @@ class TestCount:
         pages = harness.client.iter_pages("tasks", OPEN, lod="short", limit=7)
         ids = [str(read_task(item).id) for item in _items(pages)]
         assert sorted(ids) == sorted(item.id for item in harness.sim.truth.open_items("tasks"))
+
+    def test_a_reply_sent_twice_through_a_forward_proxy_answers_no_other_request(
+        self, harness_factory: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The same, reached through an HTTP forward proxy (HTTP_PROXY), which wraps the connection once more.
+
+        The simulator is its own proxy here: it answers the absolute-form requests a forward
+        proxy receives, and the duplicated reply reaches the client as a proxy would pass it on.
+        """
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        port = free_port()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        proxied = harness_factory(port=port)  # the simulator proxies to itself
+        truth = proxied.sim.truth.counts_by_state("tasks")
+        proxied.sim.faults.duplicate_reply()
+        counted = {state: proxied.client.count("tasks", [("state", state)]) for state in [*truth, *truth]}
+        assert counted == truth
 
     def test_count_of_the_wrong_shape_is_bad_payload(self, harness: Harness) -> None:
         """A list where an object was due is BadPayload(shape), not a crash or a zero."""
