@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from exporter.selfmetrics import SOURCES
-from tests.faults.rig import JOB, PATIENCE, POLL_INTERVAL, Rig, failures, last_success, source_up
+from tests.faults.rig import (
+    JOB,
+    PATIENCE,
+    POLL_INTERVAL,
+    RECHECK_PAUSE,
+    Rig,
+    failures,
+    last_success,
+    source_up,
+)
 from tests.faults.truth import assert_counts_exact
 from tests.faults.watch import ScrapeWatch, WatchReport
+from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -192,11 +202,23 @@ def fail_and_recover(  # noqa: PLR0913 - the scenario's whole script, spelled ou
 
 
 def absorb(rig: Rig, inject: Callable[[], object]) -> tuple[Exposition, Exposition]:
-    """Inject a fault the exporter should ride out and let a poll pass; return the scrapes around it."""
+    """Inject a fault the exporter should ride out and let a poll pass; return the scrapes around it.
+
+    A fault meant for the next few requests (``times=N``) is first waited out: a healthy poll
+    that was already under way when it was injected may end before any request meets it, and
+    the scrape after it would then show a fault that has not happened yet.
+    """
     before = rig.scrape()
     inject()
     rig.advance(10)
+    served = "the injected faults to be served"
+    wait_until(lambda: counted_faults_served(rig), timeout=PATIENCE, what=served, pause=RECHECK_PAUSE)
     return before, rig.wait_healthy()
+
+
+def counted_faults_served(rig: Rig) -> bool:
+    """Tell whether the simulator has used up every fault it was to serve a set number of times."""
+    return all(fault.get("remaining") is None for fault in rig.sim.faults.active())
 
 
 def new_failures(before: Exposition, after: Exposition) -> list[str]:
