@@ -17,7 +17,15 @@ import httpx
 
 from exporter import logs
 from exporter.deadline import request_deadline
-from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PermissionDenied, RateLimited
+from exporter.errors import (
+    ApiError,
+    ApiUnavailable,
+    AuthError,
+    BadPayload,
+    ConfigError,
+    PermissionDenied,
+    RateLimited,
+)
 from exporter.payloads import BodyError, decode_json
 from exporter.redaction import SecretRegistry
 from exporter.status_codes import code_label
@@ -90,6 +98,11 @@ class TokenSource:
             token = self._request_token()
         except ApiError as error:
             self._metrics.token_request_failures.labels(grant_type=self.grant_type, reason=error.reason).inc()
+            raise
+        except ConfigError:
+            # A credentials file could not be read again (unmounted, emptied): a failed mint
+            # all the same, with the reason its sources fail with.
+            self._metrics.token_request_failures.labels(grant_type=self.grant_type, reason="auth").inc()
             raise
         self._secrets.register(token.value)
         self._metrics.token_expiry.set(token.expires_at)

@@ -32,6 +32,14 @@ def _failures(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], reas
     )
 
 
+def _token_failures(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], reason: str) -> float:
+    return sum(
+        value
+        for (name, labels), value in samples.items()
+        if name == "acronis_exporter_token_request_failures_total" and dict(labels).get("reason") == reason
+    )
+
+
 def test_a_client_secret_file_deleted_at_run_time_fails_as_auth_naming_the_file(
     simulator_factory: Callable[..., RunningSimulator], tmp_path: Path
 ) -> None:
@@ -54,6 +62,8 @@ def test_a_client_secret_file_deleted_at_run_time_fails_as_auth_naming_the_file(
         assert messages
         assert all("api.client_secret_file" in m and str(secret_file) in m for m in messages), messages
         assert _failures(scraped(exporter), "internal") == 0
+        # Every mint counted as a token request is counted as a failed one too, reason auth.
+        wait_until(lambda: _token_failures(scraped(exporter), "auth") > 0, timeout=60, what="a failed mint")
         secret_file.write_text(secret)
         polls = len(exporter.events("poll_finished"))
         wait_until(lambda: len(exporter.events("poll_finished")) > polls + 1, timeout=60, what="more polls")
