@@ -12,7 +12,7 @@ import structlog
 
 from exporter import logs
 from exporter.config import LogSettings
-from exporter.redaction import SecretRegistry
+from exporter.redaction import RETIRED_KEPT, SecretRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -214,14 +214,18 @@ class TestRedaction:
         logs.get_logger().info("error_seen", error=ValueError(SECRET))
         assert SECRET not in stream.getvalue()
 
-    def test_forgotten_secret_is_no_longer_scrubbed(
+    def test_forgotten_secret_is_scrubbed_until_newer_ones_retire_it(
         self, secrets: SecretRegistry, stream: io.StringIO
     ) -> None:
-        """A replaced token leaves the list, so the list stays as short as the secrets in use."""
+        """A replaced token stays masked for late replies, then leaves the list, which stays short."""
         secrets.register("short-lived-token-value")
         secrets.forget("short-lived-token-value")
-        logs.get_logger().info("note", text="short-lived-token-value")
-        assert json_lines(stream)[0]["text"] == "short-lived-token-value"
+        logs.get_logger().info("late", text="short-lived-token-value")
+        for n in range(RETIRED_KEPT):
+            secrets.register(f"later-token-{n:04d}")
+            secrets.forget(f"later-token-{n:04d}")
+        logs.get_logger().info("later", text="short-lived-token-value")
+        assert [line["text"] for line in json_lines(stream)] == [logs.REDACTED, "short-lived-token-value"]
 
     def test_very_short_values_are_not_registered(self, secrets: SecretRegistry, stream: io.StringIO) -> None:
         """A two-letter "secret" would blank out ordinary words, so it is ignored."""

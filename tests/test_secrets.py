@@ -15,11 +15,12 @@ error codes, padded so that the exporter's cut of the code falls inside the secr
 from __future__ import annotations
 
 import base64
+import re
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import quote_plus
+from urllib.parse import parse_qs, quote, quote_plus, unquote
 
 import httpx
 import pytest
@@ -259,8 +260,10 @@ class _EchoHandler(JsonHandler):
     """An API that repeats what it was sent inside its error codes, cut where the exporter cuts.
 
     ``mode`` picks what is echoed: the token request's Basic header, its form body (the
-    password grant's URL-encoded password), or an API request's bearer token. The echo is
-    padded so that the exporter's cut falls inside the secret part.
+    password grant's URL-encoded password), the password re-encoded (upper-cased,
+    percent-encoded in lower-case hex, every character a JSON u-escape), or an API
+    request's bearer token. The echo is padded so that the exporter's cut falls inside the
+    secret part.
     """
 
     mode = "basic"
@@ -276,12 +279,26 @@ class _EchoHandler(JsonHandler):
             return
         # The form's last field is the password: echo from there, so the cut can reach it.
         echoed = self.headers.get("Authorization", "") if self.mode == "basic" else body[body.rfind("&") :]
+        if self.mode == "encoded":
+            echoed = _reencoded(parse_qs(body)["password"][0])
         self.send_json(401, {"error": _straddle(echoed, TOKEN_CUT)})
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         """Answer the API: echo the bearer token so that the cut falls inside it."""
         echoed = self.headers.get("Authorization", "")
         self.send_json(400, {"code": _straddle(echoed, API_CUT)})
+
+
+def _reencoded(secret: str) -> str:
+    """Return `secret` as careless APIs echo it: re-cased, lower-case percent hex, u-escaped."""
+    u_escaped = "".join(f"\\u{ord(character):04x}" for character in secret)
+    return f"{secret.upper()} {quote(secret, safe='').lower()} {u_escaped}"
+
+
+def _decoded(text: str) -> str:
+    """Return `text` lower-cased with its percent and (JSON-escaped) u-escapes undone, to search."""
+    text = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda match: chr(int(match[1], 16)), text)
+    return unquote(text).lower()
 
 
 def _straddle(echoed: str, cut: int) -> str:
@@ -314,11 +331,15 @@ def _basic_secret_part(user: str, secret: str) -> str:
 class TestEchoedAndCutSecrets:
     """An API echoing what it was sent, cut mid-secret, shows no secret, encoding or piece of one."""
 
-    @pytest.mark.parametrize("mode", ["basic", "form", "api"])
+    @pytest.mark.parametrize("mode", ["basic", "form", "encoded", "api"])
     def test_echoed_credentials_leak_nothing(self, echo_server: str, tmp_path: Path, mode: str) -> None:
         """--check-config and --once against the echo: no secret, no base64 or URL form, no 8 characters."""
         _EchoHandler.mode = mode
-        grant = ["--api.grant-type", "password", "--api.username", USERNAME] if mode == "form" else []
+        grant = (
+            ["--api.grant-type", "password", "--api.username", USERNAME]
+            if mode in {"form", "encoded"}
+            else []
+        )
         args = [
             "--api.url", echo_server, "--api.client-id", CLIENT_ID,
             "--api.client-secret-file", str(_write(tmp_path / "client-secret", ECHO_SECRET)),
@@ -333,7 +354,13 @@ class TestEchoedAndCutSecrets:
         assert "[REDACTED]" in produced, "no echo reached the output: the test would prove nothing"
         secrets = [ECHO_SECRET, ECHO_PASSWORD, quote_plus(ECHO_PASSWORD), *_EchoHandler.issued]
         secrets.append(_basic_secret_part(CLIENT_ID, ECHO_SECRET))
-        leaks = [piece for secret in secrets for piece in _pieces(secret) if piece in produced]
+        decoded = _decoded(produced)
+        leaks = [
+            piece
+            for secret in secrets
+            for piece in _pieces(secret)
+            if piece in produced or piece.lower() in decoded
+        ]
         assert leaks == [], f"pieces of secrets in the output: {leaks[:5]}"
 
 
