@@ -9,6 +9,7 @@ vocabulary. Requests are labelled ``/astra/tasks`` in the self-metrics.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from typing import TYPE_CHECKING, Final
@@ -121,7 +122,7 @@ class AstraClient:
         pages than ``max_pages`` fail the walk: a partial listing must never pass for a whole one.
         """
         query: list[tuple[str, str]] = [("limit", str(limit))]
-        sent: set[str] = set()
+        sent: set[bytes] = set()  # digests: a walk holds 16 bytes per page, however long the tokens
         for _ in range(max_pages):
             body, date = self._request(query)
             items = page_items(body, ENDPOINT)
@@ -129,9 +130,10 @@ class AstraClient:
             token = _continuation(body)
             if token is None:
                 return
-            if token in sent:
+            digest = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if digest in sent:
                 raise PaginationError(f"GET {ENDPOINT}: the API repeated a continue token")
-            sent.add(token)
+            sent.add(digest)
             query = [("limit", str(limit)), ("continue", token)]
         raise PaginationError(f"GET {ENDPOINT}: still more pages after {max_pages} (api.max_pages)")
 

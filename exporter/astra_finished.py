@@ -9,10 +9,17 @@ listing shows it finished, by id:
 * a listing cannot vouch for what it left out: a first listing that was empty or all
   skipped (an API glitch) would otherwise make the whole history count as new once it is
   listed. So a task first seen finished is counted only when it was seen open before, or it
-  finished (its endTime) no earlier than the baseline listing's reply ``Date``, less that
-  Date's resolution: the API's clock against the API's clock. Seen open before, a task is
-  counted whatever its endTime, so an API clock set back does not lose it; without an
-  endTime or a Date, the id alone decides, as before;
+  finished (its endTime) no earlier than the baseline's time, less a Date's resolution. The
+  baseline's time is the API's own, and never later than anything says: the earlier of the
+  baseline reply's ``Date`` and the latest time the baseline listing holds (any task's
+  start, end or creation cannot be after the listing that shows it). A ``Date`` set ahead (a
+  proxy's clock, or hostile) so cannot make later finishes look like history; only a
+  baseline with no time in it at all trusts its ``Date`` alone, and one with neither judges
+  by the id alone (counting rather than losing). The baseline's time is fixed by the
+  baseline listing and never by a later one. Seen open before, a task is counted whatever its
+  endTime, so an API clock set back does not lose it. A task judged history is remembered,
+  not counted, and reported once as skipped (``BEFORE_BASELINE``) with a log line, so that
+  what a wrong clock keeps out of the counters shows;
 * a listing that fails counts nothing and changes nothing (``fold`` then ``commit``);
 * a finished id stays remembered however many listings leave it out (an API that lists
   nothing for a while must not recount its whole history when it recovers); memory is
@@ -29,6 +36,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Final
 
+from exporter import logs
 from exporter.api_clock import DATE_RESOLUTION
 from exporter.astra_models import FINISHED, OPEN
 from exporter.catalogue import ASTRA_DURATION, ASTRA_FINISHED, DURATION_BUCKETS
@@ -44,6 +52,9 @@ if TYPE_CHECKING:
 
 RETAIN: Final = 2  # remembered ids per finished task of the largest listing: room for turnover
 REMEMBER_AT_LEAST: Final = 10_000  # ids; a small account keeps every id it has seen
+BEFORE_BASELINE: Final = "before_baseline"  # skip reason: first seen finished, dated before the baseline
+
+_log = logs.get_logger(component="astra")
 
 
 @dataclass(frozen=True)
@@ -51,10 +62,11 @@ class FinishedFold:
     """What one whole listing means for the counters; nothing changes until it is committed."""
 
     newly: tuple[AstraTask, ...]  # finished tasks to count now
+    before_baseline: int  # first seen finished, never open, ended before the baseline: not counted
     remembered: Mapping[str, int]  # finished id -> listing number it was last shown in, oldest first
     largest: int  # the most finished tasks one listing has shown
     seen_open: Mapping[str, int]  # open id -> listing number it was last shown in, oldest first
-    api_time: float | None  # the listing's earliest reply Date
+    since: float | None  # the baseline's API time (this listing's, when it is the baseline)
 
 
 class FinishedTracker:
@@ -78,8 +90,9 @@ class FinishedTracker:
         """
         number = self._listing + 1
         remembered, seen_open = dict(self._remembered), dict(self._seen_open)
-        newly, shown = [], 0
+        newly, shown, before, latest = [], 0, 0, None
         for task in tasks:
+            latest = _latest(latest, task)
             if task.state in OPEN:
                 seen_open.pop(task.id, None)
                 seen_open[task.id] = number  # re-inserted: ordered by last shown
@@ -87,15 +100,19 @@ class FinishedTracker:
                 continue
             shown += 1
             was_open = seen_open.pop(task.id, None) is not None
-            if remembered.pop(task.id, None) is None and self._baselined and (was_open or self._after(task)):
-                newly.append(task)
+            if remembered.pop(task.id, None) is None and self._baselined:
+                if was_open or self._after(task):
+                    newly.append(task)
+                else:
+                    before += 1
             remembered[task.id] = number  # re-inserted: the dict stays ordered by last shown
         largest = max(self._largest, shown)
         for ids in (remembered, seen_open):
             excess = len(ids) - max(REMEMBER_AT_LEAST, RETAIN * largest)
             for stale in list(islice(ids, max(excess, 0))):
                 del ids[stale]
-        return FinishedFold(tuple(newly), remembered, largest, seen_open, api_time)
+        since = self._since if self._baselined else _earliest(api_time, latest)
+        return FinishedFold(tuple(newly), before, remembered, largest, seen_open, since)
 
     def _after(self, task: AstraTask) -> bool:
         """Tell whether a task first seen finished may have finished after the baseline listing."""
@@ -106,8 +123,16 @@ class FinishedTracker:
     def commit(self, folded: FinishedFold, label: Callable[[str], str]) -> None:
         """Adopt a listing: count its new finishes under their labelled names (``label``)."""
         self._listing += 1
-        if not self._baselined or self._since is None:
-            self._since = folded.api_time  # the first listing with a Date fixes the baseline's time
+        if not self._baselined:
+            self._since = folded.since
+            _log.info("astra_baseline", account_id=self._account, since=folded.since)
+        elif folded.before_baseline:
+            _log.warning(
+                "astra_finished_before_baseline",
+                account_id=self._account,
+                tasks=folded.before_baseline,
+                since=self._since,
+            )
         self._baselined = True
         self._remembered = dict(folded.remembered)
         self._seen_open = dict(folded.seen_open)
@@ -131,3 +156,13 @@ class FinishedTracker:
     def remembered(self) -> int:
         """Finished ids held in memory."""
         return len(self._remembered)
+
+
+def _latest(latest: float | None, task: AstraTask) -> float | None:
+    """Return the later of ``latest`` and every time ``task`` holds."""
+    return max((t for t in (latest, task.start, task.end, task.created) if t is not None), default=None)
+
+
+def _earliest(*times: float | None) -> float | None:
+    """Return the earliest of the times that are known, None when none is."""
+    return min((t for t in times if t is not None), default=None)

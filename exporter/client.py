@@ -8,6 +8,7 @@ every failure onto the ``errors`` tree, marking the ones worth another attempt a
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from typing import TYPE_CHECKING, Final, Literal, Self
@@ -137,7 +138,7 @@ class TaskManagerClient:
         endpoint, page_limit = f"/{resource}", str(limit or self._api.page_size)
         budget = max_pages or self._api.max_pages
         query: list[tuple[str, str]] = [("limit", page_limit), ("lod", lod), *params]
-        sent: set[str] = set()
+        sent: set[bytes] = set()  # digests: a walk holds 16 bytes per page, however long the cursors
         for page_number in range(1, budget + 1):
             self._last_reply.date = None
             body = self._request(endpoint, endpoint, query, listing=resource)
@@ -149,9 +150,10 @@ class TaskManagerClient:
                 yield Page(items, more=bool(after), server_time=http_date(self._last_reply.date))
             if not items or not after:
                 return
-            if after in sent:
+            digest = hashlib.blake2b(after.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if digest in sent:
                 raise PaginationError(f"GET {endpoint}: the API repeated a cursor after {page_number} pages")
-            sent.add(after)
+            sent.add(digest)
             # API notes: the cursor encodes the query, so later pages carry no filters.
             query = [("after", after), ("limit", page_limit), ("lod", lod)]
         if partial:

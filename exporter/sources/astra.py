@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from exporter import catalogue
-from exporter.astra_finished import FinishedTracker
+from exporter.astra_finished import BEFORE_BASELINE, FinishedTracker
 from exporter.astra_models import OLDEST_STATES, OPEN, STATES, AstraTask, parse_astra_task
 from exporter.labels import series
 from exporter.rendering import floats, histogram, simple
@@ -190,4 +190,5 @@ class AstraTasks(Source):
         result = AstraResult(
             dict(by_state), dict(open_tasks), oldest, self.tracker.counts(), self.tracker.durations()
         )
-        return Folded(result, dict(scan.skipped))
+        before = {BEFORE_BASELINE: folded.before_baseline} if folded.before_baseline else {}
+        return Folded(result, {**scan.skipped, **before})

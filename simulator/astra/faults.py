@@ -31,8 +31,19 @@ BodyFault = Literal[
     "metadata_not_object",
 ]
 FAULT_NAMES = frozenset(
-    {"fail", "body", "revoke_token", "omit_count", "unknown_state", "empty_pages", "latency", "clear"}
+    {
+        "fail",
+        "body",
+        "date_skew",
+        "revoke_token",
+        "omit_count",
+        "unknown_state",
+        "empty_pages",
+        "latency",
+        "clear",
+    }
 )
+_MAX_SKEW = 366 * 86400.0  # seconds a Date may be set off the simulator's clock, either way
 # A page's metadata.continue as the continue_* body faults replace it: no string, yet no end.
 _BAD_CONTINUE: dict[str, object] = {"continue_number": 12345, "continue_list": ["x"], "continue_null": None}
 _PREFIX = "/accounts/"
@@ -62,6 +73,15 @@ class AstraFaults:
     def body(self, kind: BodyFault, times: Times = 1) -> None:
         """Mangle the next ``times`` successful bodies: not JSON, a wrong shape, cut, or hostile values."""
         self._add(Rule("body", times, _PREFIX, {"kind": kind}))
+
+    @validate_call
+    def date_skew(
+        self,
+        seconds: Annotated[float, Field(ge=-_MAX_SKEW, le=_MAX_SKEW, allow_inf_nan=False)],
+        times: Times = 1,
+    ) -> None:
+        """Stamp the Date of the next ``times`` API replies ``seconds`` off the clock, as a proxy might."""
+        self._add(Rule("date_skew", times, _PREFIX, {"seconds": seconds}))
 
     @validate_call
     def revoke_token(self, on: bool = True) -> None:  # noqa: FBT001, FBT002  also called from JSON

@@ -49,6 +49,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: AstraServer
+    date_skew = 0.0  # seconds the date_skew fault sets this reply's Date off the clock
 
     def do_GET(self) -> None:  # the stdlib's name
         """Serve a GET."""
@@ -67,9 +68,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """Stamp the Date header from the simulator's clock."""
-        return super().date_time_string(self.server.simulator.clock.now() if timestamp is None else timestamp)
+        now = self.server.simulator.clock.now() + self.date_skew
+        return super().date_time_string(now if timestamp is None else timestamp)
 
     def _answer(self) -> None:
+        self.date_skew = 0.0
         try:
             parts = urlsplit(self.path)
             query = parse_qsl(parts.query, keep_blank_values=True)
@@ -94,6 +97,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/_sim/"):
             return 200, {}, encode(self._admin(path.rstrip("/"), query, body))
         sim.requests.append((self.command, path, query))
+        skew = sim.faults.take("date_skew", path)
+        if skew is not None:
+            self.date_skew = skew.options["seconds"]
         if sim.faults.latency_seconds:
             time.sleep(sim.faults.latency_seconds)  # the simulator's own delay, not a test waiting
         match = _ROUTE.match(path)
