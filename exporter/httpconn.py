@@ -43,7 +43,12 @@ _NOT_YET = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWant
 class Connection:
     """A client's socket and what is in flight on it; used from the loop's thread only."""
 
-    def __init__(self, sock: socket.socket, remote_addr: str, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, sock: socket.socket, remote_addr: str, tls: ssl.SSLContext | None, *, turn: int
+    ) -> None:
+        sock.setblocking(False)  # noqa: FBT003 - the stdlib's signature
+        with contextlib.suppress(OSError):  # head and body are separate buffers: no delayed-ACK stall
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self.fd = sock.fileno()  # unchanged when the socket is wrapped for TLS
         self.remote_addr = remote_addr
@@ -56,7 +61,9 @@ class Connection:
         self.request: RequestHead | BadHead | None = None  # being answered
         self.in_worker = False  # the app runs for it on a worker thread: no deadline meanwhile
         self.watched = 0  # the selector events registered for it
-        self.accepted_in = 0  # the loop's turn that accepted it
+        self.accepted_in = turn  # the loop's turn that accepted it
+        self.accepted_at = time.monotonic()
+        self.fresh = True  # no request answered yet
         self.closed = False
         self.deadline = time.monotonic() + CONNECTION_TIMEOUT
         self._environ: dict[str, object] | None = None
@@ -161,6 +168,7 @@ class Connection:
     def rested(self) -> None:
         """Wait for the next request, the reply being sent: idle for at most one timeout."""
         self.request = None
+        self.fresh = False
         self.deadline = time.monotonic() + CONNECTION_TIMEOUT
 
     def close(self) -> None:

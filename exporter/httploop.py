@@ -2,16 +2,15 @@
 
 One thread accepts, reads, parses (``httpwire``), calls the WSGI app (``httpserver``) and
 writes, on non-blocking sockets (``httpconn``); requests are answered in the order they
-arrived whole, one per connection per turn. A thread per connection made 20 kept-alive
-scrapers contend for the GIL and be served in random order; here a scrape waits at most
-for the requests that arrived before it.
-
-Only requests the app says are slow (``worker_for``: a bcrypt check, or a scrape of a
-poll not rendered yet) run the app on worker threads (``httpworkers``); their reply is
-written from the loop when done. A connection idle between requests, or whose request
-line and header block have not arrived within one ``CONNECTION_TIMEOUT`` of its first
-byte, is closed. Out of file descriptors, the connection idle longest (not one accepted
-in the same batch) is closed and accepted again at once; with none, accepting pauses.
+arrived whole, one per connection per turn: a scrape waits at most for the requests that
+arrived before it (a thread per connection served 20 scrapers in random order). Only
+requests the app says are slow (``worker_for``: a bcrypt check, or a scrape of a poll not
+rendered yet) run on worker threads (``httpworkers``); their reply is written from the
+loop. A connection idle between requests, or whose request line and header block have
+not arrived within one ``CONNECTION_TIMEOUT`` of its first byte, is closed. Newcomers
+are accepted at the end of a turn, every request in answered; ``connections`` picks who
+gives way, and a newcomer with no slot to free waits, the next ones in the backlog. Out
+of file descriptors likewise, a connection of the same batch spared.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from exporter import logs
 from exporter.connections import Connections
 from exporter.httpconn import READ, Connection
-from exporter.httpserver import error_reply, request_environ, serve
+from exporter.httpserver import closes_after, error_reply, request_environ, serve
 from exporter.httpwire import BadHead, parse_head
 from exporter.httpworkers import Workers
 
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
 log = logs.get_logger(component="server")
 
 _TICK: Final = 0.25  # seconds between looks at the deadlines and the stop flag
-_ACCEPT_PAUSE: Final = 0.1  # seconds to stop accepting after accept() ran out of file descriptors
+_ACCEPT_PAUSE: Final = 0.02  # seconds to stop accepting when no slot or file descriptor can be freed
 _ACCEPTS_PER_TURN: Final = 64
 _ACCEPT, _WAKE = object(), object()
 
@@ -71,16 +70,15 @@ class ServingLoop:
         for end in (self._wake_in, self._wake_out):
             end.setblocking(False)  # noqa: FBT003 - the stdlib's signature
         self._selector.register(self._wake_in, READ, _WAKE)
-        self.connections: Connections[Connection] = Connections(limit, self._close)
+        self._workers: Workers[Connection] = Workers(self._wake)
+        self.connections: Connections[Connection] = Connections(limit, self._close, self._workers.drop)
         self._open: set[Connection] = set()
         self._ready: deque[Connection] = deque()  # requests arrived whole, oldest first
         self._next: deque[Connection] = deque()  # a pipelined request behind one just answered: next turn
-        self._workers: Workers[Connection] = Workers(self._wake)
         self._stopping, self.stopped = threading.Event(), threading.Event()
-        self._accept_paused_until = 0.0
-        self._out_of_files_logged = -60.0
-        self._turns = 0
-        self._next_sweep = 0.0
+        self._held: Connection | None = None  # accepted, waiting for a slot
+        self._turns, self._next_sweep = 0, 0.0
+        self._accept_paused_until, self._out_of_files_logged = 0.0, -60.0
 
     def run(self) -> None:
         """Serve on this thread until ``stop()``."""
@@ -101,18 +99,20 @@ class ServingLoop:
         timeout = 0 if self._next else _TICK
         if self._accept_paused_until:  # resumed on time, not at the next tick
             timeout = min(timeout, max(0.0, self._accept_paused_until - time.monotonic()))
-        for key, _ in self._selector.select(timeout):
-            self._guarded(self._dispatch, key.data)
+        ready = [key.data for key, _ in self._selector.select(timeout)]
+        for data in ready:
+            self._guarded(self._dispatch, data)  # the listening socket's last, below
         for conn, reply in self._workers.take():
             conn.in_worker = False
             if not conn.closed:
                 self._guarded(functools.partial(self._reply, reply=reply), conn)
-        # One request per connection per turn, a pipelined one after those that arrived since:
-        # a client pipelining thousands gets one answer per select(), not its whole buffer's.
+        # A pipelined request after those that arrived since: one answer per select() per client.
         self._ready.extend(self._next)
         self._next.clear()
         for _ in range(len(self._ready)):
             self._guarded(self._answer, self._ready.popleft())
+        if _ACCEPT in ready or self._held:  # last: no connection then holds a request unanswered
+            self._guarded(self._accept, _ACCEPT)
         now = time.monotonic()
         if self._accept_paused_until and now >= self._accept_paused_until:
             self._accept_paused_until = 0.0
@@ -140,9 +140,7 @@ class ServingLoop:
             self._close(conn)
 
     def _dispatch(self, data: object) -> None:
-        if data is _ACCEPT:
-            self._accept()
-        elif data is _WAKE:
+        if data is _WAKE:
             with contextlib.suppress(OSError):
                 self._wake_in.recv(4096)
         elif isinstance(data, Connection):
@@ -157,30 +155,27 @@ class ServingLoop:
             else:
                 self._close(data)
 
-    def _accept(self) -> None:
+    def _accept(self, _listening: object) -> None:
+        if (self._held is not None and not self._admit(self._held)) or self._accept_paused_until:
+            return
         for _ in range(_ACCEPTS_PER_TURN):
             try:
                 sock, address = self._listening.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:
+            except OSError as error:  # none pending (EAGAIN) included
                 if error.errno in (errno.EMFILE, errno.ENFILE) and self._out_of_files():
                     continue  # a descriptor was freed: the pending connection is taken now
                 return  # ECONNABORTED and the like: the next turn goes on
-            sock.setblocking(False)  # noqa: FBT003 - the stdlib's signature
-            with contextlib.suppress(OSError):  # head and body are separate buffers: no delayed-ACK stall
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = Connection(sock, str(address[0]), self._tls)
-            conn.accepted_in = self._turns
-            if not self.connections.admit(conn, self._just_accepted):
-                log.debug("http_connection_refused", reason="every slot busy", limit=self.connections.limit)
-                conn.close()
-                continue
+            if not self._admit(Connection(sock, str(address[0]), self._tls, turn=self._turns)):
+                return
+
+    def _admit(self, conn: Connection) -> bool:  # else it is held, the next ones in the backlog
+        self._held = None if self.connections.admit(conn) else conn
+        if self._held is None:
             self._open.add(conn)
             self._watch(conn, READ)
-
-    def _just_accepted(self, conn: Connection) -> bool:
-        return conn.accepted_in == self._turns
+        elif not self._accept_paused_until:
+            self._pause_accepting(time.monotonic() + _ACCEPT_PAUSE)
+        return self._held is None
 
     def _out_of_files(self) -> bool:
         """Free a descriptor (True); with none to free, stop accepting for a moment (False)."""
@@ -188,12 +183,15 @@ class ServingLoop:
         if now - self._out_of_files_logged >= 60.0:  # noqa: PLR2004 - once a minute at most
             self._out_of_files_logged = now
             log.warning("http_out_of_file_descriptors", connection_limit=self.connections.limit)
-        if self.connections.evict_oldest(self._just_accepted):
+        if self.connections.make_room(lambda conn: conn.accepted_in == self._turns):  # not this batch's
             return True
+        self._pause_accepting(now + _ACCEPT_PAUSE)
+        return False
+
+    def _pause_accepting(self, until: float) -> None:
         # The pending connection stays queued, so select() would wake at once: a spin.
         self._selector.unregister(self._listening)
-        self._accept_paused_until = now + _ACCEPT_PAUSE
-        return False
+        self._accept_paused_until = until
 
     def _handshake(self, conn: Connection) -> None:
         wanted = conn.handshake()
@@ -217,8 +215,7 @@ class ServingLoop:
         if head is None:
             return
         if not isinstance(head, BadHead):
-            # Busy only now: a client trickling its headers stays evictable, or a few of them
-            # would hold every slot of --web.max-connections.
+            # Busy only now: clients trickling their headers stay evictable, or a few hold every slot.
             self.connections.busy(conn)
             conn.taken += head.size
         conn.request = head  # nothing more is read until it is answered
@@ -242,12 +239,13 @@ class ServingLoop:
             conn.in_worker = True
             self._watch(conn, 0)  # nothing more is read until this request is answered
         else:
+            # Kept alive: closed, the client connects again, a newcomer that evicts another connection.
             log.debug("http_request_refused", reason="credential checks queued", client=conn.remote_addr)
-            self._reply(conn, error_reply(BadHead(HTTPStatus.SERVICE_UNAVAILABLE, method=head.method)))
+            unavailable = BadHead(HTTPStatus.SERVICE_UNAVAILABLE, method=head.method)
+            self._reply(conn, error_reply(unavailable, close=closes_after(head)))
 
     def _reply(self, conn: Connection, reply: Reply) -> None:
-        head, body, close = reply
-        conn.queue(head, body, close=close)
+        conn.queue(reply[0], reply[1], close=reply[2])
         self._flush(conn)
 
     def _flush(self, conn: Connection) -> None:
@@ -282,13 +280,14 @@ class ServingLoop:
     def _close(self, conn: Connection) -> None:
         if conn.closed:
             return
+        self._workers.drop(conn)  # a request waiting for a thread is not run for a closed connection
         self.connections.done(conn)
         self._open.discard(conn)
         self._watch(conn, 0)
         conn.close()
 
     def _close_all(self) -> None:
-        for conn in list(self._open):
+        for conn in [*self._open, *filter(None, [self._held])]:
             self._close(conn)
         self._workers.shutdown()
         self._selector.close()

@@ -113,8 +113,11 @@ def serve(app: WSGIApplication, environ: WSGIEnvironment, head: RequestHead) -> 
     return reply_head, body, close
 
 
-def error_reply(bad: BadHead) -> Reply:
-    """Answer a request that cannot be served, as ``BaseHTTPRequestHandler.send_error`` does."""
+def error_reply(bad: BadHead, *, close: bool = True) -> Reply:
+    """Answer a request that cannot be served, as ``BaseHTTPRequestHandler.send_error`` does.
+
+    Unlike it, a request read whole may keep its connection (``close`` False).
+    """
     short, explain = BaseHTTPRequestHandler.responses.get(bad.status, ("???", "???"))
     message = short if bad.message is None else bad.message
     log.debug("http_server_message", message=f"code {int(bad.status)}, message {message}")
@@ -129,11 +132,11 @@ def error_reply(bad: BadHead) -> Reply:
         f"{PROTOCOL} {int(bad.status)} {message}\r\n"
         f"Server: {SERVER} \r\n"  # the handler's version string: server and (empty) Python version
         f"Date: {email.utils.formatdate(time.time(), usegmt=True)}\r\n"
-        "Connection: close\r\n"
+        f"{'Connection: close' if close else 'Connection: keep-alive'}\r\n"
         f"Content-Type: {BaseHTTPRequestHandler.error_content_type}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode("latin-1", "strict")
-    return head, b"" if bad.method == "HEAD" else body, True
+    return head, b"" if bad.method == "HEAD" else body, close
 
 
 class _AssembledLog:

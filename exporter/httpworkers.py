@@ -2,15 +2,19 @@
 
 Two kinds, each on its own threads, so that neither waits behind the other: the scrape
 that renders a new poll (one worker: renders share a lock per format anyway), and
-credential checks that pay bcrypt's cost (about 100 ms each by design). Checks waiting
-are bounded: beyond twice their workers, ``submit`` refuses and the loop answers 503, so
-a flood of wrong passwords holds neither memory nor every later check without bound.
-Replies come back to the loop's thread through ``finished`` and a wake-up.
+credential checks that pay bcrypt's cost (about 100 ms each by design). A request is
+handed to a thread only when one is free; until then it waits here, on the loop's thread,
+where ``drop`` can take it back for good (its connection evicted): no thread ever holds
+it, so nothing can run it or answer on its connection later. Checks waiting are bounded:
+beyond twice their workers, ``submit`` refuses and the loop answers 503, so a flood of
+wrong passwords holds neither memory nor every later check without bound. Replies come
+back to the loop's thread through ``finished`` and a wake-up.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import functools
+from collections import OrderedDict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
@@ -29,43 +33,62 @@ log = logs.get_logger(component="server")
 Work = Literal["render", "check"]  # what a slow request waits for
 CHECK_WORKERS: Final = 4
 CHECKS_HELD: Final = 3 * CHECK_WORKERS  # running and waiting: at most twice the workers wait
+_THREADS: Final[dict[Work, int]] = {"render": 1, "check": CHECK_WORKERS}
 _Conn = TypeVar("_Conn")
 
 
 class Workers(Generic[_Conn]):
-    """Runs slow requests by kind; ``take`` hands their replies to the loop's thread."""
+    """Runs slow requests by kind; ``take`` hands their replies to the loop's thread.
+
+    Every method but the threads' own callback runs on the loop's thread.
+    """
 
     def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
-        self._pools: dict[Work, ThreadPoolExecutor] = {
-            "render": ThreadPoolExecutor(max_workers=1, thread_name_prefix="http-render"),
-            "check": ThreadPoolExecutor(max_workers=CHECK_WORKERS, thread_name_prefix="http-check"),
+        self._pools = {
+            work: ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"http-{work}")
+            for work, threads in _THREADS.items()
         }
-        self._checks = 0  # submitted and not yet taken back; counted on the loop's thread only
-        self._finished: deque[tuple[Work, _Conn, Reply]] = deque()
+        self._running: dict[Work, int] = dict.fromkeys(_THREADS, 0)  # handed to a thread, not yet taken back
+        self._waiting: dict[Work, OrderedDict[_Conn, Callable[[], Reply]]] = {
+            work: OrderedDict() for work in _THREADS
+        }
+        self._finished: deque[tuple[Work, _Conn, Reply]] = deque()  # appended by the threads
 
     def submit(self, work: Work, conn: _Conn, call: Callable[[], Reply]) -> bool:
         """Run ``call`` for ``conn`` on the threads of its kind; False when too many checks are held."""
-        if work == "check":
-            if self._checks >= CHECKS_HELD:
-                return False
-            self._checks += 1
-        future = self._pools[work].submit(call)
-        future.add_done_callback(lambda done: self._done(work, conn, done))
+        if work == "check" and self._running[work] + len(self._waiting[work]) >= CHECKS_HELD:
+            return False
+        self._waiting[work][conn] = call
+        self._start_waiting(work)
         return True
 
+    def drop(self, conn: _Conn) -> bool:
+        """Forget ``conn``'s request if it still waits for a thread (True); False if it runs or ran."""
+        return any(waiting.pop(conn, None) is not None for waiting in self._waiting.values())
+
     def take(self) -> Iterator[tuple[_Conn, Reply]]:
-        """Yield the replies done since the last call (on the loop's thread)."""
+        """Yield the replies done since the last call, starting the requests waiting for their threads."""
         while self._finished:
             work, conn, reply = self._finished.popleft()
-            if work == "check":
-                self._checks -= 1
+            self._running[work] -= 1
+            self._start_waiting(work)
             yield conn, reply
 
     def shutdown(self) -> None:
         """Stop the threads without waiting; queued requests are dropped with their connections."""
+        for waiting in self._waiting.values():
+            waiting.clear()
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start_waiting(self, work: Work) -> None:
+        waiting = self._waiting[work]
+        while waiting and self._running[work] < _THREADS[work]:  # a free thread: it starts at once
+            conn, call = waiting.popitem(last=False)  # the one waiting longest
+            self._running[work] += 1
+            future = self._pools[work].submit(call)
+            future.add_done_callback(functools.partial(self._done, work, conn))
 
     def _done(self, work: Work, conn: _Conn, future: Future[Reply]) -> None:
         if future.cancelled():  # shutting down: its connection is closed
