@@ -44,7 +44,7 @@ class WebSettings(_Section):
     basic_auth_password_file: Path | None = None
     """File holding the basic-auth password."""
     max_connections: int = Field(64, ge=2, le=4096)
-    """Connections served at once; past it the one idle longest is closed for the newcomer."""
+    """Connections served at once; past it one gives way for the newcomer (README: Reliability)."""
     config_file: Path | None = None
     """exporter-toolkit web configuration file (tls_server_config, basic_auth_users, http_server_config)."""
     telemetry_path: str = Field("/metrics", json_schema_extra=shown_as("PATH"))
