@@ -146,7 +146,7 @@ def lookback_cost(tasks: int) -> tuple[int, int, float]:
         settings = Settings(
             api=api, poll=PollSettings(activities=False), metrics=MetricsSettings(resources=True)
         )
-        exporter = build(settings, clock=clock.now, rng=random.Random(0))  # noqa: S311  jitter, not crypto
+        exporter = build(settings, clock=clock.now, monotonic=clock.now, rng=random.Random(0))  # noqa: S311  jitter, not crypto
         try:
             requests = [0]
 

@@ -142,14 +142,16 @@ def build(  # noqa: PLR0913 - settings, then optional collaborators and test sea
     stop: threading.Event | None = None,
     secrets: SecretRegistry | None = None,
     clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
     transport: httpx.BaseTransport | None = None,
     rng: random.Random | None = None,
 ) -> Exporter:
     """Assemble the exporter; raises ConfigError when a secret file cannot be read.
 
     ``secrets``: the registry logging redacts with (``register_secrets`` filled it); else a new one.
-    ``clock``, ``transport`` and ``rng`` are the seams tests drive: the wall clock of the
-    tokens and snapshots, the HTTP transport of every request, and the source of jitter.
+    ``clock``, ``monotonic``, ``transport`` and ``rng`` are the seams tests drive: the wall
+    clock of the tokens and snapshots, the clock that times zero-first's hold and the overdue
+    watch, the HTTP transport of every request, and the source of jitter.
     """
     stop = stop or threading.Event()
     tune_allocator()
@@ -167,7 +169,9 @@ def build(  # noqa: PLR0913 - settings, then optional collaborators and test sea
         )
     store = SnapshotStore()
     clients = {} if astra is None else {"astra": astra}
-    poller = Poller(settings, client, store, metrics, clock=clock, rng=rng, clients=clients)
+    poller = Poller(
+        settings, client, store, metrics, clock=clock, monotonic=monotonic, rng=rng, clients=clients
+    )
     exposition = Exposition(store, registry)
     # After the exposition's own listener: the rendering is part of the burst to give back.
     store.on_publish(release_freed_memory)

@@ -76,7 +76,7 @@ class TaskManagerCollector:
                 self._failures.record(spec.name)
                 continue
             if family.samples or spec.name not in OPT_IN_FAMILIES:  # opt-in families show only when in use
-                yield from self._zero_first.apply([family], now=snapshot.taken_at, hold=hold)
+                yield from self._zero_first.apply([family], now=snapshot.taken_monotonic, hold=hold)
 
 
 class RenderFailures:

@@ -201,7 +201,7 @@ class Exposition:
 
     def _live_tail(self, fmt: Format) -> bytes:
         families = [*self._live.collect(), *self._failures.collect()]
-        held = self._live_zero_first.apply(families, now=time.time(), hold=self._live_hold())
+        held = self._live_zero_first.apply(families, now=time.monotonic(), hold=self._live_hold())
         tail = self._render_families(held, fmt)
         return tail + _EOF if fmt == "openmetrics" else tail  # the one # EOF of the response
 

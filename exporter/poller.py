@@ -56,6 +56,7 @@ class Poller:
         metrics: SelfMetrics,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         clients: Mapping[str, object] | None = None,
     ) -> None:
@@ -64,7 +65,7 @@ class Poller:
         self._clients = dict(clients or {})  # other APIs' clients a source asks for by name (Poll.clients)
         self._store = store
         self._metrics = metrics
-        self._clock = clock
+        self._clock, self._monotonic = clock, monotonic
         self._rng = rng or random.Random()  # noqa: S311  interval jitter, not cryptography
         self._labeler = Labeler(settings.metrics)
         # Queues the operator named get their own series before any discovered one.
@@ -178,6 +179,7 @@ class Poller:
     def _snapshot(self) -> Snapshot:
         return Snapshot(
             taken_at=self._clock(),
+            taken_monotonic=self._monotonic(),
             sources={name: status for name in self.sources if (status := self._outcomes.status.get(name))},
             results=dict(self._results),
             tenants=self._labeler.tenants,

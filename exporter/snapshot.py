@@ -13,6 +13,7 @@ series they alone told apart).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -76,6 +77,9 @@ class Snapshot:
     # Every source's last good result by source name (absent until its first success); each
     # source's module defines its result's type, and its families read it with ``result``.
     results: Mapping[str, object] = field(default_factory=dict)
+    # When it was made, on a clock no NTP step moves: zero-first's hold is timed on it, since
+    # a wall clock stepped back an hour would show every counter already shown as new, at 0.
+    taken_monotonic: float = field(default_factory=time.monotonic)
 
     def result(self, source: str, kind: type[T]) -> T | None:
         """Return ``source``'s last good result if it is a ``kind`` (None before its first success)."""

@@ -3,7 +3,7 @@
 Prometheus' ``increase()`` and ``rate()`` count only the steps between samples they have
 seen, so a series whose first sample is already 5 loses those 5 events for good. Here a
 new series (a label set not exposed before) is held at 0 until it has been exposed for
-``hold`` seconds, the poll interval: a Prometheus that scrapes at least once per poll
+``hold`` seconds (on the monotonic clock), the poll interval: a Prometheus that scrapes at least once per poll
 interval records the 0, and the held events arrive with the first exposition after the
 hold. Nothing is lost (the value shown after the hold is the full cumulative value),
 nothing goes backwards (0, then the cumulative value, which only grows), and the

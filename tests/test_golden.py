@@ -45,7 +45,7 @@ def seeded_exposition(simulator_factory: Callable[..., RunningSimulator], clock:
     api = ApiSettings(
         url=HttpUrl(simulator.url), client_id=config.client_id, client_secret=SecretStr(config.client_secret)
     )
-    exporter = build(Settings(api=api), clock=clock.now, rng=random.Random(0))  # noqa: S311 - a seeded jitter, not crypto
+    exporter = build(Settings(api=api), clock=clock.now, monotonic=clock.now, rng=random.Random(0))  # noqa: S311 - a seeded jitter, not crypto
     try:
         for poll in range(POLLS):
             if poll:

@@ -117,7 +117,7 @@ def rig_factory(
     ) -> Rig:
         simulator = simulator_factory(**{**WORKLOAD, **sim})
         settings = settings_for(simulator, api=api or {}, poll=poll or {}, metrics=metrics or {})
-        exporter = build(settings, clock=clock.now)
+        exporter = build(settings, clock=clock.now, monotonic=clock.now)
         exporters.append(exporter)
         return Rig(simulator, exporter.poller, exporter.store, exporter.registry, clock, exporter.client)
 

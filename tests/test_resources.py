@@ -43,7 +43,7 @@ def poll(
         poll=PollSettings(activities=False, lookback=lookback),
         metrics=MetricsSettings.model_validate({"resources": True, **metrics}),
     )
-    exporter = build(settings, clock=clock.now, rng=random.Random(0))  # noqa: S311 - a seeded jitter, not crypto
+    exporter = build(settings, clock=clock.now, monotonic=clock.now, rng=random.Random(0))  # noqa: S311 - a seeded jitter, not crypto
     try:
         for index in range(polls):
             if index:

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.exposition import Exposition, self_registry
 from exporter.grouping import Completions
-from exporter.snapshot import SnapshotStore, TenantInfo
+from exporter.snapshot import Snapshot, SnapshotStore, TenantInfo
 from tests.support.snapshots import hand_built_snapshot
 
 COMPLETED = "acronis_tasks_completed_total"
@@ -29,19 +29,40 @@ class TestZeroFirst:
 
     def test_new_series_is_zero_until_exposed_for_a_poll_interval(self) -> None:
         """First publish: all 0; a publish one interval later: the snapshot's exact counts."""
-        first = dataclasses.replace(hand_built_snapshot(), taken_at=1000.0, poll_interval_seconds=60.0)
+        first = _taken(hand_built_snapshot(), wall=1000.0, monotonic=50.0)
         store = SnapshotStore(initial=first)
         exposition = Exposition(store, self_registry())
         held = values(exposition.data().decode(), COMPLETED)
         assert held
         assert set(held.values()) == {0.0}
-        store.publish(dataclasses.replace(first, taken_at=1030.0))  # half an interval: still held
+        store.publish(_taken(first, wall=1030.0, monotonic=80.0))  # half an interval: still held
         assert set(values(exposition.data().decode(), COMPLETED).values()) == {0.0}
-        store.publish(dataclasses.replace(first, taken_at=1060.0))
-        released = values(exposition.data().decode(), COMPLETED)
-        completions = first.result("completed_tasks", Completions)
-        assert completions is not None
-        assert sum(released.values()) == sum(completions.tasks.values())
+        store.publish(_taken(first, wall=1060.0, monotonic=110.0))
+        assert sum(values(exposition.data().decode(), COMPLETED).values()) == _total(first)
+
+    def test_a_wall_clock_stepped_back_shows_no_counter_as_new_again(self) -> None:
+        """NTP steps the clock back an hour between two polls: the counters keep their values, never 0."""
+        first = _taken(hand_built_snapshot(), wall=10_000.0, monotonic=50.0)
+        store = SnapshotStore(initial=first)
+        exposition = Exposition(store, self_registry())
+        exposition.data()
+        store.publish(_taken(first, wall=10_060.0, monotonic=110.0))
+        assert sum(values(exposition.data().decode(), COMPLETED).values()) == _total(first)
+        store.publish(_taken(first, wall=10_120.0 - 3600.0, monotonic=170.0))
+        stepped = values(exposition.data().decode(), COMPLETED)
+        assert 0.0 not in stepped.values()
+        assert sum(stepped.values()) == _total(first)
+
+
+def _taken(snapshot: Snapshot, *, wall: float, monotonic: float) -> Snapshot:
+    """Return ``snapshot`` as taken at these readings of the wall and monotonic clocks, one poll a minute."""
+    return dataclasses.replace(snapshot, taken_at=wall, taken_monotonic=monotonic, poll_interval_seconds=60.0)
+
+
+def _total(snapshot: Snapshot) -> float:
+    completions = snapshot.result("completed_tasks", Completions)
+    assert completions is not None
+    return float(sum(completions.tasks.values()))
 
 
 class TestRenderIsolation:
