@@ -80,7 +80,7 @@ class Poller:
         self._stop = threading.Event()
         self._liveness = Liveness(stall_limit(settings))
         self._report = PollReport(metrics)
-        self._overdue = OverdueWatch(store, settings.poll.interval)
+        self._overdue = OverdueWatch(store, settings.poll.interval, clock=monotonic)
 
     @property
     def sources(self) -> tuple[str, ...]:
