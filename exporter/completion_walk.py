@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from exporter.models import ActivityItem, Reason, TaskItem
 
 if TYPE_CHECKING:
-    from collections.abc import Container
+    from exporter.timed_ids import TimedIds
 
 Item = TaskItem | ActivityItem
 
@@ -50,7 +50,7 @@ class WalkState:
     start: float | None
     top: float | None  # newest trustworthy completedAt listed
     listed: int = 0
-    new_ids: dict[str, float] = field(default_factory=dict)
+    new_ids: dict[str, float] = field(default_factory=dict)  # new ids, and known ids listed later
     counted: list[Item] = field(default_factory=list)
     broken: dict[str, tuple[Reason, float | None]] = field(default_factory=dict)
     last_at: float | None = None  # the latest completedAt listed so far
@@ -67,16 +67,27 @@ class WalkState:
         elif completed_at < self.last_at:
             self.ordered = False
 
-    def usable(self, item: Item, seen: Container[str]) -> None:
-        """Fold in a readable completion: it may move W, and is counted if its id is new."""
+    def usable(self, item: Item, seen: TimedIds) -> None:
+        """Fold in a readable completion: it may move W, and is counted if its id is new.
+
+        A known id listed at a later completedAt than it is remembered at (the API changed
+        it, or it moved while this walk went on) is not counted again but re-filed at the
+        later time: it must stay remembered while the API can still list it above H. An
+        earlier time changes nothing; the later one keeps it remembered for longer.
+        """
         if item.id is None or item.completed_at is None:  # pragma: no cover - problem() rules it out
             return
         if item.updated_at is None or item.completed_at <= item.updated_at:
             self.top = item.completed_at if self.top is None else max(self.top, item.completed_at)
-        if item.id not in seen and item.id not in self.new_ids:
+        remembered = self.new_ids.get(item.id)
+        if remembered is None:
+            remembered = seen.at(item.id)
+        if remembered is None:
             self.new_ids[item.id] = item.completed_at
             if not self.baseline:
                 self.counted.append(item)
+        elif item.completed_at > remembered:
+            self.new_ids[item.id] = item.completed_at
 
     def unusable(self, item: Item, reason: Reason) -> None:
         """Note a broken item: held back after the baseline, never counted if already there."""

@@ -44,7 +44,7 @@ from exporter.api_clock import DATE_RESOLUTION, ApiClock
 from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
 from exporter.models import Reason, format_time
-from exporter.overlap import Band, Lateness
+from exporter.overlap import Band, Lateness, skipped_bands
 from exporter.timed_ids import TimedIds
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class WalkResult:
     skipped: Mapping[str, int]  # reason -> items skipped for the first time
     listed: int
     watermark: float | None
-    new_ids: Mapping[str, float] = field(repr=False)  # id -> completedAt
+    new_ids: Mapping[str, float] = field(repr=False)  # id -> completedAt; known ids moved later too
     held: Mapping[str, Held] = field(repr=False)
     horizon: float | None = None  # H after this walk (never below the tracker's)
     complete: bool = True  # False: a backlog, worked off page budget by page budget
@@ -128,11 +128,11 @@ class CompletionTracker:
         """Note the API's time from a reply outside a walk (the baseline's probe)."""
         self._api_clock.saw(api_time)
 
-    def band(self, began: float | None) -> Band | None:
-        """Return the part of the overlap below a quick walk that began at the API's ``began``."""
+    def bands(self, began: float | None, result: WalkResult) -> tuple[Band, ...]:
+        """Return the parts of the overlap a quick walk that began at the API's ``began`` skipped."""
         if self._horizon is None:
-            return None
-        return Band(format_time(self._horizon), None if began is None else format_time(began))
+            return ()
+        return skipped_bands(self._horizon, self._horizon_for(result.watermark), began)
 
     def known(self, band: Band, result: WalkResult) -> int | None:
         """Count the completions in ``band`` already decided (None if a broken one cannot be placed)."""

@@ -13,11 +13,19 @@ before, so the configured overlap stays what is guaranteed, whatever the latenes
 Why the count closes the gap: a completion written before the count into the band is
 counted, so it triggers the full walk. One written after the count has
 ``completedAt > written - overlap > began - overlap >= next H`` (W never passes began),
-so the next poll's quick walk or count sees it. The one assumption: a completion is not
-deleted from the API, nor its completedAt changed, within one overlap of being written (a
-deletion and a late write in the same poll would cancel out in the count). A completion the
-tracker cannot place (a broken item without a readable completedAt) makes the known count
-unsure, so the whole overlap is walked while one is remembered.
+so the next poll's quick walk or count sees it. A completion the tracker cannot place (a
+broken item without a readable completedAt) makes the known count unsure, so the whole
+overlap is walked while one is remembered.
+
+The API may change a known completion's completedAt. A walk that lists it at a later time
+re-files its id there (completion_walk.py), so it is not forgotten while it can still be
+listed above H; an earlier time keeps the later one. A quick walk does not list the band,
+so a second count covers the part of it above the H this poll moves to: a completion moved
+out of what the commit forgets, up into what stays, changes that count and costs the full
+walk, which re-files it before its old time is forgotten. What the counts cannot see: a
+deletion and a late write (or two opposite moves) in the same part within one poll cancel
+out; and a completion moved above H after H passed its old time is a new one to the
+tracker, the price of remembering ids for one overlap only.
 
 Lateness is measured against the watermark the completion was missing from: a completion
 dated after W costs nothing however late, so only ``W - completedAt`` of newly counted
@@ -30,6 +38,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from exporter.models import format_time
 from exporter.rfc3339 import parse_time
 
 if TYPE_CHECKING:
@@ -65,7 +74,8 @@ class Band:
     ) -> int | None:
         """Count the distinct completions already known in the band; None if one cannot be placed.
 
-        ``seen``: the ids remembered before this walk; ``new``: the walk's new ones; ``held``: broken items.
+        ``seen``: the ids remembered before this walk; ``new``: the walk's new ones and the known
+        ones it re-files at a later time; ``held``: broken items.
         """
         low, high = parse_time(self.low), math.inf if self.high is None else parse_time(self.high)
         if low is None or high is None:  # pragma: no cover - both are format_time's output
@@ -73,8 +83,11 @@ class Band:
         known = seen.count_between(low, high)
         added: set[str] = set()
         for key, at in new.items():
-            if low < at < high and not seen.within(key, low, high):
+            inside, before = low < at < high, seen.within(key, low, high)
+            if inside and not before:
                 added.add(key)
+            elif before and not inside:
+                known -= 1  # a known completion the walk found moved out of the band
         for items in held:
             for key, broken in items.items():
                 if broken.completed_at is None:
@@ -82,6 +95,19 @@ class Band:
                 if low < broken.completed_at < high and not seen.within(key, low, high):
                     added.add(key)
         return known + len(added)
+
+
+def skipped_bands(horizon: float, next_horizon: float | None, began: float | None) -> tuple[Band, ...]:
+    """Return what a quick walk that began at the API's ``began`` skipped, to be counted by the API.
+
+    The whole band catches late writes; its part above the H the poll moves to catches a
+    known completion moved up out of what the commit forgets.
+    """
+    high = None if began is None else format_time(began)
+    whole = Band(format_time(horizon), high)
+    if next_horizon is None or next_horizon <= horizon:
+        return (whole,)
+    return whole, Band(format_time(next_horizon), high)
 
 
 class Lateness:

@@ -42,13 +42,17 @@ class TimedIds:
     def __iter__(self) -> Iterator[str]:
         return iter(self._at)
 
+    def at(self, item_id: str) -> float | None:
+        """Return the time ``item_id`` is remembered at, None if it is not remembered."""
+        return self._at.get(item_id)
+
     def within(self, item_id: str, low: float, high: float) -> bool:
         """Tell whether ``item_id`` is remembered at a time strictly between ``low`` and ``high``."""
         at = self._at.get(item_id)
         return at is not None and low < at < high
 
     def add(self, ids: Mapping[str, float]) -> None:
-        """Remember ``ids`` at their times (a remembered id takes its new time)."""
+        """Remember ``ids`` at their times (a remembered id moves, to be forgotten by its new time)."""
         for item_id, at in ids.items():
             before = self._at.get(item_id)
             if before is not None:

@@ -138,6 +138,42 @@ class TestExactlyOnce:
         assert tracker.remembered <= OVERLAP / 60 + 1
 
 
+class TestMovedCompletedAt:
+    """A completion whose completedAt the API changes is counted once, remembered by its latest time."""
+
+    def test_a_completion_moved_later_is_not_counted_again_once_h_passes_its_old_time(self) -> None:
+        """Re-listed 40 s later, it stays remembered while H is between its old and new times."""
+        tracker = tracker_after_baseline(done(1, 0))
+        assert counted_ids(poll(tracker, done(2, 10))) == ["2"]
+        assert poll(tracker, done(2, 50)).counted == ()
+        poll(tracker, done(3, OVERLAP + 20))  # H = W0 + 20: past the old time, not the new one
+        assert poll(tracker, done(2, 50), done(3, OVERLAP + 20)).counted == ()
+
+    def test_one_walk_listing_an_id_at_two_times_counts_it_once_and_keeps_the_later(self) -> None:
+        """It moved while the walk went on: counted once, remembered at the later time."""
+        tracker = tracker_after_baseline(done(1, 0))
+        assert counted_ids(poll(tracker, done(2, 10), done(2, 50))) == ["2"]
+        poll(tracker, done(3, OVERLAP + 20))
+        assert poll(tracker, done(2, 50)).counted == ()
+
+    def test_a_completion_moved_earlier_keeps_its_later_time(self) -> None:
+        """Moved below where H is going, it is neither counted again nor forgotten before its old time."""
+        tracker = tracker_after_baseline(done(1, 0))
+        assert counted_ids(poll(tracker, done(2, 50))) == ["2"]
+        assert poll(tracker, done(2, 10)).counted == ()
+        poll(tracker, done(3, OVERLAP + 20))  # H = W0 + 20: past the new time, not the old one
+        assert tracker.remembered == 2
+        assert poll(tracker, done(2, 30)).counted == ()  # and should it be moved back up meanwhile
+
+    def test_ids_are_forgotten_once_h_passes_their_latest_time(self) -> None:
+        """Memory stays bounded: a moved id goes when H passes the time it was moved to."""
+        tracker = tracker_after_baseline(done(1, 0))
+        poll(tracker, done(2, 10))
+        poll(tracker, done(2, 50))
+        poll(tracker, done(3, OVERLAP + 60))  # H = W0 + 60
+        assert tracker.remembered == 1
+
+
 class TestUnusableItems:
     """Broken items are skipped, counted as skipped once, and hold W for a while."""
 
@@ -350,16 +386,27 @@ class TestQuickWindow:
         """The band's known count is every distinct decided completion strictly inside it."""
         tracker = tracker_after_baseline(done(1, -300), done(2, -30), done(3, 0))
         result = tracker.fold([done(3, 0), done(4, 10), done(5, 12, queue=None)])
-        band = tracker.band(W0 + 11)
-        assert band is not None
+        band, *_ = tracker.bands(W0 + 11, result)
         assert tracker.known(band, result) == 4  # 1, 2, 3 and 4; 5 is above the band
+
+    def test_a_walk_that_moves_h_is_also_counted_above_the_next_h(self) -> None:
+        """The part of the band still remembered after the commit is counted on its own too.
+
+        The API moving completion 1 up past the next H leaves the whole band's count alone
+        but not this one's, so the walk is full and 1 is re-filed before it is forgotten.
+        """
+        tracker = tracker_after_baseline(done(1, -590), done(2, 0))
+        result = tracker.fold([done(3, 20)])
+        whole, kept = tracker.bands(W0 + 21, result)
+        assert (whole.low, kept.low) == (format_time(W0 - OVERLAP), format_time(W0 + 20 - OVERLAP))
+        assert (tracker.known(whole, result), tracker.known(kept, result)) == (3, 2)
+        assert tracker.bands(W0 + 21, tracker.fold([])) == (whole,)  # H stays: one count does
 
     def test_a_broken_completion_without_a_time_leaves_the_band_unknown(self) -> None:
         """A held item whose completedAt cannot be read may be anywhere: only a full walk can tell."""
         tracker = tracker_after_baseline(done(1, 0))
         result = tracker.fold([done(2, 10, completedAt=None)])
-        band = tracker.band(W0 + 20)
-        assert band is not None
+        band, *_ = tracker.bands(W0 + 20, result)
         assert tracker.known(band, result) is None
 
     def test_a_baseline_id_without_a_time_keeps_the_whole_overlap_until_it_is_forgotten(self) -> None:
@@ -374,7 +421,7 @@ class TestQuickWindow:
     def test_a_band_without_an_api_time_reaches_up_to_everything(self) -> None:
         """After an empty quick walk (no Date learnt) the count has no upper bound, nor has the known set."""
         tracker = tracker_after_baseline(done(1, -30), done(2, 0))
-        band = tracker.band(None)
-        assert band is not None
+        result = tracker.fold([done(3, 50)])
+        band, *_ = tracker.bands(None, result)
         assert band.params() == [("state", "completed"), ("completedAt", f"gt({format_time(W0 - OVERLAP)})")]
-        assert tracker.known(band, tracker.fold([done(3, 50)])) == 3
+        assert tracker.known(band, result) == 3

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from exporter.config import Settings
     from exporter.labels import Key
+    from exporter.overlap import Band
     from exporter.pages import Page
     from exporter.snapshot import Snapshot
     from exporter.sources.base import Api, Family, Paging, Poll, Shared
@@ -102,9 +103,16 @@ def _band_unchanged(
     """Tell whether the API counts just the known completions in the overlap a quick walk skipped."""
     if not result.complete or (listing.began is None and listing.pages):
         return False  # a cut-off walk, or pages without the API's time: only the full walk can tell
-    band = tracker.band(listing.began)
-    known = None if band is None else tracker.known(band, result)
-    if band is None or known is None:
+    bands = tracker.bands(listing.began, result)
+    return bool(bands) and all(_band_as_known(client, kind, tracker, band, result) for band in bands)
+
+
+def _band_as_known(
+    client: Api, kind: Kind[ItemT], tracker: CompletionTracker, band: Band, result: WalkResult
+) -> bool:
+    """Tell whether the API counts in ``band`` just the completions the tracker knows there."""
+    known = tracker.known(band, result)
+    if known is None:
         return False
     try:
         listed = client.count(kind.resource, band.params())

@@ -140,3 +140,37 @@ class TestBacklog:
         ]
         assert len(polls) >= 3, f"{BACKLOG:g} s of completions cleared in {len(polls)} cut-off walks"
         assert_counts_exact(rig, timeout=CATCH_UP)
+
+
+def move_completion(rig: Rig, kind: Kind, *, done_before: float, to_before: float) -> None:
+    """Move the first visible completion done ``done_before`` s ago or since to ``to_before`` s ago."""
+    store = rig.sim._simulator.store  # the API's own data, as a correction of completedAt leaves it
+    now = rig.clock.now()
+    ((row_id,),) = store.read(
+        f"SELECT id FROM {kind} WHERE state = 'completed' AND deleted = 0 AND completed_at >= ?"  # noqa: S608
+        " AND written_at <= ? ORDER BY completed_at, id LIMIT 1",
+        (to_ns(now - done_before), to_ns(now)),
+    )
+    with store.write() as conn:
+        conn.execute(
+            f"UPDATE {kind} SET completed_at = ?, updated_at = ? WHERE id = ?",  # noqa: S608
+            (to_ns(now - to_before), to_ns(now), row_id),
+        )
+
+
+class TestMovedCompletion:
+    """A completion whose completedAt the API changes after it was counted is not counted again."""
+
+    def test_moved_later_inside_the_overlap_or_into_the_quick_window_counts_once(self, rig: Rig) -> None:
+        """The counters equal the truth after the horizon has passed each moved completion's old time."""
+        step = 5.0  # H moves less than a move per poll: some poll has H between the old and new times
+        with scenario(rig):
+            rig.advance(COMPLETION_OVERLAP)
+            assert_counts_exact(rig)  # the completions to move are counted and remembered
+            near = COMPLETION_OVERLAP - 5
+            move_completion(rig, "tasks", done_before=near, to_before=near - 10)  # no quick walk lists it
+            move_completion(rig, "activities", done_before=near, to_before=0.0)  # the next quick walk does
+            for _ in range(int(COMPLETION_OVERLAP // step) + 2):
+                rig.advance(step)
+                rig.wait_polled()
+            assert_counts_exact(rig)
