@@ -54,9 +54,8 @@ Examples:
       --api.url https://eu2-cloud.acronis.com --api.client-id 0f1e...
   {PRODUCT} --config.file /etc/{PRODUCT}.yaml --check-config
 """
-# The YAML file and its content, handed from yaml_file() to yaml_source() for one parse
-# (the default's dict is never mutated).
-_YAML_DATA: ContextVar[tuple[Path | None, dict[str, Any]]] = ContextVar("yaml_data", default=(None, {}))
+# The YAML file's content, handed from yaml_file() to yaml_source() for one parse.
+_YAML_DATA: ContextVar[dict[str, Any]] = ContextVar("yaml_data", default={})  # noqa: B039 - never mutated
 
 
 def invalid_setting(path: str, problem: str) -> PydanticCustomError:
@@ -135,8 +134,8 @@ def yaml_file(args: list[str], environ: dict[str, str] | None) -> Iterator[None]
 
 def yaml_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource:
     """Return the YAML file's content as a settings source (empty outside `yaml_file`)."""
-    path, data = _YAML_DATA.get()
-    _sections_are_mappings(settings_cls, path, data)
+    data = _YAML_DATA.get()
+    _sections_are_mappings(settings_cls, data)
     return InitSettingsSource(settings_cls, init_kwargs=data)
 
 
@@ -150,14 +149,14 @@ def _yaml_path(args: list[str], environ: dict[str, str] | None) -> Path | None:
     return Path(from_env) if from_env else None
 
 
-def _read_yaml(path: Path | None) -> tuple[Path | None, dict[str, Any]]:
+def _read_yaml(path: Path | None) -> dict[str, Any]:
     if path is None:
-        return None, {}
-    return path, yamlfile.read_mapping(path, "config.file", expected="of settings")
+        return {}
+    return yamlfile.read_mapping(path, "config.file", expected="of settings")
 
 
-def _sections_are_mappings(settings_cls: type[BaseSettings], path: Path | None, data: dict[str, Any]) -> None:
-    """Refuse a section the file gives as one value (``api: x``), naming it but never the value.
+def _sections_are_mappings(settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+    """Refuse a section the file gives as one value (``api: x``), as validation would, never quoting it.
 
     Checked here because pydantic-settings deep-merges the environment over this source:
     with ACRONIS_EXPORTER_API__TIMEOUT set, the scalar was replaced, silently, before validation.
@@ -165,7 +164,7 @@ def _sections_are_mappings(settings_cls: type[BaseSettings], path: Path | None, 
     for name, field in settings_cls.model_fields.items():
         is_section = isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
         if is_section and name in data and not isinstance(data[name], dict):
-            raise ConfigError(f"config.file: {path}: {name}: expected a mapping of settings")
+            raise ConfigError(f"{name}: expected a mapping of settings; {_section_hint(name)}")
 
 
 def unparsable(error: SettingsError) -> str:

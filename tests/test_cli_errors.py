@@ -347,13 +347,15 @@ class TestHostileInput:
         assert_one_clean_line(stderr, "metrics.tenant_name_allow: not a regular expression")
         assert pattern not in stderr
 
-    @pytest.mark.parametrize("env", [{}, {"ACRONIS_EXPORTER_API__TIMEOUT": "5"}], ids=["alone", "with-env"])
-    def test_a_section_given_one_value_in_the_file_is_refused(
-        self, tmp_path: Path, env: dict[str, str]
+    def test_a_section_given_one_value_in_the_file_is_refused_whatever_the_environment(
+        self, tmp_path: Path
     ) -> None:
-        """With a variable of that section set, the value was silently replaced; it is never echoed."""
+        """With a variable of that section set, the file's value was silently replaced; it is never echoed."""
         path = tmp_path / "exporter.yaml"
         path.write_text(f"api: {CANARY}\n", encoding="utf-8")
-        code, stderr = run(["--demo", "--check-config", "--config.file", str(path)], env, canary_in_env=False)
+        args = ["--demo", "--check-config", "--config.file", str(path)]
+        code, stderr = run(args, {"ACRONIS_EXPORTER_API__TIMEOUT": "5"}, canary_in_env=False)
         assert code == 2
-        assert_one_clean_line(stderr, f"config.file: {path}: api: expected a mapping of settings")
+        assert_one_clean_line(
+            stderr, "api: expected a mapping of settings", "ACRONIS_EXPORTER_API__<SETTING>"
+        )
