@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), status=2)
     except SystemExit as exit_:  # argparse's --help (0); usage errors arrive as ConfigError
         return exit_.code if isinstance(exit_.code, int) else 2
+    except Exception as error:  # noqa: BLE001 - the backstop: a RecursionError deep in a parser
+        # Only the exception's kind: its text may quote the input, and the input may be a secret.
+        deep = ": a value is nested too deeply" if isinstance(error, RecursionError) else ""
+        return _fail(f"configuration could not be read ({type(error).__name__}{deep})", status=2)
     secrets = SecretRegistry()  # this run's: filled from the settings by app.register_secrets
     logs.configure(_log_settings(settings), secrets=secrets)
     _raise_on_signals()

@@ -238,6 +238,10 @@ class MetricsSettings(ResourceRules, _Section):
                 raise PydanticCustomError(
                     "invalid_regex", "not a regular expression ({e})", {"e": error.msg}
                 ) from None
+            except (OverflowError, RecursionError):  # a{99999999999}, or thousands of nested groups
+                raise PydanticCustomError(
+                    "invalid_regex", "not a regular expression Python can compile (too large or too deep)"
+                ) from None
         return value
 
 

@@ -20,11 +20,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import yaml
+from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 from pydantic_settings import InitSettingsSource
 
-from exporter import PRODUCT
+from exporter import PRODUCT, yamlfile
 from exporter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -134,7 +134,9 @@ def yaml_file(args: list[str], environ: dict[str, str] | None) -> Iterator[None]
 
 def yaml_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource:
     """Return the YAML file's content as a settings source (empty outside `yaml_file`)."""
-    return InitSettingsSource(settings_cls, init_kwargs=_YAML_DATA.get())
+    data = _YAML_DATA.get()
+    _sections_are_mappings(settings_cls, data)
+    return InitSettingsSource(settings_cls, init_kwargs=data)
 
 
 def _yaml_path(args: list[str], environ: dict[str, str] | None) -> Path | None:
@@ -150,33 +152,19 @@ def _yaml_path(args: list[str], environ: dict[str, str] | None) -> Path | None:
 def _read_yaml(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"config.file: cannot read {path} ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"config.file: {path} is not UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {yaml_line(text, mark.line)}" if mark is not None else ""
-        raise ConfigError(f"config.file: {path} is not valid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config.file: {path} must hold a mapping of settings")
-    return data
+    return yamlfile.read_mapping(path, "config.file", expected="of settings")
 
 
-def yaml_line(text: str, index: int) -> int:
-    """Return the 1-based line a YAML error is on, never past the file's last line.
+def _sections_are_mappings(settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+    """Refuse a section the file gives as one value (``api: x``), as validation would, never quoting it.
 
-    The parser marks a problem found at the end of input (an unclosed bracket or quote) on
-    the empty line after the last newline, which no editor shows: that is the last line.
+    Checked here because pydantic-settings deep-merges the environment over this source:
+    with ACRONIS_EXPORTER_API__TIMEOUT set, the scalar was replaced, silently, before validation.
     """
-    lines = max(1, len(text.splitlines()))
-    return min(index + 1, lines)
+    for name, field in settings_cls.model_fields.items():
+        is_section = isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        if is_section and name in data and not isinstance(data[name], dict):
+            raise ConfigError(f"{name}: expected a mapping of settings; {_section_hint(name)}")
 
 
 def unparsable(error: SettingsError) -> str:

@@ -36,7 +36,10 @@ def split_list(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            return json.loads(text)
+            try:
+                return json.loads(text)
+            except RecursionError:  # a ValueError reads as "invalid"; this would be a traceback
+                raise ValueError("the JSON list is nested too deeply") from None
         return [part.strip() for part in text.split(",") if part.strip()]
     return value
 

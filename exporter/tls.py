@@ -44,7 +44,7 @@ def server_context(cert_file: Path, key_file: Path, *, section: str = "web") -> 
     context.options |= ssl.OP_NO_RENEGOTIATION
     cert, key = f"{section}.tls_cert_file", f"{section}.tls_key_file"
     # Parsing the certificate alone first tells a bad certificate from a bad key.
-    _load_certificates(ssl.create_default_context(), cert_file, cert)
+    load_certificates(ssl.create_default_context(), cert_file, cert)
     _must_be_regular(key_file, key)
     try:
         context.load_cert_chain(cert_file, key_file, password=_refuse_passphrase)
@@ -62,11 +62,12 @@ def server_context(cert_file: Path, key_file: Path, *, section: str = "web") -> 
 def client_context(ca_file: Path, *, setting: str = "api.ca_file") -> ssl.SSLContext:
     """Return a client context that verifies servers against the certificates in `ca_file`."""
     context = ssl.create_default_context()
-    _load_certificates(context, ca_file, setting)
+    load_certificates(context, ca_file, setting)
     return context
 
 
-def _load_certificates(context: ssl.SSLContext, path: Path, setting: str) -> None:
+def load_certificates(context: ssl.SSLContext, path: Path, setting: str) -> None:
+    """Add the certificates in `path` to those `context` trusts; raise TlsFileError naming `setting`."""
     _must_be_regular(path, setting)
     try:
         context.load_verify_locations(cafile=path)

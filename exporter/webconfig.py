@@ -17,7 +17,6 @@ import ssl
 from pathlib import Path  # noqa: TC003 - pydantic resolves the annotations at runtime
 from typing import Annotated, Final, Literal, Self
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,10 +24,11 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from exporter import tls
+from exporter import tls, yamlfile
 from exporter.errors import ConfigError
 
 SETTING: Final = "web.config_file"
@@ -39,12 +39,13 @@ ALLOWED_HEADERS: Final = (
     "X-XSS-Protection",
     "Strict-Transport-Security",
 )
-_BCRYPT = re.compile(r"\$2[aby]?\$(\d{2})\$[./A-Za-z0-9]{53}")  # matched whole: no trailing newline
+# Matched whole (no trailing newline). Only the prefixes bcrypt checks: "$2$" looked like a
+# hash, and bcrypt.checkpw then raised on every login, so no one could ever log in.
+_BCRYPT = re.compile(r"\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}")
 # bcrypt refuses a cost below 4; each step doubles the work, paid by every wrong guess on a
 # scrape thread and once at start (the unknown user's stand-in): 16 is about 5 s a check.
 _COST_MIN: Final = 4
 _COST_MAX: Final = 16
-_MAX_FILE_BYTES: Final = 1024 * 1024  # a web config is a few hundred bytes
 # RFC 9110's field-value without obs-text: visible ASCII, spaces and tabs. CR or LF would split
 # the response, and a character beyond Latin-1 cannot be sent at all: every reply failed.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
@@ -96,6 +97,14 @@ class TlsServerConfig(_Strict):
     max_version: Literal["TLS12", "TLS13"] = "TLS13"
     prefer_server_cipher_suites: bool = True  # accepted as Go exporters do; OpenSSL picks by its own order
 
+    @field_validator("cert_file", "key_file", "client_ca_file", mode="before")
+    @classmethod
+    def _path_is_given(cls, value: object) -> object:
+        """Refuse an empty path: Path("") is ".", the directory, and read as such."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a file, not be empty")
+        return value
+
     @model_validator(mode="after")
     def _client_auth_is_whole(self) -> Self:
         verifies = self.client_auth_type != "NoClientCert"
@@ -112,8 +121,8 @@ class TlsServerConfig(_Strict):
         context = tls.server_context(self.cert_file, self.key_file, section="tls_server_config")
         context.minimum_version = _VERSIONS[self.min_version]
         context.maximum_version = _VERSIONS[self.max_version]
-        if self.client_ca_file is not None:
-            context.load_verify_locations(cafile=self.client_ca_file)
+        if self.client_ca_file is not None:  # through the same guards: a FIFO blocked the start
+            tls.load_certificates(context, self.client_ca_file, "tls_server_config.client_ca_file")
         context.verify_mode = _CLIENT_AUTH[self.client_auth_type]
         return context
 
@@ -155,7 +164,7 @@ class WebConfig(_Strict):
 
 def load(path: Path) -> WebConfig:
     """Read and check the file; raise ConfigError with one line naming the problem, never a value."""
-    data = _read(path)
+    data = yamlfile.read_mapping(path, SETTING, expected="(tls_server_config, basic_auth_users, ...)")
     _refuse_unsupported(data)
     try:
         config = WebConfig.model_validate(_resolve_paths(data, path.parent))
@@ -165,36 +174,7 @@ def load(path: Path) -> WebConfig:
         config.tls_context()  # load the certificate and key now: a bad one stops the start
     except tls.TlsFileError as error:
         raise ConfigError(f"{SETTING}: {path}: {error}") from None
-    except ssl.SSLError as error:  # the client CA
-        raise ConfigError(
-            f"{SETTING}: {path}: tls_server_config.client_ca_file does not load ({error.reason})"
-        ) from None
     return config
-
-
-def _read(path: Path) -> dict[str, object]:
-    try:
-        if path.exists() and not path.is_file():  # /dev/zero or a FIFO would never end
-            raise ConfigError(f"{SETTING}: {path} is not a regular file")
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_FILE_BYTES + 1)
-        if len(raw) > _MAX_FILE_BYTES:
-            raise ConfigError(f"{SETTING}: {path} is too large (over {_MAX_FILE_BYTES // 1024} KiB)")
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{SETTING}: cannot read {path} ({why})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {min(mark.line + 1, max(1, len(text.splitlines())))}" if mark is not None else ""
-        raise ConfigError(f"{SETTING}: {path} is not valid YAML{line}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{SETTING}: {path} must hold a mapping (tls_server_config, basic_auth_users, ...)")
-    return data
 
 
 def _refuse_unsupported(data: dict[str, object]) -> None:

@@ -9,6 +9,8 @@ partial forms anywhere in what the process wrote.
 from __future__ import annotations
 
 import base64
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
@@ -24,7 +26,6 @@ from tests.support.processes import run_exporter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from simulator import RunningSimulator
 
@@ -295,3 +296,66 @@ class TestProxyFromTheEnvironment:
         assert "proxy-user" not in stderr
         for secret in (CANARY, SAFE_CANARY):
             assert [what for what, form in secret_forms(secret).items() if form in stderr] == []
+
+
+class TestHostileInput:
+    """Input built to hang, exhaust or crash the start: one line and exit 2 all the same."""
+
+    @pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+    def test_a_config_file_that_never_ends_is_refused_unread(self, tmp_path: Path, kind: str) -> None:
+        """A FIFO blocked the start forever, /dev/zero filled memory, 300 MB parsed for minutes.
+
+        The run's timeout is the failure: a refused file ends the process on its own.
+        """
+        path = tmp_path / "exporter.yaml"
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "huge":
+            path.write_text("# padding\n" * 120_000, encoding="utf-8")  # valid YAML, over 1 MiB
+        else:
+            path = Path("/dev/zero")
+        code, stderr = run(["--demo", "--check-config", "--config.file", str(path)])
+        assert code == 2
+        problem = "is too large" if kind == "huge" else "is not a regular file"
+        assert_one_clean_line(stderr, f"config.file: {path} {problem}")
+
+    def test_a_config_file_nested_beyond_the_parser_is_refused(self, tmp_path: Path) -> None:
+        """PyYAML recurses per level: two thousand were a RecursionError traceback."""
+        path = tmp_path / "exporter.yaml"
+        path.write_text("poll: " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+        code, stderr = run([*API, "--config.file", str(path)])
+        assert code == 2
+        assert_one_clean_line(stderr, f"config.file: {path} is nested too deeply")
+
+    def test_a_json_list_nested_beyond_the_parser_is_refused(self) -> None:
+        """A list in the environment is JSON when it starts with "[": nesting crashed the parser."""
+        code, stderr = run([*API], {"ACRONIS_EXPORTER_POLL__QUEUES": "[" * 3000})
+        assert code == 2
+        assert_one_clean_line(stderr, "poll.queues", "nested too deeply", "ACRONIS_EXPORTER_POLL__QUEUES")
+
+    def test_a_section_nested_beyond_the_parser_gets_the_backstop(self) -> None:
+        """Parsed inside pydantic-settings: the backstop names the kind of failure, not its text."""
+        code, stderr = run([*API], {"ACRONIS_EXPORTER_API": "[" * 3000})
+        assert code == 2
+        assert_one_clean_line(stderr, "configuration could not be read (RecursionError")
+
+    @pytest.mark.parametrize("pattern", ["a{99999999999}", "(" * 5000], ids=["overflow", "deep"])
+    def test_a_name_pattern_python_cannot_compile_is_refused(self, pattern: str) -> None:
+        """OverflowError and RecursionError, not only re.error, come out of re.compile."""
+        code, stderr = run([*API, "--metrics.tenant-name-allow", pattern])
+        assert code == 2
+        assert_one_clean_line(stderr, "metrics.tenant_name_allow: not a regular expression")
+        assert pattern not in stderr
+
+    def test_a_section_given_one_value_in_the_file_is_refused_whatever_the_environment(
+        self, tmp_path: Path
+    ) -> None:
+        """With a variable of that section set, the file's value was silently replaced; it is never echoed."""
+        path = tmp_path / "exporter.yaml"
+        path.write_text(f"api: {CANARY}\n", encoding="utf-8")
+        args = ["--demo", "--check-config", "--config.file", str(path)]
+        code, stderr = run(args, {"ACRONIS_EXPORTER_API__TIMEOUT": "5"}, canary_in_env=False)
+        assert code == 2
+        assert_one_clean_line(
+            stderr, "api: expected a mapping of settings", "ACRONIS_EXPORTER_API__<SETTING>"
+        )
