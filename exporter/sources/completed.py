@@ -57,13 +57,14 @@ def walk_completions(
         params, floor = quick
         result, listing = _walk(client, kind, tracker, paging, params, floor=floor)
         if _band_unchanged(client, kind, tracker, result, listing):
-            return result
+            return _note_step(kind, result)
     start: float | None = None
     if not tracker.baselined:
         start = newest_completion(client, kind, paging, tracker)
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
     result, listing = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
+    _note_step(kind, result)
     if not result.complete:
         _log.info(
             "completion_backlog",
@@ -72,6 +73,19 @@ def walk_completions(
             counted=len(result.counted),
             watermark=None if result.watermark is None else format_time(result.watermark),
             api_time=None if listing.began is None else format_time(listing.began),
+        )
+    return result
+
+
+def _note_step(kind: Kind[ItemT], result: WalkResult) -> WalkResult:
+    """Log a step back of the API's clock, and where it put W and H back."""
+    if result.stepped_back is not None:
+        _log.warning(
+            "api_clock_stepped_back",
+            resource=kind.resource,
+            seconds=round(result.stepped_back, 1),
+            watermark=None if result.watermark is None else format_time(result.watermark),
+            horizon=None if result.anchor is None else format_time(result.anchor),
         )
     return result
 
