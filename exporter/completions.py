@@ -15,6 +15,7 @@ a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
   drag W along, so counting goes on;
 * H is W - overlap after a complete walk. Everything at or below H has been decided: items
   listed there are ignored and their ids forgotten, so memory stays bounded by one window;
+  ids dated after the API's time are kept apart only while walks list them (ahead_ids.py);
 * a walk that runs out of page budget (a backlog) commits what it got and moves H to the
   last ``completedAt`` it fully listed (never past began - overlap, where late writes can
   still land), so the next poll goes on from there: a backlog clears over several polls,
@@ -42,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
+from exporter.ahead_ids import AheadIds, Known
 from exporter.api_clock import Anchor, ApiClock
 from exporter.completion_times import advance, future, highest, lowest
 from exporter.completion_walk import Held, Item, Listing, WalkState
@@ -85,6 +87,7 @@ class WalkResult:
     api_time: float | None = None  # the API's time (Date) when the walk began, if it said
     stepped_back: float | None = None  # seconds the API's clock stepped back since the last walk
     anchor: float | None = None  # H re-anchored below the tracker's after such a step
+    ahead: Mapping[str, float] | None = field(default=None, repr=False)  # ids dated after the API's time
 
 
 class CompletionTracker:
@@ -97,6 +100,7 @@ class CompletionTracker:
         self._watermark: float | None = None
         self._horizon: float | None = None  # listed items at or below it are ignored for good
         self._seen = TimedIds()
+        self._ahead = AheadIds()
         self._held: dict[str, Held] = {}
         self._lateness = Lateness(overlap)
         self._settled = False  # the last walk was complete, so H is W - overlap
@@ -117,7 +121,7 @@ class CompletionTracker:
     @property
     def remembered(self) -> int:
         """Ids held in memory to recognise re-listed completions."""
-        return len(self._seen)
+        return len(self._seen) + len(self._ahead)
 
     def quick_window(self) -> tuple[list[tuple[str, str]], float] | None:
         """Return the filter of a quick walk and its lower bound, or None when the whole overlap is due."""
@@ -169,6 +173,7 @@ class CompletionTracker:
         watermark = start if baseline else self._watermark
         horizon = self._horizon_for(watermark) if baseline else self._horizon
         walk = WalkState(baseline=baseline, start=start, top=watermark)
+        known, relisted = Known(self._seen, self._ahead), dict[str, float]()
         for item in items:
             walk.listed += 1
             walk.place(item.completed_at)
@@ -178,7 +183,9 @@ class CompletionTracker:
                 continue  # not a completion: the API should not have listed it
             reason = item.problem(self._needed, self._optional)
             if reason is None:
-                walk.usable(item, self._seen)
+                walk.usable(item, known)
+                if item.id is not None and item.id in self._ahead and item.completed_at is not None:
+                    relisted[item.id] = item.completed_at
             else:
                 walk.unusable(item, reason)
         listing = listing or Listing()
@@ -187,17 +194,20 @@ class CompletionTracker:
         if ahead := future(walk.counted, ended):
             skipped[FUTURE] = ahead
         limit = lowest(bound, self._api_clock.at_most(listing.began))
+        reach = None if listing.complete else (-math.inf if walk.reached is None else walk.reached)
+        ahead_ids, new_ids = self._ahead.after(walk.new_ids | relisted, ended, reach)
         result = WalkResult(
             counted=tuple(walk.counted),
             skipped=skipped,
             listed=walk.listed,
             watermark=advance(watermark, walk.top, limit),
-            new_ids=walk.new_ids,
+            new_ids=new_ids,
             held=held,
             complete=listing.complete,
             floor=floor,
             unplaced=start if walk.unplaced else None,
             api_time=listing.began,
+            ahead=ahead_ids,
         )
         stepped = self._api_clock.stepped_back(listing.began)
         if stepped is not None and listing.began is not None and self._horizon is not None:
@@ -251,6 +261,7 @@ class CompletionTracker:
         elif horizon is not None and (self._horizon is None or horizon > self._horizon):
             self._horizon = horizon
         self._seen.add(result.new_ids)
+        self._ahead = self._ahead if result.ahead is None else AheadIds(result.ahead)
         if self._horizon is not None:
             forgotten = self._seen.forget_through(self._horizon)
             # what the baseline window did not reach was decided without its ids ever being known

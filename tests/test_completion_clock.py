@@ -18,6 +18,7 @@ from exporter.client import TaskManagerClient
 from exporter.completions import CompletionTracker
 from exporter.config import ApiSettings
 from exporter.errors import ApiError
+from exporter.rfc3339 import parse_time
 from exporter.selfmetrics import SelfMetrics
 from exporter.sources import Paging, walk_completions
 from exporter.sources.listing import TASKS
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 OVERLAP = 300.0
 FAST = 3600.0  # the host's clock an hour fast: far past the overlap
+FAR = parse_time("2200-01-01T00:00:00Z") or 0.0  # as far as the store's int64 nanoseconds reach
 PAGING = Paging(page_size=100, max_pages=50)
 
 
@@ -121,3 +123,29 @@ class TestClockSteppedBack:
         with pytest.raises(ApiError) as caught:
             poller.poll()
         assert caught.value.reason == "clock"
+
+
+class TestIdsDatedFarAhead:
+    """Ids dated far past the API's time cannot make the tracker's memory grow without end."""
+
+    def test_fresh_ids_dated_2200_each_poll_are_not_remembered_forever(
+        self, api: tuple[RunningSimulator, TaskManagerClient]
+    ) -> None:
+        """Each poll the API lists 20 fresh ids dated 2200 and drops the last ones: memory stays flat."""
+        sim, client = api
+        poller = Poller(sim, client)
+        store = sim._simulator.store
+        remembered = []
+        for _ in range(10):
+            sim.workload.advance(30)
+            with store.write() as conn:  # the last far ones vanish; 20 long-forgotten ones come back as 2200
+                conn.execute("UPDATE tasks SET deleted = 1 WHERE completed_at > ?", (to_ns(FAR - 1e6),))
+                conn.execute(
+                    "UPDATE tasks SET completed_at = ?, updated_at = ?, written_at = ? WHERE id IN"
+                    " (SELECT id FROM tasks WHERE state = 'completed' AND deleted = 0"
+                    " ORDER BY completed_at, id LIMIT 20)",
+                    (to_ns(FAR), to_ns(FAR), to_ns(sim.clock.now())),
+                )
+            poller.poll()
+            remembered.append(poller.tracker.remembered)
+        assert remembered[-1] < remembered[2] + 60, f"remembered ids grow by about 20 a poll: {remembered}"
