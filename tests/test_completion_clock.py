@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import HttpUrl, SecretStr
+from structlog.testing import capture_logs
 
 from exporter.auth import build_auth
 from exporter.client import TaskManagerClient
@@ -149,3 +150,30 @@ class TestIdsDatedFarAhead:
             poller.poll()
             remembered.append(poller.tracker.remembered)
         assert remembered[-1] < remembered[2] + 60, f"remembered ids grow by about 20 a poll: {remembered}"
+
+    def test_completions_ahead_past_the_page_budget_are_not_left_uncounted_silently(
+        self, api: tuple[RunningSimulator, TaskManagerClient]
+    ) -> None:
+        """A hundred completions dated 2200 past a window of about 150, a budget of 200: the rest is told."""
+        sim, client = api
+        poller = Poller(sim, client)
+        with sim._simulator.store.write() as conn:  # long-forgotten completions come back dated 2200
+            conn.execute(
+                "UPDATE tasks SET completed_at = ?, updated_at = ?, written_at = ? WHERE id IN"
+                " (SELECT id FROM tasks WHERE state = 'completed' AND deleted = 0"
+                " ORDER BY completed_at, id LIMIT 100)",
+                (to_ns(FAR), to_ns(FAR), to_ns(sim.clock.now())),
+            )
+        small = Paging(page_size=10, max_pages=20)
+        with capture_logs() as logs:
+            for _ in range(3):
+                sim.workload.advance(10)
+                result = walk_completions(client, TASKS, poller.tracker, small)
+                poller.tracker.commit(result)
+                poller.counted.update(item.id for item in result.counted if item.id is not None)
+        far = {str(c.id) for c in sim.truth.completions("tasks") if c.completed_at >= FAR}
+        uncounted = far - set(poller.counted)
+        warned = [entry for entry in logs if entry["event"] == "completions_ahead_fill_page_budget"]
+        assert uncounted, "the scenario left nothing uncounted, so it proves nothing"
+        assert warned, f"{len(uncounted)} completions dated ahead were never counted, and nothing said so"
+        assert all(entry["resource"] == "tasks" for entry in warned)
