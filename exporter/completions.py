@@ -15,6 +15,7 @@ a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
   drag W along, so counting goes on;
 * H is W - overlap after a complete walk. Everything at or below H has been decided: items
   listed there are ignored and their ids forgotten, so memory stays bounded by one window;
+  ids dated after the API's time are kept apart only while walks list them (ahead_ids.py);
 * a walk that runs out of page budget (a backlog) commits what it got and moves H to the
   last ``completedAt`` it fully listed (never past began - overlap, where late writes can
   still land), so the next poll goes on from there: a backlog clears over several polls,
@@ -24,13 +25,15 @@ a watermark W and every poll lists ``completedAt > H`` in ``completedAt`` order:
   completed (or made progress through a backlog) is committed: a failed walk counts nothing;
 * after a complete walk the next one may list only a quick window near W and ask the API to
   count the rest of the overlap (overlap.py): on any difference the whole overlap is walked;
+* the API's clock stepping back (a Date earlier than the last) re-anchors W on its new time
+  and H one overlap below, never below an id forgotten; if ids at or after that time were
+  forgotten, counting cannot be exact: the walk fails with ``clock`` (api_clock.py ``Anchor``);
 * an unusable item (a field the counters need is null, missing or invalid) is not counted
   and not remembered, so it is counted if it recovers; while it is in the window W stays
   at or below its ``completedAt`` (or still, if that is unknown) for ``HOLD_POLLS`` polls,
   after which it is given up so one broken item cannot pin W forever.
 
-The first walk is a baseline: it remembers the window's ids without counting them, so the
-counters count completions since the exporter started.
+The first walk is a baseline: it remembers the window's ids without counting them.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
-from exporter.api_clock import DATE_RESOLUTION, ApiClock
+from exporter.ahead_ids import AheadIds, Known
+from exporter.api_clock import Anchor, ApiClock
+from exporter.completion_times import advance, future, highest, lowest
 from exporter.completion_walk import Held, Item, Listing, WalkState
 from exporter.errors import PaginationError
 from exporter.models import Reason, format_time
@@ -80,6 +85,9 @@ class WalkResult:
     floor: float | None = None  # a quick walk listed only above it; held items below are kept
     unplaced: float | None = None  # ids remembered at this time without their own completedAt
     api_time: float | None = None  # the API's time (Date) when the walk began, if it said
+    stepped_back: float | None = None  # seconds the API's clock stepped back since the last walk
+    anchor: float | None = None  # H re-anchored below the tracker's after such a step
+    ahead: Mapping[str, float] | None = field(default=None, repr=False)  # ids dated after the API's time
 
 
 class CompletionTracker:
@@ -92,11 +100,13 @@ class CompletionTracker:
         self._watermark: float | None = None
         self._horizon: float | None = None  # listed items at or below it are ignored for good
         self._seen = TimedIds()
+        self._ahead = AheadIds()
         self._held: dict[str, Held] = {}
         self._lateness = Lateness(overlap)
         self._settled = False  # the last walk was complete, so H is W - overlap
         self._unplaced: float | None = None  # while H is below it, the known band count is unsure
         self._api_clock = ApiClock()
+        self._forgotten: float | None = None  # ids up to here may be decided yet not remembered
 
     @property
     def baselined(self) -> bool:
@@ -111,7 +121,7 @@ class CompletionTracker:
     @property
     def remembered(self) -> int:
         """Ids held in memory to recognise re-listed completions."""
-        return len(self._seen)
+        return len(self._seen) + len(self._ahead)
 
     def quick_window(self) -> tuple[list[tuple[str, str]], float] | None:
         """Return the filter of a quick walk and its lower bound, or None when the whole overlap is due."""
@@ -163,6 +173,7 @@ class CompletionTracker:
         watermark = start if baseline else self._watermark
         horizon = self._horizon_for(watermark) if baseline else self._horizon
         walk = WalkState(baseline=baseline, start=start, top=watermark)
+        known, relisted = Known(self._seen, self._ahead), dict[str, float]()
         for item in items:
             walk.listed += 1
             walk.place(item.completed_at)
@@ -172,27 +183,41 @@ class CompletionTracker:
                 continue  # not a completion: the API should not have listed it
             reason = item.problem(self._needed, self._optional)
             if reason is None:
-                walk.usable(item, self._seen)
+                walk.usable(item, known)
+                if item.id is not None and item.id in self._ahead and item.completed_at is not None:
+                    relisted[item.id] = item.completed_at
             else:
                 walk.unusable(item, reason)
         listing = listing or Listing()
         held, skipped, bound = self._hold(walk.broken)
-        future = _future(walk.counted, self._api_clock.at_most(listing.ended))
-        if future:
-            skipped[FUTURE] = future
-        limit = _lowest(bound, self._api_clock.at_most(listing.began))
+        ended = self._api_clock.at_most(listing.ended)
+        if ahead := future(walk.counted, ended):
+            skipped[FUTURE] = ahead
+        limit = lowest(bound, self._api_clock.at_most(listing.began))
+        reach = None if listing.complete else (-math.inf if walk.reached is None else walk.reached)
+        ahead_ids, new_ids = self._ahead.after(walk.new_ids | relisted, ended, reach)
         result = WalkResult(
             counted=tuple(walk.counted),
             skipped=skipped,
             listed=walk.listed,
-            watermark=_advance(watermark, walk.top, limit),
-            new_ids=walk.new_ids,
+            watermark=advance(watermark, walk.top, limit),
+            new_ids=new_ids,
             held=held,
             complete=listing.complete,
             floor=floor,
             unplaced=start if walk.unplaced else None,
             api_time=listing.began,
+            ahead=ahead_ids,
         )
+        stepped = self._api_clock.stepped_back(listing.began)
+        if stepped is not None and listing.began is not None and self._horizon is not None:
+            anchor = Anchor(listing.began, stepped, self._overlap, self._forgotten)
+            return replace(
+                result,
+                watermark=anchor.watermark(result.watermark),
+                anchor=min(anchor.horizon(), self._horizon),
+                stepped_back=stepped,
+            )
         if listing.complete:
             return result
         return replace(result, horizon=self._cut_off(walk, listing, bound, held))
@@ -211,7 +236,7 @@ class CompletionTracker:
         now = listing.began if listing.began is not None else walk.top
         late = None if now is None else now - self._overlap
         holding = None if bound is None else bound - self._overlap
-        cut = None if walk.reached is None else _lowest(walk.reached, late, holding)
+        cut = None if walk.reached is None else lowest(walk.reached, late, holding)
         moved = cut is not None and (self._horizon is None or cut > self._horizon)
         still_holding = any(h.sightings <= HOLD_POLLS for h in held.values())
         if not (moved or walk.new_ids or still_holding):
@@ -223,18 +248,24 @@ class CompletionTracker:
 
     def commit(self, result: WalkResult) -> None:
         """Adopt a completed walk: remember its ids, move W, forget what fell behind the horizon."""
-        if self._baselined:
+        baseline = not self._baselined
+        if not baseline:
             self._lateness.observe(self._watermark, (item.completed_at for item in result.counted))
         self._baselined, self._settled = True, result.complete
         self._api_clock.saw(result.api_time)
         self._unplaced = result.unplaced if result.unplaced is not None else self._unplaced
         self._watermark = result.watermark
         horizon = self._horizon_for(result.watermark) if result.complete else result.horizon
-        if horizon is not None and (self._horizon is None or horizon > self._horizon):
+        if result.anchor is not None:
+            self._horizon = result.anchor  # the API's clock stepped back: the one way H goes down
+        elif horizon is not None and (self._horizon is None or horizon > self._horizon):
             self._horizon = horizon
         self._seen.add(result.new_ids)
+        self._ahead = self._ahead if result.ahead is None else AheadIds(result.ahead)
         if self._horizon is not None:
-            self._seen.forget_through(self._horizon)
+            forgotten = self._seen.forget_through(self._horizon)
+            # what the baseline window did not reach was decided without its ids ever being known
+            self._forgotten = highest(self._forgotten, forgotten, self._horizon if baseline else None)
         self._held = self._unlisted_held(result.floor) | dict(result.held)
 
     def _unlisted_held(self, floor: float | None) -> dict[str, Held]:
@@ -267,27 +298,3 @@ class CompletionTracker:
                 limit = completed_at if completed_at is not None else -math.inf
                 bound = limit if bound is None else min(bound, limit)
         return held, dict(skipped), bound
-
-
-def _advance(watermark: float | None, top: float | None, bound: float | None) -> float | None:
-    """Move W up to ``top`` but not past ``bound``, and never backwards."""
-    if top is None:
-        return watermark
-    candidate = top if bound is None else min(top, bound)
-    if watermark is not None:
-        return max(watermark, candidate)
-    return None if math.isinf(candidate) else candidate
-
-
-def _lowest(*values: float | None) -> float | None:
-    """Return the lowest of the known values, None if none is known."""
-    known = [value for value in values if value is not None]
-    return min(known, default=None)
-
-
-def _future(counted: Iterable[Item], api_time: float | None) -> int:
-    """Count the completions dated after the API's own time (a writer's clock in the future)."""
-    if api_time is None:
-        return 0
-    latest = api_time + DATE_RESOLUTION
-    return sum(1 for item in counted if item.completed_at is not None and item.completed_at > latest)

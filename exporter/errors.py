@@ -12,7 +12,7 @@
 
 ``reason`` values are a closed vocabulary, because they become label values:
 ``timeout, connect, http_4xx, http_5xx, throttled, auth, forbidden, decode, shape, too_large,
-pagination`` (``selfmetrics.FAILURE_REASONS``),
+pagination, clock`` (``selfmetrics.FAILURE_REASONS``),
 and ``cancelled`` for a wait cut short by shutdown (never counted as a failure).
 """
 

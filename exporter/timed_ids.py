@@ -63,17 +63,25 @@ class TimedIds:
             self._at[item_id] = at
             self._buckets.setdefault(_bucket(at), []).append(item_id)
 
-    def forget_through(self, horizon: float) -> None:
-        """Forget every id remembered at or below ``horizon`` (all for NaN: ``at > NaN`` is false)."""
+    def forget_through(self, horizon: float) -> float | None:
+        """Forget every id remembered at or below ``horizon`` (all for NaN: ``at > NaN`` is false).
+
+        Return the latest time forgotten (None if nothing was, or only NaN).
+        """
         edge = _ABOVE if math.isnan(horizon) else _bucket(horizon)
+        latest: float | None = None
         for key in [key for key in self._buckets if key <= edge or key in (_BELOW, _ABOVE)]:
             ids = self._buckets.pop(key)
             kept = [item_id for item_id in ids if self._at[item_id] > horizon]
             for item_id in ids:
-                if not self._at[item_id] > horizon:  # NaN too, as a comparison with it is false
+                at = self._at[item_id]
+                if not at > horizon:  # NaN too, as a comparison with it is false
                     del self._at[item_id]
+                    if not math.isnan(at) and (latest is None or at > latest):
+                        latest = at
             if kept:
                 self._buckets[key] = kept
+        return latest
 
     def count_between(self, low: float, high: float) -> int:
         """Count the ids remembered at a time strictly between ``low`` and ``high``."""

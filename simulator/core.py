@@ -78,6 +78,10 @@ class Simulator:
         """Answer the token endpoint."""
         return self.tokens.issue(form, parse_basic(authorization))
 
+    def date(self) -> float:
+        """Return the time the API's host tells in its Date header: the clock's, unless a fault skews it."""
+        return self.clock.now() + self.faults.date_skew
+
     def before_api_request(self) -> None:
         """Bring the data up to the clock: always on a manual clock, on a wall clock only when live."""
         if isinstance(self.clock, ManualClock) or self.config.live:

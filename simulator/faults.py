@@ -67,6 +67,7 @@ class Faults:
         self._lock = threading.Lock()
         self.added_latency = latency
         self._initial_latency = latency
+        self.date_skew = 0.0  # seconds the Date header runs ahead of the simulator's clock
 
     @validate_call
     def latency(self, seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]) -> None:
@@ -180,6 +181,10 @@ class Faults:
         with self._lock:
             self._jumps.append((clock, seconds, Rule("jump_clock", page, path_prefix)))
 
+    def skew_date(self, seconds: float) -> None:
+        """Date every reply ``seconds`` ahead of the clock (0: in step): a fast host clock. Python only."""
+        self.date_skew = seconds
+
     def clear(self) -> None:
         """Switch every fault off and restore credentials, scopes and the configured latency."""
         with self._lock:
@@ -188,6 +193,7 @@ class Faults:
         self._tokens.revoked = False
         self._tokens.scopeless = False
         self.added_latency = self._initial_latency
+        self.date_skew = 0.0
 
     def active(self) -> list[dict[str, Any]]:
         """Describe every active fault (flags included) as JSON."""
@@ -197,6 +203,8 @@ class Faults:
         described.extend({"fault": name} for name, on in flags.items() if on)
         if self.added_latency:
             described.append({"fault": "latency", "seconds": self.added_latency})
+        if self.date_skew:
+            described.append({"fault": "skew_date", "seconds": self.date_skew})
         return described
 
     def take(self, kind: str, path: str) -> Rule | None:

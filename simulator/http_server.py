@@ -161,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """Stamp the Date header from the simulator's clock, as a real server uses its own."""
-        return super().date_time_string(self.server.simulator.clock.now() if timestamp is None else timestamp)
+        return super().date_time_string(self.server.simulator.date() if timestamp is None else timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401  the stdlib's signature
         """Silence the stdlib's access log; the simulator logs with structlog instead."""

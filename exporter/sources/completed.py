@@ -56,15 +56,16 @@ def walk_completions(
     quick = tracker.quick_window()
     if quick is not None:
         params, floor = quick
-        result, listing = _walk(client, kind, tracker, paging, params, floor=floor)
+        result, listing, _ = _walk(client, kind, tracker, paging, params, floor=floor)
         if _band_unchanged(client, kind, tracker, result, listing):
-            return result
+            return _note_step(kind, result)
     start: float | None = None
     if not tracker.baselined:
         start = newest_completion(client, kind, paging, tracker)
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
-    result, listing = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
+    result, listing, last = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
+    _note_step(kind, result)
     if not result.complete:
         _log.info(
             "completion_backlog",
@@ -73,6 +74,33 @@ def walk_completions(
             counted=len(result.counted),
             watermark=None if result.watermark is None else format_time(result.watermark),
             api_time=None if listing.began is None else format_time(listing.began),
+        )
+        _note_ahead(kind, listing, last)
+    return result
+
+
+def _note_ahead(kind: Kind[ItemT], listing: Listing, last: float | None) -> None:
+    """Warn when completions dated after the API's time (listed last) fill a cut-off walk's budget."""
+    if last is None or listing.ended is None or last <= listing.ended + DATE_RESOLUTION:
+        return
+    _log.warning(
+        "completions_ahead_fill_page_budget",
+        resource=kind.resource,
+        last_listed=format_time(last),
+        api_time=format_time(listing.ended),
+        note="completions dated after the API's time past last_listed are not counted",
+    )
+
+
+def _note_step(kind: Kind[ItemT], result: WalkResult) -> WalkResult:
+    """Log a step back of the API's clock, and where it put W and H back."""
+    if result.stepped_back is not None:
+        _log.warning(
+            "api_clock_stepped_back",
+            resource=kind.resource,
+            seconds=round(result.stepped_back, 1),
+            watermark=None if result.watermark is None else format_time(result.watermark),
+            horizon=None if result.anchor is None else format_time(result.anchor),
         )
     return result
 
@@ -86,15 +114,17 @@ def _walk(  # noqa: PLR0913  the walk, its window, and where a baseline or quick
     *,
     start: float | None = None,
     floor: float | None = None,
-) -> tuple[WalkResult, Listing]:
-    """List ``window`` in completedAt order and fold it (nothing is committed)."""
+) -> tuple[WalkResult, Listing, float | None]:
+    """List ``window`` in completedAt order and fold it (nothing is committed); also where it stopped."""
     listing = Listing()
     params = [*window, ("order", "asc(completedAt)")]
     pages = client.iter_pages(
         kind.resource, params, lod="short", limit=paging.page_size, max_pages=paging.max_pages, partial=True
     )
-    result = tracker.fold(_follow(pages, kind, paging, listing), start=start, listing=listing, floor=floor)
-    return result, listing
+    tail = _Tail()
+    items = tail.follow(_follow(pages, kind, paging, listing))
+    result = tracker.fold(items, start=start, listing=listing, floor=floor)
+    return result, listing, tail.at
 
 
 def _band_unchanged(
@@ -165,6 +195,18 @@ def _follow(pages: Iterator[Page], kind: Kind[ItemT], paging: Paging, listing: L
             yield kind.parse(raw)
     if listing.pages < paging.max_pages:
         listing.complete = True  # it ended on an empty page (endless cursors), not on the budget
+
+
+class _Tail:
+    """The completedAt of the last item a walk listed: where a cut-off walk stopped."""
+
+    at: float | None = None
+
+    def follow(self, items: Iterator[ItemT]) -> Iterator[ItemT]:
+        """Yield ``items``, noting each one's completedAt."""
+        for item in items:
+            self.at = item.completed_at if item.completed_at is not None else self.at
+            yield item
 
 
 def _counter(
