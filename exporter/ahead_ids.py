@@ -11,12 +11,19 @@ An id that comes back to the present keeps being recognised: it moves to the ord
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from exporter.api_clock import DATE_RESOLUTION
 
 if TYPE_CHECKING:
-    from collections.abc import Container, Mapping
+    from collections.abc import Mapping
+
+
+class Remembered(Protocol):
+    """Ids remembered with the completedAt each is remembered at."""
+
+    def at(self, item_id: str) -> float | None:
+        """Return the time ``item_id`` is remembered at, None if it is not remembered."""
 
 
 class AheadIds:
@@ -30,6 +37,10 @@ class AheadIds:
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._at
+
+    def at(self, item_id: str) -> float | None:
+        """Return the completedAt ``item_id`` was last listed at, None if it is not remembered."""
+        return self._at.get(item_id)
 
     def after(
         self, listed: Mapping[str, float], now: float | None, reach: float | None
@@ -53,8 +64,12 @@ class AheadIds:
 class Known:
     """The ids a walk already knows: the ordinary ones and those dated ahead."""
 
-    def __init__(self, *sets: Container[str]) -> None:
+    def __init__(self, *sets: Remembered) -> None:
         self._sets = sets
 
     def __contains__(self, item_id: object) -> bool:
-        return any(item_id in ids for ids in self._sets)
+        return isinstance(item_id, str) and self.at(item_id) is not None
+
+    def at(self, item_id: str) -> float | None:
+        """Return the time ``item_id`` is remembered at in the first set that has it, else None."""
+        return next((at for ids in self._sets if (at := ids.at(item_id)) is not None), None)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from exporter.models import ActivityItem, Reason, TaskItem
 
 if TYPE_CHECKING:
-    from exporter.timed_ids import TimedIds
+    from exporter.ahead_ids import Remembered
 
 Item = TaskItem | ActivityItem
 
@@ -67,7 +67,7 @@ class WalkState:
         elif completed_at < self.last_at:
             self.ordered = False
 
-    def usable(self, item: Item, seen: TimedIds) -> None:
+    def usable(self, item: Item, seen: Remembered) -> None:
         """Fold in a readable completion: it may move W, and is counted if its id is new.
 
         A known id listed at a later completedAt than it is remembered at (the API changed

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from exporter import catalogue, logs
 from exporter.api_clock import DATE_RESOLUTION
+from exporter.completion_notes import note_ahead, note_step
 from exporter.completion_walk import Listing
 from exporter.completions import CompletionTracker, WalkResult
 from exporter.errors import BadPayload
@@ -58,14 +59,14 @@ def walk_completions(
         params, floor = quick
         result, listing, _ = _walk(client, kind, tracker, paging, params, floor=floor)
         if _band_unchanged(client, kind, tracker, result, listing):
-            return _note_step(kind, result)
+            return note_step(kind, result)
     start: float | None = None
     if not tracker.baselined:
         start = newest_completion(client, kind, paging, tracker)
         if start is None:
             return tracker.fold([])  # nothing has ever completed: there is no window yet
     result, listing, last = _walk(client, kind, tracker, paging, tracker.window(start), start=start)
-    _note_step(kind, result)
+    note_step(kind, result)
     if not result.complete:
         _log.info(
             "completion_backlog",
@@ -75,33 +76,7 @@ def walk_completions(
             watermark=None if result.watermark is None else format_time(result.watermark),
             api_time=None if listing.began is None else format_time(listing.began),
         )
-        _note_ahead(kind, listing, last)
-    return result
-
-
-def _note_ahead(kind: Kind[ItemT], listing: Listing, last: float | None) -> None:
-    """Warn when completions dated after the API's time (listed last) fill a cut-off walk's budget."""
-    if last is None or listing.ended is None or last <= listing.ended + DATE_RESOLUTION:
-        return
-    _log.warning(
-        "completions_ahead_fill_page_budget",
-        resource=kind.resource,
-        last_listed=format_time(last),
-        api_time=format_time(listing.ended),
-        note="completions dated after the API's time past last_listed are not counted",
-    )
-
-
-def _note_step(kind: Kind[ItemT], result: WalkResult) -> WalkResult:
-    """Log a step back of the API's clock, and where it put W and H back."""
-    if result.stepped_back is not None:
-        _log.warning(
-            "api_clock_stepped_back",
-            resource=kind.resource,
-            seconds=round(result.stepped_back, 1),
-            watermark=None if result.watermark is None else format_time(result.watermark),
-            horizon=None if result.anchor is None else format_time(result.anchor),
-        )
+        note_ahead(kind, listing, last)
     return result
 
 
