@@ -54,7 +54,7 @@ class Workers(Generic[_Conn]):
         self._wake = wake
         self._pools = {work: DaemonPool(threads, name=f"http-{work}") for work, threads in _THREADS.items()}
         self._closing = threading.Lock()  # a thread finishing wakes the loop only before shutdown
-        self._closed = False
+        self._closed = threading.Event()
         self._running: dict[Work, int] = dict.fromkeys(_THREADS, 0)  # handed to a thread, not yet taken back
         self._waiting: dict[Work, OrderedDict[_Conn, Callable[[], Reply]]] = {
             work: OrderedDict() for work in _THREADS
@@ -87,7 +87,7 @@ class Workers(Generic[_Conn]):
         Once this returns no thread touches the loop again: whatever still runs is abandoned.
         """
         with self._closing:
-            self._closed = True
+            self._closed.set()
         for waiting in self._waiting.values():
             waiting.clear()
         for pool in self._pools.values():
@@ -95,7 +95,7 @@ class Workers(Generic[_Conn]):
 
     def _start_waiting(self, work: Work) -> None:
         waiting = self._waiting[work]
-        if self._closed:  # shut down: nothing more starts, and the pool would refuse it
+        if self._closed.is_set():  # shut down: nothing more starts, and the pool would refuse it
             return
         while waiting and self._running[work] < _THREADS[work]:  # a free thread: it starts at once
             conn, call = waiting.popitem(last=False)  # the one waiting longest
@@ -104,11 +104,11 @@ class Workers(Generic[_Conn]):
             future.add_done_callback(functools.partial(self._done, work, conn))
 
     def _done(self, work: Work, conn: _Conn, future: Future[Reply]) -> None:
-        if future.cancelled() or self._closed:  # shutting down: its connection is closed
+        if future.cancelled() or self._closed.is_set():  # shutting down: its connection is closed
             return
         reply = _reply_of(future)  # on the worker's thread
         with self._closing:  # held while waking: shutdown() cannot close the loop's socket meanwhile
-            if self._closed:
+            if self._closed.is_set():
                 return
             self._finished.append((work, conn, reply))
             self._wake()
