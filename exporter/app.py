@@ -42,6 +42,11 @@ DEMO_POLL_INTERVAL: Final = 15.0  # seconds: lively in a demo, still gentle on t
 # Seconds close() waits for the loops in all: in-flight reads end within deadline.STOP_SLICE
 # of the stop, and whatever still runs after this is a daemon thread that exit abandons.
 _JOIN_BUDGET: Final = 1.0
+# Seconds between the main thread's looks at signals. The kernel may hand SIGTERM to any
+# thread (a busy bcrypt check's, say); Python runs the handler on the main thread only,
+# and a main thread asleep in a lock wait is woken by no signal but its own: without
+# these wake-ups such a SIGTERM waited until the next one.
+_SIGNAL_CHECK: Final = 0.25
 _log = logs.get_logger(component="app")
 
 
@@ -94,7 +99,8 @@ class Exporter:
             self._start("poller", self.poller.run, self.stop)
             signals.report_state_with(self.state)
             _log.info("exporter_started", listen_address=server.url, api_url=self.settings.api.base_url)
-            self.stop.wait()
+            while not self.stop.wait(_SIGNAL_CHECK):
+                pass
         finally:
             self.client.stop_sending()  # first: nothing goes out once the stop is logged
             if self.astra is not None:

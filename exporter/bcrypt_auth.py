@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _CACHE_SIZE: Final = 256  # verified (user, password) pairs kept; a handful of scrapers need a few
 _DEFAULT_COST: Final = 10
+_CHECKSUM_LENGTH: Final = 31  # bcrypt's base64 characters after the 29 of version, cost and salt
 
 
 class BcryptUsers:
@@ -36,7 +37,9 @@ class BcryptUsers:
         self._verified: dict[bytes, None] = {}
         self._lock = threading.Lock()
         cost = min((_cost(hashed) for hashed in self._hashes.values()), default=_DEFAULT_COST)
-        self._stand_in = bcrypt.hashpw(b"stand-in for an unknown user", bcrypt.gensalt(rounds=cost))
+        # Never hashed: a check against it costs the same (the salt sets the cost) and matches
+        # nothing, while hashing it here would hold up the start, and a SIGTERM, for seconds.
+        self._stand_in = bcrypt.gensalt(rounds=cost) + b"." * _CHECKSUM_LENGTH
 
     def decides_at_once(self, header: str | None) -> bool:
         """Tell whether ``allows`` needs no bcrypt check: no Basic credentials, or a pair verified before."""

@@ -10,7 +10,10 @@ and come first; the check's own flags follow and win.
 The probe goes to the listen address's own host, or loopback when it listens on every
 interface. It does not verify the certificate: the certificate names the service, not
 127.0.0.1, and the probe only asks whether this host's exporter is alive. /healthz is
-never behind basic auth, so no credential is sent.
+never behind basic auth, so no credential is sent. When the web configuration file
+requires client certificates (``RequireAndVerifyClientCert``), the probe presents the
+exporter's own certificate and key, the one certificate it has: ``client_ca_file`` must
+trust it, and when it does not the check says so.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from exporter.config import WebSettings
+    from exporter.webconfig import TlsServerConfig
 
 TIMEOUT_SECONDS: Final = 4.0  # under Docker's default 30 s, and under the image's --timeout=5s
 HEALTH_PATH: Final = "/healthz"
@@ -67,19 +71,47 @@ def probe(web: WebSettings, timeout: float = TIMEOUT_SECONDS) -> tuple[bool, str
     url = healthz_url(web)
     host, port = web.host_port()
     host = _WILDCARDS.get(host, host)
-    connection: http.client.HTTPConnection
-    if web.scheme == "https":
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # see the module docstring: a liveness probe of ourselves
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-    else:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    presented = _client_certificate(web) if web.scheme == "https" else None
+    try:
+        connection = _connection(web, host, port, timeout, presented)
+    except (OSError, ssl.SSLError) as error:  # loading the client certificate: nothing else can fail
+        return False, f"cannot present tls_server_config's cert_file and key_file to {url} ({error})"
     try:
         connection.request("GET", HEALTH_PATH, headers={"User-Agent": f"{_COMMAND} --healthcheck"})
         status = connection.getresponse().status
     except (OSError, http.client.HTTPException) as error:
-        return False, f"{url} did not answer ({type(error).__name__}: {error})"
+        return False, f"{url} did not answer ({type(error).__name__}: {error}){_refused(presented, error)}"
     finally:
         connection.close()
     return status == http.HTTPStatus.OK, f"{url} answered {status}"
+
+
+def _connection(
+    web: WebSettings, host: str, port: int, timeout: float, presented: TlsServerConfig | None
+) -> http.client.HTTPConnection:
+    if web.scheme == "http":
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # see the module docstring: a liveness probe of ourselves
+    if presented is not None:  # an empty pass-phrase: an encrypted key fails here, never prompts
+        context.load_cert_chain(presented.cert_file, presented.key_file, password="")
+    return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+
+
+def _client_certificate(web: WebSettings) -> TlsServerConfig | None:
+    """Return the TLS settings whose certificate the probe presents: those requiring one of clients."""
+    config = web.web_config()  # TLS by flag asks for no client certificate, and excludes this file's
+    tls = None if config is None else config.tls_server_config
+    return tls if tls is not None and tls.client_auth_type == "RequireAndVerifyClientCert" else None
+
+
+def _refused(presented: TlsServerConfig | None, error: Exception) -> str:
+    """Say why a refused handshake is likely: client_ca_file does not trust the certificate presented."""
+    # The refusal arrives as a TLS alert, or (TLS 1.3) as the connection closed after the handshake.
+    if presented is None or not isinstance(error, (ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        return ""
+    return (
+        f"; client certificates are required, and the probe presented the exporter's own "
+        f"{presented.cert_file}: client_ca_file {presented.client_ca_file} must trust it"
+    )

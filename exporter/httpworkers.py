@@ -9,22 +9,29 @@ it, so nothing can run it or answer on its connection later. Checks waiting are 
 beyond twice their workers, ``submit`` refuses and the loop answers 503, so a flood of
 wrong passwords holds neither memory nor every later check without bound. Replies come
 back to the loop's thread through ``finished`` and a wake-up.
+
+The threads are daemon threads (``workers.DaemonPool``): a stop never waits for a bcrypt
+check or a render still running (at bcrypt's highest cost one check takes seconds), and
+one that finishes after ``shutdown`` is forgotten: it neither queues a reply nor wakes
+the loop, whose wake-up socket is closed by then.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections import OrderedDict, deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
 
 from exporter import logs
 from exporter.httpserver import error_reply
 from exporter.httpwire import BadHead
+from exporter.workers import DaemonPool
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from concurrent.futures import Future
 
     from exporter.httpserver import Reply
 
@@ -45,10 +52,9 @@ class Workers(Generic[_Conn]):
 
     def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
-        self._pools = {
-            work: ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"http-{work}")
-            for work, threads in _THREADS.items()
-        }
+        self._pools = {work: DaemonPool(threads, name=f"http-{work}") for work, threads in _THREADS.items()}
+        self._closing = threading.Lock()  # a thread finishing wakes the loop only before shutdown
+        self._closed = threading.Event()
         self._running: dict[Work, int] = dict.fromkeys(_THREADS, 0)  # handed to a thread, not yet taken back
         self._waiting: dict[Work, OrderedDict[_Conn, Callable[[], Reply]]] = {
             work: OrderedDict() for work in _THREADS
@@ -76,7 +82,12 @@ class Workers(Generic[_Conn]):
             yield conn, reply
 
     def shutdown(self) -> None:
-        """Stop the threads without waiting; queued requests are dropped with their connections."""
+        """Stop the threads without waiting; queued requests are dropped with their connections.
+
+        Once this returns no thread touches the loop again: whatever still runs is abandoned.
+        """
+        with self._closing:
+            self._closed.set()
         for waiting in self._waiting.values():
             waiting.clear()
         for pool in self._pools.values():
@@ -84,6 +95,8 @@ class Workers(Generic[_Conn]):
 
     def _start_waiting(self, work: Work) -> None:
         waiting = self._waiting[work]
+        if self._closed.is_set():  # shut down: nothing more starts, and the pool would refuse it
+            return
         while waiting and self._running[work] < _THREADS[work]:  # a free thread: it starts at once
             conn, call = waiting.popitem(last=False)  # the one waiting longest
             self._running[work] += 1
@@ -91,10 +104,14 @@ class Workers(Generic[_Conn]):
             future.add_done_callback(functools.partial(self._done, work, conn))
 
     def _done(self, work: Work, conn: _Conn, future: Future[Reply]) -> None:
-        if future.cancelled():  # shutting down: its connection is closed
+        if future.cancelled() or self._closed.is_set():  # shutting down: its connection is closed
             return
-        self._finished.append((work, conn, _reply_of(future)))  # on the worker's thread
-        self._wake()
+        reply = _reply_of(future)  # on the worker's thread
+        with self._closing:  # held while waking: shutdown() cannot close the loop's socket meanwhile
+            if self._closed.is_set():
+                return
+            self._finished.append((work, conn, reply))
+            self._wake()
 
 
 def _reply_of(future: Future[Reply]) -> Reply:

@@ -68,6 +68,41 @@ def test_port_from_the_environment_over_tls_from_the_web_config(tmp_path: Path) 
         assert check([], env=env).returncode == 1  # without the TLS setting it asks in plain HTTP: refused
 
 
+def _mutual_tls(directory: Path, client_ca: str) -> tuple[list[str], ssl.SSLContext]:
+    """Write a web config requiring client certificates issued by ``client_ca``; return flags and a client."""
+    self_signed(directory)
+    self_signed(directory, "other")
+    web = directory / "web.yml"
+    web.write_text(
+        "tls_server_config:\n  cert_file: server-cert.pem\n  key_file: server-key.pem\n"
+        f"  client_ca_file: {client_ca}-cert.pem\n  client_auth_type: RequireAndVerifyClientCert\n"
+    )
+    client = ssl.create_default_context(cafile=directory / "server-cert.pem")
+    client.load_cert_chain(directory / f"{client_ca}-cert.pem", directory / f"{client_ca}-key.pem")
+    return ["--demo", "--web.config.file", str(web)], client
+
+
+def test_under_mutual_tls_the_check_presents_the_exporters_own_certificate(tmp_path: Path) -> None:
+    """Client certificates required, the server's own trusted by client_ca_file: healthy."""
+    port = free_port()
+    args, client = _mutual_tls(tmp_path, client_ca="server")
+    with start_exporter(args, workdir=tmp_path, port=port, scheme="https", verify=client):
+        result = check([*args, "--web.listen-address", f"127.0.0.1:{port}"])
+        assert result.returncode == 0, result.stderr
+        assert f"https://127.0.0.1:{port}/healthz answered 200" in result.stdout
+
+
+def test_under_mutual_tls_an_untrusted_own_certificate_is_named(tmp_path: Path) -> None:
+    """client_ca_file does not trust the exporter's certificate: unhealthy, and one line says why."""
+    port = free_port()
+    args, client = _mutual_tls(tmp_path, client_ca="other")
+    with start_exporter(args, workdir=tmp_path, port=port, scheme="https", verify=client):
+        result = check([*args, "--web.listen-address", f"127.0.0.1:{port}"])
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert f"client_ca_file {tmp_path / 'other-cert.pem'} must trust it" in result.stderr
+
+
 def test_settings_that_cannot_work_are_exit_2() -> None:
     """A broken setting is reported like the exporter's own: one line, exit 2."""
     result = check(["--web.listen-address", "nowhere"])
