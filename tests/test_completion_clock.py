@@ -10,24 +10,20 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry
-from pydantic import HttpUrl, SecretStr
 from structlog.testing import capture_logs
 
-from exporter.auth import build_auth
-from exporter.client import TaskManagerClient
 from exporter.completions import CompletionTracker
-from exporter.config import ApiSettings
 from exporter.errors import ApiError
 from exporter.rfc3339 import parse_time
-from exporter.selfmetrics import SelfMetrics
 from exporter.sources import Paging, walk_completions
 from exporter.sources.listing import TASKS
 from simulator.timefmt import to_ns
+from tests.support.client_harness import simulator_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from exporter.client import TaskManagerClient
     from simulator import ManualClock, RunningSimulator
 
 OVERLAP = 300.0
@@ -42,14 +38,7 @@ def api(
 ) -> Iterator[tuple[RunningSimulator, TaskManagerClient]]:
     """Start a simulator completing a task every two seconds, and a client pointed at it."""
     sim = simulator_factory(completion_rate=0.5)
-    settings = ApiSettings(
-        url=HttpUrl(sim.url),
-        client_id=sim.config.client_id,
-        client_secret=SecretStr(sim.config.client_secret),
-        max_retries=0,
-    )
-    metrics = SelfMetrics(CollectorRegistry())
-    client = TaskManagerClient(settings, build_auth(settings, metrics, clock=clock.now), metrics)
+    client = simulator_client(sim, clock.now)
     yield sim, client
     client.close()
 

@@ -11,21 +11,17 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import pytest
-from prometheus_client import CollectorRegistry
-from pydantic import HttpUrl, SecretStr
 
-from exporter.auth import build_auth
-from exporter.client import TaskManagerClient
 from exporter.completions import CompletionTracker
-from exporter.config import ApiSettings
-from exporter.selfmetrics import SelfMetrics
 from exporter.sources import Paging, walk_completions
 from exporter.sources.listing import TASKS
 from simulator.timefmt import to_ns
+from tests.support.client_harness import simulator_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from exporter.client import TaskManagerClient
     from simulator import ManualClock, RunningSimulator
 
 OVERLAP = 300.0
@@ -46,14 +42,7 @@ def client(clock: ManualClock) -> Iterator[Callable[[RunningSimulator], TaskMana
     clients: list[TaskManagerClient] = []
 
     def connect(sim: RunningSimulator) -> TaskManagerClient:
-        api = ApiSettings(
-            url=HttpUrl(sim.url),
-            client_id=sim.config.client_id,
-            client_secret=SecretStr(sim.config.client_secret),
-            max_retries=0,
-        )
-        metrics = SelfMetrics(CollectorRegistry())
-        clients.append(TaskManagerClient(api, build_auth(api, metrics, clock=clock.now), metrics))
+        clients.append(simulator_client(sim, clock.now))
         return clients[-1]
 
     yield connect

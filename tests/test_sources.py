@@ -4,16 +4,10 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from prometheus_client import CollectorRegistry
-from pydantic import HttpUrl, SecretStr
 
-from exporter.auth import build_auth
-from exporter.client import TaskManagerClient
 from exporter.completions import CompletionTracker
-from exporter.config import ApiSettings
 from exporter.errors import PaginationError
 from exporter.models import parse_time
-from exporter.selfmetrics import SelfMetrics
 from exporter.sources import (
     TASKS,
     Paging,
@@ -27,12 +21,13 @@ from exporter.sources import (
 )
 from exporter.vocabulary import OPEN_STATES
 from simulator.timefmt import to_ns
+from tests.support.client_harness import simulator_client
 from tests.support.processes import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from exporter.client import Resource
+    from exporter.client import Resource, TaskManagerClient
     from exporter.sources import CountKey, Params
     from exporter.sources.counts import Counts
     from simulator import ManualClock, RunningSimulator
@@ -48,14 +43,7 @@ def connect(simulator_factory: Callable[..., RunningSimulator], clock: ManualClo
 
     def start(**overrides: Any) -> tuple[RunningSimulator, TaskManagerClient]:  # noqa: ANN401  config fields
         sim = simulator_factory(**overrides)
-        api = ApiSettings(
-            url=HttpUrl(sim.url),
-            client_id=sim.config.client_id,
-            client_secret=SecretStr(sim.config.client_secret),
-            max_retries=0,
-        )
-        metrics = SelfMetrics(CollectorRegistry())
-        client = TaskManagerClient(api, build_auth(api, metrics, clock=clock.now), metrics)
+        client = simulator_client(sim, clock.now)
         clients.append(client)
         return sim, client
 

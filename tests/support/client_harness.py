@@ -14,19 +14,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from pydantic import SecretStr
+from prometheus_client import CollectorRegistry
+from pydantic import HttpUrl, SecretStr
 
 from exporter import logs
+from exporter.auth import build_auth
+from exporter.client import TaskManagerClient
 from exporter.config import ApiSettings, LogSettings
 from exporter.redaction import SecretRegistry
+from exporter.selfmetrics import SelfMetrics
 from exporter.tokens import Token, TokenSource
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
-    from prometheus_client import CollectorRegistry
-
-    from exporter.client import TaskManagerClient
     from simulator import RunningSimulator
 
 
@@ -92,3 +93,15 @@ class ClientHarness:
         """Fail if a secret or any minted token occurs in `text`."""
         for secret in [*self.secrets, *(token.value for token in self.tokens.minted)]:
             assert secret not in text
+
+
+def simulator_client(sim: RunningSimulator, clock: Callable[[], float]) -> TaskManagerClient:
+    """Return a client of ``sim``'s demo API client that never retries, its tokens judged on ``clock``."""
+    api = ApiSettings(
+        url=HttpUrl(sim.url),
+        client_id=sim.config.client_id,
+        client_secret=SecretStr(sim.config.client_secret),
+        max_retries=0,
+    )
+    metrics = SelfMetrics(CollectorRegistry())
+    return TaskManagerClient(api, build_auth(api, metrics, clock=clock), metrics)
