@@ -9,7 +9,6 @@ vocabulary. Requests are labelled ``/astra/tasks`` in the self-metrics.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 from typing import TYPE_CHECKING, Final
@@ -19,7 +18,7 @@ import httpx
 
 from exporter import logs
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
-from exporter.payloads import BodyError, decode_json, page_items
+from exporter.payloads import BodyError, SentCursors, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
 from exporter.status_codes import code_label
@@ -122,7 +121,7 @@ class AstraClient:
         pages than ``max_pages`` fail the walk: a partial listing must never pass for a whole one.
         """
         query: list[tuple[str, str]] = [("limit", str(limit))]
-        sent: set[bytes] = set()  # digests: a walk holds 16 bytes per page, however long the tokens
+        sent = SentCursors()
         for _ in range(max_pages):
             body, date = self._request(query)
             items = page_items(body, ENDPOINT)
@@ -130,10 +129,8 @@ class AstraClient:
             token = _continuation(body)
             if token is None:
                 return
-            digest = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            if digest in sent:
+            if not sent.first_time(token):
                 raise PaginationError(f"GET {ENDPOINT}: the API repeated a continue token")
-            sent.add(digest)
             query = [("limit", str(limit)), ("continue", token)]
         raise PaginationError(f"GET {ENDPOINT}: still more pages after {max_pages} (api.max_pages)")
 

@@ -8,7 +8,6 @@ every failure onto the ``errors`` tree, marking the ones worth another attempt a
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 from typing import TYPE_CHECKING, Final, Literal, Self
@@ -17,7 +16,7 @@ from exporter import logs
 from exporter.auth import OAuth2Auth
 from exporter.errors import ApiError, ApiUnavailable, AuthError, BadPayload, PaginationError, PermissionDenied
 from exporter.pages import Page
-from exporter.payloads import BodyError, cursor_after, decode_json, page_items
+from exporter.payloads import BodyError, SentCursors, cursor_after, decode_json, page_items
 from exporter.redaction import SecretRegistry
 from exporter.retry import Retry, RetryPolicy
 from exporter.status_codes import code_label
@@ -138,7 +137,7 @@ class TaskManagerClient:
         endpoint, page_limit = f"/{resource}", str(limit or self._api.page_size)
         budget = max_pages or self._api.max_pages
         query: list[tuple[str, str]] = [("limit", page_limit), ("lod", lod), *params]
-        sent: set[bytes] = set()  # digests: a walk holds 16 bytes per page, however long the cursors
+        sent = SentCursors()
         for page_number in range(1, budget + 1):
             self._last_reply.date = None
             body = self._request(endpoint, endpoint, query, listing=resource)
@@ -150,10 +149,8 @@ class TaskManagerClient:
                 yield Page(items, more=bool(after), server_time=http_date(self._last_reply.date))
             if not items or not after:
                 return
-            digest = hashlib.blake2b(after.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            if digest in sent:
+            if not sent.first_time(after):
                 raise PaginationError(f"GET {endpoint}: the API repeated a cursor after {page_number} pages")
-            sent.add(digest)
             # API notes: the cursor encodes the query, so later pages carry no filters.
             query = [("after", after), ("limit", page_limit), ("lod", lod)]
         if partial:

@@ -16,6 +16,7 @@ fail). So:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -167,6 +168,24 @@ def cursor_after(body: object, endpoint: str) -> str | None:
             continue
         return after if isinstance(after, str) else _unfollowable(endpoint, "cursors.after", after)
     return None
+
+
+class SentCursors:
+    """The cursors one walk has sent, to refuse one the API repeats (a loop would never end).
+
+    Kept as 16-byte digests: a walk holds as much per page however long the API's tokens are.
+    """
+
+    def __init__(self) -> None:
+        self._digests: set[bytes] = set()
+
+    def first_time(self, cursor: str) -> bool:
+        """Note ``cursor`` as sent; False if this walk sent it before."""
+        digest = hashlib.blake2b(cursor.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self._digests:
+            return False
+        self._digests.add(digest)
+        return True
 
 
 def _unfollowable(endpoint: str, what: str, value: object) -> NoReturn:
