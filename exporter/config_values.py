@@ -18,6 +18,7 @@ from pydantic_settings import NoDecode
 
 from exporter.config_sources import invalid_setting
 from exporter.errors import ConfigError
+from exporter.small_files import read_small_text
 from exporter.tls import TlsFileError
 
 if TYPE_CHECKING:
@@ -62,19 +63,8 @@ def read_secret_file(path: Path, *, header: bool = False) -> str:
 
     With ``header`` the text is a bearer token, which only visible ASCII can carry.
     """
-    try:
-        if path.exists() and not path.is_file():  # a FIFO or a device (/dev/zero) blocks or never ends
-            raise ValueError(f"{path} is not a regular file")
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_SECRET_BYTES + 1)
-    except OSError as error:
-        raise ValueError(f"cannot read {path} ({error.strerror or type(error).__name__})") from None
-    if len(raw) > _MAX_SECRET_BYTES:
-        raise ValueError(f"{path} is larger than {_MAX_SECRET_BYTES // 1024} KiB, too large for a secret")
-    try:
-        text = raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text") from None
+    too_large = "{path} is larger than {kib} KiB, too large for a secret"
+    text = read_small_text(path, _MAX_SECRET_BYTES, too_large=too_large).strip()
     if not text:
         raise ValueError(f"{path} is empty")
     if header and not usable_in_header(text):

@@ -1,9 +1,8 @@
 """Reading an operator's YAML file (``--config.file``, ``--web.config.file``) without trusting it.
 
-One reader for both files, so that each guard is stated once: only a regular file is
-read (a FIFO would block the start forever, ``/dev/zero`` never ends), at most 1 MiB of
-it (a settings file is a few KiB; a 300 MB one would parse for minutes), UTF-8, and
-nesting the parser can follow (PyYAML recurses per level and raises RecursionError at
+One reader for both files, through ``small_files``' guards: only a regular file, at most
+1 MiB of it (a settings file is a few KiB; a 300 MB one would parse for minutes), UTF-8,
+and nesting the parser can follow (PyYAML recurses per level and raises RecursionError at
 about a thousand). Every problem is one ``ConfigError`` line naming the setting and the
 file, never the file's content, which may hold a secret.
 """
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from exporter.errors import ConfigError
+from exporter.small_files import read_small_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,20 +42,9 @@ def read_mapping(path: Path, setting: str, *, expected: str) -> dict[str, Any]:
 
 def _read_text(path: Path, setting: str) -> str:
     try:
-        if path.exists() and not path.is_file():  # a missing file is open()'s to report
-            raise ConfigError(f"{setting}: {path} is not a regular file")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise ConfigError(
-            f"{setting}: cannot read {path} ({error.strerror or type(error).__name__})"
-        ) from None
-    if len(raw) > MAX_BYTES:
-        raise ConfigError(f"{setting}: {path} is too large (over {MAX_BYTES // 1024} KiB)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{setting}: {path} is not UTF-8 text") from None
+        return read_small_text(path, MAX_BYTES, too_large="{path} is too large (over {kib} KiB)")
+    except ValueError as problem:
+        raise ConfigError(f"{setting}: {problem}") from None
 
 
 def yaml_line(text: str, index: int) -> int:
