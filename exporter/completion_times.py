@@ -25,8 +25,7 @@ def advance(watermark: float | None, top: float | None, bound: float | None) -> 
 
 def lowest(*values: float | None) -> float | None:
     """Return the lowest of the known values, None if none is known."""
-    known = [value for value in values if value is not None]
-    return min(known, default=None)
+    return min((value for value in values if value is not None), default=None)
 
 
 def highest(*values: float | None) -> float | None:

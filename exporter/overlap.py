@@ -38,8 +38,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from exporter.models import format_time
-from exporter.rfc3339 import parse_time
+from exporter.rfc3339 import format_time, parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
